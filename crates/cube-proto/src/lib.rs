@@ -1,0 +1,1 @@
+//! The ConnectyCube Auth & Users protocol, sans-IO.
