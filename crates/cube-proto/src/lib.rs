@@ -1,1 +1,57 @@
 //! The ConnectyCube Auth & Users protocol, sans-IO.
+//!
+//! This crate decides everything about the wire and the session and does no
+//! I/O: no sockets, no clock, no randomness, no async. Requests come out as
+//! [`http::Request<Vec<u8>>`](http::Request) values, responses go in as
+//! [`http::Response<Vec<u8>>`](http::Response), and the current time and a
+//! random nonce are arguments. An adapter (`cube-blocking`, `cube-async`, or
+//! your own) carries the bytes.
+//!
+//! * [`Config`]: application id, auth key, optional auth secret, base URL.
+//! * [`ops`]: one value per API call, each an [`Operation`](ops::Operation).
+//! * [`Session`]: the session state machine (none, application, user, guest,
+//!   expired), with expiry taken from `CB-Token-ExpirationDate`.
+//! * [`Call`]: drives one operation through the session: creates or restores a
+//!   session when needed, retries once after a lost session, never loops.
+//!
+//! ```
+//! use cube_proto::{Call, Config, Credentials, Session, Step, ops::CreateSession};
+//! use time::macros::datetime;
+//!
+//! let config = Config::builder(1, "29WfrNWdvkhmX6V").base_url("http://127.0.0.1:8080").build()?;
+//! let mut session = Session::default();
+//! let now = datetime!(2026-11-24 12:00 UTC);
+//! let mut call = Call::new(config, CreateSession::new(Credentials::login("john", "11111111")));
+//! let Step::Send(request) = call.poll(&session, now, 42) else { unreachable!() };
+//! assert_eq!(request.uri(), "http://127.0.0.1:8080/session");
+//! // A transport sends it; the answer goes back in:
+//! let response = http::Response::builder()
+//!     .status(201)
+//!     .header("CB-Token-ExpirationDate", "2026-11-24 14:00:00 UTC")
+//!     .body(br#"{"session":{"id":1,"user_id":5,"token":"abc"}}"#.to_vec())?;
+//! call.handle_response(&mut session, response);
+//! let Step::Done(Ok(info)) = call.poll(&session, now, 43) else { unreachable!() };
+//! assert_eq!(info.user_id, Some(5));
+//! assert!(session.is_valid(now));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod call;
+pub mod config;
+pub mod credentials;
+pub mod error;
+pub mod expiry;
+pub mod model;
+pub mod ops;
+pub mod secret;
+pub mod session;
+pub mod sign;
+pub mod wire;
+
+pub use call::{Call, Step};
+pub use config::{Config, SignatureAlgorithm};
+pub use credentials::{Credentials, SessionKind};
+pub use error::Error;
+pub use model::{SessionInfo, User};
+pub use secret::Secret;
+pub use session::{Session, SessionOptions, SessionStatus};

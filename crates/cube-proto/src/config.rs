@@ -1,0 +1,235 @@
+//! What identifies the application to the server and where the server is.
+
+use crate::error::Error;
+use crate::secret::Secret;
+use std::fmt;
+
+/// The HMAC used to sign `POST /session` when an auth secret is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignatureAlgorithm {
+    /// HMAC-SHA1, 40 hex digits: what every official SDK sends.
+    #[default]
+    HmacSha1,
+    /// HMAC-SHA256, 64 hex digits.
+    HmacSha256,
+}
+
+/// The production API endpoint.
+pub const DEFAULT_BASE_URL: &str = "https://api.connectycube.com";
+
+/// The default `CB-SDK` header value.
+pub const DEFAULT_SDK_IDENTITY: &str = concat!("Rust ", env!("CARGO_PKG_VERSION"), " - Client");
+
+/// Application credentials and endpoint, fixed for the life of a client.
+///
+/// ```
+/// use cube_proto::{Config, SignatureAlgorithm};
+/// let config = Config::builder(1, "29WfrNWdvkhmX6V")
+///     .auth_secret("EmulatorSecret42")
+///     .signature_algorithm(SignatureAlgorithm::HmacSha256)
+///     .base_url("http://127.0.0.1:8080/api")
+///     .build()?;
+/// assert_eq!(config.url("/session", None), "http://127.0.0.1:8080/api/session");
+/// assert!(!format!("{config:?}").contains("EmulatorSecret42"));
+/// # Ok::<(), cube_proto::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Config {
+    application_id: u64,
+    auth_key: String,
+    auth_secret: Option<Secret>,
+    algorithm: SignatureAlgorithm,
+    base_url: String,
+    sdk_identity: String,
+}
+
+impl Config {
+    /// Starts a configuration for an application.
+    pub fn builder(application_id: u64, auth_key: impl Into<String>) -> ConfigBuilder {
+        ConfigBuilder {
+            application_id,
+            auth_key: auth_key.into(),
+            auth_secret: None,
+            algorithm: SignatureAlgorithm::default(),
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            sdk_identity: DEFAULT_SDK_IDENTITY.to_owned(),
+        }
+    }
+
+    /// The application id.
+    pub fn application_id(&self) -> u64 {
+        self.application_id
+    }
+
+    /// The application's auth key (sent in clear on the wire; not a secret).
+    pub fn auth_key(&self) -> &str {
+        &self.auth_key
+    }
+
+    /// The auth secret, when session requests are to be signed.
+    pub fn auth_secret(&self) -> Option<&Secret> {
+        self.auth_secret.as_ref()
+    }
+
+    /// The signature algorithm used when an auth secret is set.
+    pub fn signature_algorithm(&self) -> SignatureAlgorithm {
+        self.algorithm
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The `CB-SDK` header value.
+    pub fn sdk_identity(&self) -> &str {
+        &self.sdk_identity
+    }
+
+    /// The full URL of an API path (which starts with `/`), with an optional
+    /// already-encoded query string.
+    pub fn url(&self, path: &str, query: Option<&str>) -> String {
+        match query {
+            Some(q) if !q.is_empty() => format!("{}{path}?{q}", self.base_url),
+            _ => format!("{}{path}", self.base_url),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("application_id", &self.application_id)
+            .field("auth_key", &self.auth_key)
+            .field("auth_secret", &self.auth_secret)
+            .field("algorithm", &self.algorithm)
+            .field("base_url", &self.base_url)
+            .field("sdk_identity", &self.sdk_identity)
+            .finish()
+    }
+}
+
+/// Builds a [`Config`]; see [`Config::builder`].
+#[derive(Debug, Clone)]
+pub struct ConfigBuilder {
+    application_id: u64,
+    auth_key: String,
+    auth_secret: Option<Secret>,
+    algorithm: SignatureAlgorithm,
+    base_url: String,
+    sdk_identity: String,
+}
+
+impl ConfigBuilder {
+    /// Signs session requests with this secret (the signed form).
+    pub fn auth_secret(mut self, secret: impl Into<Secret>) -> Self {
+        self.auth_secret = Some(secret.into());
+        self
+    }
+
+    /// Chooses HMAC-SHA1 (default) or HMAC-SHA256.
+    pub fn signature_algorithm(mut self, algorithm: SignatureAlgorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    /// Any `http`/`https` URL, with host, optional port and optional path prefix.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Overrides the `CB-SDK` header value.
+    pub fn sdk_identity(mut self, identity: impl Into<String>) -> Self {
+        self.sdk_identity = identity.into();
+        self
+    }
+
+    /// Checks the values and returns the configuration.
+    pub fn build(self) -> Result<Config, Error> {
+        let base_url = validate_base_url(&self.base_url)?;
+        if self.auth_key.is_empty() {
+            return Err(Error::Config("the auth key is empty".into()));
+        }
+        if self
+            .auth_secret
+            .as_ref()
+            .is_some_and(|s| s.expose().is_empty())
+        {
+            return Err(Error::Config("the auth secret is empty".into()));
+        }
+        if http::HeaderValue::from_str(&self.sdk_identity).is_err() {
+            return Err(Error::Config(
+                "the SDK identity is not a valid header value".into(),
+            ));
+        }
+        Ok(Config {
+            application_id: self.application_id,
+            auth_key: self.auth_key,
+            auth_secret: self.auth_secret,
+            algorithm: self.algorithm,
+            base_url,
+            sdk_identity: self.sdk_identity,
+        })
+    }
+}
+
+fn validate_base_url(raw: &str) -> Result<String, Error> {
+    let trimmed = raw.trim_end_matches('/');
+    let bad = |why: &str| Error::Config(format!("base URL {trimmed:?}: {why}"));
+    let uri: http::Uri = trimmed.parse().map_err(|_| bad("not a URL"))?;
+    match uri.scheme_str() {
+        Some("http") | Some("https") => {}
+        _ => return Err(bad("the scheme must be http or https")),
+    }
+    if uri.authority().is_none() {
+        return Err(bad("no host"));
+    }
+    if uri.query().is_some() || trimmed.contains('#') {
+        return Err(bad("a base URL carries no query or fragment"));
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_keeps_prefix_and_drops_trailing_slash() {
+        let c = Config::builder(7, "k")
+            .base_url("https://cube.example:8443/v1/")
+            .build()
+            .unwrap();
+        assert_eq!(c.base_url(), "https://cube.example:8443/v1");
+        assert_eq!(
+            c.url("/users/1", Some("a=b")),
+            "https://cube.example:8443/v1/users/1?a=b"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_base_urls() {
+        for url in ["ftp://x", "not a url", "/relative", "http://h/?q=1", ""] {
+            let err = Config::builder(1, "k").base_url(url).build().unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{url}");
+        }
+    }
+
+    #[test]
+    fn rejects_empty_key_and_secret() {
+        assert!(Config::builder(1, "").build().is_err());
+        assert!(Config::builder(1, "k").auth_secret("").build().is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let c = Config::builder(1, "k")
+            .auth_secret("s3cr3t-value")
+            .build()
+            .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cr3t-value"));
+        assert!(shown.contains("redacted"));
+    }
+}

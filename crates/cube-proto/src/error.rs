@@ -1,0 +1,292 @@
+//! The one error type of the protocol, and the server's error bodies.
+
+use http::StatusCode;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The message a server sends when a token is missing, unknown or expired.
+pub const SESSION_MISSING: &str = "Required session does not exist";
+/// The message for an application session that tried to write.
+pub const NEED_USER: &str = "Forbidden. Need user.";
+
+/// Everything that can go wrong, from configuration to the server's answer.
+///
+/// Each variant says what to do: fix the input, sign in, or look at what the
+/// server said. No variant ever shows a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is unusable (bad base URL, empty key, …).
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// An argument was refused before any request was built.
+    #[error("invalid input: {0}")]
+    InvalidInput(#[from] InvalidInput),
+    /// The server answered with a non-2xx status.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The server's 2xx answer could not be understood.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The call needs a session and there is none (and none may be created
+    /// automatically for it).
+    #[error("there is no session: create one or sign in first")]
+    NoSession,
+    /// The user (or guest) session has expired and no restore callback is
+    /// set: it is never silently replaced by a session of another kind.
+    #[error("the session has expired: sign in again or set a restore callback")]
+    SessionExpired,
+    /// The call writes, and the current session is an application (read-only)
+    /// session. Nothing was sent.
+    #[error("this call needs a user session, but the session is an application session")]
+    NeedUser,
+    /// The server rejected the session again after the one restore-and-retry.
+    #[error("the server rejected the session again after restoring it once")]
+    RestoreFailed(#[source] ApiError),
+}
+
+impl Error {
+    /// The HTTP status, when the error is the server's answer.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Api(e) | Error::RestoreFailed(e) => Some(e.status),
+            Error::Decode(e) => Some(e.status),
+            _ => None,
+        }
+    }
+
+    /// The server's error, if this is one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) | Error::RestoreFailed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether the server said the resource does not exist (404).
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(StatusCode::NOT_FOUND)
+    }
+}
+
+/// An argument refused before a request existed: which one and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct InvalidInput {
+    /// The argument or field at fault.
+    pub field: &'static str,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+impl InvalidInput {
+    /// Builds the error.
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A 2xx body that did not have the expected shape.
+#[derive(Clone, thiserror::Error)]
+#[error("could not decode the answer (status {status}): {reason}")]
+pub struct DecodeError {
+    /// The response status.
+    pub status: StatusCode,
+    /// What did not fit.
+    pub reason: String,
+    body: Vec<u8>,
+}
+
+impl DecodeError {
+    pub(crate) fn new(status: StatusCode, reason: impl Into<String>, body: &[u8]) -> Self {
+        Self {
+            status,
+            reason: reason.into(),
+            body: body.to_vec(),
+        }
+    }
+
+    /// The raw body, kept so that nothing is lost. It may hold a session
+    /// token, which is why `Debug` shows only its length.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+impl fmt::Debug for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecodeError")
+            .field("status", &self.status)
+            .field("reason", &self.reason)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// The server's answer to a failed call: status and parsed messages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("server answered {status}: {messages}")]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The messages of the error body (empty when the body had none).
+    pub messages: ErrorMessages,
+}
+
+impl ApiError {
+    /// Parses an error response; never fails, whatever the body.
+    pub fn from_parts(status: StatusCode, body: &[u8]) -> Self {
+        Self {
+            status,
+            messages: ErrorMessages::parse(body),
+        }
+    }
+
+    /// `401 Required session does not exist`: the session is gone.
+    pub fn is_session_missing(&self) -> bool {
+        self.status == StatusCode::UNAUTHORIZED
+            && self.messages.base.first().map(String::as_str) == Some(SESSION_MISSING)
+    }
+}
+
+/// The messages of an error body, in whichever of the three shapes it came:
+/// general messages in `base`, per-field messages in `fields`.
+///
+/// ```
+/// use cube_proto::error::ErrorMessages;
+/// let m = ErrorMessages::parse(br#"{"errors": {"login": ["has already been taken"]}}"#);
+/// assert_eq!(m.fields["login"], ["has already been taken"]);
+/// let m = ErrorMessages::parse(br#"{"errors": ["Token is required"]}"#);
+/// assert_eq!(m.base, ["Token is required"]);
+/// let m = ErrorMessages::parse(b"<html>Bad gateway</html>");
+/// assert!(m.is_empty());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorMessages {
+    /// General messages (`errors.base`, or the array form).
+    pub base: Vec<String>,
+    /// Messages about one field each, by field name.
+    pub fields: BTreeMap<String, Vec<String>>,
+}
+
+impl ErrorMessages {
+    /// Parses any body; an empty, non-JSON or unexpected body gives no messages.
+    pub fn parse(body: &[u8]) -> Self {
+        let mut out = Self::default();
+        let Ok(value) = serde_json::from_slice::<Value>(body) else {
+            return out;
+        };
+        match value.get("errors") {
+            Some(Value::Object(map)) => {
+                for (field, v) in map {
+                    let list = strings(v);
+                    if field == "base" {
+                        out.base.extend(list);
+                    } else {
+                        out.fields.entry(field.clone()).or_default().extend(list);
+                    }
+                }
+            }
+            Some(other @ (Value::Array(_) | Value::String(_))) => out.base = strings(other),
+            _ => {
+                // Some gateways answer {"message": "..."} or {"error": "..."}.
+                for key in ["message", "error"] {
+                    if let Some(Value::String(s)) = value.get(key) {
+                        out.base.push(s.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// True when the body carried no message at all.
+    pub fn is_empty(&self) -> bool {
+        self.base.is_empty() && self.fields.is_empty()
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().flat_map(strings).collect(),
+        Value::Null => Vec::new(),
+        other => vec![other.to_string()],
+    }
+}
+
+impl fmt::Display for ErrorMessages {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("(no message)");
+        }
+        let mut first = true;
+        let mut sep = |f: &mut fmt::Formatter<'_>| {
+            let r = if first { Ok(()) } else { f.write_str("; ") };
+            first = false;
+            r
+        };
+        for m in &self.base {
+            sep(f)?;
+            f.write_str(m)?;
+        }
+        for (field, list) in &self.fields {
+            sep(f)?;
+            write!(f, "{field} {}", list.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn three_shapes_and_garbage() {
+        let m =
+            ErrorMessages::parse(br#"{"errors": {"base": ["Required session does not exist"]}}"#);
+        assert_eq!(m.base, [SESSION_MISSING]);
+        let m = ErrorMessages::parse(
+            br#"{"errors": {"login": ["has already been taken"], "password": ["is too short"]}}"#,
+        );
+        assert_eq!(m.fields.len(), 2);
+        assert_eq!(m.fields["password"], ["is too short"]);
+        assert_eq!(
+            m.to_string(),
+            "login has already been taken; password is too short"
+        );
+        let m = ErrorMessages::parse(br#"{"errors": ["Token is required"]}"#);
+        assert_eq!(m.base, ["Token is required"]);
+        for body in [
+            &b""[..],
+            b"not json",
+            b"<html><body>502</body></html>",
+            b"[1,2]",
+            b"null",
+        ] {
+            assert!(ErrorMessages::parse(body).is_empty());
+        }
+    }
+
+    #[test]
+    fn session_missing_needs_401_and_the_message_first() {
+        let body = br#"{"errors": {"base": ["Required session does not exist"]}}"#;
+        assert!(ApiError::from_parts(StatusCode::UNAUTHORIZED, body).is_session_missing());
+        assert!(!ApiError::from_parts(StatusCode::FORBIDDEN, body).is_session_missing());
+        let other = br#"{"errors": {"base": ["Unauthorized"]}}"#;
+        assert!(!ApiError::from_parts(StatusCode::UNAUTHORIZED, other).is_session_missing());
+    }
+
+    #[test]
+    fn decode_error_debug_hides_the_body() {
+        let e = DecodeError::new(StatusCode::OK, "missing token", b"{\"token\":\"abcdef\"}");
+        assert!(!format!("{e:?}").contains("abcdef"));
+        assert!(!e.to_string().contains("abcdef"));
+        assert_eq!(e.body(), b"{\"token\":\"abcdef\"}");
+    }
+}

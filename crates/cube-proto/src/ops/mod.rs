@@ -1,0 +1,91 @@
+//! One value per API call: each builds its request and parses its answer.
+
+mod session;
+
+pub use session::{
+    CreateSession, DestroyOtherSessions, DestroySession, DestroySessionById, GetSession, SignIn,
+    SignOut,
+};
+
+use crate::credentials::SessionKind;
+use crate::error::Error;
+use crate::secret::Secret;
+use crate::wire::{Request, RequestContext, Response};
+
+/// What kind of session an operation runs under. The session state machine
+/// reads it to decide, before anything is sent, whether the call can go out
+/// as it is, needs a session first, or must be refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// Sent without a token (`POST /session`).
+    Public,
+    /// Sent with the token when a valid session exists, else with the auth
+    /// key (sign-up). Never creates a session.
+    Optional,
+    /// Any session, application or user. With none, one is restored (when a
+    /// restore callback is set) or an application session is created.
+    Read,
+    /// A user (or guest) session: writes on the user's behalf.
+    Write,
+    /// Acts on the current session itself (info, sign out, destroy): needs a
+    /// live one and never creates one.
+    Current,
+    /// Signing in upgrades an application session; with no live session an
+    /// application session is created first.
+    SignIn,
+}
+
+/// How a successful call changes the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Transition {
+    /// No change.
+    None,
+    /// A new session replaces whatever was there.
+    Established {
+        /// The new token.
+        token: Secret,
+        /// Its kind.
+        kind: SessionKind,
+        /// The session id.
+        session_id: u64,
+        /// The user, for user and guest sessions.
+        user_id: Option<u64>,
+    },
+    /// The application session became a user session (same token).
+    SignedIn {
+        /// The signed-in user.
+        user_id: u64,
+    },
+    /// The user session became an application session (same token).
+    SignedOut,
+    /// The token is dead (session destroyed, user deleted).
+    Ended,
+    /// Session `session_id` was destroyed: the current one ends if it is that.
+    SessionDestroyed {
+        /// The destroyed session.
+        session_id: u64,
+    },
+}
+
+/// An API call: a pure request builder and response parser.
+pub trait Operation {
+    /// What a successful call returns.
+    type Output;
+
+    /// The session the call needs.
+    fn access(&self) -> Access;
+
+    /// Builds the request. Called once per attempt, with the token (if any)
+    /// the session state machine chose.
+    fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, Error>;
+
+    /// Parses a 2xx response. Error statuses never reach this: the caller
+    /// turns them into [`Error::Api`].
+    fn parse(&self, response: &Response) -> Result<Self::Output, Error>;
+
+    /// How a success moves the session.
+    fn transition(&self, _output: &Self::Output) -> Transition {
+        Transition::None
+    }
+}
