@@ -36,7 +36,9 @@ pub enum Step<T> {
     /// Send this request and hand the response to [`Call::handle_response`].
     Send(Request),
     /// Call the restore callback and hand its answer to
-    /// [`Call::provide_credentials`].
+    /// [`Call::provide_credentials`]. Polling again instead plans afresh: an
+    /// adapter that lets one caller restore at a time polls again once it
+    /// holds its turn, and goes ahead with whatever session is then in place.
     NeedCredentials,
     /// The call is over.
     Done(Result<T, Error>),
@@ -111,9 +113,10 @@ impl<O: Operation> Call<O> {
         if let Some(op) = self.restore_with.take() {
             return self.send_session(op, now, nonce);
         }
-        if self.awaiting_credentials {
-            return Step::NeedCredentials;
-        }
+        // Plan afresh on every poll, even while waiting for credentials: when
+        // another caller restored the session meanwhile, the call goes ahead
+        // with the new token and no second session is made.
+        self.awaiting_credentials = false;
         match session.plan(self.op.access(), now) {
             Plan::Send(token) => {
                 let ctx = RequestContext {
@@ -173,7 +176,8 @@ impl<O: Operation> Call<O> {
         }
     }
 
-    /// The restore callback's answer: credentials to create a session with,
+    /// The restore callback's answer to the last [`Step::NeedCredentials`]:
+    /// credentials to create a session with,
     /// or `None` when the application declines (the call then fails with
     /// [`Error::SessionExpired`], or [`Error::NoSession`] if there never was one).
     pub fn provide_credentials(&mut self, credentials: Option<Credentials>) {

@@ -632,3 +632,32 @@ fn misuse_is_a_typed_error_not_a_panic() {
         Step::Done(Err(Error::Config(_)))
     ));
 }
+
+#[test]
+fn a_second_caller_waiting_for_a_restore_uses_the_restored_session() {
+    let mut server = Server::new();
+    let mut session = Session::new(SessionOptions {
+        margin: Duration::ZERO,
+        restore: true,
+    });
+    let mut first = Call::new(config(), Probe(Access::Read));
+    let mut second = Call::new(config(), Probe(Access::Read));
+    assert!(matches!(first.poll(&session, T0, 1), Step::NeedCredentials));
+    assert!(matches!(
+        second.poll(&session, T0, 2),
+        Step::NeedCredentials
+    ));
+    // The first caller restores.
+    first.provide_credentials(Some(Credentials::login("u", "password1")));
+    let Step::Send(create) = first.poll(&session, T0, 3) else {
+        panic!()
+    };
+    first.handle_response(&mut session, server.answer(create, T0));
+    // The second, polled again when its turn comes, just sends.
+    let Step::Send(req) = second.poll(&session, T0, 4) else {
+        panic!("no second restore")
+    };
+    second.handle_response(&mut session, server.answer(req, T0));
+    assert!(matches!(second.poll(&session, T0, 5), Step::Done(Ok(200))));
+    assert_eq!(server.log, ["POST /session -", "GET /probe t1"]);
+}
