@@ -1,0 +1,79 @@
+//! The HTTP client: a pooled ureq agent that carries cube-proto's requests.
+
+use crate::error::Error;
+use proto::wire::{Request, Response};
+use std::time::Duration;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+
+/// Which certificate authorities an HTTPS server may be signed by.
+#[derive(Debug, Clone, Default)]
+pub enum Roots {
+    /// Mozilla's root set (webpki), the default.
+    #[default]
+    WebPki,
+    /// Mozilla's root set plus these DER certificates (a private CA, a
+    /// self-signed test server).
+    WebPkiAnd(Vec<Vec<u8>>),
+    /// Only these DER certificates.
+    Only(Vec<Vec<u8>>),
+}
+
+/// The largest answer read into memory: far above any API answer.
+const MAX_BODY: u64 = 16 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Transport {
+    agent: ureq::Agent,
+}
+
+impl Transport {
+    pub(crate) fn new(timeout: Duration, roots: &Roots) -> Self {
+        let root_certs = match roots {
+            Roots::WebPki => RootCerts::WebPki,
+            Roots::WebPkiAnd(extra) => RootCerts::from(
+                webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                    .iter()
+                    .map(|c| Certificate::from_der(c.as_ref()).to_owned())
+                    .chain(
+                        extra
+                            .iter()
+                            .map(|der| Certificate::from_der(der).to_owned()),
+                    ),
+            ),
+            Roots::Only(certs) => RootCerts::from(
+                certs
+                    .iter()
+                    .map(|der| Certificate::from_der(der).to_owned()),
+            ),
+        };
+        let config = ureq::Agent::config_builder()
+            // Error statuses are answers to parse, not transport failures.
+            .http_status_as_error(false)
+            // Never follow redirects: an API answer is never a redirect, and
+            // following one could carry the token to another host.
+            .max_redirects(0)
+            .timeout_global(Some(timeout))
+            .tls_config(TlsConfig::builder().root_certs(root_certs).build())
+            .build();
+        Self {
+            agent: config.into(),
+        }
+    }
+
+    /// Sends one request and reads the whole answer.
+    pub(crate) fn send(&self, request: Request) -> Result<Response, Error> {
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let response = self.agent.run(request).map_err(Error::Transport)?;
+        let (parts, mut body) = response.into_parts();
+        // Only the method, path and status are logged: never headers (the
+        // token), bodies (passwords) or queries.
+        tracing::debug!(%method, %path, status = parts.status.as_u16(), "cube request");
+        let bytes = body
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(Error::Transport)?;
+        Ok(Response::from_parts(parts, bytes))
+    }
+}
