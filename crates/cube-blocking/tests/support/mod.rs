@@ -1,6 +1,9 @@
 //! A scripted HTTP/1.1 server on 127.0.0.1 for adapter tests: every request
 //! is recorded and answered by a closure. One request per connection.
 
+// Shared by several test binaries, each of which uses only part of it.
+#![allow(dead_code, unreachable_pub)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
