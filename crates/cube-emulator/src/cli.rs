@@ -1,0 +1,171 @@
+//! Command-line flags and environment variables (EMULATOR.md).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use cube_emulator::{EmulatorConfig, PasswordCost, Storage};
+
+pub(crate) const USAGE: &str = "\
+cube-emulator: a local ConnectyCube Auth & Users server
+
+Usage: cube-emulator [OPTIONS]
+
+Options (environment variable in brackets):
+  --listen ADDR            address to listen on; port 0 picks a free port
+                           [CUBE_EMULATOR_LISTEN] (default 127.0.0.1:8080)
+  --data-dir DIR           where the SQLite database lives
+                           [CUBE_EMULATOR_DATA_DIR] (default ./.cube-emulator)
+  --in-memory              keep no state after exit
+  --app-id N               the application created at first start (default 1)
+  --auth-key K             its auth key (default emulator-auth-key)
+  --auth-secret S          its auth secret (default emulator-auth-secret)
+  --password-cost COST     dev or production argon2id cost
+                           [CUBE_EMULATOR_PASSWORD_COST] (default dev)
+  --admin-token T          require `Authorization: Bearer T` on /_emulator/*
+                           [CUBE_EMULATOR_ADMIN_TOKEN] (default: loopback only)
+  -h, --help               print this help
+  -V, --version            print the version
+
+Logs go to stderr (filter with RUST_LOG); the ready line goes to stdout.";
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub(crate) enum Action {
+    Run(EmulatorConfig),
+    Help,
+    Version,
+}
+
+/// Parses flags (`--flag value` or `--flag=value`); flags override the
+/// environment, which overrides the defaults.
+pub(crate) fn parse(
+    args: impl IntoIterator<Item = String>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Action, String> {
+    let mut config = EmulatorConfig {
+        listen: "127.0.0.1:8080".parse().map_err(|e| format!("{e}"))?,
+        storage: Storage::DataDir(PathBuf::from("./.cube-emulator")),
+        ..EmulatorConfig::default()
+    };
+    if let Some(listen) = env("CUBE_EMULATOR_LISTEN") {
+        config.listen = parse_addr(&listen)?;
+    }
+    if let Some(dir) = env("CUBE_EMULATOR_DATA_DIR") {
+        config.storage = Storage::DataDir(dir.into());
+    }
+    if let Some(cost) = env("CUBE_EMULATOR_PASSWORD_COST") {
+        config.password_cost = cost.parse::<PasswordCost>()?;
+    }
+    if let Some(token) = env("CUBE_EMULATOR_ADMIN_TOKEN").filter(|t| !t.is_empty()) {
+        config.admin_token = Some(token);
+    }
+
+    let mut in_memory = false;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Action::Help),
+            "-V" | "--version" => return Ok(Action::Version),
+            "--in-memory" => in_memory = true,
+            "--listen" => config.listen = parse_addr(&value()?)?,
+            "--data-dir" => config.storage = Storage::DataDir(value()?.into()),
+            "--app-id" => {
+                let v = value()?;
+                config.app_id = v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("invalid --app-id {v:?}"))?;
+            }
+            "--auth-key" => config.auth_key = value()?,
+            "--auth-secret" => config.auth_secret = value()?,
+            "--password-cost" => config.password_cost = value()?.parse()?,
+            "--admin-token" => config.admin_token = Some(value()?),
+            other => return Err(format!("unknown option {other:?}")),
+        }
+    }
+    if in_memory {
+        config.storage = Storage::InMemory;
+    }
+    Ok(Action::Run(config))
+}
+
+fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| format!("invalid listen address {text:?} (expected IP:PORT)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str], env: &[(&str, &str)]) -> Result<EmulatorConfig, String> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        match parse(args.iter().map(|s| s.to_string()), |k| {
+            env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+        })? {
+            Action::Run(config) => Ok(config),
+            other => Err(format!("{other:?}")),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = run(&[], &[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.storage, Storage::DataDir("./.cube-emulator".into()));
+        assert_eq!(c.password_cost, PasswordCost::Dev);
+        assert_eq!(c.app_id, 1);
+        assert!(c.admin_token.is_none());
+    }
+
+    #[test]
+    fn flags_override_environment() {
+        let c = run(
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--in-memory",
+                "--password-cost=production",
+                "--app-id",
+                "7",
+            ],
+            &[
+                ("CUBE_EMULATOR_LISTEN", "0.0.0.0:9"),
+                ("CUBE_EMULATOR_ADMIN_TOKEN", "t"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:0");
+        assert_eq!(c.storage, Storage::InMemory);
+        assert_eq!(c.password_cost, PasswordCost::Production);
+        assert_eq!(c.app_id, 7);
+        assert_eq!(c.admin_token.as_deref(), Some("t"));
+    }
+
+    #[test]
+    fn rejects_nonsense() {
+        assert!(run(&["--bogus"], &[]).is_err());
+        assert!(run(&["--listen"], &[]).is_err());
+        assert!(run(&["--password-cost", "cheap"], &[]).is_err());
+        assert!(matches!(
+            parse(["--help".to_string()], |_| None),
+            Ok(Action::Help)
+        ));
+    }
+}

@@ -1,0 +1,264 @@
+//! `cube-emulator`: a local ConnectyCube Auth & Users server.
+//!
+//! It speaks the ConnectyCube REST protocol (sessions, users, password
+//! reset) with durable SQLite state, plus an admin API under `/_emulator/`
+//! for tests: health, applications and settings, a movable clock, the
+//! e-mail outbox, and a data reset. See `EMULATOR.md` for the contract.
+//!
+//! Run it as a binary (`cargo run -p cube-emulator -- --help`) or start it
+//! in-process:
+//!
+//! ```no_run
+//! use cube_emulator::{Emulator, EmulatorConfig};
+//!
+//! let emulator = Emulator::start_blocking(EmulatorConfig::default())?;
+//! println!("API at {}, app {} / {}", emulator.base_url(), emulator.app_id(), emulator.auth_key());
+//! // ... run the code under test against emulator.base_url() ...
+//! drop(emulator); // stops the server and closes its database
+//! # Ok::<(), cube_emulator::StartError>(())
+//! ```
+
+mod clock;
+mod config;
+mod crypto;
+mod error;
+mod operations;
+mod router;
+mod server;
+mod settings;
+mod state;
+mod store;
+mod wire;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use clock::{SystemTimeSource, TimeSource};
+pub use config::{
+    DEFAULT_APP_ID, DEFAULT_AUTH_KEY, DEFAULT_AUTH_SECRET, EmulatorConfig, PasswordCost, Storage,
+};
+pub use store::StoreError;
+
+use crate::clock::Clock;
+use crate::crypto::{Passwords, Secret};
+use crate::settings::AppSettings;
+use crate::state::State;
+use crate::store::Store;
+use crate::store::apps::{self, App};
+
+/// Why an emulator could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Reading or writing the initial state failed.
+    #[error("cannot initialise the database: {0}")]
+    Init(String),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The runtime or its thread could not be created (blocking start).
+    #[error("cannot start the emulator runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Starts emulators. See [`Emulator::start`] and [`Emulator::start_blocking`].
+#[derive(Debug)]
+pub struct Emulator;
+
+impl Emulator {
+    /// Starts an emulator on the current tokio runtime and returns once it
+    /// accepts connections. It stops when the returned handle is dropped
+    /// (or on [`RunningEmulator::stop`]).
+    pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError> {
+        let dir = match &config.storage {
+            Storage::InMemory => None,
+            Storage::DataDir(dir) => Some(dir.clone()),
+        };
+        let store = tokio::task::spawn_blocking(move || Store::open(dir.as_deref()))
+            .await
+            .map_err(|e| StartError::Init(e.to_string()))??;
+        let initial = App {
+            id: config.app_id,
+            auth_key: config.auth_key.clone(),
+            auth_secret: Secret::new(config.auth_secret.clone()),
+            settings: AppSettings::default(),
+        };
+        let (offset, apps) = store
+            .write(move |c| {
+                apps::ensure_exists(c, &initial)?;
+                Ok((apps::clock_offset(c)?, apps::load_all(c)?))
+            })
+            .await
+            .map_err(|e| StartError::Init(format!("{:?}", e.errors)))?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let base_url = format!("http://{addr}");
+        // The application as stored wins over the flags (an existing one is kept).
+        let app = apps.iter().find(|a| a.id == config.app_id).cloned();
+        let state = Arc::new(State::new(
+            store,
+            Clock::new(config.time_source.clone(), offset),
+            base_url.clone(),
+            config.admin_token.clone().map(Secret::new),
+            Passwords::new(config.password_cost),
+            apps,
+        ));
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(server::run(listener, state, stop_rx));
+        tracing::info!(%addr, "listening");
+        Ok(RunningEmulator {
+            addr,
+            base_url,
+            app_id: config.app_id,
+            auth_key: app.as_ref().map_or(config.auth_key, |a| a.auth_key.clone()),
+            auth_secret: Secret::new(
+                app.map_or(config.auth_secret, |a| a.auth_secret.expose().to_owned()),
+            ),
+            admin_token: config.admin_token.map(Secret::new),
+            stop,
+            task: Some(task),
+            thread: None,
+        })
+    }
+
+    /// Starts an emulator on a runtime of its own, in a background thread,
+    /// for code that is not async (examples, blocking tests). Dropping the
+    /// handle stops the server and waits for the thread, so do not drop it
+    /// inside an async task.
+    pub fn start_blocking(config: EmulatorConfig) -> Result<RunningEmulator, StartError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("cube-emulator".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .thread_name("cube-emulator-worker")
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(err) => {
+                        let _ = tx.send(Err(StartError::Runtime(err)));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match Emulator::start(config).await {
+                        Ok(mut running) => {
+                            let task = running.task.take();
+                            let _ = tx.send(Ok(running));
+                            if let Some(task) = task {
+                                let _ = task.await;
+                            }
+                        }
+                        Err(err) => {
+                            let _ = tx.send(Err(err));
+                        }
+                    }
+                });
+            })
+            .map_err(StartError::Runtime)?;
+        let received = rx.recv().map_err(|_| {
+            StartError::Runtime(std::io::Error::other("the emulator thread ended early"))
+        })?;
+        let mut running = received?;
+        running.thread = Some(thread);
+        Ok(running)
+    }
+}
+
+/// A running emulator: its address and the credentials of its default
+/// application. Dropping it stops the server.
+pub struct RunningEmulator {
+    addr: SocketAddr,
+    base_url: String,
+    app_id: i64,
+    auth_key: String,
+    auth_secret: Secret,
+    admin_token: Option<Secret>,
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RunningEmulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningEmulator")
+            .field("base_url", &self.base_url)
+            .field("app_id", &self.app_id)
+            .field("auth_key", &self.auth_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningEmulator {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://IP:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The default application's id.
+    pub fn app_id(&self) -> i64 {
+        self.app_id
+    }
+
+    /// The default application's auth key.
+    pub fn auth_key(&self) -> &str {
+        &self.auth_key
+    }
+
+    /// The default application's auth secret (for signed sessions).
+    pub fn auth_secret(&self) -> &str {
+        self.auth_secret.expose()
+    }
+
+    /// The admin token, when one was configured.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_ref().map(Secret::expose)
+    }
+
+    /// Stops the server: in-flight requests finish, pending writes reach the
+    /// disk, the database is closed. Returns when all of that is done.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

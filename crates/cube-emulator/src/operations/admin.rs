@@ -1,0 +1,161 @@
+//! `/_emulator/*`: health, applications and settings, the clock, the
+//! outbox and the data reset (EMULATOR.md). Not part of ConnectyCube.
+
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use super::reset::mail_json;
+use super::{Ctx, Outcome, Reply};
+use crate::clock::format_iso;
+use crate::crypto::{Secret, constant_time_eq};
+use crate::error::{ApiError, ensure};
+use crate::settings::AppSettings;
+use crate::store::apps::{self, App};
+
+/// With an admin token: `Bearer <token>` or `401`. Without: loopback
+/// peers only, others `403`.
+pub(crate) fn authorize(ctx: &Ctx) -> Result<(), ApiError> {
+    match &ctx.state.admin_token {
+        Some(expected) => {
+            let given = ctx
+                .header("authorization")
+                .and_then(|h| h.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            ensure(
+                constant_time_eq(given.as_bytes(), expected.expose().as_bytes()),
+                ApiError::unauthorized,
+            )
+        }
+        None => ensure(ctx.peer.ip().is_loopback(), || {
+            ApiError::forbidden("The admin API answers loopback peers only")
+        }),
+    }
+}
+
+/// `GET /_emulator/health`.
+pub(crate) async fn health(_ctx: &Ctx) -> Outcome {
+    Ok(Reply::ok(json!({ "status": "ok" })))
+}
+
+fn app_json(ctx: &Ctx, app: &App) -> Value {
+    json!({ "id": app.id, "auth_key": app.auth_key, "settings": app.settings.to_json(Some(&ctx.state.base_url)) })
+}
+
+/// `POST /_emulator/apps {"id"?, "auth_key", "auth_secret"}`.
+pub(crate) async fn create_app(ctx: &Ctx) -> Outcome {
+    let body = ctx.body()?;
+    let text = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::invalid_field(k, "can't be blank"))
+    };
+    let auth_key = text("auth_key")?;
+    let auth_secret = text("auth_secret")?;
+    let id = match body.get("id") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_i64()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ApiError::invalid_field("id", "must be a positive integer"))?,
+        ),
+    };
+    let app = ctx
+        .state
+        .store
+        .write(move |c| {
+            let app = App {
+                id: match id {
+                    Some(id) => id,
+                    None => apps::next_id(c)?,
+                },
+                auth_key,
+                auth_secret: Secret::new(auth_secret),
+                settings: AppSettings::default(),
+            };
+            apps::insert(c, &app)?;
+            Ok(app)
+        })
+        .await?;
+    ctx.state.put_app(app.clone());
+    Ok(Reply::created(json!({ "app": app_json(ctx, &app) })))
+}
+
+fn app_of(ctx: &Ctx, id: &str) -> Result<App, ApiError> {
+    id.parse()
+        .ok()
+        .and_then(|id| ctx.state.app(id))
+        .ok_or_else(ApiError::not_found)
+}
+
+/// `GET /_emulator/apps/{id}/settings`.
+pub(crate) async fn show_settings(ctx: &Ctx, id: &str) -> Outcome {
+    let app = app_of(ctx, id)?;
+    Ok(Reply::ok(
+        json!({ "settings": app.settings.to_json(Some(&ctx.state.base_url)) }),
+    ))
+}
+
+/// `PUT /_emulator/apps/{id}/settings`: any subset; all or nothing.
+pub(crate) async fn update_settings(ctx: &Ctx, id: &str) -> Outcome {
+    let mut app = app_of(ctx, id)?;
+    app.settings.apply(ctx.body()?)?;
+    let (app_id, settings) = (app.id, app.settings.clone());
+    ctx.state
+        .store
+        .write(move |c| Ok(apps::save_settings(c, app_id, &settings)?))
+        .await?;
+    let body = json!({ "settings": app.settings.to_json(Some(&ctx.state.base_url)) });
+    ctx.state.put_app(app);
+    Ok(Reply::ok(body))
+}
+
+fn now_json(ctx: &Ctx) -> Value {
+    json!({ "now": format_iso(ctx.state.clock.now()) })
+}
+
+/// `GET /_emulator/clock`.
+pub(crate) async fn clock(ctx: &Ctx) -> Outcome {
+    Ok(Reply::ok(now_json(ctx)))
+}
+
+/// `POST /_emulator/clock/advance {"seconds": N}`.
+pub(crate) async fn advance_clock(ctx: &Ctx) -> Outcome {
+    let seconds = ctx
+        .body()?
+        .get("seconds")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| ApiError::invalid_field("seconds", "must be an integer"))?;
+    let offset = ctx.state.clock.offset().saturating_add(seconds);
+    ctx.state
+        .store
+        .write(move |c| Ok(apps::save_clock_offset(c, offset)?))
+        .await?;
+    ctx.state.clock.set_offset(offset);
+    Ok(Reply::ok(now_json(ctx)))
+}
+
+/// `GET /_emulator/outbox`.
+pub(crate) async fn outbox(ctx: &Ctx) -> Outcome {
+    let mails = ctx.state.store.read(|c| Ok(apps::outbox(c)?))?;
+    let items: Vec<Value> = mails.iter().map(mail_json).collect();
+    Ok(Reply::ok(json!({ "items": items })))
+}
+
+/// `DELETE /_emulator/outbox`.
+pub(crate) async fn clear_outbox(ctx: &Ctx) -> Outcome {
+    ctx.state
+        .store
+        .write(|c| Ok(apps::clear_outbox(c)?))
+        .await?;
+    Ok(Reply::empty())
+}
+
+/// `DELETE /_emulator/data`: users, sessions, nonces, e-mails; keeps
+/// applications, settings and the clock.
+pub(crate) async fn reset_data(ctx: &Ctx) -> Outcome {
+    ctx.state.store.write(|c| Ok(apps::reset_data(c)?)).await?;
+    ctx.state.clear_caches();
+    Ok(Reply::json(StatusCode::OK, json!({})))
+}

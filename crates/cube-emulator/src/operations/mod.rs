@@ -1,0 +1,131 @@
+//! Every API operation. The route table is [`crate::router::route`]; each
+//! handler takes the request context and returns a typed reply or an
+//! [`ApiError`], and reads as a list of preconditions followed by one
+//! storage call.
+
+pub(crate) mod admin;
+pub(crate) mod reset;
+pub(crate) mod search;
+pub(crate) mod session;
+pub(crate) mod users;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::{HeaderMap, StatusCode};
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, ensure};
+use crate::state::State;
+use crate::store::sessions::SessionRow;
+use crate::wire;
+
+/// One request, decoded.
+pub(crate) struct Ctx {
+    pub(crate) state: Arc<State>,
+    /// The emulator clock when the request arrived.
+    pub(crate) now: i64,
+    /// `CB-Token`, when it named a live session.
+    pub(crate) token: Option<String>,
+    pub(crate) session: Option<SessionRow>,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) body: Value,
+    pub(crate) headers: HeaderMap,
+    pub(crate) peer: SocketAddr,
+}
+
+impl Ctx {
+    /// The caller's session, or `401 Required session does not exist`.
+    pub(crate) fn session(&self) -> Result<&SessionRow, ApiError> {
+        self.session.as_ref().ok_or_else(ApiError::no_session)
+    }
+
+    /// The caller's user; an application session is `403 Forbidden. Need user.`.
+    pub(crate) fn user_id(&self) -> Result<i64, ApiError> {
+        self.session()?.user_id.ok_or_else(ApiError::need_user)
+    }
+
+    /// The body as a JSON object; anything else is `400`.
+    pub(crate) fn body(&self) -> Result<&Map<String, Value>, ApiError> {
+        self.body
+            .as_object()
+            .ok_or_else(|| ApiError::bad_request("The body must be a JSON object"))
+    }
+
+    pub(crate) fn query(&self, key: &str) -> Option<&str> {
+        wire::query_value(&self.query, key)
+    }
+
+    /// A required, non-empty query parameter (`422` when missing).
+    pub(crate) fn required_query(&self, key: &str) -> Result<&str, ApiError> {
+        let value = self.query(key).unwrap_or_default();
+        ensure(!value.is_empty(), || {
+            ApiError::invalid_field(key, "can't be blank")
+        })?;
+        Ok(value)
+    }
+
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// What a reply body is.
+pub(crate) enum Body {
+    Empty,
+    Json(Value),
+    Html(String),
+}
+
+/// Which `CB-Token-ExpirationDate` a reply carries.
+pub(crate) enum Expiry {
+    /// The deadline of the request's own session, if it had one.
+    FromRequest,
+    /// A new session's deadline.
+    At(i64),
+    /// None: the request ended its own session.
+    Ended,
+}
+
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Body,
+    pub(crate) expiry: Expiry,
+}
+
+impl Reply {
+    pub(crate) fn ok(body: Value) -> Self {
+        Self::json(StatusCode::OK, body)
+    }
+    pub(crate) fn created(body: Value) -> Self {
+        Self::json(StatusCode::CREATED, body)
+    }
+    pub(crate) fn json(status: StatusCode, body: Value) -> Self {
+        Self {
+            status,
+            body: Body::Json(body),
+            expiry: Expiry::FromRequest,
+        }
+    }
+    pub(crate) fn empty() -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: Body::Empty,
+            expiry: Expiry::FromRequest,
+        }
+    }
+    pub(crate) fn html(status: StatusCode, page: String) -> Self {
+        Self {
+            status,
+            body: Body::Html(page),
+            expiry: Expiry::FromRequest,
+        }
+    }
+    pub(crate) fn with_expiry(mut self, expiry: Expiry) -> Self {
+        self.expiry = expiry;
+        self
+    }
+}
+
+/// The result of every handler.
+pub(crate) type Outcome = Result<Reply, ApiError>;

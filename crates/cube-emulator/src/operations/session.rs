@@ -1,0 +1,466 @@
+//! `POST/GET/DELETE /session`, `DELETE /session/{id}`, `DELETE
+//! /session/list`, `POST/DELETE /login` (PROTOCOL.md sections 2 and 3).
+
+use rusqlite::types::Value as Sql;
+use serde_json::{Map, Value, json};
+
+use super::users::{valid_email, valid_login, valid_password};
+use super::{Ctx, Expiry, Outcome, Reply};
+use crate::clock::format_iso;
+use crate::crypto::{self, constant_time_eq, hash_token, signature_matches};
+use crate::error::{ApiError, ensure};
+use crate::state::{GUEST_TTL, SESSION_TTL, State};
+use crate::store::apps::{self, App};
+use crate::store::sessions::{self, SessionRow};
+use crate::store::users::{self, Key, UserRow};
+use crate::wire::{int_like, signature_base, truthy, uint_like};
+
+/// What kind of session a request asks for.
+enum Credentials {
+    Application,
+    Password {
+        key: Key,
+        value: String,
+        password: String,
+    },
+    Guest {
+        full_name: Option<String>,
+    },
+}
+
+/// Who the new session belongs to, once credentials have been checked.
+enum Plan {
+    Application,
+    Guest(Option<String>),
+    Existing(i64),
+    /// Auto sign-up: the columns of the user to create.
+    SignUp(Vec<(&'static str, Sql)>),
+}
+
+/// Reads the credentials of a session kind from `user` (create) or the
+/// top level (sign-in). Identity providers arrive with the next issue.
+fn credentials(
+    params: Option<&Map<String, Value>>,
+    provider: Option<&Value>,
+) -> Result<Credentials, ApiError> {
+    if let Some(provider) = provider.filter(|p| !p.is_null()) {
+        let name = provider.as_str().unwrap_or_default();
+        return Err(ApiError::invalid_field(
+            "provider",
+            format!("{name} is not supported"),
+        ));
+    }
+    let Some(params) = params else {
+        return Ok(Credentials::Application);
+    };
+    if params.get("guest").is_some_and(truthy) {
+        let full_name = params
+            .get("full_name")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        return Ok(Credentials::Guest { full_name });
+    }
+    // Credentials are never validated: anything unusable is simply 401.
+    let text = |k: &str| params.get(k).and_then(Value::as_str).map(str::to_owned);
+    let password = text("password").ok_or_else(ApiError::unauthorized)?;
+    if let Some(login) = text("login") {
+        return Ok(Credentials::Password {
+            key: Key::Login,
+            value: login,
+            password,
+        });
+    }
+    if let Some(email) = text("email") {
+        return Ok(Credentials::Password {
+            key: Key::Email,
+            value: email,
+            password,
+        });
+    }
+    Err(ApiError::unauthorized())
+}
+
+/// The user named by `key`/`value` if `password` is theirs; `Ok(None)` if
+/// there is no such user; `401` for a wrong password.
+async fn check_password(
+    state: &State,
+    app_id: i64,
+    now: i64,
+    key: Key,
+    value: &str,
+    password: &str,
+) -> Result<Option<i64>, ApiError> {
+    let found = state.store.read(|c| {
+        Ok(
+            users::find(c, app_id, now, key, Sql::Text(value.to_owned()))?
+                .map(|u| (u.id, u.password_hash)),
+        )
+    })?;
+    let Some((id, hash)) = found else {
+        return Ok(None);
+    };
+    let hash = hash.ok_or_else(ApiError::unauthorized)?;
+    if state.verify_password(password.to_owned(), hash).await {
+        Ok(Some(id))
+    } else {
+        Err(ApiError::unauthorized())
+    }
+}
+
+/// Checks the signed form; returns the nonce to record. Unsigned requests
+/// pass unless the application requires signatures.
+fn check_signature(
+    app: &App,
+    body: &Map<String, Value>,
+    now: i64,
+) -> Result<Option<String>, ApiError> {
+    let Some(signature) = body.get("signature").filter(|s| !s.is_null()) else {
+        ensure(!app.settings.require_signature, ApiError::bad_signature)?;
+        return Ok(None);
+    };
+    let signature = signature.as_str().ok_or_else(ApiError::bad_signature)?;
+    let timestamp = body
+        .get("timestamp")
+        .and_then(int_like)
+        .ok_or_else(|| ApiError::invalid_field("timestamp", "can't be blank"))?;
+    let nonce = body
+        .get("nonce")
+        .and_then(uint_like)
+        .ok_or_else(|| ApiError::invalid_field("nonce", "can't be blank"))?;
+    let base = signature_base(body);
+    ensure(
+        signature_matches(app.auth_secret.expose(), &base, signature),
+        ApiError::bad_signature,
+    )?;
+    let window = app.settings.signature_window_seconds;
+    ensure(now.abs_diff(timestamp) <= window.unsigned_abs(), || {
+        ApiError::invalid_field("timestamp", "is outside the allowed window")
+    })?;
+    Ok(Some(nonce.to_string()))
+}
+
+/// `POST /session`.
+pub(crate) async fn create(ctx: &Ctx) -> Outcome {
+    let body = ctx.body()?;
+    let app_id = body
+        .get("application_id")
+        .and_then(int_like)
+        .ok_or_else(|| ApiError::invalid_field("application_id", "is invalid"))?;
+    let auth_key = body
+        .get("auth_key")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::invalid_field("auth_key", "is invalid"))?;
+    let app = ctx
+        .state
+        .app(app_id)
+        .filter(|a| constant_time_eq(a.auth_key.as_bytes(), auth_key.as_bytes()))
+        .ok_or_else(ApiError::unauthorized)?;
+    let nonce_to_use = check_signature(&app, body, ctx.now)?;
+    let creds = credentials(
+        body.get("user").and_then(Value::as_object),
+        body.get("provider"),
+    )?;
+    let nonce = body.get("nonce").and_then(uint_like).map(|n| n.to_string());
+    let ts = body.get("timestamp").and_then(int_like);
+
+    // A concurrent auto sign-up of the same user may win the race; then
+    // the second attempt finds the user and checks the password instead.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let plan = plan(ctx, &app, &creds).await?;
+        let signing_up = matches!(plan, Plan::SignUp(_));
+        let session = NewSession {
+            app_id,
+            window: app.settings.signature_window_seconds,
+            nonce_to_use: nonce_to_use.clone(),
+            nonce: nonce.clone(),
+            ts,
+            now: ctx.now,
+        };
+        match start_session(&ctx.state, session, plan).await {
+            Err(err)
+                if signing_up
+                    && attempts < 2
+                    && err.status == http::StatusCode::UNPROCESSABLE_ENTITY
+                    && (err.errors.contains_key("login") || err.errors.contains_key("email")) =>
+            {
+                continue;
+            }
+            Err(err) => return Err(err),
+            Ok((token, row, user)) => {
+                let body = json!({ "session": session_json(&row, &token, user.as_ref()) });
+                return Ok(Reply::created(body).with_expiry(Expiry::At(row.deadline)));
+            }
+        }
+    }
+}
+
+async fn plan(ctx: &Ctx, app: &App, creds: &Credentials) -> Result<Plan, ApiError> {
+    Ok(match creds {
+        Credentials::Application => Plan::Application,
+        Credentials::Guest { full_name } => Plan::Guest(full_name.clone()),
+        Credentials::Password {
+            key,
+            value,
+            password,
+        } => match check_password(&ctx.state, app.id, ctx.now, *key, value, password).await? {
+            Some(id) => Plan::Existing(id),
+            None => {
+                ensure(app.settings.session_without_user, ApiError::unauthorized)?;
+                // An unusable login is simply 401, never a validation error.
+                let usable = match key {
+                    Key::Email => valid_email(value),
+                    _ => valid_login(value),
+                } && valid_password(password);
+                ensure(usable, ApiError::unauthorized)?;
+                let hash = ctx.state.hash_password(password.clone()).await?;
+                let mut columns = vec![("password_hash", Sql::Text(hash))];
+                if *key == Key::Email {
+                    columns.push(("email", Sql::Text(value.clone())));
+                    columns.push(("email_key", Sql::Text(value.to_lowercase())));
+                } else {
+                    columns.push(("login", Sql::Text(value.clone())));
+                }
+                Plan::SignUp(columns)
+            }
+        },
+    })
+}
+
+struct NewSession {
+    app_id: i64,
+    window: i64,
+    nonce_to_use: Option<String>,
+    nonce: Option<String>,
+    ts: Option<i64>,
+    now: i64,
+}
+
+/// Writes the nonce, the user (guest or auto sign-up) and the session in
+/// one transaction: if any part fails, none of it happened.
+async fn start_session(
+    state: &State,
+    new: NewSession,
+    plan: Plan,
+) -> Result<(String, SessionRow, Option<UserRow>), ApiError> {
+    let token = crypto::new_token()?;
+    let hash = hash_token(&token);
+    let (row, user) = state
+        .store
+        .write(move |c| {
+            let now = new.now;
+            if let Some(nonce) = &new.nonce_to_use {
+                apps::use_nonce(c, new.app_id, nonce, now, new.window)?;
+            }
+            let (user_id, is_guest) = match plan {
+                Plan::Application => (None, false),
+                Plan::Existing(id) => (Some(id), false),
+                Plan::SignUp(columns) => {
+                    (Some(users::insert(c, new.app_id, now, &columns)?), false)
+                }
+                Plan::Guest(full_name) => {
+                    let columns = vec![
+                        (
+                            "full_name",
+                            full_name.map_or(Sql::Text("Guest".into()), Sql::Text),
+                        ),
+                        ("is_guest", Sql::Integer(1)),
+                        ("guest_expires_at", Sql::Integer(now + GUEST_TTL)),
+                        ("last_request_at", Sql::Integer(now)),
+                    ];
+                    (Some(users::insert(c, new.app_id, now, &columns)?), true)
+                }
+            };
+            let user = match user_id {
+                Some(id) => Some(
+                    users::find(c, new.app_id, now, Key::Id, Sql::Integer(id))?
+                        .ok_or_else(ApiError::unauthorized)?,
+                ),
+                None => None,
+            };
+            let mut row = SessionRow {
+                id: 0,
+                app_id: new.app_id,
+                user_id,
+                is_guest,
+                nonce: new.nonce,
+                ts: new.ts,
+                created_at: now,
+                updated_at: now,
+                deadline: now + if is_guest { GUEST_TTL } else { SESSION_TTL },
+            };
+            sessions::insert(c, &hash, &mut row)?;
+            Ok((row, user))
+        })
+        .await?;
+    state.remember_session(&token, row.clone());
+    let user = user.map(|u| {
+        state.seen(u.id, new.now);
+        state.overlay(u)
+    });
+    Ok((token, row, user))
+}
+
+fn session_json(row: &SessionRow, token: &str, user: Option<&UserRow>) -> Value {
+    let nonce = row
+        .nonce
+        .as_deref()
+        .and_then(|n| n.parse::<u64>().ok())
+        .map_or(Value::Null, Value::from);
+    json!({
+        "id": row.id,
+        "user_id": row.user_id.unwrap_or(0),
+        "application_id": row.app_id,
+        "token": token,
+        "nonce": nonce,
+        "ts": row.ts,
+        "created_at": format_iso(row.created_at),
+        "updated_at": format_iso(row.updated_at),
+        "user": user.map(UserRow::to_json),
+    })
+}
+
+/// `GET /session`.
+pub(crate) async fn show(ctx: &Ctx) -> Outcome {
+    let row = ctx.session()?;
+    let user = match row.user_id {
+        Some(id) => ctx
+            .state
+            .store
+            .read(|c| {
+                Ok(users::find(
+                    c,
+                    row.app_id,
+                    ctx.now,
+                    Key::Id,
+                    Sql::Integer(id),
+                )?)
+            })?
+            .map(|u| ctx.state.overlay(u)),
+        None => None,
+    };
+    let token = ctx.token.as_deref().unwrap_or_default();
+    Ok(Reply::ok(
+        json!({ "session": session_json(row, token, user.as_ref()) }),
+    ))
+}
+
+/// `DELETE /session`: the token dies; a guest's user goes with it.
+pub(crate) async fn destroy(ctx: &Ctx) -> Outcome {
+    let row = ctx.session()?.clone();
+    let hashes = ctx
+        .state
+        .store
+        .write(move |c| {
+            let mut hashes = sessions::delete(c, row.id)?;
+            if let (true, Some(user_id)) = (row.is_guest, row.user_id) {
+                hashes.extend(sessions::delete_all_of_user(c, user_id, None)?);
+                users::delete(c, user_id)?;
+            }
+            Ok(hashes)
+        })
+        .await?;
+    ctx.state.forget_sessions(&hashes);
+    Ok(Reply::empty().with_expiry(Expiry::Ended))
+}
+
+/// `DELETE /session/{id}`: another session of the same user.
+pub(crate) async fn destroy_one(ctx: &Ctx, id: &str) -> Outcome {
+    let user_id = ctx.user_id()?;
+    let own = ctx.session()?.id;
+    let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
+    let hashes = ctx
+        .state
+        .store
+        .write(move |c| Ok(sessions::delete_of_user(c, id, user_id)?))
+        .await?;
+    ensure(!hashes.is_empty(), ApiError::not_found)?;
+    ctx.state.forget_sessions(&hashes);
+    let expiry = if id == own {
+        Expiry::Ended
+    } else {
+        Expiry::FromRequest
+    };
+    Ok(Reply::empty().with_expiry(expiry))
+}
+
+/// `DELETE /session/list`: every session of the user but this one.
+pub(crate) async fn destroy_others(ctx: &Ctx) -> Outcome {
+    let user_id = ctx.user_id()?;
+    let own = ctx.session()?.id;
+    let hashes = ctx
+        .state
+        .store
+        .write(move |c| Ok(sessions::delete_all_of_user(c, user_id, Some(own))?))
+        .await?;
+    ctx.state.forget_sessions(&hashes);
+    Ok(Reply::empty())
+}
+
+/// `POST /login`: sign a user into this session, keeping its token.
+pub(crate) async fn login(ctx: &Ctx) -> Outcome {
+    let row = ctx.session()?.clone();
+    let body = ctx.body()?;
+    let creds = credentials(Some(body), body.get("provider"))?;
+    let Credentials::Password {
+        key,
+        value,
+        password,
+    } = creds
+    else {
+        // Only credential kinds sign in; an empty body or a guest is not one.
+        return Err(ApiError::unauthorized());
+    };
+    let user_id = check_password(&ctx.state, row.app_id, ctx.now, key, &value, &password)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    let row = switch_user(ctx, row, Some(user_id)).await?;
+    let user = ctx
+        .state
+        .store
+        .read(|c| {
+            Ok(users::find(
+                c,
+                row.app_id,
+                ctx.now,
+                Key::Id,
+                Sql::Integer(user_id),
+            )?)
+        })?
+        .ok_or_else(ApiError::unauthorized)?;
+    ctx.state.seen(user_id, ctx.now);
+    let user = ctx.state.overlay(user);
+    Ok(Reply::ok(users::wrap(&user)).with_expiry(Expiry::At(row.deadline)))
+}
+
+/// `DELETE /login`: back to an application session, same token.
+pub(crate) async fn logout(ctx: &Ctx) -> Outcome {
+    let row = ctx.session()?.clone();
+    let row = switch_user(ctx, row, None).await?;
+    Ok(Reply::empty().with_expiry(Expiry::At(row.deadline)))
+}
+
+async fn switch_user(
+    ctx: &Ctx,
+    mut row: SessionRow,
+    user_id: Option<i64>,
+) -> Result<SessionRow, ApiError> {
+    let now = ctx.now;
+    let deadline = now + SESSION_TTL;
+    let id = row.id;
+    let exists = ctx
+        .state
+        .store
+        .write(move |c| Ok(sessions::set_user(c, id, user_id, now, deadline)?))
+        .await?;
+    ensure(exists, ApiError::no_session)?;
+    row.user_id = user_id;
+    row.is_guest = false;
+    row.updated_at = now;
+    row.deadline = deadline;
+    if let Some(token) = &ctx.token {
+        ctx.state.remember_session(token, row.clone());
+    }
+    Ok(row)
+}

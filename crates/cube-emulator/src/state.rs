@@ -1,0 +1,222 @@
+//! The state shared by every request: storage, clock, applications, the
+//! session cache and the refreshes waiting to be flushed.
+//!
+//! Sessions are cached by token hash, so an authenticated read costs no
+//! database query for the session. Reads refresh a session's sliding
+//! deadline and its user's `last_request_at` in memory; [`State::flush`]
+//! writes them at least once a second (EMULATOR.md allows them to reach the
+//! disk up to 1 s late). Every other change is written before it is
+//! acknowledged.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError, RwLock};
+
+use tokio::sync::Semaphore;
+
+use crate::clock::Clock;
+use crate::crypto::{Passwords, Secret, TokenHash, hash_token};
+use crate::error::ApiError;
+use crate::store::Store;
+use crate::store::apps::{self, App};
+use crate::store::sessions::{self, SessionRow};
+use crate::store::users::{self, UserRow};
+
+/// A user session's idle lifetime (sliding).
+pub(crate) const SESSION_TTL: i64 = 2 * 3600;
+/// A guest session's (and guest user's) fixed lifetime.
+pub(crate) const GUEST_TTL: i64 = 24 * 3600;
+/// How long a password-reset link works.
+pub(crate) const RESET_TTL: i64 = 3600;
+
+#[derive(Default)]
+struct Pending {
+    /// session id → refreshed deadline
+    deadlines: HashMap<i64, i64>,
+    /// user id → last request time
+    seen: HashMap<i64, i64>,
+}
+
+pub(crate) struct State {
+    pub(crate) store: Store,
+    pub(crate) clock: Clock,
+    pub(crate) base_url: String,
+    pub(crate) admin_token: Option<Secret>,
+    passwords: Passwords,
+    /// Bounds concurrent argon2 runs to the cores, so a burst of sign-ins
+    /// queues instead of allocating argon2 memory on hundreds of threads.
+    hashing: Semaphore,
+    apps: RwLock<HashMap<i64, App>>,
+    sessions: Mutex<HashMap<TokenHash, SessionRow>>,
+    pending: Mutex<Pending>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl State {
+    pub(crate) fn new(
+        store: Store,
+        clock: Clock,
+        base_url: String,
+        admin_token: Option<Secret>,
+        passwords: Passwords,
+        apps: Vec<App>,
+    ) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Self {
+            store,
+            clock,
+            base_url,
+            admin_token,
+            passwords,
+            hashing: Semaphore::new(cores),
+            apps: RwLock::new(apps.into_iter().map(|a| (a.id, a)).collect()),
+            sessions: Mutex::new(HashMap::new()),
+            pending: Mutex::new(Pending::default()),
+        }
+    }
+
+    // ---- applications ----
+
+    pub(crate) fn app(&self, id: i64) -> Option<App> {
+        self.apps
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .cloned()
+    }
+
+    pub(crate) fn app_by_key(&self, auth_key: &str) -> Option<App> {
+        self.apps
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .find(|a| crate::crypto::constant_time_eq(a.auth_key.as_bytes(), auth_key.as_bytes()))
+            .cloned()
+    }
+
+    pub(crate) fn put_app(&self, app: App) {
+        self.apps
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(app.id, app);
+    }
+
+    fn nonce_horizon(&self) -> i64 {
+        self.apps
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .map(|a| a.settings.signature_window_seconds)
+            .max()
+            .unwrap_or(3600)
+    }
+
+    // ---- sessions ----
+
+    /// The live session of `token`, its deadline re-armed (not for guests),
+    /// and its user's `last_request_at` refreshed. `None`: no such session.
+    pub(crate) fn authenticate(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<Option<SessionRow>, ApiError> {
+        let hash = hash_token(token);
+        let cached = lock(&self.sessions).get(&hash).cloned();
+        let row = match cached {
+            Some(row) => row,
+            None => match self.store.read(|c| Ok(sessions::find(c, &hash)?))? {
+                Some(row) => row,
+                None => return Ok(None),
+            },
+        };
+        if now >= row.deadline {
+            lock(&self.sessions).remove(&hash);
+            return Ok(None);
+        }
+        let mut row = row;
+        if !row.is_guest {
+            row.deadline = now + SESSION_TTL;
+        }
+        lock(&self.sessions).insert(hash, row.clone());
+        let mut pending = lock(&self.pending);
+        if !row.is_guest {
+            pending.deadlines.insert(row.id, row.deadline);
+        }
+        if let Some(user_id) = row.user_id {
+            pending.seen.insert(user_id, now);
+        }
+        Ok(Some(row))
+    }
+
+    pub(crate) fn remember_session(&self, token: &str, row: SessionRow) {
+        lock(&self.sessions).insert(hash_token(token), row);
+    }
+
+    pub(crate) fn forget_sessions(&self, hashes: &[TokenHash]) {
+        let mut cache = lock(&self.sessions);
+        for hash in hashes {
+            cache.remove(hash);
+        }
+    }
+
+    /// Marks `user_id` as seen now (after a sign-in).
+    pub(crate) fn seen(&self, user_id: i64, now: i64) {
+        lock(&self.pending).seen.insert(user_id, now);
+    }
+
+    /// Applies a not-yet-flushed `last_request_at` to a row read from disk.
+    pub(crate) fn overlay(&self, mut user: UserRow) -> UserRow {
+        if let Some(&at) = lock(&self.pending).seen.get(&user.id) {
+            user.last_request_at = Some(user.last_request_at.map_or(at, |db| db.max(at)));
+        }
+        user
+    }
+
+    /// Forgets every cached session and pending refresh (data reset).
+    pub(crate) fn clear_caches(&self) {
+        lock(&self.sessions).clear();
+        *lock(&self.pending) = Pending::default();
+    }
+
+    /// Writes pending refreshes, then collects garbage.
+    pub(crate) async fn flush(&self) -> Result<(), ApiError> {
+        let pending = std::mem::take(&mut *lock(&self.pending));
+        let now = self.clock.now();
+        let horizon = self.nonce_horizon();
+        let deadlines: Vec<(i64, i64)> = pending.deadlines.into_iter().collect();
+        let seen: Vec<(i64, i64)> = pending.seen.into_iter().collect();
+        self.store
+            .write(move |c| {
+                sessions::save_deadlines(c, &deadlines)?;
+                users::save_last_requests(c, &seen)?;
+                apps::sweep(c, now, horizon)?;
+                Ok(())
+            })
+            .await
+    }
+
+    // ---- passwords ----
+
+    pub(crate) async fn hash_password(&self, password: String) -> Result<String, ApiError> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| ApiError::unavailable("the emulator is stopping"))?;
+        let passwords = self.passwords;
+        tokio::task::spawn_blocking(move || passwords.hash(&password))
+            .await
+            .map_err(|_| ApiError::unavailable("password hashing failed"))?
+    }
+
+    pub(crate) async fn verify_password(&self, password: String, stored: String) -> bool {
+        let Ok(_permit) = self.hashing.acquire().await else {
+            return false;
+        };
+        tokio::task::spawn_blocking(move || Passwords::verify(&password, &stored))
+            .await
+            .unwrap_or(false)
+    }
+}
