@@ -3,7 +3,7 @@
 
 mod support;
 
-use cube_blocking::{Client, Credentials};
+use cube_blocking::{Client, Credentials, proto};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use support::{FakeServer, Reply};

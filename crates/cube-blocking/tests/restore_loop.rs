@@ -2,12 +2,11 @@
 
 mod support;
 
-use cube_blocking::proto::ops::{Access, Operation};
-use cube_blocking::proto::wire::{Request, RequestContext, Response};
+use cube_blocking::proto::ops::Access;
 use cube_blocking::{Client, Credentials, Error, proto};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use support::{FakeServer, Reply};
+use support::{FakeServer, Probe, Reply};
 
 const MISSING: &str = r#"{"errors":{"base":["Required session does not exist"]}}"#;
 
@@ -26,26 +25,6 @@ fn always_401_server() -> FakeServer {
     })
 }
 
-/// `GET /probe`, a read under any session.
-struct Probe;
-
-impl Operation for Probe {
-    type Output = ();
-    fn access(&self) -> Access {
-        Access::Read
-    }
-    fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, proto::Error> {
-        let mut b = http::Request::get(ctx.config.url("/probe", None));
-        if let Some(t) = ctx.token {
-            b = b.header("CB-Token", t.expose());
-        }
-        Ok(b.body(Vec::new()).unwrap())
-    }
-    fn parse(&self, _: &Response) -> Result<(), proto::Error> {
-        Ok(())
-    }
-}
-
 #[test]
 fn with_a_restore_callback_each_call_restores_once_and_fails_typed() {
     let server = always_401_server();
@@ -61,7 +40,7 @@ fn with_a_restore_callback_each_call_restores_once_and_fails_typed() {
         .unwrap();
     for round in 1..=3 {
         let before = server.requests().len();
-        match client.execute(Probe).unwrap_err() {
+        match client.execute(Probe(Access::Read)).unwrap_err() {
             Error::Proto(proto::Error::RestoreFailed(api)) => assert!(api.is_session_missing()),
             other => panic!("{other}"),
         }

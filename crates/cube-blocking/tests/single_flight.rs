@@ -2,31 +2,11 @@
 
 mod support;
 
-use cube_blocking::proto::ops::{Access, Operation};
-use cube_blocking::proto::wire::{Request, RequestContext, Response};
+use cube_blocking::proto::ops::Access;
 use cube_blocking::{Client, Credentials, proto};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
-use support::{FakeServer, Reply};
-
-struct Probe;
-
-impl Operation for Probe {
-    type Output = ();
-    fn access(&self) -> Access {
-        Access::Write
-    }
-    fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, proto::Error> {
-        let token = ctx.token.map(|t| t.expose().to_owned()).unwrap_or_default();
-        Ok(http::Request::put(ctx.config.url("/probe", None))
-            .header("CB-Token", token)
-            .body(Vec::new())
-            .unwrap())
-    }
-    fn parse(&self, _: &Response) -> Result<(), proto::Error> {
-        Ok(())
-    }
-}
+use support::{FakeServer, Probe, Reply};
 
 #[test]
 fn forty_threads_one_restore() {
@@ -61,7 +41,7 @@ fn forty_threads_one_restore() {
             let (client, barrier) = (client.clone(), barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                client.execute(Probe)
+                client.execute(Probe(Access::Write))
             })
         })
         .collect();

@@ -1,9 +1,11 @@
 //! A scripted HTTP/1.1 server on 127.0.0.1 for adapter tests: every request
 //! is recorded and answered by a closure. One request per connection.
+//! Shared by the cube-blocking and cube-async tests.
 
 // Shared by several test binaries, each of which uses only part of it.
 #![allow(dead_code, unreachable_pub)]
 
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
@@ -116,5 +118,83 @@ impl FakeServer {
 
     pub fn requests(&self) -> Vec<Recorded> {
         self.log.lock().unwrap().clone()
+    }
+}
+
+/// Serves `POST /session` over TLS with a fresh self-signed certificate for
+/// `localhost`; returns the port and the certificate (DER).
+pub fn tls_server() -> (u16, Vec<u8>) {
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert_der = key.cert.der().to_vec();
+    let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.signing_key.serialize_der()));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![CertificateDer::from(cert_der.clone())], private)
+    .unwrap();
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let conn = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, stream);
+                let mut reader = BufReader::new(&mut tls);
+                let mut length = 0;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return; // the client refused the certificate
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let answer = r#"{"session":{"id":1,"user_id":0,"token":"tls-token"}}"#;
+                let _ = write!(
+                    tls,
+                    "HTTP/1.1 201 Created\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+                let _ = tls.flush();
+            });
+        }
+    });
+    (port, cert_der)
+}
+
+/// `GET /probe` under the chosen access; its answer is ignored. The test
+/// crate's root names the adapter's `proto` re-export.
+pub struct Probe(pub crate::proto::ops::Access);
+
+impl crate::proto::ops::Operation for Probe {
+    type Output = ();
+    fn access(&self) -> crate::proto::ops::Access {
+        self.0
+    }
+    fn build(
+        &self,
+        ctx: &crate::proto::wire::RequestContext<'_>,
+    ) -> Result<crate::proto::wire::Request, crate::proto::Error> {
+        let mut b = http::Request::get(ctx.config.url("/probe", None));
+        if let Some(t) = ctx.token {
+            b = b.header("CB-Token", t.expose());
+        }
+        Ok(b.body(Vec::new()).unwrap())
+    }
+    fn parse(&self, _: &crate::proto::wire::Response) -> Result<(), crate::proto::Error> {
+        Ok(())
     }
 }

@@ -1,0 +1,35 @@
+//! The adapter's error: the protocol's, or the transport's.
+
+/// What a call can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Refused before sending, or answered with an error by the server; see
+    /// [`proto::Error`] for the variants.
+    #[error(transparent)]
+    Proto(#[from] proto::Error),
+    /// The request did not get an answer: connection, TLS, body.
+    #[error("transport error: {0}")]
+    Transport(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// No answer within the configured timeout.
+    #[error("no answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// The operating system's random source failed.
+    #[error("no randomness for the nonce: {0}")]
+    Random(getrandom::Error),
+}
+
+impl Error {
+    /// The protocol error, if this is one.
+    pub fn proto(&self) -> Option<&proto::Error> {
+        match self {
+            Error::Proto(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of a server's error answer.
+    pub fn status(&self) -> Option<http::StatusCode> {
+        self.proto().and_then(proto::Error::status)
+    }
+}

@@ -1,0 +1,106 @@
+//! The HTTP client: pooled hyper connections over rustls (ring provider).
+
+use crate::error::Error;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use proto::wire::{Request, Response};
+use rustls::pki_types::CertificateDer;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which certificate authorities an HTTPS server may be signed by.
+#[derive(Debug, Clone, Default)]
+pub enum Roots {
+    /// Mozilla's root set (webpki), the default.
+    #[default]
+    WebPki,
+    /// The operating system's trust store.
+    Platform,
+    /// Only the extra certificates added with
+    /// [`ClientBuilder::add_root_certificate`](crate::ClientBuilder::add_root_certificate).
+    None,
+}
+
+/// The largest answer read into memory: far above any API answer.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Transport {
+    client: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    timeout: Duration,
+}
+
+impl Transport {
+    pub(crate) fn new(timeout: Duration, roots: &Roots, extra: &[Vec<u8>]) -> Result<Self, Error> {
+        let mut store = rustls::RootCertStore::empty();
+        match roots {
+            Roots::WebPki => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            Roots::Platform => {
+                // Unreadable entries of the system store are skipped, as a
+                // browser would; an empty result is caught below.
+                let native = rustls_native_certs::load_native_certs();
+                store.add_parsable_certificates(native.certs);
+            }
+            Roots::None => {}
+        }
+        for der in extra {
+            store.add(CertificateDer::from(der.clone())).map_err(|e| {
+                proto::Error::Config(format!("an extra root certificate is unusable: {e}"))
+            })?;
+        }
+        if store.is_empty() {
+            return Err(proto::Error::Config("no trusted root certificates".into()).into());
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| proto::Error::Config(format!("TLS setup: {e}")))?
+            .with_root_certificates(store)
+            .with_no_client_auth();
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(timeout));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        // hyper never follows redirects, which is what we want: an API answer
+        // is never a redirect, and following one could carry the token away.
+        let client = HyperClient::builder(TokioExecutor::new()).build(connector);
+        Ok(Self { client, timeout })
+    }
+
+    /// Sends one request and reads the whole answer, within the timeout.
+    pub(crate) async fn send(&self, request: Request) -> Result<Response, Error> {
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let request = request.map(|body| Full::new(Bytes::from(body)));
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| Error::Transport(Box::new(e)))?;
+            let (parts, body) = response.into_parts();
+            let bytes = Limited::new(body, MAX_BODY)
+                .collect()
+                .await
+                .map_err(Error::Transport)?
+                .to_bytes();
+            Ok::<_, Error>(Response::from_parts(parts, bytes.to_vec()))
+        };
+        let response = tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| Error::Timeout(self.timeout))??;
+        // Only the method, path and status are logged: never headers (the
+        // token), bodies (passwords) or queries.
+        tracing::debug!(%method, %path, status = response.status().as_u16(), "cube request");
+        Ok(response)
+    }
+}
