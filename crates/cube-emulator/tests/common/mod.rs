@@ -1,0 +1,291 @@
+//! Shared helpers for the integration tests: a running emulator plus a
+//! small HTTP client (ureq) with ConnectyCube-shaped helpers.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use cube_emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Map, Value, json};
+
+/// The exact body of an expired or unknown session.
+pub const NO_SESSION: &str = r#"{"errors":{"base":["Required session does not exist"]}}"#;
+
+/// One response, read fully.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub text: String,
+    pub body: Value,
+    pub headers: http::HeaderMap,
+}
+
+impl Resp {
+    /// `CB-Token-ExpirationDate`, if present.
+    pub fn expiry(&self) -> Option<&str> {
+        self.headers
+            .get("cb-token-expirationdate")
+            .and_then(|v| v.to_str().ok())
+    }
+
+    /// `errors.<field>[0]`.
+    pub fn error(&self, field: &str) -> &str {
+        self.body["errors"][field][0].as_str().unwrap_or_default()
+    }
+
+    #[track_caller]
+    pub fn assert(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self
+    }
+}
+
+pub struct Emu {
+    pub running: RunningEmulator,
+    pub agent: ureq::Agent,
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+}
+
+impl Emu {
+    pub fn start() -> Self {
+        Self::with(EmulatorConfig::default())
+    }
+
+    pub fn with(config: EmulatorConfig) -> Self {
+        Self {
+            running: Emulator::start_blocking(config).expect("emulator starts"),
+            agent: agent(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.running.base_url())
+    }
+
+    /// Sends a request; `body` is sent as JSON when given.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+        content_type: &str,
+    ) -> Resp {
+        let mut builder = http::Request::builder().method(method).uri(self.url(path));
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let response = match body {
+            Some(body) => self.agent.run(
+                builder
+                    .header("Content-Type", content_type)
+                    .body(body)
+                    .unwrap(),
+            ),
+            None => self.agent.run(builder.body(()).unwrap()),
+        };
+        let mut response = response.expect("request completes");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+            .unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            text,
+            body,
+            headers,
+        }
+    }
+
+    fn token_headers(token: Option<&str>) -> Vec<(&str, &str)> {
+        token.map(|t| vec![("CB-Token", t)]).unwrap_or_default()
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.send("GET", path, &Self::token_headers(token), None, "")
+    }
+
+    pub fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+        self.send("DELETE", path, &Self::token_headers(token), None, "")
+    }
+
+    pub fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send(
+            "POST",
+            path,
+            &Self::token_headers(token),
+            Some(body.to_string()),
+            "application/json",
+        )
+    }
+
+    pub fn put(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send(
+            "PUT",
+            path,
+            &Self::token_headers(token),
+            Some(body.to_string()),
+            "application/json",
+        )
+    }
+
+    /// The base create-session body of the default application.
+    pub fn session_body(&self, extra: Value) -> Value {
+        let mut body = json!({
+            "application_id": self.running.app_id(),
+            "auth_key": self.running.auth_key(),
+        });
+        if let (Some(map), Value::Object(extra)) = (body.as_object_mut(), extra) {
+            map.extend(extra);
+        }
+        body
+    }
+
+    /// Adds nonce, timestamp and an HMAC-SHA1 signature to a session body.
+    pub fn sign(&self, mut body: Value, nonce: u64, timestamp: i64) -> Value {
+        body["nonce"] = json!(nonce);
+        body["timestamp"] = json!(timestamp);
+        let signature = sign_sha1(self.running.auth_secret(), &signature_base(&body));
+        body["signature"] = json!(signature);
+        body
+    }
+
+    pub fn create_session(&self, extra: Value) -> Resp {
+        self.post("/session", None, self.session_body(extra))
+    }
+
+    /// A new application session's token.
+    pub fn app_session(&self) -> String {
+        let resp = self.create_session(json!({}));
+        resp.assert(201);
+        token_of(&resp)
+    }
+
+    /// Signs a user up with `CB-AuthKey`; returns the user object.
+    pub fn sign_up(&self, fields: Value) -> Value {
+        let resp = self.send(
+            "POST",
+            "/users",
+            &[("CB-AuthKey", self.running.auth_key())],
+            Some(json!({ "user": fields }).to_string()),
+            "application/json",
+        );
+        resp.assert(201);
+        resp.body["user"].clone()
+    }
+
+    /// A user session for login + password; returns (token, user id).
+    pub fn login(&self, login: &str, password: &str) -> (String, i64) {
+        let resp = self.create_session(json!({"user": {"login": login, "password": password}}));
+        resp.assert(201);
+        (
+            token_of(&resp),
+            resp.body["session"]["user_id"].as_i64().unwrap(),
+        )
+    }
+
+    /// Signs up `login` and opens a session for it.
+    pub fn user(&self, login: &str) -> (String, i64) {
+        self.sign_up(json!({"login": login, "password": "password123"}));
+        self.login(login, "password123")
+    }
+
+    pub fn advance(&self, seconds: i64) {
+        self.post(
+            "/_emulator/clock/advance",
+            None,
+            json!({ "seconds": seconds }),
+        )
+        .assert(200);
+    }
+
+    pub fn now(&self) -> i64 {
+        let resp = self.get("/_emulator/clock", None);
+        let text = resp.body["now"].as_str().unwrap().to_owned();
+        parse_iso(&text)
+    }
+}
+
+pub fn token_of(resp: &Resp) -> String {
+    resp.body["session"]["token"].as_str().unwrap().to_owned()
+}
+
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// `2026-11-24T16:47:57Z` → unix seconds.
+pub fn parse_iso(text: &str) -> i64 {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .unwrap()
+        .unix_timestamp()
+}
+
+/// `2026-11-24 16:47:57 UTC` → unix seconds.
+pub fn parse_header(text: &str) -> i64 {
+    let iso = text.replacen(' ', "T", 1).replace(" UTC", "Z");
+    parse_iso(&iso)
+}
+
+/// The test's own implementation of the signature base (PROTOCOL.md §2).
+pub fn signature_base(body: &Value) -> String {
+    fn flatten(key: String, value: &Value, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    flatten(format!("{key}[{k}]"), v, out);
+                }
+            }
+            Value::String(s) => out.push((key, s.clone())),
+            other => out.push((key, other.to_string())),
+        }
+    }
+    let mut pairs = Vec::new();
+    let map: &Map<String, Value> = body.as_object().unwrap();
+    for (k, v) in map {
+        if k != "signature" {
+            flatten(k.clone(), v, &mut pairs);
+        }
+    }
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn sign_sha1(secret: &str, base: &str) -> String {
+    let mut mac = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(base.as_bytes());
+    hex(&mac.finalize().into_bytes())
+}
+
+pub fn sign_sha256(secret: &str, base: &str) -> String {
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(base.as_bytes());
+    hex(&mac.finalize().into_bytes())
+}
