@@ -198,3 +198,5 @@ impl crate::proto::ops::Operation for Probe {
         Ok(())
     }
 }
+
+pub mod e2e;
