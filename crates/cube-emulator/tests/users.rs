@@ -1,0 +1,333 @@
+//! Users over HTTP: sign-up, validation, uniqueness, update/delete self,
+//! look-ups, authorization, `last_request_at`.
+
+mod common;
+
+use common::{Emu, NO_SESSION, parse_iso};
+use serde_json::{Value, json};
+
+fn sign_up_with(emu: &Emu, token: Option<&str>, user: Value) -> common::Resp {
+    emu.post("/users", token, json!({ "user": user }))
+}
+
+#[test]
+fn sign_up_with_a_token_or_an_auth_key() {
+    let emu = Emu::start();
+    let app = emu.app_session();
+    let resp = sign_up_with(
+        &emu,
+        Some(&app),
+        json!({
+            "login": "dacia", "email": "dacia_k@domain.com", "password": "password123",
+            "full_name": "Dacia Kail", "phone": "+6110797757", "website": "https://dacia.example",
+            "external_id": "ext-1", "facebook_id": 91234409, "twitter_id": "tw-1",
+            "external_user_id": 42, "custom_data": "{\"a\":1}", "timezone": 180,
+            "tag_list": "vip, accountant", "avatar": "uid-1", "unknown_field": "ignored"
+        }),
+    );
+    resp.assert(201);
+    let u = &resp.body["user"];
+    assert_eq!(u["login"], "dacia");
+    assert_eq!(u["email"], "dacia_k@domain.com");
+    assert_eq!(u["full_name"], "Dacia Kail");
+    assert_eq!(u["phone"], "+6110797757");
+    assert_eq!(u["facebook_id"], "91234409");
+    assert_eq!(u["external_user_id"], 42);
+    assert_eq!(u["external_id"], "ext-1");
+    assert_eq!(u["user_tags"], "vip,accountant");
+    assert_eq!(u["timezone"], 180);
+    assert_eq!(u["custom_data"], "{\"a\":1}");
+    assert_eq!(u["is_guest"], false);
+    assert!(u.get("password").is_none());
+    assert!(resp.expiry().is_some());
+    parse_iso(u["created_at"].as_str().unwrap());
+
+    // With CB-AuthKey and no session; tags as an array.
+    let user = emu.sign_up(
+        json!({"email": "only@mail.example", "password": "password123", "tag_list": ["a", "b"]}),
+    );
+    assert!(user["login"].is_null());
+    assert_eq!(user["user_tags"], "a,b");
+
+    // Neither a session nor a key.
+    let resp = sign_up_with(
+        &emu,
+        None,
+        json!({"login": "nokey", "password": "password123"}),
+    );
+    resp.assert(401);
+    assert_eq!(resp.text, NO_SESSION);
+    let resp = emu.send(
+        "POST",
+        "/users",
+        &[("CB-AuthKey", "wrong")],
+        Some(json!({"user": {"login": "nokey", "password": "password123"}}).to_string()),
+        "application/json",
+    );
+    resp.assert(401);
+}
+
+#[test]
+fn validation_is_422_with_field_errors() {
+    let emu = Emu::start();
+    let app = emu.app_session();
+    let cases = [
+        (json!({"login": "ab", "password": "password123"}), "login"),
+        (
+            json!({"login": "x".repeat(71), "password": "password123"}),
+            "login",
+        ),
+        (
+            json!({"email": "not-an-email", "password": "password123"}),
+            "email",
+        ),
+        (json!({"login": "valid", "password": "short"}), "password"),
+        (
+            json!({"login": "valid", "password": "p".repeat(41)}),
+            "password",
+        ),
+        (
+            json!({"login": "valid", "password": "password123", "tag_list": "1,2,3,4,5,6"}),
+            "tag_list",
+        ),
+        (
+            json!({"login": "valid", "password": "password123", "full_name": "n".repeat(201)}),
+            "full_name",
+        ),
+        (
+            json!({"login": "valid", "password": "password123", "custom_data": "c".repeat(65 * 1024)}),
+            "custom_data",
+        ),
+        (
+            json!({"login": "valid", "password": "password123", "timezone": "east"}),
+            "timezone",
+        ),
+        (json!({"login": "valid"}), "password"),
+        (json!({"password": "password123"}), "base"),
+    ];
+    for (user, field) in cases {
+        let resp = sign_up_with(&emu, Some(&app), user.clone());
+        resp.assert(422);
+        assert!(!resp.error(field).is_empty(), "{user}: {}", resp.text);
+    }
+    // Several problems at once are all reported.
+    let resp = sign_up_with(
+        &emu,
+        Some(&app),
+        json!({"login": "ab", "email": "bad", "password": "x"}),
+    );
+    resp.assert(422);
+    assert_eq!(resp.body["errors"].as_object().unwrap().len(), 3);
+    assert_eq!(
+        resp.error("login"),
+        "is too short (minimum is 3 characters)"
+    );
+    // Missing `user` object.
+    emu.post("/users", Some(&app), json!({"login": "flat"}))
+        .assert(422);
+    // Nothing was created by any of these.
+    let resp = emu.get("/users/v2?login[in][]=valid&login[in][]=ab", Some(&app));
+    assert_eq!(resp.body["total_entries"], 0);
+}
+
+#[test]
+fn uniqueness_login_case_sensitive_email_case_insensitive() {
+    let emu = Emu::start();
+    emu.sign_up(json!({"login": "bob", "email": "bob@example.com", "password": "password123"}));
+    emu.sign_up(json!({"login": "Bob", "password": "password123"}));
+    let app = emu.app_session();
+    let resp = sign_up_with(
+        &emu,
+        Some(&app),
+        json!({"login": "bob", "password": "password123"}),
+    );
+    resp.assert(422);
+    assert_eq!(resp.error("login"), "has already been taken");
+    let resp = sign_up_with(
+        &emu,
+        Some(&app),
+        json!({"login": "bob2", "email": "BOB@Example.com", "password": "password123"}),
+    );
+    resp.assert(422);
+    assert_eq!(resp.error("email"), "has already been taken");
+    emu.sign_up(json!({"login": "fb-one", "facebook_id": "fb", "password": "password123"}));
+    let resp = sign_up_with(
+        &emu,
+        Some(&app),
+        json!({"login": "fb-two", "facebook_id": "fb", "password": "password123"}),
+    );
+    assert_eq!(resp.error("facebook_id"), "has already been taken");
+}
+
+#[test]
+fn update_self_and_the_old_password_rule() {
+    let emu = Emu::start();
+    let (token, id) = emu.user("updater");
+    let path = format!("/users/{id}");
+    let resp = emu.put(
+        &path,
+        Some(&token),
+        json!({"user": {"full_name": "Up Dater", "tag_list": "x,y", "email": "up@example.com"}}),
+    );
+    resp.assert(200);
+    assert_eq!(resp.body["user"]["full_name"], "Up Dater");
+    assert_eq!(resp.body["user"]["user_tags"], "x,y");
+    assert!(resp.expiry().is_some());
+
+    // Clearing a field with null.
+    let resp = emu.put(&path, Some(&token), json!({"user": {"full_name": null}}));
+    assert!(resp.body["user"]["full_name"].is_null());
+
+    // A new password needs the right old one.
+    let resp = emu.put(
+        &path,
+        Some(&token),
+        json!({"user": {"password": "newpassword1"}}),
+    );
+    resp.assert(422);
+    assert!(!resp.error("old_password").is_empty());
+    emu.put(
+        &path,
+        Some(&token),
+        json!({"user": {"password": "newpassword1", "old_password": "wrong-one"}}),
+    )
+    .assert(422);
+    emu.put(
+        &path,
+        Some(&token),
+        json!({"user": {"password": "newpassword1", "old_password": "password123"}}),
+    )
+    .assert(200);
+    // The session survives a password change; the new password works.
+    emu.get("/session", Some(&token)).assert(200);
+    emu.login("updater", "newpassword1");
+    emu.create_session(json!({"user": {"login": "updater", "password": "password123"}}))
+        .assert(401);
+
+    // A failed update changes nothing (one bad field spoils the lot).
+    emu.put(
+        &path,
+        Some(&token),
+        json!({"user": {"full_name": "Changed", "email": "broken"}}),
+    )
+    .assert(422);
+    let resp = emu.get(&path, Some(&token));
+    assert!(resp.body["user"]["full_name"].is_null());
+    // Taking someone else's login is 422.
+    emu.sign_up(json!({"login": "taken", "password": "password123"}));
+    let resp = emu.put(&path, Some(&token), json!({"user": {"login": "taken"}}));
+    resp.assert(422);
+    assert_eq!(resp.error("login"), "has already been taken");
+}
+
+#[test]
+fn users_act_only_on_themselves() {
+    let emu = Emu::start();
+    let (mine, _) = emu.user("me-myself");
+    let (_, theirs) = emu.user("someone-else");
+    emu.put(
+        &format!("/users/{theirs}"),
+        Some(&mine),
+        json!({"user": {"full_name": "X"}}),
+    )
+    .assert(403);
+    emu.delete(&format!("/users/{theirs}"), Some(&mine))
+        .assert(403);
+    let app = emu.app_session();
+    let resp = emu.delete(&format!("/users/{theirs}"), Some(&app));
+    resp.assert(403);
+    assert_eq!(resp.error("base"), "Forbidden. Need user.");
+    emu.get(&format!("/users/{theirs}"), Some(&app)).assert(200);
+}
+
+#[test]
+fn delete_self_kills_every_session() {
+    let emu = Emu::start();
+    let (token, id) = emu.user("leaver");
+    let (other_token, _) = emu.login("leaver", "password123");
+    let resp = emu.delete(&format!("/users/{id}"), Some(&token));
+    resp.assert(200);
+    assert!(resp.text.is_empty());
+    assert_eq!(emu.get("/session", Some(&token)).text, NO_SESSION);
+    assert_eq!(emu.get("/session", Some(&other_token)).text, NO_SESSION);
+    let app = emu.app_session();
+    emu.get(&format!("/users/{id}"), Some(&app)).assert(404);
+    // The login is free again.
+    emu.sign_up(json!({"login": "leaver", "password": "password123"}));
+}
+
+#[test]
+fn external_ids() {
+    let emu = Emu::start();
+    emu.sign_up(json!({"login": "ext-new", "external_id": "77", "password": "password123"}));
+    emu.sign_up(json!({"login": "ext-old", "external_user_id": 78, "password": "password123"}));
+    let app = emu.app_session();
+    let resp = emu.get("/users/external/77", Some(&app));
+    resp.assert(200);
+    assert_eq!(resp.body["user"]["login"], "ext-new");
+    let resp = emu.get("/users/external/78.json", Some(&app));
+    assert_eq!(resp.body["user"]["login"], "ext-old");
+    emu.get("/users/external/79", Some(&app)).assert(404);
+
+    let (old, _) = emu.login("ext-old", "password123");
+    emu.delete("/users/external/77", Some(&old)).assert(403);
+    emu.delete("/users/external/79", Some(&old)).assert(404);
+    emu.delete("/users/external/78", Some(&old)).assert(200);
+    emu.get("/users/external/78", Some(&app)).assert(404);
+    emu.delete("/users/external/77", Some(&app)).assert(403);
+}
+
+#[test]
+fn look_ups_by_id_login_email_facebook_twitter() {
+    let emu = Emu::start();
+    let user = emu.sign_up(json!({"login": "finder", "email": "Find.Me@example.com",
+        "facebook_id": "fb-9", "twitter_id": "tw-9", "password": "password123"}));
+    let app = emu.app_session();
+    let id = user["id"].as_i64().unwrap();
+    for path in [
+        format!("/users/{id}"),
+        "/users/by_login?login=finder".to_owned(),
+        "/users/by_email?email=find.me%40EXAMPLE.com".to_owned(),
+        "/users/by_facebook_id?facebook_id=fb-9".to_owned(),
+        "/users/by_twitter_id?twitter_id=tw-9".to_owned(),
+        "/users/by_login.json?login=finder".to_owned(),
+    ] {
+        let resp = emu.get(&path, Some(&app));
+        resp.assert(200);
+        assert_eq!(resp.body["user"]["id"], id, "{path}");
+    }
+    for path in [
+        "/users/999999",
+        "/users/not-a-number",
+        "/users/by_login?login=Finder",
+        "/users/by_email?email=nobody%40example.com",
+        "/users/by_facebook_id?facebook_id=fb-0",
+        "/users/by_twitter_id?twitter_id=tw-0",
+    ] {
+        let resp = emu.get(path, Some(&app));
+        resp.assert(404);
+        assert_eq!(
+            resp.error("base"),
+            "Entity you are looking for was not found"
+        );
+    }
+    emu.get("/users/by_login", Some(&app)).assert(422);
+}
+
+#[test]
+fn last_request_at_is_kept_current() {
+    let emu = Emu::start();
+    let (token, id) = emu.user("active");
+    let first = emu.get(&format!("/users/{id}"), Some(&token));
+    let t0 = parse_iso(first.body["user"]["last_request_at"].as_str().unwrap());
+    emu.advance(600);
+    let resp = emu.get(&format!("/users/{id}"), Some(&token));
+    let t1 = parse_iso(resp.body["user"]["last_request_at"].as_str().unwrap());
+    assert_eq!(t1 - t0, 600);
+    // It reaches the disk within about a second (seen by searches).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let app = emu.app_session();
+    let resp = emu.get(&format!("/users/v2?id={id}"), Some(&app));
+    let t2 = parse_iso(resp.body["items"][0]["last_request_at"].as_str().unwrap());
+    assert_eq!(t2, t1);
+}
