@@ -43,6 +43,8 @@ pub mod error;
 pub mod expiry;
 pub mod model;
 pub mod ops;
+pub mod query;
+pub mod search;
 pub mod secret;
 pub mod session;
 pub mod sign;

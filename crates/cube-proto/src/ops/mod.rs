@@ -1,10 +1,17 @@
 //! One value per API call: each builds its request and parses its answer.
 
 mod session;
+mod users;
 
+pub use crate::search::{GetUser, SearchUsers};
 pub use session::{
     CreateSession, DestroyOtherSessions, DestroySession, DestroySessionById, GetSession, SignIn,
     SignOut,
+};
+pub use users::{
+    DeleteUser, DeleteUserByExternalId, FULL_NAME_MAX_CHARS, ListUsers, MAX_TAGS, NewUser,
+    PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, ResetPassword, SignUp, UpdateUser, UserUpdate,
+    V1Filter, V1Operator, V1Type,
 };
 
 use crate::credentials::SessionKind;

@@ -1,0 +1,856 @@
+//! Users calls (PROTOCOL.md section 6): sign up, update and delete self,
+//! password reset, and the deprecated v1 list.
+//!
+//! Look-ups go through `GET /users/v2`: see [`GetUser`](crate::search::GetUser)
+//! (one user, `None` when nobody matches) and
+//! [`SearchUsers`](crate::search::SearchUsers) (pages of users).
+
+use super::{Access, Operation, Transition};
+use crate::error::{Error, InvalidInput};
+use crate::model::{PageV1, User};
+use crate::query::{self, Query};
+use crate::secret::Secret;
+use crate::wire::{self, AUTH_KEY_HEADER, Request, RequestContext, Response};
+use http::Method;
+use serde_json::{Map, Value, json};
+
+/// Shortest password the server accepts, in characters.
+pub const PASSWORD_MIN_CHARS: usize = 8;
+/// Longest password the server accepts, in characters.
+pub const PASSWORD_MAX_CHARS: usize = 40;
+/// Most tags a user may have.
+pub const MAX_TAGS: usize = 5;
+/// Longest full name, in characters.
+pub const FULL_NAME_MAX_CHARS: usize = 200;
+
+/// The optional profile fields shared by sign-up and update.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Profile {
+    external_id: Option<String>,
+    facebook_id: Option<String>,
+    twitter_id: Option<String>,
+    full_name: Option<String>,
+    phone: Option<String>,
+    website: Option<String>,
+    custom_data: Option<String>,
+    timezone: Option<i64>,
+    tags: Option<Vec<String>>,
+    avatar: Option<String>,
+}
+
+impl Profile {
+    fn validate(&self) -> Result<(), InvalidInput> {
+        if let Some(name) = &self.full_name {
+            let chars = name.chars().count();
+            if chars > FULL_NAME_MAX_CHARS {
+                return Err(InvalidInput::new(
+                    "full_name",
+                    format!("{chars} characters, at most {FULL_NAME_MAX_CHARS} are allowed"),
+                ));
+            }
+        }
+        if let Some(tags) = &self.tags {
+            if tags.len() > MAX_TAGS {
+                return Err(InvalidInput::new(
+                    "tag_list",
+                    format!("{} tags, at most {MAX_TAGS} are allowed", tags.len()),
+                ));
+            }
+            if tags.iter().any(|t| t.trim().is_empty() || t.contains(',')) {
+                return Err(InvalidInput::new(
+                    "tag_list",
+                    "a tag is empty or contains a comma (tags travel comma-separated)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&self, user: &mut Map<String, Value>) {
+        let text = [
+            ("external_id", &self.external_id),
+            ("facebook_id", &self.facebook_id),
+            ("twitter_id", &self.twitter_id),
+            ("full_name", &self.full_name),
+            ("phone", &self.phone),
+            ("website", &self.website),
+            ("custom_data", &self.custom_data),
+            ("avatar", &self.avatar),
+        ];
+        for (key, value) in text {
+            if let Some(v) = value {
+                user.insert(key.into(), json!(v));
+            }
+        }
+        if let Some(tz) = self.timezone {
+            user.insert("timezone".into(), json!(tz));
+        }
+        if let Some(tags) = &self.tags {
+            user.insert("tag_list".into(), json!(tags.join(",")));
+        }
+    }
+}
+
+fn check_password(field: &'static str, password: &Secret) -> Result<(), InvalidInput> {
+    let chars = password.expose().chars().count();
+    if !(PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&chars) {
+        return Err(InvalidInput::new(
+            field,
+            format!("{chars} characters, {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} are needed"),
+        ));
+    }
+    Ok(())
+}
+
+/// Adds the profile setters to a builder that has a `profile` field.
+macro_rules! profile_setters {
+    () => {
+        /// The external id.
+        pub fn external_id(mut self, value: impl Into<String>) -> Self {
+            self.profile.external_id = Some(value.into());
+            self
+        }
+
+        /// The Facebook user id.
+        pub fn facebook_id(mut self, value: impl Into<String>) -> Self {
+            self.profile.facebook_id = Some(value.into());
+            self
+        }
+
+        /// The Twitter user id.
+        pub fn twitter_id(mut self, value: impl Into<String>) -> Self {
+            self.profile.twitter_id = Some(value.into());
+            self
+        }
+
+        /// The display name (at most 200 characters).
+        pub fn full_name(mut self, value: impl Into<String>) -> Self {
+            self.profile.full_name = Some(value.into());
+            self
+        }
+
+        /// The phone number.
+        pub fn phone(mut self, value: impl Into<String>) -> Self {
+            self.profile.phone = Some(value.into());
+            self
+        }
+
+        /// The web site.
+        pub fn website(mut self, value: impl Into<String>) -> Self {
+            self.profile.website = Some(value.into());
+            self
+        }
+
+        /// Free-form application data (a string; often JSON text).
+        pub fn custom_data(mut self, value: impl Into<String>) -> Self {
+            self.profile.custom_data = Some(value.into());
+            self
+        }
+
+        /// The time zone offset, in minutes.
+        pub fn timezone(mut self, minutes: i64) -> Self {
+            self.profile.timezone = Some(minutes);
+            self
+        }
+
+        /// The tags (at most 5, none empty or with a comma); sent as the
+        /// comma-separated `tag_list`. They replace the current tags.
+        pub fn tags<I, S>(mut self, tags: I) -> Self
+        where
+            I: IntoIterator<Item = S>,
+            S: Into<String>,
+        {
+            self.profile.tags = Some(tags.into_iter().map(Into::into).collect());
+            self
+        }
+
+        /// The avatar: the uid of an uploaded blob.
+        pub fn avatar(mut self, uid: impl Into<String>) -> Self {
+            self.profile.avatar = Some(uid.into());
+            self
+        }
+    };
+}
+
+/// A user to sign up: a login or an e-mail (or both), a password, and any
+/// profile fields. Checked when the request is built; `Debug` hides the
+/// password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    login: Option<String>,
+    email: Option<String>,
+    password: Secret,
+    profile: Profile,
+}
+
+impl NewUser {
+    /// A user identified by login.
+    pub fn with_login(login: impl Into<String>, password: impl Into<Secret>) -> Self {
+        Self {
+            login: Some(login.into()),
+            email: None,
+            password: password.into(),
+            profile: Profile::default(),
+        }
+    }
+
+    /// A user identified by e-mail.
+    pub fn with_email(email: impl Into<String>, password: impl Into<Secret>) -> Self {
+        Self {
+            login: None,
+            email: Some(email.into()),
+            password: password.into(),
+            profile: Profile::default(),
+        }
+    }
+
+    /// Also sets the login.
+    pub fn login(mut self, login: impl Into<String>) -> Self {
+        self.login = Some(login.into());
+        self
+    }
+
+    /// Also sets the e-mail.
+    pub fn email(mut self, email: impl Into<String>) -> Self {
+        self.email = Some(email.into());
+        self
+    }
+
+    profile_setters!();
+
+    /// Checks what can be checked without the server: a login or an e-mail,
+    /// a password of 8 to 40 characters, at most 5 tags, a full name of at
+    /// most 200 characters.
+    pub fn validate(&self) -> Result<(), InvalidInput> {
+        let present = |s: &Option<String>| s.as_deref().is_some_and(|s| !s.trim().is_empty());
+        if !present(&self.login) && !present(&self.email) {
+            return Err(InvalidInput::new(
+                "login",
+                "a login or an e-mail is required (both are missing or empty)",
+            ));
+        }
+        check_password("password", &self.password)?;
+        self.profile.validate()
+    }
+
+    fn body(&self) -> Value {
+        let mut user = Map::new();
+        if let Some(login) = &self.login {
+            user.insert("login".into(), json!(login));
+        }
+        if let Some(email) = &self.email {
+            user.insert("email".into(), json!(email));
+        }
+        user.insert("password".into(), json!(self.password.expose()));
+        self.profile.write(&mut user);
+        json!({ "user": user })
+    }
+}
+
+/// `POST /users`: signs a new user up.
+///
+/// Sent under the session token when there is a live session, otherwise
+/// with the `CB-AuthKey` header and no token (`Access::Optional`). It never
+/// creates or changes a session: sign in afterwards.
+///
+/// ```
+/// use cube_proto::ops::{NewUser, Operation, SignUp};
+/// use cube_proto::{Config, wire::RequestContext};
+/// let config = Config::builder(1, "29WfrNWdvkhmX6V").build()?;
+/// let ctx = RequestContext { config: &config, token: None,
+///     now: time::OffsetDateTime::UNIX_EPOCH, nonce: 0 };
+/// let op = SignUp::new(NewUser::with_login("dacia", "s3cret-pass").full_name("Dacia Kail"));
+/// let request = op.build(&ctx)?;
+/// assert_eq!(request.uri(), "https://api.connectycube.com/users");
+/// assert_eq!(request.headers()["CB-AuthKey"], "29WfrNWdvkhmX6V");
+/// # Ok::<(), cube_proto::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignUp {
+    user: NewUser,
+}
+
+impl SignUp {
+    /// Signs `user` up.
+    pub fn new(user: NewUser) -> Self {
+        Self { user }
+    }
+}
+
+impl Operation for SignUp {
+    type Output = User;
+
+    fn access(&self) -> Access {
+        Access::Optional
+    }
+
+    fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, Error> {
+        self.user.validate()?;
+        let mut builder = wire::request(ctx, Method::POST, "/users", None)?;
+        if ctx.token.is_none() {
+            builder = builder.header(
+                AUTH_KEY_HEADER,
+                wire::header_value(ctx.config.auth_key(), "auth key")?,
+            );
+        }
+        wire::with_json(builder, &self.user.body())
+    }
+
+    fn parse(&self, response: &Response) -> Result<User, Error> {
+        wire::wrapped(response, "user")
+    }
+}
+
+/// Changes to the signed-in user: only what is set is sent. Changing the
+/// password needs the current one ([`UserUpdate::old_password`]). `Debug`
+/// hides both passwords.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserUpdate {
+    login: Option<String>,
+    email: Option<String>,
+    password: Option<Secret>,
+    old_password: Option<Secret>,
+    profile: Profile,
+}
+
+impl UserUpdate {
+    /// No change yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A new login.
+    pub fn login(mut self, login: impl Into<String>) -> Self {
+        self.login = Some(login.into());
+        self
+    }
+
+    /// A new e-mail.
+    pub fn email(mut self, email: impl Into<String>) -> Self {
+        self.email = Some(email.into());
+        self
+    }
+
+    /// A new password (8 to 40 characters); needs
+    /// [`old_password`](Self::old_password).
+    pub fn password(mut self, password: impl Into<Secret>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// The current password, required to change it.
+    pub fn old_password(mut self, password: impl Into<Secret>) -> Self {
+        self.old_password = Some(password.into());
+        self
+    }
+
+    profile_setters!();
+
+    /// Checks what can be checked without the server; a new password
+    /// without `old_password` is refused, naming `old_password`.
+    pub fn validate(&self) -> Result<(), InvalidInput> {
+        if let Some(password) = &self.password {
+            if self
+                .old_password
+                .as_ref()
+                .is_none_or(|p| p.expose().is_empty())
+            {
+                return Err(InvalidInput::new(
+                    "old_password",
+                    "changing the password needs the current password",
+                ));
+            }
+            check_password("password", password)?;
+        }
+        if self.login.as_deref().is_some_and(|l| l.trim().is_empty()) {
+            return Err(InvalidInput::new("login", "the login cannot be empty"));
+        }
+        if self.email.as_deref().is_some_and(|e| e.trim().is_empty()) {
+            return Err(InvalidInput::new("email", "the e-mail cannot be empty"));
+        }
+        self.profile.validate()
+    }
+
+    fn body(&self) -> Value {
+        let mut user = Map::new();
+        if let Some(login) = &self.login {
+            user.insert("login".into(), json!(login));
+        }
+        if let Some(email) = &self.email {
+            user.insert("email".into(), json!(email));
+        }
+        if let Some(password) = &self.password {
+            user.insert("password".into(), json!(password.expose()));
+        }
+        if let Some(old) = &self.old_password {
+            user.insert("old_password".into(), json!(old.expose()));
+        }
+        self.profile.write(&mut user);
+        json!({ "user": user })
+    }
+}
+
+/// `PUT /users/{id}`: updates the signed-in user (`id` is theirs; another
+/// user's id gets `403`). Needs a user session.
+///
+/// ```
+/// use cube_proto::ops::{Operation, UpdateUser, UserUpdate};
+/// use cube_proto::{Config, Error, Secret, wire::RequestContext};
+/// let config = Config::builder(1, "key").build()?;
+/// let token = Secret::new("83153a14");
+/// let ctx = RequestContext { config: &config, token: Some(&token),
+///     now: time::OffsetDateTime::UNIX_EPOCH, nonce: 0 };
+/// let op = UpdateUser::new(81, UserUpdate::new().full_name("Dacia K.").tags(["vip"]));
+/// assert_eq!(op.build(&ctx)?.uri(), "https://api.connectycube.com/users/81");
+/// // A new password without the old one never leaves the machine:
+/// let op = UpdateUser::new(81, UserUpdate::new().password("n3w-passw0rd"));
+/// let Err(Error::InvalidInput(e)) = op.build(&ctx) else { panic!() };
+/// assert_eq!(e.field, "old_password");
+/// # Ok::<(), cube_proto::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateUser {
+    id: u64,
+    update: UserUpdate,
+}
+
+impl UpdateUser {
+    /// Applies `update` to user `id` (the signed-in user).
+    pub fn new(id: u64, update: UserUpdate) -> Self {
+        Self { id, update }
+    }
+}
+
+impl Operation for UpdateUser {
+    type Output = User;
+
+    fn access(&self) -> Access {
+        Access::Write
+    }
+
+    fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, Error> {
+        self.update.validate()?;
+        let path = format!("/users/{}", self.id);
+        let builder = wire::request(ctx, Method::PUT, &path, None)?;
+        wire::with_json(builder, &self.update.body())
+    }
+
+    fn parse(&self, response: &Response) -> Result<User, Error> {
+        wire::wrapped(response, "user")
+    }
+}
+
+/// `DELETE /users/{id}`: deletes the signed-in user. The session's token
+/// dies with the user.
+///
+/// ```
+/// use cube_proto::ops::{DeleteUser, Operation, Transition};
+/// use cube_proto::{Config, Secret, wire::RequestContext};
+/// let config = Config::builder(1, "key").build()?;
+/// let token = Secret::new("83153a14");
+/// let ctx = RequestContext { config: &config, token: Some(&token),
+///     now: time::OffsetDateTime::UNIX_EPOCH, nonce: 0 };
+/// let op = DeleteUser::new(81);
+/// let request = op.build(&ctx)?;
+/// assert_eq!((request.method().as_str(), request.uri().path()), ("DELETE", "/users/81"));
+/// assert_eq!(op.transition(&()), Transition::Ended);
+/// # Ok::<(), cube_proto::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeleteUser {
+    id: u64,
+}
+
+impl DeleteUser {
+    /// Deletes user `id` (the signed-in user).
+    pub fn new(id: u64) -> Self {
+        Self { id }
+    }
+}
+
+impl Operation for DeleteUser {
+    type Output = ();
+
+    fn access(&self) -> Access {
+        Access::Write
+    }
+
+    fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, Error> {
+        let path = format!("/users/{}", self.id);
+        wire::empty(wire::request(ctx, Method::DELETE, &path, None)?)
+    }
+
+    fn parse(&self, _response: &Response) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn transition(&self, _output: &()) -> Transition {
+        Transition::Ended
+    }
+}
+
+/// `DELETE /users/external/{external_id}`: deletes the signed-in user by
+/// their external id. The session's token dies with the user.
+///
+/// ```
+/// use cube_proto::ops::{DeleteUserByExternalId, Operation};
+/// use cube_proto::{Config, Secret, wire::RequestContext};
+/// let config = Config::builder(1, "key").build()?;
+/// let token = Secret::new("83153a14");
+/// let ctx = RequestContext { config: &config, token: Some(&token),
+///     now: time::OffsetDateTime::UNIX_EPOCH, nonce: 0 };
+/// let request = DeleteUserByExternalId::new("ext/42")?.build(&ctx)?;
+/// assert_eq!(request.uri().path(), "/users/external/ext%2F42");
+/// # Ok::<(), cube_proto::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteUserByExternalId {
+    external_id: String,
+}
+
+impl DeleteUserByExternalId {
+    /// Deletes the user with this external id; it cannot be empty.
+    pub fn new(external_id: impl Into<String>) -> Result<Self, InvalidInput> {
+        let external_id = external_id.into();
+        if external_id.is_empty() {
+            return Err(InvalidInput::new("external_id", "cannot be empty"));
+        }
+        Ok(Self { external_id })
+    }
+}
+
+impl Operation for DeleteUserByExternalId {
+    type Output = ();
+
+    fn access(&self) -> Access {
+        Access::Write
+    }
+
+    fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, Error> {
+        let path = format!("/users/external/{}", query::segment(&self.external_id));
+        wire::empty(wire::request(ctx, Method::DELETE, &path, None)?)
+    }
+
+    fn parse(&self, _response: &Response) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn transition(&self, _output: &()) -> Transition {
+        Transition::Ended
+    }
+}
+
+/// `GET /users/password/reset?email=E`: the server e-mails a reset link.
+/// An application session may do it (`Access::Read`). The server answers
+/// `200` for unknown e-mails too. A reset ends every session of that user.
+///
+/// ```
+/// use cube_proto::ops::{Operation, ResetPassword};
+/// use cube_proto::{Config, Secret, wire::RequestContext};
+/// let config = Config::builder(1, "key").build()?;
+/// let token = Secret::new("app-token");
+/// let ctx = RequestContext { config: &config, token: Some(&token),
+///     now: time::OffsetDateTime::UNIX_EPOCH, nonce: 0 };
+/// let request = ResetPassword::new("ann+1@example.com")?.build(&ctx)?;
+/// assert_eq!(request.uri().query(), Some("email=ann%2B1%40example.com"));
+/// # Ok::<(), cube_proto::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetPassword {
+    email: String,
+}
+
+impl ResetPassword {
+    /// A reset for the account with this e-mail; it cannot be empty.
+    pub fn new(email: impl Into<String>) -> Result<Self, InvalidInput> {
+        let email = email.into();
+        if email.trim().is_empty() {
+            return Err(InvalidInput::new("email", "cannot be empty"));
+        }
+        Ok(Self { email })
+    }
+}
+
+impl Operation for ResetPassword {
+    type Output = ();
+
+    fn access(&self) -> Access {
+        Access::Read
+    }
+
+    fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, Error> {
+        let mut q = Query::new();
+        q.push("email", &self.email);
+        wire::empty(wire::request(
+            ctx,
+            Method::GET,
+            "/users/password/reset",
+            q.as_option(),
+        )?)
+    }
+
+    fn parse(&self, _response: &Response) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// The value type of a v1 filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum V1Type {
+    /// `number`.
+    Number,
+    /// `string`.
+    String,
+    /// `date`.
+    Date,
+}
+
+impl V1Type {
+    fn name(self) -> &'static str {
+        match self {
+            V1Type::Number => "number",
+            V1Type::String => "string",
+            V1Type::Date => "date",
+        }
+    }
+}
+
+/// An operator of a v1 filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum V1Operator {
+    /// `lt`.
+    Lt,
+    /// `lte`.
+    Lte,
+    /// `gt`.
+    Gt,
+    /// `gte`.
+    Gte,
+    /// `eq`.
+    Eq,
+    /// `ne`.
+    Ne,
+    /// `in`: one or more values.
+    In,
+    /// `nin`: one or more values.
+    Nin,
+    /// `between`: exactly two values.
+    Between,
+}
+
+impl V1Operator {
+    fn name(self) -> &'static str {
+        match self {
+            V1Operator::Lt => "lt",
+            V1Operator::Lte => "lte",
+            V1Operator::Gt => "gt",
+            V1Operator::Gte => "gte",
+            V1Operator::Eq => "eq",
+            V1Operator::Ne => "ne",
+            V1Operator::In => "in",
+            V1Operator::Nin => "nin",
+            V1Operator::Between => "between",
+        }
+    }
+}
+
+/// One `filter[]=TYPE FIELD OP VALUE` condition of the v1 list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V1Filter {
+    kind: V1Type,
+    field: String,
+    op: V1Operator,
+    values: Vec<String>,
+}
+
+impl V1Filter {
+    /// A condition; `in`/`nin` take one or more values, `between` two, the
+    /// others one. Checked when the request is built.
+    pub fn new<I, S>(kind: V1Type, field: impl Into<String>, op: V1Operator, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            kind,
+            field: field.into(),
+            op,
+            values: values.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), InvalidInput> {
+        if !is_field_name(&self.field) {
+            return Err(InvalidInput::new(
+                "filter",
+                format!("{:?} is not a field name", self.field),
+            ));
+        }
+        let count_ok = match self.op {
+            V1Operator::In | V1Operator::Nin => !self.values.is_empty(),
+            V1Operator::Between => self.values.len() == 2,
+            _ => self.values.len() == 1,
+        };
+        if !count_ok {
+            return Err(InvalidInput::new(
+                "filter",
+                format!(
+                    "`{}` cannot take {} value(s)",
+                    self.op.name(),
+                    self.values.len()
+                ),
+            ));
+        }
+        if self.values.len() > 1 && self.values.iter().any(|v| v.contains(',')) {
+            return Err(InvalidInput::new(
+                "filter",
+                "values of a list travel comma-separated and cannot contain a comma",
+            ));
+        }
+        if self.kind == V1Type::Number && self.values.iter().any(|v| v.parse::<f64>().is_err()) {
+            return Err(InvalidInput::new("filter", "a number filter takes numbers"));
+        }
+        Ok(())
+    }
+
+    fn to_text(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            self.kind.name(),
+            self.field,
+            self.op.name(),
+            self.values.join(",")
+        )
+    }
+}
+
+fn is_field_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// `GET /users` (deprecated v1 list): ANDed `filter[]` conditions, an
+/// `order`, numbered pages. Prefer [`SearchUsers`](crate::search::SearchUsers).
+///
+/// ```
+/// use cube_proto::ops::{ListUsers, Operation, V1Filter, V1Operator, V1Type};
+/// use cube_proto::{Config, Secret, search::Direction, wire::RequestContext};
+/// let config = Config::builder(1, "key").build()?;
+/// let token = Secret::new("app-token");
+/// let ctx = RequestContext { config: &config, token: Some(&token),
+///     now: time::OffsetDateTime::UNIX_EPOCH, nonce: 0 };
+/// let op = ListUsers::new()
+///     .filter(V1Filter::new(V1Type::Number, "id", V1Operator::In, ["1", "2"]))
+///     .order(Direction::Descending, V1Type::Date, "created_at")
+///     .page(2)
+///     .per_page(50);
+/// assert_eq!(
+///     op.build(&ctx)?.uri().query(),
+///     Some("filter[]=number%20id%20in%201%2C2&order=desc%20date%20created_at&page=2&per_page=50")
+/// );
+/// # Ok::<(), cube_proto::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListUsers {
+    filters: Vec<V1Filter>,
+    order: Option<(crate::search::Direction, V1Type, String)>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+impl ListUsers {
+    /// Every user, first page, server defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a condition (conditions are ANDed).
+    pub fn filter(mut self, filter: V1Filter) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// `order=asc|desc TYPE FIELD`.
+    pub fn order(
+        mut self,
+        direction: crate::search::Direction,
+        kind: V1Type,
+        field: impl Into<String>,
+    ) -> Self {
+        self.order = Some((direction, kind, field.into()));
+        self
+    }
+
+    /// The page number, from 1.
+    pub fn page(mut self, page: u32) -> Self {
+        self.page = Some(page);
+        self
+    }
+
+    /// Users per page, 1 to 100.
+    pub fn per_page(mut self, per_page: u32) -> Self {
+        self.per_page = Some(per_page);
+        self
+    }
+
+    /// The request for the page after `page` (this request's answer), or
+    /// `None` when it was the last.
+    pub fn next_page(&self, page: &PageV1) -> Option<ListUsers> {
+        if !page.has_more() {
+            return None;
+        }
+        let mut next = self.clone();
+        next.page = Some(page.current_page.max(1).saturating_add(1).try_into().ok()?);
+        Some(next)
+    }
+
+    fn query(&self) -> Result<Query, InvalidInput> {
+        let mut q = Query::new();
+        for f in &self.filters {
+            f.validate()?;
+        }
+        q.push_list("filter", &[], self.filters.iter().map(V1Filter::to_text));
+        if let Some((direction, kind, field)) = &self.order {
+            if !is_field_name(field) {
+                return Err(InvalidInput::new(
+                    "order",
+                    format!("{field:?} is not a field name"),
+                ));
+            }
+            let dir = match direction {
+                crate::search::Direction::Ascending => "asc",
+                crate::search::Direction::Descending => "desc",
+            };
+            q.push("order", &format!("{dir} {} {field}", kind.name()));
+        }
+        if let Some(page) = self.page {
+            if page == 0 {
+                return Err(InvalidInput::new("page", "pages are numbered from 1"));
+            }
+            q.push("page", &page.to_string());
+        }
+        if let Some(per_page) = self.per_page {
+            if per_page == 0 || per_page > 100 {
+                return Err(InvalidInput::new("per_page", "must be 1 to 100"));
+            }
+            q.push("per_page", &per_page.to_string());
+        }
+        Ok(q)
+    }
+}
+
+impl Operation for ListUsers {
+    type Output = PageV1;
+
+    fn access(&self) -> Access {
+        Access::Read
+    }
+
+    fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, Error> {
+        let q = self.query()?;
+        wire::empty(wire::request(ctx, Method::GET, "/users", q.as_option())?)
+    }
+
+    fn parse(&self, response: &Response) -> Result<PageV1, Error> {
+        wire::json(response)
+    }
+}
