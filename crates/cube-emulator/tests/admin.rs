@@ -1,0 +1,260 @@
+//! The admin API under `/_emulator/`: health, apps, settings, clock,
+//! outbox, data reset, and its guard.
+
+mod common;
+
+use common::{Emu, NO_SESSION, parse_iso};
+use cube_emulator::EmulatorConfig;
+use serde_json::json;
+
+#[test]
+fn health() {
+    let emu = Emu::start();
+    let resp = emu.get("/_emulator/health", None);
+    resp.assert(200);
+    assert_eq!(resp.text, r#"{"status":"ok"}"#);
+}
+
+#[test]
+fn apps_are_created_and_used() {
+    let emu = Emu::start();
+    let resp = emu.post(
+        "/_emulator/apps",
+        None,
+        json!({"id": 7, "auth_key": "k7", "auth_secret": "s7"}),
+    );
+    resp.assert(201);
+    assert_eq!(resp.body["app"]["id"], 7);
+    assert_eq!(resp.body["app"]["auth_key"], "k7");
+    assert_eq!(resp.body["app"]["settings"]["list_users"], true);
+    assert!(resp.body["app"].get("auth_secret").is_none());
+    // Without an id, the next free one.
+    let resp = emu.post(
+        "/_emulator/apps",
+        None,
+        json!({"auth_key": "k8", "auth_secret": "s8"}),
+    );
+    resp.assert(201);
+    assert_eq!(resp.body["app"]["id"], 8);
+    // Duplicates are 422.
+    emu.post(
+        "/_emulator/apps",
+        None,
+        json!({"id": 7, "auth_key": "other", "auth_secret": "s"}),
+    )
+    .assert(422);
+    emu.post(
+        "/_emulator/apps",
+        None,
+        json!({"id": 9, "auth_key": "k7", "auth_secret": "s"}),
+    )
+    .assert(422);
+    emu.post("/_emulator/apps", None, json!({"id": 9}))
+        .assert(422);
+
+    // The new app has its own users: the same login is free there.
+    emu.sign_up(json!({"login": "shared", "password": "password123"}));
+    let resp = emu.post(
+        "/session",
+        None,
+        json!({"application_id": 7, "auth_key": "k7",
+        "user": {"login": "shared", "password": "other-password"}}),
+    );
+    resp.assert(201);
+    let token = common::token_of(&resp);
+    let resp = emu.get("/users/v2?login=shared", Some(&token));
+    assert_eq!(resp.body["total_entries"], 1);
+    // Signed with the new app's secret.
+    let mut body =
+        json!({"application_id": 7, "auth_key": "k7", "nonce": 1, "timestamp": common::unix_now()});
+    body["signature"] = json!(common::sign_sha1("s7", &common::signature_base(&body)));
+    emu.post("/session", None, body).assert(201);
+}
+
+#[test]
+fn settings_are_returned_whole_and_validated() {
+    let emu = Emu::start();
+    let resp = emu.get("/_emulator/apps/1/settings", None);
+    resp.assert(200);
+    let s = &resp.body["settings"];
+    assert_eq!(s["session_without_user"], "allow");
+    assert_eq!(s["list_users"], true);
+    assert_eq!(s["list_users_v1"], true);
+    assert_eq!(s["require_signature"], false);
+    assert_eq!(s["signature_window_seconds"], 3600);
+    assert!(s["cidp"].is_null());
+    assert!(
+        s["facebook_graph_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(emu.running.base_url())
+    );
+    assert!(
+        s["twitter_api_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(emu.running.base_url())
+    );
+    assert!(s["twitter_consumer_key"].is_string());
+    assert!(s["firebase_jwks"].is_null());
+    assert_eq!(s["firebase_accept_unsigned"], true);
+
+    let cidp = json!({"url": "http://127.0.0.1:1/verify", "request_params": {"token": "#{login}"},
+        "response_params": {"uid": "#{user.id}"}});
+    let resp = emu.put(
+        "/_emulator/apps/1/settings",
+        None,
+        json!({"signature_window_seconds": 60, "cidp": cidp,
+        "facebook_graph_url": "http://graph.example", "firebase_jwks": {"keys": []}}),
+    );
+    resp.assert(200);
+    assert_eq!(resp.body["settings"]["signature_window_seconds"], 60);
+    assert_eq!(resp.body["settings"]["cidp"], cidp);
+    assert_eq!(
+        resp.body["settings"]["facebook_graph_url"],
+        "http://graph.example"
+    );
+    assert_eq!(resp.body["settings"]["list_users"], true);
+
+    // All or nothing: one bad value and nothing changes.
+    for bad in [
+        json!({"list_users": "yes"}),
+        json!({"session_without_user": "maybe"}),
+        json!({"signature_window_seconds": -1}),
+        json!({"no_such_setting": 1}),
+        json!({"list_users": false, "cidp": 3}),
+    ] {
+        emu.put("/_emulator/apps/1/settings", None, bad).assert(422);
+    }
+    let resp = emu.get("/_emulator/apps/1/settings", None);
+    assert_eq!(resp.body["settings"]["list_users"], true);
+    emu.put("/_emulator/apps/99/settings", None, json!({}))
+        .assert(404);
+    emu.put("/_emulator/apps/1/settings", None, json!([1]))
+        .assert(400);
+}
+
+#[test]
+fn clock_get_and_advance() {
+    let emu = Emu::start();
+    let before = parse_iso(
+        emu.get("/_emulator/clock", None).body["now"]
+            .as_str()
+            .unwrap(),
+    );
+    assert!((before - common::unix_now()).abs() <= 2);
+    let resp = emu.post("/_emulator/clock/advance", None, json!({"seconds": 86400}));
+    resp.assert(200);
+    let after = parse_iso(resp.body["now"].as_str().unwrap());
+    assert!((after - before - 86400).abs() <= 2);
+    emu.post("/_emulator/clock/advance", None, json!({"seconds": "x"}))
+        .assert(422);
+    emu.post("/_emulator/clock/advance", None, json!({}))
+        .assert(422);
+    // New sessions are stamped with the emulator clock.
+    let resp = emu.create_session(json!({}));
+    let created = parse_iso(resp.body["session"]["created_at"].as_str().unwrap());
+    assert!(created >= after);
+}
+
+#[test]
+fn data_reset_keeps_apps_settings_and_clock() {
+    let emu = Emu::start();
+    let (token, _) = emu.user("doomed");
+    emu.put(
+        "/_emulator/apps/1/settings",
+        None,
+        json!({"list_users_v1": false}),
+    )
+    .assert(200);
+    emu.advance(1000);
+    let app = emu.app_session();
+    emu.sign_up(json!({"login": "mailer", "email": "m@example.com", "password": "password123"}));
+    emu.get("/users/password/reset?email=m%40example.com", Some(&app))
+        .assert(200);
+    let clock = emu.now();
+
+    emu.delete("/_emulator/data", None).assert(200);
+    assert_eq!(emu.get("/session", Some(&token)).text, NO_SESSION);
+    assert_eq!(emu.get("/session", Some(&app)).text, NO_SESSION);
+    let app = emu.app_session();
+    emu.get("/users/by_login?login=doomed", Some(&app))
+        .assert(404);
+    assert_eq!(emu.get("/_emulator/outbox", None).body["items"], json!([]));
+    emu.get("/users", Some(&app)).assert(403);
+    assert!(emu.now() >= clock);
+    // The login is free again.
+    emu.sign_up(json!({"login": "doomed", "password": "password123"}));
+}
+
+#[test]
+fn admin_token_guards_the_admin_api() {
+    let emu = Emu::with(EmulatorConfig {
+        admin_token: Some("let-me-in".into()),
+        ..EmulatorConfig::default()
+    });
+    assert_eq!(emu.running.admin_token(), Some("let-me-in"));
+    let resp = emu.get("/_emulator/health", None);
+    resp.assert(401);
+    assert!(resp.body["errors"]["base"].is_array());
+    emu.send(
+        "GET",
+        "/_emulator/health",
+        &[("Authorization", "Bearer wrong")],
+        None,
+        "",
+    )
+    .assert(401);
+    emu.send(
+        "GET",
+        "/_emulator/health",
+        &[("Authorization", "Bearer let-me-in")],
+        None,
+        "",
+    )
+    .assert(200);
+    // The API itself and the reset page need no admin token.
+    emu.create_session(json!({})).assert(201);
+}
+
+#[test]
+fn without_a_token_only_loopback_peers_are_served() {
+    // Listen on every interface and come in through a non-loopback address,
+    // when this machine has one.
+    let emu = Emu::with(EmulatorConfig {
+        listen: "0.0.0.0:0".parse().unwrap(),
+        ..EmulatorConfig::default()
+    });
+    let port = emu.running.addr().port();
+    let Some(ip) = non_loopback_ip() else {
+        eprintln!("no non-loopback address; skipping the remote half");
+        return;
+    };
+    let agent = common::agent();
+    let resp = agent
+        .get(&format!("http://{ip}:{port}/_emulator/health"))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let resp = agent
+        .get(&format!("http://127.0.0.1:{port}/_emulator/health"))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+/// The address this machine would use to reach the outside, if any.
+fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[test]
+fn unknown_admin_routes_are_404() {
+    let emu = Emu::start();
+    emu.get("/_emulator/nothing", None).assert(404);
+    emu.post("/_emulator/providers/facebook/tokens", None, json!({}))
+        .assert(404);
+}

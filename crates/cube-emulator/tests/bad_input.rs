@@ -1,0 +1,213 @@
+//! Bad input: 400 for what cannot be parsed, 422 for what does not
+//! validate, 413 for bodies over 1 MiB; never a 500, never a crash, and a
+//! failed request changes nothing.
+
+mod common;
+
+use common::Emu;
+use serde_json::{Value, json};
+
+#[track_caller]
+fn assert_error_object(resp: &common::Resp, status: u16) {
+    resp.assert(status);
+    assert!(
+        resp.body["errors"].is_object(),
+        "error bodies use the object form: {}",
+        resp.text
+    );
+}
+
+#[test]
+fn malformed_json_and_queries_are_400() {
+    let emu = Emu::start();
+    let app = emu.app_session();
+    let auth = [("CB-Token", app.as_str())];
+    for body in ["{", "{\"user\": ", "[1, 2]", "\"text\"", "nul"] {
+        let resp = emu.send(
+            "POST",
+            "/users",
+            &auth,
+            Some(body.into()),
+            "application/json",
+        );
+        assert_error_object(&resp, 400);
+        let resp = emu.send(
+            "POST",
+            "/session",
+            &[],
+            Some(body.into()),
+            "application/json",
+        );
+        assert_error_object(&resp, 400);
+    }
+    let invalid_utf8 = String::from_utf8_lossy(b"{\"a\": \"\xff\"}").into_owned();
+    let resp = emu.send("POST", "/users", &auth, Some(invalid_utf8), "text/plain");
+    assert!(resp.status == 400 || resp.status == 422, "{}", resp.text);
+
+    for query in [
+        "/users/v2?login=%zz",
+        "/users?page=%",
+        "/users/by_login?login=%e9",
+    ] {
+        assert_error_object(&emu.get(query, Some(&app)), 400);
+    }
+    let form = "user[login=broken&user[password]=password123".to_owned();
+    let resp = emu.send(
+        "POST",
+        "/users",
+        &auth,
+        Some(form),
+        "application/x-www-form-urlencoded",
+    );
+    assert_error_object(&resp, 400);
+    assert_error_object(&emu.get("/users/%zz", Some(&app)), 400);
+}
+
+#[test]
+fn json_with_charset_and_forms_are_accepted() {
+    let emu = Emu::start();
+    let app = emu.app_session();
+    let auth = [("CB-Token", app.as_str())];
+    let body = json!({"user": {"login": "charset", "password": "password123"}}).to_string();
+    emu.send(
+        "POST",
+        "/users",
+        &auth,
+        Some(body),
+        "application/json;charset=utf-8",
+    )
+    .assert(201);
+    let form =
+        "user%5Blogin%5D=former&user[password]=password123&user[tag_list][]=a&user[tag_list][]=b";
+    let resp = emu.send(
+        "POST",
+        "/users",
+        &auth,
+        Some(form.into()),
+        "application/x-www-form-urlencoded",
+    );
+    resp.assert(201);
+    assert_eq!(resp.body["user"]["user_tags"], "a,b");
+}
+
+#[test]
+fn bodies_over_one_mebibyte_are_413() {
+    let emu = Emu::start();
+    let app = emu.app_session();
+    let big = json!({"user": {"login": "big", "password": "password123", "custom_data": "x".repeat(1 << 20)}});
+    let resp = emu.post("/users", Some(&app), big);
+    assert_error_object(&resp, 413);
+    // Just under the limit parses (and then fails validation, not size).
+    let near = json!({"user": {"login": "big", "password": "password123", "custom_data": "x".repeat(1_000_000)}});
+    assert_error_object(&emu.post("/users", Some(&app), near), 422);
+    emu.get("/users/by_login?login=big", Some(&app)).assert(404);
+    emu.get("/_emulator/health", None).assert(200);
+}
+
+#[test]
+fn unknown_routes_and_methods_are_404() {
+    let emu = Emu::start();
+    let app = emu.app_session();
+    for (method, path) in [
+        ("GET", "/nothing"),
+        ("PATCH", "/users/1"),
+        ("POST", "/users/1"),
+        ("PUT", "/session"),
+        ("GET", "/login"),
+        ("GET", "/"),
+    ] {
+        let resp = emu.send(
+            method,
+            path,
+            &[("CB-Token", &app)],
+            Some("{}".into()),
+            "application/json",
+        );
+        assert_error_object(&resp, 404);
+        assert_eq!(
+            resp.error("base"),
+            "Entity you are looking for was not found"
+        );
+    }
+}
+
+#[test]
+fn garbage_never_yields_a_500_or_changes_state() {
+    let emu = Emu::start();
+    let (token, id) = emu.user("steady");
+    let before = emu.get(&format!("/users/{id}"), Some(&token)).body["user"].clone();
+    let methods = ["GET", "POST", "PUT", "DELETE"];
+    let paths = [
+        "/session".to_owned(),
+        "/login".to_owned(),
+        "/users".to_owned(),
+        format!("/users/{id}"),
+        "/users/v2".to_owned(),
+        "/users/external/x".to_owned(),
+        "/users/password/reset".to_owned(),
+        "/session/abc".to_owned(),
+    ];
+    let bodies = [
+        "{}",
+        "null",
+        "{\"user\": null}",
+        "{\"user\": {\"login\": 5, \"password\": []}}",
+        "{\"user\": {\"password\": \"password123\", \"old_password\": 7}}",
+        "{\"application_id\": {}, \"auth_key\": []}",
+        "{\"application_id\": 1, \"auth_key\": \"emulator-auth-key\", \"signature\": 5}",
+        "{\"application_id\": 1, \"auth_key\": \"emulator-auth-key\", \"user\": {\"guest\": \"no\", \"login\": null}}",
+        "{\"user\": {\"tag_list\": {\"a\": 1}, \"timezone\": 1e400}}",
+        "{\"email\": 12}",
+        "\u{0}",
+    ];
+    let queries = [
+        "",
+        "?id[in]=1",
+        "?login[]=x",
+        "?x[y][z]=1&&&=",
+        "?id=99999999999999999999",
+    ];
+    let mut requests = 0;
+    for method in methods {
+        for path in &paths {
+            for (i, body) in bodies.iter().enumerate() {
+                let query = queries[i % queries.len()];
+                // Never DELETE ourselves or the session: keep the state to compare.
+                if method == "DELETE"
+                    && (path.starts_with("/users/") || path.starts_with("/session"))
+                {
+                    continue;
+                }
+                let resp = emu.send(
+                    method,
+                    &format!("{path}{query}"),
+                    &[("CB-Token", &token)],
+                    Some((*body).to_owned()),
+                    "application/json",
+                );
+                requests += 1;
+                assert!(
+                    resp.status < 500,
+                    "{method} {path}{query} {body}: {} {}",
+                    resp.status,
+                    resp.text
+                );
+                if resp.status >= 400 {
+                    assert!(
+                        resp.body["errors"].is_object(),
+                        "{method} {path} {body}: {}",
+                        resp.text
+                    );
+                }
+            }
+        }
+    }
+    assert!(requests > 200);
+    let after = emu.get(&format!("/users/{id}"), Some(&token)).body["user"].clone();
+    let strip = |mut v: Value| {
+        v["last_request_at"] = Value::Null;
+        v
+    };
+    assert_eq!(strip(before), strip(after));
+    emu.get("/_emulator/health", None).assert(200);
+}
