@@ -42,6 +42,7 @@ pub mod credentials;
 pub mod error;
 pub mod expiry;
 pub mod model;
+pub mod multipart;
 pub mod ops;
 pub mod query;
 pub mod search;

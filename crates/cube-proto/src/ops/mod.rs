@@ -1,12 +1,16 @@
 //! One value per API call: each builds its request and parses its answer.
 
 mod session;
+mod storage;
 mod users;
 
 pub use crate::search::{GetUser, SearchUsers};
 pub use session::{
     CreateSession, DestroyOtherSessions, DestroySession, DestroySessionById, GetSession, SignIn,
     SignOut,
+};
+pub use storage::{
+    CompleteBlob, CreateBlob, DeleteBlob, GetBlob, Upload, blob_private_url, blob_public_url,
 };
 pub use users::{
     DeleteUser, DeleteUserByExternalId, FULL_NAME_MAX_CHARS, ListUsers, MAX_TAGS, NewUser,

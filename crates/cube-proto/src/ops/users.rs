@@ -164,7 +164,8 @@ macro_rules! profile_setters {
             self
         }
 
-        /// The avatar: the uid of an uploaded blob.
+        /// The avatar: the uid of an uploaded blob (see the recipe at
+        /// [`CreateBlob`](crate::ops::CreateBlob)).
         pub fn avatar(mut self, uid: impl Into<String>) -> Self {
             self.profile.avatar = Some(uid.into());
             self
