@@ -5,8 +5,8 @@
 use cube_proto::call::{Call, Step};
 use cube_proto::error::NEED_USER;
 use cube_proto::ops::{
-    DeleteUser, DeleteUserByExternalId, GetUser, ListUsers, NewUser, Operation, ResetPassword,
-    SearchUsers, SignUp, Transition, UpdateUser, UserUpdate,
+    DeleteUser, DeleteUserByExternalId, FindUsersV1, Found, GetUser, GetUserV1, ListUsers, NewUser,
+    Operation, ResetPassword, SearchUsers, SignUp, Transition, UpdateUser, UserUpdate,
 };
 use cube_proto::{Config, Error, Secret, Session, SessionKind, SessionStatus};
 use http::StatusCode;
@@ -141,6 +141,38 @@ fn every_operation() -> Vec<(&'static str, Runner)> {
         (
             "list v1",
             Box::new(|s, b| erase(run(ListUsers::new(), s, b))),
+        ),
+        (
+            "v1 get by id",
+            Box::new(|s, b| erase(run(GetUserV1::by_id(1), s, b))),
+        ),
+        (
+            "v1 get by login",
+            Box::new(|s, b| erase(run(GetUserV1::by_login("ann"), s, b))),
+        ),
+        (
+            "v1 get by email",
+            Box::new(|s, b| erase(run(GetUserV1::by_email("a@b.c"), s, b))),
+        ),
+        (
+            "v1 get by facebook id",
+            Box::new(|s, b| erase(run(GetUserV1::by_facebook_id("f1"), s, b))),
+        ),
+        (
+            "v1 get by twitter id",
+            Box::new(|s, b| erase(run(GetUserV1::by_twitter_id("t1"), s, b))),
+        ),
+        (
+            "v1 get by external id",
+            Box::new(|s, b| erase(run(GetUserV1::by_external_id("e1"), s, b))),
+        ),
+        (
+            "v1 by full name",
+            Box::new(|s, b| erase(run(FindUsersV1::by_full_name("Ann").unwrap(), s, b))),
+        ),
+        (
+            "v1 by tags",
+            Box::new(|s, b| erase(run(FindUsersV1::by_tags(["vip"]).unwrap(), s, b))),
         ),
     ]
 }
@@ -294,4 +326,29 @@ fn a_client_side_refusal_sends_nothing() {
         Step::Done(Err(Error::InvalidInput(e))) => assert_eq!(e.field, "old_password"),
         other => panic!("expected a refusal, got {other:?}"),
     }
+}
+
+#[test]
+fn a_v1_look_up_that_finds_nobody_is_none() {
+    let not_found = r#"{"errors": {"base": ["Entity you are looking for was not found"]}}"#;
+    for op in [
+        GetUserV1::by_id(9),
+        GetUserV1::by_login("nobody"),
+        GetUserV1::by_email("no@body.x"),
+        GetUserV1::by_facebook_id("0"),
+        GetUserV1::by_twitter_id("0"),
+        GetUserV1::by_external_id("0"),
+    ] {
+        assert_eq!(run(op.clone(), 404, not_found).0.found().unwrap(), None);
+        let user = run(op.clone(), 200, r#"{"user": {"id": 9}}"#)
+            .0
+            .found()
+            .unwrap();
+        assert_eq!(user.map(|u| u.id), Some(9));
+        // Other errors stay errors.
+        assert!(run(op, 403, "").0.found().is_err());
+    }
+    // Through v2, nobody is an empty page: None without any conversion.
+    let (result, _) = run(GetUser::by_login("nobody"), 200, r#"{"items": []}"#);
+    assert_eq!(result.unwrap(), None);
 }

@@ -3,9 +3,9 @@
 //! a request exists.
 
 use cube_proto::ops::{
-    Access, DeleteUser, DeleteUserByExternalId, GetUser, ListUsers, NewUser, Operation,
-    ResetPassword, SearchUsers, SignUp, Transition, UpdateUser, UserUpdate, V1Filter, V1Operator,
-    V1Type,
+    Access, DeleteUser, DeleteUserByExternalId, FindUsersV1, GetUser, GetUserV1, ListUsers,
+    NewUser, Operation, ResetPassword, SearchUsers, SignUp, Transition, UpdateUser, UserUpdate,
+    V1Filter, V1Operator, V1Type,
 };
 use cube_proto::search::Direction;
 use cube_proto::wire::{Request, RequestContext};
@@ -515,5 +515,111 @@ fn v1_list_refuses_malformed_filters() {
             matches!(try_build(Some("t"), &op), Err(Error::InvalidInput(_))),
             "{op:?}"
         );
+    }
+}
+
+#[test]
+fn v1_single_look_ups_use_their_dedicated_endpoints() {
+    let cases = [
+        (GetUserV1::by_id(51941), "/users/51941", vec![]),
+        (
+            GetUserV1::by_login("Dacia K"),
+            "/users/by_login",
+            vec![("login", "Dacia K")],
+        ),
+        (
+            GetUserV1::by_email("d+k@x.io"),
+            "/users/by_email",
+            vec![("email", "d+k@x.io")],
+        ),
+        (
+            GetUserV1::by_facebook_id("91234409"),
+            "/users/by_facebook_id",
+            vec![("facebook_id", "91234409")],
+        ),
+        (
+            GetUserV1::by_twitter_id("77"),
+            "/users/by_twitter_id",
+            vec![("twitter_id", "77")],
+        ),
+        (
+            GetUserV1::by_external_id("ext/1 é"),
+            "/users/external/ext%2F1%20%C3%A9",
+            vec![],
+        ),
+    ];
+    for (op, path, query) in cases {
+        assert_eq!(op.access(), Access::Read);
+        assert_eq!(
+            shape(&build(Some("tok-81"), &op)),
+            expect("GET", path, &query, &[TOKEN], None)
+        );
+    }
+    let req = build(Some("t"), &GetUserV1::by_email("d+k@x.io"));
+    assert_eq!(req.uri().query(), Some("email=d%2Bk%40x.io"));
+    for op in [
+        GetUserV1::by_login(""),
+        GetUserV1::by_email(""),
+        GetUserV1::by_facebook_id(""),
+        GetUserV1::by_twitter_id(""),
+        GetUserV1::by_external_id(""),
+    ] {
+        assert!(matches!(
+            try_build(Some("t"), &op),
+            Err(Error::InvalidInput(_))
+        ));
+    }
+}
+
+#[test]
+fn v1_paged_look_ups() {
+    let op = FindUsersV1::by_full_name("Dacia Kail")
+        .unwrap()
+        .page(2)
+        .per_page(10);
+    assert_eq!(op.access(), Access::Read);
+    assert_eq!(
+        shape(&build(Some("tok-81"), &op)),
+        expect(
+            "GET",
+            "/users/by_full_name",
+            &[
+                ("full_name", "Dacia Kail"),
+                ("page", "2"),
+                ("per_page", "10")
+            ],
+            &[TOKEN],
+            None
+        )
+    );
+    let op = FindUsersV1::by_tags(["vip", "a b"]).unwrap();
+    let req = build(Some("tok-81"), &op);
+    assert_eq!(req.uri().query(), Some("tags=vip%2Ca%20b"));
+    assert_eq!(
+        shape(&req),
+        expect(
+            "GET",
+            "/users/by_tags",
+            &[("tags", "vip,a b")],
+            &[TOKEN],
+            None
+        )
+    );
+    assert_eq!(
+        FindUsersV1::by_full_name("").unwrap_err().field,
+        "full_name"
+    );
+    assert_eq!(
+        FindUsersV1::by_tags(Vec::<String>::new())
+            .unwrap_err()
+            .field,
+        "tags"
+    );
+    assert_eq!(FindUsersV1::by_tags(["a,b"]).unwrap_err().field, "tags");
+    for bad in [op.clone().page(0), op.clone().per_page(0), op.per_page(101)] {
+        assert!(matches!(
+            try_build(Some("t"), &bad),
+            Err(Error::InvalidInput(_))
+        ));
     }
 }

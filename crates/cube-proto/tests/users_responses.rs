@@ -3,8 +3,8 @@
 
 use cube_proto::model::{PageV1, PageV2};
 use cube_proto::ops::{
-    DeleteUser, DeleteUserByExternalId, GetUser, ListUsers, NewUser, Operation, ResetPassword,
-    SearchUsers, SignUp, UpdateUser, UserUpdate,
+    DeleteUser, DeleteUserByExternalId, FindUsersV1, GetUser, GetUserV1, ListUsers, NewUser,
+    Operation, ResetPassword, SearchUsers, SignUp, UpdateUser, UserUpdate,
 };
 use cube_proto::wire::Response;
 use cube_proto::{Error, User};
@@ -174,4 +174,44 @@ fn empty_answers_of_deletes_and_reset() {
             .parse(&response(200, body))
             .unwrap();
     }
+}
+
+#[test]
+fn v1_look_ups_answer_the_wrapped_user_or_a_v1_page() {
+    let wrapped = format!(r#"{{"user": {FULL_USER}}}"#);
+    for op in [
+        GetUserV1::by_id(51941),
+        GetUserV1::by_login("Dacia"),
+        GetUserV1::by_email("dacia_k@domain.com"),
+        GetUserV1::by_facebook_id("91234409"),
+        GetUserV1::by_twitter_id("1"),
+        GetUserV1::by_external_id("e"),
+    ] {
+        check_full(&op.parse(&response(200, &wrapped)).unwrap());
+        check_full(&op.parse(&response(200, FULL_USER)).unwrap());
+        assert!(matches!(
+            op.parse(&response(200, r#"{"user": null}"#)),
+            Err(Error::Decode(_))
+        ));
+    }
+    let op = FindUsersV1::by_tags(["vip"]).unwrap();
+    let page = op
+        .parse(&response(
+            200,
+            &format!(
+                r#"{{"current_page": 1, "per_page": 1, "total_entries": 2, "items": [{{"user": {FULL_USER}}}]}}"#
+            ),
+        ))
+        .unwrap();
+    check_full(&page.items[0]);
+    let next = op.next_page(&page).unwrap();
+    assert_eq!(next, FindUsersV1::by_tags(["vip"]).unwrap().page(2));
+    let page = FindUsersV1::by_full_name("x")
+        .unwrap()
+        .parse(&response(
+            200,
+            r#"{"current_page": 1, "per_page": 10, "total_entries": 0, "items": []}"#,
+        ))
+        .unwrap();
+    assert!(page.items.is_empty() && !page.has_more());
 }

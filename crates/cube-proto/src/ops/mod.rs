@@ -13,9 +13,9 @@ pub use storage::{
     CompleteBlob, CreateBlob, DeleteBlob, GetBlob, Upload, blob_private_url, blob_public_url,
 };
 pub use users::{
-    DeleteUser, DeleteUserByExternalId, FULL_NAME_MAX_CHARS, ListUsers, MAX_TAGS, NewUser,
-    PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, ResetPassword, SignUp, UpdateUser, UserUpdate,
-    V1Filter, V1Operator, V1Type,
+    DeleteUser, DeleteUserByExternalId, FULL_NAME_MAX_CHARS, FindUsersV1, Found, GetUserV1,
+    ListUsers, MAX_TAGS, NewUser, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, ResetPassword, SignUp,
+    UpdateUser, UserUpdate, V1Filter, V1Operator, V1Type,
 };
 
 use crate::credentials::SessionKind;

@@ -855,3 +855,268 @@ impl Operation for ListUsers {
         wire::json(response)
     }
 }
+
+/// Turns the `404` of a look-up into `Ok(None)`: "nobody" is an outcome,
+/// not an error. Every other error stays an error.
+///
+/// ```
+/// use cube_proto::ops::Found;
+/// use cube_proto::{Error, error::ApiError};
+/// let missing: Result<u8, Error> = Err(ApiError::from_parts(http::StatusCode::NOT_FOUND,
+///     br#"{"errors": {"base": ["Entity you are looking for was not found"]}}"#).into());
+/// assert_eq!(missing.found()?, None);
+/// assert_eq!(Ok::<u8, Error>(5).found()?, Some(5));
+/// let denied: Result<u8, Error> =
+///     Err(ApiError::from_parts(http::StatusCode::FORBIDDEN, b"").into());
+/// assert!(denied.found().is_err());
+/// # Ok::<(), Error>(())
+/// ```
+pub trait Found<T> {
+    /// `Ok(Some(v))` for a success, `Ok(None)` for a 404, else the error.
+    fn found(self) -> Result<Option<T>, Error>;
+}
+
+impl<T> Found<T> for Result<T, Error> {
+    fn found(self) -> Result<Option<T>, Error> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if matches!(e, Error::Api(_)) && e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum V1Lookup {
+    Id(u64),
+    Login(String),
+    Email(String),
+    FacebookId(String),
+    TwitterId(String),
+    ExternalId(String),
+}
+
+/// A single-user look-up through the older dedicated endpoints:
+/// `GET /users/{id}`, `/users/by_login?login=`, `/users/by_email?email=`,
+/// `/users/by_facebook_id?facebook_id=`, `/users/by_twitter_id?twitter_id=`,
+/// `/users/external/{id}`. They answer `404` for nobody; [`Found::found`]
+/// turns that into `None`. [`GetUser`](crate::search::GetUser) does the same
+/// through v2 and needs no such step.
+///
+/// ```
+/// use cube_proto::ops::{GetUserV1, Operation};
+/// use cube_proto::{Config, Secret, wire::RequestContext};
+/// let config = Config::builder(1, "key").build()?;
+/// let token = Secret::new("t");
+/// let ctx = RequestContext { config: &config, token: Some(&token),
+///     now: time::OffsetDateTime::UNIX_EPOCH, nonce: 0 };
+/// let request = GetUserV1::by_email("ann+1@example.com").build(&ctx)?;
+/// assert_eq!(request.uri().path(), "/users/by_email");
+/// assert_eq!(request.uri().query(), Some("email=ann%2B1%40example.com"));
+/// # Ok::<(), cube_proto::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetUserV1 {
+    by: V1Lookup,
+}
+
+impl GetUserV1 {
+    /// `GET /users/{id}`.
+    pub fn by_id(id: u64) -> Self {
+        Self {
+            by: V1Lookup::Id(id),
+        }
+    }
+
+    /// `GET /users/by_login?login=`.
+    pub fn by_login(login: impl Into<String>) -> Self {
+        Self {
+            by: V1Lookup::Login(login.into()),
+        }
+    }
+
+    /// `GET /users/by_email?email=`.
+    pub fn by_email(email: impl Into<String>) -> Self {
+        Self {
+            by: V1Lookup::Email(email.into()),
+        }
+    }
+
+    /// `GET /users/by_facebook_id?facebook_id=`.
+    pub fn by_facebook_id(id: impl Into<String>) -> Self {
+        Self {
+            by: V1Lookup::FacebookId(id.into()),
+        }
+    }
+
+    /// `GET /users/by_twitter_id?twitter_id=`.
+    pub fn by_twitter_id(id: impl Into<String>) -> Self {
+        Self {
+            by: V1Lookup::TwitterId(id.into()),
+        }
+    }
+
+    /// `GET /users/external/{id}` (the server tries `external_id`, then the
+    /// deprecated `external_user_id`).
+    pub fn by_external_id(id: impl Into<String>) -> Self {
+        Self {
+            by: V1Lookup::ExternalId(id.into()),
+        }
+    }
+}
+
+impl Operation for GetUserV1 {
+    type Output = User;
+
+    fn access(&self) -> Access {
+        Access::Read
+    }
+
+    fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, Error> {
+        let by_query = |path: &'static str, key: &'static str, value: &str| {
+            if value.is_empty() {
+                return Err(Error::from(InvalidInput::new(key, "cannot be empty")));
+            }
+            let mut q = Query::new();
+            q.push(key, value);
+            Ok((path.to_owned(), Some(q)))
+        };
+        let (path, q) = match &self.by {
+            V1Lookup::Id(id) => (format!("/users/{id}"), None),
+            V1Lookup::Login(v) => by_query("/users/by_login", "login", v)?,
+            V1Lookup::Email(v) => by_query("/users/by_email", "email", v)?,
+            V1Lookup::FacebookId(v) => by_query("/users/by_facebook_id", "facebook_id", v)?,
+            V1Lookup::TwitterId(v) => by_query("/users/by_twitter_id", "twitter_id", v)?,
+            V1Lookup::ExternalId(v) => {
+                if v.is_empty() {
+                    return Err(InvalidInput::new("external_id", "cannot be empty").into());
+                }
+                (format!("/users/external/{}", query::segment(v)), None)
+            }
+        };
+        let q = q.as_ref().and_then(Query::as_option);
+        wire::empty(wire::request(ctx, Method::GET, &path, q)?)
+    }
+
+    fn parse(&self, response: &Response) -> Result<User, Error> {
+        wire::wrapped(response, "user")
+    }
+}
+
+/// The older paged look-ups: `GET /users/by_full_name?full_name=` and
+/// `GET /users/by_tags?tags=a,b` (a user matches when any tag matches).
+/// Prefer [`SearchUsers`](crate::search::SearchUsers).
+///
+/// ```
+/// use cube_proto::ops::{FindUsersV1, Operation};
+/// use cube_proto::{Config, Secret, wire::RequestContext};
+/// let config = Config::builder(1, "key").build()?;
+/// let token = Secret::new("t");
+/// let ctx = RequestContext { config: &config, token: Some(&token),
+///     now: time::OffsetDateTime::UNIX_EPOCH, nonce: 0 };
+/// let request = FindUsersV1::by_tags(["vip", "gold"])?.per_page(20).build(&ctx)?;
+/// assert_eq!(request.uri().path(), "/users/by_tags");
+/// assert_eq!(request.uri().query(), Some("tags=vip%2Cgold&per_page=20"));
+/// # Ok::<(), cube_proto::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindUsersV1 {
+    path: &'static str,
+    key: &'static str,
+    value: String,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+impl FindUsersV1 {
+    /// `GET /users/by_full_name?full_name=`.
+    pub fn by_full_name(full_name: impl Into<String>) -> Result<Self, InvalidInput> {
+        let value = full_name.into();
+        if value.is_empty() {
+            return Err(InvalidInput::new("full_name", "cannot be empty"));
+        }
+        Ok(Self {
+            path: "/users/by_full_name",
+            key: "full_name",
+            value,
+            page: None,
+            per_page: None,
+        })
+    }
+
+    /// `GET /users/by_tags?tags=a,b`: any of the tags (none empty or with a
+    /// comma).
+    pub fn by_tags<I, S>(tags: I) -> Result<Self, InvalidInput>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let tags: Vec<String> = tags.into_iter().map(Into::into).collect();
+        if tags.is_empty() || tags.iter().any(|t| t.is_empty() || t.contains(',')) {
+            return Err(InvalidInput::new(
+                "tags",
+                "one or more tags, none empty or with a comma",
+            ));
+        }
+        Ok(Self {
+            path: "/users/by_tags",
+            key: "tags",
+            value: tags.join(","),
+            page: None,
+            per_page: None,
+        })
+    }
+
+    /// The page number, from 1.
+    pub fn page(mut self, page: u32) -> Self {
+        self.page = Some(page);
+        self
+    }
+
+    /// Users per page, 1 to 100.
+    pub fn per_page(mut self, per_page: u32) -> Self {
+        self.per_page = Some(per_page);
+        self
+    }
+
+    /// The request for the page after `page` (this request's answer), or
+    /// `None` when it was the last.
+    pub fn next_page(&self, page: &PageV1) -> Option<FindUsersV1> {
+        if !page.has_more() {
+            return None;
+        }
+        let mut next = self.clone();
+        next.page = Some(page.current_page.max(1).saturating_add(1).try_into().ok()?);
+        Some(next)
+    }
+}
+
+impl Operation for FindUsersV1 {
+    type Output = PageV1;
+
+    fn access(&self) -> Access {
+        Access::Read
+    }
+
+    fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, Error> {
+        let mut q = Query::new();
+        q.push(self.key, &self.value);
+        if let Some(page) = self.page {
+            if page == 0 {
+                return Err(InvalidInput::new("page", "pages are numbered from 1").into());
+            }
+            q.push("page", &page.to_string());
+        }
+        if let Some(per_page) = self.per_page {
+            if per_page == 0 || per_page > 100 {
+                return Err(InvalidInput::new("per_page", "must be 1 to 100").into());
+            }
+            q.push("per_page", &per_page.to_string());
+        }
+        wire::empty(wire::request(ctx, Method::GET, self.path, q.as_option())?)
+    }
+
+    fn parse(&self, response: &Response) -> Result<PageV1, Error> {
+        wire::json(response)
+    }
+}
