@@ -85,6 +85,9 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let (parts, body) = req.into_parts();
+    if parts.method == Method::OPTIONS {
+        return preflight(&parts.headers);
+    }
     let now = state.clock.now();
 
     // `PATH.json` is `PATH` (the JavaScript SDK appends it to every call).
@@ -181,6 +184,7 @@ fn respond(outcome: Outcome, deadline: Option<i64>) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(bytes));
     *response.status_mut() = reply.status;
     let headers = response.headers_mut();
+    allow_any_origin(headers);
     if let Some(ct) = content_type {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
     }
@@ -189,5 +193,35 @@ fn respond(outcome: Outcome, deadline: Option<i64>) -> Response<Full<Bytes>> {
     {
         headers.insert(EXPIRATION_HEADER, value);
     }
+    response
+}
+
+/// Browser apps on another origin (a dev server on another port) may call
+/// the emulator: every response allows any origin and exposes the expiry
+/// header to scripts.
+fn allow_any_origin(headers: &mut http::HeaderMap) {
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    headers.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static("CB-Token-ExpirationDate"),
+    );
+}
+
+/// Answers a CORS preflight: any method of the API, the headers asked for.
+fn preflight(request: &http::HeaderMap) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = http::StatusCode::NO_CONTENT;
+    let headers = response.headers_mut();
+    allow_any_origin(headers);
+    headers.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
+    );
+    let asked = request
+        .get("access-control-request-headers")
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static("CB-Token, CB-AuthKey, CB-SDK, Content-Type"));
+    headers.insert("access-control-allow-headers", asked);
+    headers.insert("access-control-max-age", HeaderValue::from_static("86400"));
     response
 }

@@ -17,6 +17,8 @@ use crate::state::State;
 
 /// How long in-flight requests may take to finish once a stop is asked.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Garbage collection runs every this many flushes (seconds).
+const SWEEP_EVERY_TICKS: u64 = 10;
 
 /// Serves until `stop` turns true, then drains connections, writes the
 /// pending refreshes and closes the database.
@@ -24,7 +26,7 @@ pub(crate) async fn run(listener: TcpListener, state: Arc<State>, stop: watch::R
     let flusher = tokio::spawn(flush_every_second(state.clone(), stop.clone()));
     accept_loop(listener, state.clone(), stop).await;
     let _ = flusher.await;
-    if let Err(err) = state.flush().await {
+    if let Err(err) = state.flush(false).await {
         tracing::warn!(error = ?err.errors, "final flush failed");
     }
     let _ = tokio::task::spawn_blocking(move || state.store.close()).await;
@@ -83,10 +85,12 @@ async fn flush_every_second(state: Arc<State>, stop: watch::Receiver<bool>) {
     tokio::pin!(stop);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if let Err(err) = state.flush().await {
+                ticks += 1;
+                if let Err(err) = state.flush(ticks.is_multiple_of(SWEEP_EVERY_TICKS)).await {
                     tracing::warn!(error = ?err.errors, "flush failed");
                 }
             }

@@ -9,6 +9,7 @@
 //! acknowledged.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 
 use tokio::sync::Semaphore;
@@ -47,6 +48,9 @@ pub(crate) struct State {
     hashing: Semaphore,
     apps: RwLock<HashMap<i64, App>>,
     sessions: Mutex<HashMap<TokenHash, SessionRow>>,
+    /// Bumped whenever sessions are deleted, so a cache fill that raced
+    /// with a delete is dropped instead of resurrecting the session.
+    generation: AtomicU64,
     pending: Mutex<Pending>,
 }
 
@@ -73,6 +77,7 @@ impl State {
             hashing: Semaphore::new(cores),
             apps: RwLock::new(apps.into_iter().map(|a| (a.id, a)).collect()),
             sessions: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
             pending: Mutex::new(Pending::default()),
         }
     }
@@ -123,23 +128,31 @@ impl State {
         now: i64,
     ) -> Result<Option<SessionRow>, ApiError> {
         let hash = hash_token(token);
-        let cached = lock(&self.sessions).get(&hash).cloned();
+        let cached = {
+            let mut cache = lock(&self.sessions);
+            // Refreshed in place: a concurrent delete that removed the entry
+            // must not see it come back.
+            match cache.get_mut(&hash) {
+                Some(row) if now >= row.deadline => {
+                    cache.remove(&hash);
+                    return Ok(None);
+                }
+                Some(row) => {
+                    if !row.is_guest {
+                        row.deadline = now + SESSION_TTL;
+                    }
+                    Some(row.clone())
+                }
+                None => None,
+            }
+        };
         let row = match cached {
             Some(row) => row,
-            None => match self.store.read(|c| Ok(sessions::find(c, &hash)?))? {
+            None => match self.load_session(&hash, now)? {
                 Some(row) => row,
                 None => return Ok(None),
             },
         };
-        if now >= row.deadline {
-            lock(&self.sessions).remove(&hash);
-            return Ok(None);
-        }
-        let mut row = row;
-        if !row.is_guest {
-            row.deadline = now + SESSION_TTL;
-        }
-        lock(&self.sessions).insert(hash, row.clone());
         let mut pending = lock(&self.pending);
         if !row.is_guest {
             pending.deadlines.insert(row.id, row.deadline);
@@ -150,12 +163,43 @@ impl State {
         Ok(Some(row))
     }
 
+    /// A cache miss (e.g. after a restart): reads the session from disk and
+    /// caches it, unless sessions were deleted meanwhile (the row read may
+    /// be one of them).
+    fn load_session(&self, hash: &TokenHash, now: i64) -> Result<Option<SessionRow>, ApiError> {
+        let generation = self.generation.load(Ordering::Acquire);
+        let Some(mut row) = self.store.read(|c| Ok(sessions::find(c, hash)?))? else {
+            return Ok(None);
+        };
+        if now >= row.deadline {
+            return Ok(None);
+        }
+        if !row.is_guest {
+            row.deadline = now + SESSION_TTL;
+        }
+        let mut cache = lock(&self.sessions);
+        if self.generation.load(Ordering::Acquire) == generation {
+            cache.insert(*hash, row.clone());
+        }
+        Ok(Some(row))
+    }
+
+    /// Caches a session just created (its token is known to no one else yet).
     pub(crate) fn remember_session(&self, token: &str, row: SessionRow) {
         lock(&self.sessions).insert(hash_token(token), row);
     }
 
+    /// Updates a cached session after a sign-in or sign-out; an entry that is
+    /// gone (deleted, or never loaded) stays gone.
+    pub(crate) fn update_session(&self, token: &str, row: SessionRow) {
+        if let Some(entry) = lock(&self.sessions).get_mut(&hash_token(token)) {
+            *entry = row;
+        }
+    }
+
     pub(crate) fn forget_sessions(&self, hashes: &[TokenHash]) {
         let mut cache = lock(&self.sessions);
+        self.generation.fetch_add(1, Ordering::AcqRel);
         for hash in hashes {
             cache.remove(hash);
         }
@@ -176,14 +220,23 @@ impl State {
 
     /// Forgets every cached session and pending refresh (data reset).
     pub(crate) fn clear_caches(&self) {
-        lock(&self.sessions).clear();
+        let mut cache = lock(&self.sessions);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        cache.clear();
         *lock(&self.pending) = Pending::default();
     }
 
-    /// Writes pending refreshes, then collects garbage.
-    pub(crate) async fn flush(&self) -> Result<(), ApiError> {
+    /// Writes pending refreshes; with `sweep`, also collects garbage on
+    /// disk (expired sessions, guests, nonces, reset tokens) and in the cache.
+    pub(crate) async fn flush(&self, sweep: bool) -> Result<(), ApiError> {
         let pending = std::mem::take(&mut *lock(&self.pending));
+        if pending.deadlines.is_empty() && pending.seen.is_empty() && !sweep {
+            return Ok(());
+        }
         let now = self.clock.now();
+        if sweep {
+            lock(&self.sessions).retain(|_, row| row.deadline > now);
+        }
         let horizon = self.nonce_horizon();
         let deadlines: Vec<(i64, i64)> = pending.deadlines.into_iter().collect();
         let seen: Vec<(i64, i64)> = pending.seen.into_iter().collect();
@@ -191,7 +244,9 @@ impl State {
             .write(move |c| {
                 sessions::save_deadlines(c, &deadlines)?;
                 users::save_last_requests(c, &seen)?;
-                apps::sweep(c, now, horizon)?;
+                if sweep {
+                    apps::sweep(c, now, horizon)?;
+                }
                 Ok(())
             })
             .await

@@ -211,3 +211,59 @@ fn garbage_never_yields_a_500_or_changes_state() {
     assert_eq!(strip(before), strip(after));
     emu.get("/_emulator/health", None).assert(200);
 }
+
+#[test]
+fn errors_before_routing_still_carry_the_expiry_of_a_valid_token() {
+    let emu = Emu::start();
+    let (token, _) = emu.user("header-rider");
+    let resp = emu.send(
+        "PUT",
+        "/users/1",
+        &[("CB-Token", &token)],
+        Some("{".into()),
+        "application/json",
+    );
+    resp.assert(400);
+    assert!(resp.expiry().is_some());
+    let big = json!({"x": "y".repeat(2 << 20)}).to_string();
+    let resp = emu.send(
+        "PUT",
+        "/users/1",
+        &[("CB-Token", &token)],
+        Some(big),
+        "application/json",
+    );
+    resp.assert(413);
+    assert!(resp.expiry().is_some());
+    let resp = emu.get("/users/v2?%zz", Some(&token));
+    resp.assert(400);
+    assert!(resp.expiry().is_some());
+}
+
+#[test]
+fn browsers_may_call_from_another_origin() {
+    let emu = Emu::start();
+    let resp = emu.send(
+        "OPTIONS",
+        "/session",
+        &[
+            ("Origin", "http://localhost:3000"),
+            ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "cb-token, content-type"),
+        ],
+        None,
+        "",
+    );
+    resp.assert(204);
+    assert_eq!(resp.headers["access-control-allow-origin"], "*");
+    assert_eq!(
+        resp.headers["access-control-allow-headers"],
+        "cb-token, content-type"
+    );
+    let resp = emu.create_session(json!({}));
+    assert_eq!(resp.headers["access-control-allow-origin"], "*");
+    assert_eq!(
+        resp.headers["access-control-expose-headers"],
+        "CB-Token-ExpirationDate"
+    );
+}

@@ -415,20 +415,8 @@ pub(crate) async fn login(ctx: &Ctx) -> Outcome {
     let user_id = check_password(&ctx.state, row.app_id, ctx.now, key, &value, &password)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    let row = switch_user(ctx, row, Some(user_id)).await?;
-    let user = ctx
-        .state
-        .store
-        .read(|c| {
-            Ok(users::find(
-                c,
-                row.app_id,
-                ctx.now,
-                Key::Id,
-                Sql::Integer(user_id),
-            )?)
-        })?
-        .ok_or_else(ApiError::unauthorized)?;
+    let (row, user) = switch_user(ctx, row, Some(user_id)).await?;
+    let user = user.ok_or_else(ApiError::unauthorized)?;
     ctx.state.seen(user_id, ctx.now);
     let user = ctx.state.overlay(user);
     Ok(Reply::ok(users::wrap(&user)).with_expiry(Expiry::At(row.deadline)))
@@ -437,30 +425,41 @@ pub(crate) async fn login(ctx: &Ctx) -> Outcome {
 /// `DELETE /login`: back to an application session, same token.
 pub(crate) async fn logout(ctx: &Ctx) -> Outcome {
     let row = ctx.session()?.clone();
-    let row = switch_user(ctx, row, None).await?;
+    let (row, _) = switch_user(ctx, row, None).await?;
     Ok(Reply::empty().with_expiry(Expiry::At(row.deadline)))
 }
 
+/// Points the session at `user_id` (or none) and reads that user, in one
+/// transaction: if the user vanished meanwhile, nothing changes.
 async fn switch_user(
     ctx: &Ctx,
     mut row: SessionRow,
     user_id: Option<i64>,
-) -> Result<SessionRow, ApiError> {
+) -> Result<(SessionRow, Option<UserRow>), ApiError> {
     let now = ctx.now;
     let deadline = now + SESSION_TTL;
-    let id = row.id;
-    let exists = ctx
+    let (id, app_id) = (row.id, row.app_id);
+    let user = ctx
         .state
         .store
-        .write(move |c| Ok(sessions::set_user(c, id, user_id, now, deadline)?))
+        .write(move |c| {
+            let exists = sessions::set_user(c, id, user_id, now, deadline)?;
+            ensure(exists, ApiError::no_session)?;
+            match user_id {
+                Some(uid) => Ok(Some(
+                    users::find(c, app_id, now, Key::Id, Sql::Integer(uid))?
+                        .ok_or_else(ApiError::unauthorized)?,
+                )),
+                None => Ok(None),
+            }
+        })
         .await?;
-    ensure(exists, ApiError::no_session)?;
     row.user_id = user_id;
     row.is_guest = false;
     row.updated_at = now;
     row.deadline = deadline;
     if let Some(token) = &ctx.token {
-        ctx.state.remember_session(token, row.clone());
+        ctx.state.update_session(token, row.clone());
     }
-    Ok(row)
+    Ok((row, user))
 }
