@@ -350,3 +350,38 @@ fn the_generator_reaches_both_accepted_and_refused_sets() {
         "every rule is broken now and then: {rules:?}"
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Any text, as a value or as a bracketed key part, survives the server's
+    /// form decoding; the brackets of the structure stay literal.
+    #[test]
+    fn any_text_survives_query_encoding(
+        name in text().prop_filter("a name", |n| !n.is_empty()),
+        part in text(),
+        values in prop::collection::vec(text(), 1..4),
+    ) {
+        let mut q = cube_proto::query::Query::new();
+        q.push(&name, &values[0]);
+        q.push_nested(&name, &[&part], &values[0]);
+        q.push_list(&name, &[&part], &values);
+        let encoded = q.as_str().to_owned();
+        prop_assert!(!encoded.contains(' ') && !encoded.contains('+') && !encoded.contains('#'));
+        let uri: http::Uri = format!("http://h/p?{encoded}").parse().unwrap();
+        prop_assert_eq!(uri.query(), Some(encoded.as_str()));
+        let decoded: Vec<(String, String)> = encoded
+            .split('&')
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap();
+                (form_decode(k), form_decode(v))
+            })
+            .collect();
+        let mut expected = vec![
+            (name.clone(), values[0].clone()),
+            (format!("{name}[{part}]"), values[0].clone()),
+        ];
+        expected.extend(values.iter().map(|v| (format!("{name}[{part}][]"), v.clone())));
+        prop_assert_eq!(decoded, expected);
+    }
+}

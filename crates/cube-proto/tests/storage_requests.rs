@@ -270,6 +270,66 @@ fn the_upload_turns_the_url_query_into_fields_then_the_file() {
 }
 
 #[test]
+fn an_upload_does_not_show_its_signed_url_or_bytes_in_debug() {
+    let upload = Upload::for_blob(&created_blob(), b"secret-bytes".to_vec()).unwrap();
+    let shown = format!("{upload:?}");
+    assert!(!shown.contains("abc123"), "{shown}");
+    assert!(!shown.contains("eyJleHBp"), "{shown}");
+    assert!(!shown.contains("secret-bytes"), "{shown}");
+    assert!(
+        shown.contains("x-amz-signature"),
+        "field names are shown: {shown}"
+    );
+}
+
+#[test]
+fn storage_calls_through_the_driver() {
+    use cube_proto::call::{Call, Step};
+    use cube_proto::{Session, SessionKind};
+    let t0 = time::macros::datetime!(2026-11-24 10:00 UTC);
+    let session_of = |kind| {
+        let mut s = Session::default();
+        s.apply(
+            Transition::Established {
+                token: Secret::new("tok"),
+                kind,
+                session_id: 1,
+                user_id: (kind == SessionKind::User).then_some(81),
+            },
+            t0,
+            Some(t0 + time::Duration::hours(2)),
+        );
+        s
+    };
+    // An application session cannot create a file: refused before sending.
+    let app = session_of(SessionKind::Application);
+    let mut call = Call::new(config(), CreateBlob::new("image/png", "a.png").unwrap());
+    assert!(matches!(
+        call.poll(&app, t0, 1),
+        Step::Done(Err(Error::NeedUser))
+    ));
+    // It can read one.
+    let mut call = Call::new(config(), GetBlob::new(7));
+    assert!(matches!(call.poll(&app, t0, 1), Step::Send(_)));
+    // A 422 keeps its field names.
+    let mut user = session_of(SessionKind::User);
+    let mut call = Call::new(config(), CreateBlob::new("image/png", "a.png").unwrap());
+    let Step::Send(_) = call.poll(&user, t0, 1) else {
+        panic!()
+    };
+    call.handle_response(
+        &mut user,
+        response(422, r#"{"errors": {"content_type": ["is not allowed"]}}"#),
+    );
+    match call.poll(&user, t0, 2) {
+        Step::Done(Err(Error::Api(e))) => {
+            assert_eq!(e.messages.fields["content_type"], ["is not allowed"])
+        }
+        _ => panic!("expected the API error"),
+    }
+}
+
+#[test]
 fn the_derived_boundary_is_deterministic_and_valid() {
     let blob = created_blob();
     let a = Upload::for_blob(&blob, vec![1, 2, 3])
