@@ -156,11 +156,25 @@ where
         headers: parts.headers,
         peer,
     };
+    let started = std::time::Instant::now();
     let outcome = route(&ctx, &parts.method, &segments).await;
-    if let Err(err) = &outcome {
-        tracing::debug!(method = %parts.method, path, status = %err.status, "request failed");
+    let response = respond(outcome, deadline);
+    tracing::debug!(
+        method = %parts.method,
+        path = loggable(path),
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros(),
+        "request"
+    );
+    response
+}
+
+/// The path as it may appear in logs: a reset link's token is a secret.
+fn loggable(path: &str) -> &str {
+    match path.find(reset::LINK_PATH) {
+        Some(i) => &path[..i + reset::LINK_PATH.len()],
+        None => path,
     }
-    respond(outcome, deadline)
 }
 
 /// Turns an outcome into a response; `deadline` is the request's own

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Emu, NO_SESSION, parse_iso};
-use cube_emulator::EmulatorConfig;
+use cube_emulator::{EmulatorConfig, TimeSource};
 use serde_json::json;
 
 #[test]
@@ -257,4 +257,30 @@ fn unknown_admin_routes_are_404() {
     emu.get("/_emulator/nothing", None).assert(404);
     emu.post("/_emulator/providers/facebook/tokens", None, json!({}))
         .assert(404);
+}
+
+struct Fixed(i64);
+
+impl TimeSource for Fixed {
+    fn now_unix(&self) -> i64 {
+        self.0
+    }
+}
+
+#[test]
+fn an_injected_time_source_drives_the_clock() {
+    let emu = Emu::with(EmulatorConfig {
+        time_source: std::sync::Arc::new(Fixed(1_544_010_993)),
+        ..EmulatorConfig::default()
+    });
+    let resp = emu.get("/_emulator/clock", None);
+    assert_eq!(resp.body["now"], "2018-12-05T11:56:33Z");
+    let resp = emu.create_session(json!({}));
+    assert_eq!(resp.body["session"]["created_at"], "2018-12-05T11:56:33Z");
+    assert_eq!(resp.expiry(), Some("2018-12-05 13:56:33 UTC"));
+    emu.advance(60);
+    assert_eq!(
+        emu.get("/_emulator/clock", None).body["now"],
+        "2018-12-05T11:57:33Z"
+    );
 }
