@@ -156,10 +156,13 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
         .filter(|a| constant_time_eq(a.auth_key.as_bytes(), auth_key.as_bytes()))
         .ok_or_else(ApiError::unauthorized)?;
     let nonce_to_use = check_signature(&app, body, ctx.now)?;
-    let creds = credentials(
-        body.get("user").and_then(Value::as_object),
-        body.get("provider"),
-    )?;
+    let user = match body.get("user") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(user)) => Some(user),
+        // A `user` that is not an object names no one.
+        Some(_) => return Err(ApiError::unauthorized()),
+    };
+    let creds = credentials(user, body.get("provider"))?;
     let nonce = body.get("nonce").and_then(uint_like).map(|n| n.to_string());
     let ts = body.get("timestamp").and_then(int_like);
 

@@ -70,7 +70,8 @@ fn user_input(fields: &Map<String, Value>) -> Result<UserInput, ApiError> {
     for (field, value) in fields {
         let field = field.as_str();
         if value.is_null() {
-            if let Some(column) = nullable_column(field) {
+            // `null` clears a field; login and password cannot be cleared.
+            if let Some(column) = column(field).filter(|c| *c != "login") {
                 input.columns.push((column, Sql::Null));
                 if column == "email" {
                     input.columns.push(("email_key", Sql::Null));
@@ -78,6 +79,22 @@ fn user_input(fields: &Map<String, Value>) -> Result<UserInput, ApiError> {
             }
             continue;
         }
+        let Some(name) = column(field) else {
+            // Not a stored field: the passwords, or unknown (ignored).
+            match (field, value.as_str()) {
+                ("password", Some(s)) if s.chars().count() < 8 => {
+                    errors.add(field, "is too short (minimum is 8 characters)");
+                }
+                ("password", Some(s)) if s.chars().count() > 40 => {
+                    errors.add(field, "is too long (maximum is 40 characters)");
+                }
+                ("password", Some(s)) => input.password = Some(s.to_owned()),
+                ("password", None) => errors.add(field, "is invalid"),
+                ("old_password", old) => input.old_password = old.map(str::to_owned),
+                _ => {}
+            }
+            continue;
+        };
         match field {
             "login" => match value.as_str() {
                 Some(s) if s.chars().count() < 3 => {
@@ -98,17 +115,6 @@ fn user_input(fields: &Map<String, Value>) -> Result<UserInput, ApiError> {
                 }
                 _ => errors.add(field, "is invalid"),
             },
-            "password" => match value.as_str() {
-                Some(s) if s.chars().count() < 8 => {
-                    errors.add(field, "is too short (minimum is 8 characters)");
-                }
-                Some(s) if s.chars().count() > 40 => {
-                    errors.add(field, "is too long (maximum is 40 characters)");
-                }
-                Some(s) => input.password = Some(s.to_owned()),
-                None => errors.add(field, "is invalid"),
-            },
-            "old_password" => input.old_password = value.as_str().map(str::to_owned),
             "full_name" => match value.as_str() {
                 Some(s) if s.chars().count() > MAX_FULL_NAME => {
                     errors.add(field, "is too long (maximum is 200 characters)");
@@ -117,16 +123,14 @@ fn user_input(fields: &Map<String, Value>) -> Result<UserInput, ApiError> {
                 None => errors.add(field, "is invalid"),
             },
             "phone" | "website" | "avatar" => match value.as_str() {
-                Some(s) => input
-                    .columns
-                    .push((static_name(field), Sql::Text(s.to_owned()))),
+                Some(s) => input.columns.push((name, Sql::Text(s.to_owned()))),
                 None => errors.add(field, "is invalid"),
             },
             "external_id" | "facebook_id" | "twitter_id" | "external_user_id" => {
                 match text_of(value) {
                     // An empty id means "none": it must not collide in the unique index.
-                    Some(s) if s.is_empty() => input.columns.push((static_name(field), Sql::Null)),
-                    Some(s) => input.columns.push((static_name(field), Sql::Text(s))),
+                    Some(s) if s.is_empty() => input.columns.push((name, Sql::Null)),
+                    Some(s) => input.columns.push((name, Sql::Text(s))),
                     None => errors.add(field, "is invalid"),
                 }
             }
@@ -142,7 +146,7 @@ fn user_input(fields: &Map<String, Value>) -> Result<UserInput, ApiError> {
                 }
             }
             "timezone" | "blob_id" => match int_like(value) {
-                Some(n) => input.columns.push((static_name(field), Sql::Integer(n))),
+                Some(n) => input.columns.push((name, Sql::Integer(n))),
                 None => errors.add(field, "is not a number"),
             },
             "tag_list" | "user_tags" => match tags_of(value) {
@@ -160,38 +164,25 @@ fn user_input(fields: &Map<String, Value>) -> Result<UserInput, ApiError> {
     Ok(input)
 }
 
-fn nullable_column(field: &str) -> Option<&'static str> {
-    match field {
-        "email" | "full_name" | "phone" | "website" | "avatar" | "external_id" | "facebook_id"
-        | "twitter_id" | "external_user_id" | "custom_data" | "timezone" | "blob_id" => {
-            Some(static_name(field))
-        }
-        "tag_list" | "user_tags" => Some("user_tags"),
-        _ => None,
-    }
-}
-
-fn static_name(field: &str) -> &'static str {
-    const NAMES: [&str; 13] = [
-        "email",
-        "full_name",
-        "phone",
-        "website",
-        "avatar",
-        "external_id",
-        "facebook_id",
-        "twitter_id",
-        "external_user_id",
-        "custom_data",
-        "timezone",
-        "blob_id",
-        "login",
-    ];
-    NAMES
-        .iter()
-        .find(|n| **n == field)
-        .copied()
-        .unwrap_or("login")
+/// The column a sign-up/update field is stored in.
+fn column(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "login" => "login",
+        "email" => "email",
+        "full_name" => "full_name",
+        "phone" => "phone",
+        "website" => "website",
+        "avatar" => "avatar",
+        "external_id" => "external_id",
+        "facebook_id" => "facebook_id",
+        "twitter_id" => "twitter_id",
+        "external_user_id" => "external_user_id",
+        "custom_data" => "custom_data",
+        "timezone" => "timezone",
+        "blob_id" => "blob_id",
+        "tag_list" | "user_tags" => "user_tags",
+        _ => return None,
+    })
 }
 
 /// Tags from `"a, b"` or `["a", "b"]`: trimmed, empty ones dropped, no
