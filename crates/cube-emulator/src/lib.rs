@@ -125,7 +125,7 @@ impl Emulator {
         ));
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(server::run(listener, state, stop_rx));
-        tracing::info!(%addr, "listening");
+        tracing::info!(%addr, storage = ?config.storage, "listening");
         Ok(RunningEmulator {
             addr,
             base_url,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use serde_json::{Map, Value};
 
 use crate::clock::format_header;
@@ -126,12 +126,9 @@ where
         Ok(query) => query,
         Err(err) => return respond(Err(err), deadline),
     };
-    let bytes = match Limited::new(body, wire::MAX_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(err) if err.is::<http_body_util::LengthLimitError>() => {
-            return respond(Err(ApiError::too_large()), deadline);
-        }
-        Err(_) => return respond(Err(ApiError::bad_request("Unreadable body")), deadline),
+    let bytes = match read_body(body).await {
+        Ok(bytes) => bytes,
+        Err(err) => return respond(Err(err), deadline),
     };
     let body = if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
         let content_type = parts
@@ -175,6 +172,37 @@ fn loggable(path: &str) -> &str {
         Some(i) => &path[..i + reset::LINK_PATH.len()],
         None => path,
     }
+}
+
+/// Past this much, an oversized body is no longer read to its end: the
+/// connection is simply closed after the `413`.
+const DRAIN_LIMIT: usize = 16 << 20;
+
+/// Reads a body of at most [`wire::MAX_BODY`] bytes. A larger one is `413`,
+/// but is still read (up to [`DRAIN_LIMIT`]) so that the client, which is
+/// busy sending it, gets to read the answer instead of a reset connection.
+async fn read_body<B>(body: B) -> Result<Bytes, ApiError>
+where
+    B: hyper::body::Body<Data = Bytes>,
+{
+    let mut body = std::pin::pin!(body);
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ApiError::bad_request("Unreadable body"))?;
+        if let Ok(data) = frame.into_data() {
+            seen = seen.saturating_add(data.len());
+            if seen <= wire::MAX_BODY {
+                kept.extend_from_slice(&data);
+            } else if seen > DRAIN_LIMIT {
+                break;
+            }
+        }
+    }
+    if seen > wire::MAX_BODY {
+        return Err(ApiError::too_large());
+    }
+    Ok(Bytes::from(kept))
 }
 
 /// Turns an outcome into a response; `deadline` is the request's own

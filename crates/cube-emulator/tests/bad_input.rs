@@ -204,8 +204,11 @@ fn garbage_never_yields_a_500_or_changes_state() {
     }
     assert!(requests > 200);
     let after = emu.get(&format!("/users/{id}"), Some(&token)).body["user"].clone();
+    // Timestamps may move (an update with no known field is a valid,
+    // empty update); no field may.
     let strip = |mut v: Value| {
         v["last_request_at"] = Value::Null;
+        v["updated_at"] = Value::Null;
         v
     };
     assert_eq!(strip(before), strip(after));

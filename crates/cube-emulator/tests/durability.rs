@@ -253,6 +253,10 @@ fn in_process_restart_on_the_same_directory() {
     drop(emu);
     let emu = Emu::with(config());
     emu.get("/session", Some(&token)).assert(200);
+    // One emulator per data directory.
+    let err = cube_emulator::Emulator::start_blocking(config()).unwrap_err();
+    assert!(err.to_string().contains("in use"), "{err}");
     drop(emu);
+    drop(Emu::with(config()));
     let _ = std::fs::remove_dir_all(&dir);
 }

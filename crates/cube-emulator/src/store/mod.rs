@@ -39,6 +39,9 @@ pub enum StoreError {
     /// SQLite refused to open or migrate the database.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// Another emulator is using this data directory.
+    #[error("the data directory {0} is in use by another emulator")]
+    InUse(PathBuf),
     /// The data directory could not be created.
     #[error("cannot create data directory {path}: {source}")]
     Io {
@@ -56,6 +59,8 @@ pub(crate) struct Store {
     readers: Mutex<Vec<Connection>>,
     /// Set for in-memory mode: the private directory removed on close.
     temp_dir: Option<PathBuf>,
+    /// Held (locked) while the store is open: one emulator per directory.
+    _lock: std::fs::File,
 }
 
 impl Store {
@@ -78,6 +83,21 @@ impl Store {
             path: dir.clone(),
             source,
         })?;
+        let io_error = |source| StoreError::Io {
+            path: dir.clone(),
+            source,
+        };
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("emulator.lock"))
+            .map_err(io_error)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(StoreError::InUse(dir)),
+            Err(std::fs::TryLockError::Error(source)) => return Err(io_error(source)),
+        }
         let path = dir.join("emulator.sqlite3");
         let conn = Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -92,16 +112,14 @@ impl Store {
         let thread = std::thread::Builder::new()
             .name("cube-emulator-writer".into())
             .spawn(move || writer_loop(&conn, &rx))
-            .map_err(|source| StoreError::Io {
-                path: dir.clone(),
-                source,
-            })?;
+            .map_err(io_error)?;
         Ok(Self {
             path,
             writer: Mutex::new(Some(tx)),
             writer_thread: Mutex::new(Some(thread)),
             readers: Mutex::new(Vec::new()),
             temp_dir,
+            _lock: lock,
         })
     }
 
