@@ -267,3 +267,198 @@ fn preflight(request: &http::HeaderMap) -> Response<Full<Bytes>> {
     headers.insert("access-control-max-age", HeaderValue::from_static("86400"));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    //! The router driven in-process with arbitrary requests: whatever
+    //! arrives, the answer is never a 5xx, and errors use the object form.
+
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+    use crate::clock::{Clock, SystemTimeSource};
+    use crate::config::PasswordCost;
+    use crate::crypto::{Passwords, Secret};
+    use crate::settings::AppSettings;
+    use crate::store::Store;
+    use crate::store::apps::{self, App};
+
+    struct Fixture {
+        runtime: tokio::runtime::Runtime,
+        state: Arc<State>,
+        token: String,
+    }
+
+    fn call(
+        f: &Fixture,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Vec<u8>,
+    ) -> Response<Full<Bytes>> {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json");
+        if let Some(token) = token {
+            builder = builder.header("cb-token", token);
+        }
+        let request = builder.body(Full::new(Bytes::from(body))).unwrap();
+        let peer: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        f.runtime.block_on(handle(f.state.clone(), request, peer))
+    }
+
+    fn fixture() -> &'static Fixture {
+        static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+        FIXTURE.get_or_init(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let app = App {
+                id: 1,
+                auth_key: "key".into(),
+                auth_secret: Secret::new("secret"),
+                settings: AppSettings::default(),
+            };
+            let state = runtime.block_on(async {
+                let store = Store::open(None).unwrap();
+                let stored = app.clone();
+                store
+                    .write(move |c| Ok(apps::ensure_exists(c, &stored)?))
+                    .await
+                    .unwrap();
+                Arc::new(State::new(
+                    store,
+                    Clock::new(Arc::new(SystemTimeSource), 0),
+                    "http://127.0.0.1:1".into(),
+                    None,
+                    Passwords::new(PasswordCost::Dev),
+                    vec![app],
+                ))
+            });
+            let mut f = Fixture {
+                runtime,
+                state,
+                token: String::new(),
+            };
+            let body = json!({"application_id": 1, "auth_key": "key",
+                "user": {"login": "fuzzer", "password": "password123"}});
+            let response = call(&f, "POST", "/session", None, body.to_string().into_bytes());
+            let bytes = f
+                .runtime
+                .block_on(response.into_body().collect())
+                .unwrap()
+                .to_bytes();
+            let value: Value = serde_json::from_slice(&bytes).unwrap();
+            f.token = value["session"]["token"].as_str().unwrap().to_owned();
+            f
+        })
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let keys = prop::sample::select(vec![
+            "user",
+            "login",
+            "password",
+            "email",
+            "application_id",
+            "auth_key",
+            "nonce",
+            "timestamp",
+            "signature",
+            "guest",
+            "tag_list",
+            "full_name",
+            "provider",
+            "seconds",
+            "id",
+            "old_password",
+            "custom_data",
+            "timezone",
+            "external_id",
+            "keys",
+        ]);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            "[a-z0-9@. +%-]{0,12}".prop_map(Value::from),
+            Just(Value::from("key")),
+            Just(Value::from("fuzzer")),
+            Just(Value::from("password123")),
+        ];
+        leaf.prop_recursive(3, 24, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(keys.clone(), inner, 0..6).prop_map(|m| Value::Object(
+                    m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+                )),
+            ]
+        })
+    }
+
+    fn path() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "/session",
+                "/session/list",
+                "/session/1",
+                "/login",
+                "/users",
+                "/users/v2",
+                "/users/by_login",
+                "/users/by_email",
+                "/users/by_full_name",
+                "/users/by_tags",
+                "/users/external/7",
+                "/users/password/reset",
+                "/users/password/reset/abc",
+                "/users/1",
+                "/users/1.json",
+                "/_emulator/clock",
+                "/_emulator/apps",
+                "/_emulator/apps/1/settings",
+            ])
+            .prop_map(str::to_owned),
+            "/[a-z_./%0-9]{0,24}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_request_yields_a_server_error(
+            method in prop::sample::select(vec!["GET", "POST", "PUT", "DELETE", "PATCH"]),
+            path in path(),
+            query in "[a-z_\\[\\]=&%0-9+]{0,40}",
+            body in prop_oneof![
+                json_value().prop_map(|v| v.to_string().into_bytes()),
+                prop::collection::vec(any::<u8>(), 0..48),
+            ],
+            with_token in any::<bool>(),
+        ) {
+            let f = fixture();
+            // Never end the fixture's own session or user.
+            prop_assume!(!(method == "DELETE" && (path.starts_with("/session") || path.starts_with("/users/1"))));
+            prop_assume!(!(path.starts_with("/_emulator") && method != "GET"));
+            let uri = if query.is_empty() { path.clone() } else { format!("{path}?{query}") };
+            prop_assume!(uri.parse::<http::Uri>().is_ok());
+            let token = with_token.then_some(f.token.as_str());
+            let response = call(f, method, &uri, token, body);
+            let status = response.status();
+            prop_assert!(status.as_u16() < 500, "{method} {uri}: {status}");
+            if status.as_u16() >= 400 {
+                let bytes = f.runtime.block_on(response.into_body().collect()).unwrap().to_bytes();
+                if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
+                    prop_assert!(value["errors"].is_object(), "{method} {uri}: {value}");
+                }
+            }
+        }
+    }
+}
