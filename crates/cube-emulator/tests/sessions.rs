@@ -398,7 +398,7 @@ fn destroying_sessions() {
 
 #[test]
 fn sliding_expiry_follows_the_emulator_clock() {
-    let emu = Emu::start();
+    let emu = Emu::frozen();
     let (token, id) = emu.user("slider");
     let first = parse_header(emu.get("/session", Some(&token)).expiry().unwrap());
 

@@ -316,7 +316,7 @@ fn look_ups_by_id_login_email_facebook_twitter() {
 
 #[test]
 fn last_request_at_is_kept_current() {
-    let emu = Emu::start();
+    let emu = Emu::frozen();
     let (token, id) = emu.user("active");
     let first = emu.get(&format!("/users/{id}"), Some(&token));
     let t0 = parse_iso(first.body["user"]["last_request_at"].as_str().unwrap());

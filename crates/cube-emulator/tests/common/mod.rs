@@ -5,7 +5,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use cube_emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use cube_emulator::{Emulator, EmulatorConfig, RunningEmulator, TimeSource};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Map, Value, json};
 
@@ -57,9 +57,30 @@ pub fn agent() -> ureq::Agent {
         .new_agent()
 }
 
+/// A clock that stands still: only `/_emulator/clock/advance` moves it, so
+/// tests that compare times across requests are exact.
+pub struct FrozenTime(pub i64);
+
+impl TimeSource for FrozenTime {
+    fn now_unix(&self) -> i64 {
+        self.0
+    }
+}
+
+/// 2027-01-15T08:00:00Z.
+pub const FROZEN_AT: i64 = 1_800_000_000;
+
 impl Emu {
     pub fn start() -> Self {
         Self::with(EmulatorConfig::default())
+    }
+
+    /// An emulator whose clock moves only when a test advances it.
+    pub fn frozen() -> Self {
+        Self::with(EmulatorConfig {
+            time_source: std::sync::Arc::new(FrozenTime(FROZEN_AT)),
+            ..EmulatorConfig::default()
+        })
     }
 
     pub fn with(config: EmulatorConfig) -> Self {
