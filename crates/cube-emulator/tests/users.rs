@@ -343,14 +343,16 @@ fn last_request_at_is_kept_current_and_reaches_the_disk() {
     .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let on_disk: Option<i64> = db
+        let on_disk: (Option<i64>, Option<i64>) = db
             .query_row(
-                "SELECT last_request_at FROM users WHERE id = ?1",
+                "SELECT last_request_at, (SELECT MAX(deadline) FROM sessions WHERE user_id = ?1)
+                 FROM users WHERE id = ?1",
                 [id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
-        if on_disk == Some(t1) {
+        // The sliding session deadline travels with it.
+        if on_disk == (Some(t1), Some(t1 + 7200)) {
             break;
         }
         assert!(
