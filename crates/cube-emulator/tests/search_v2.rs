@@ -173,6 +173,9 @@ fn validity_rules_are_422() {
         assert_eq!(resp.status, 422, "{bad}: {}", resp.text);
         assert!(resp.body["errors"].is_object());
     }
+    let many: Vec<String> = (0..1001).map(|i| format!("id[in][]={i}")).collect();
+    emu.get(&format!("/users/v2?{}", many.join("&")), Some(&token))
+        .assert(422);
     // 400 only when the query cannot be parsed at all.
     emu.get("/users/v2?login=%zz", Some(&token)).assert(400);
     emu.get("/users/v2?login=%FF", Some(&token)).assert(400);

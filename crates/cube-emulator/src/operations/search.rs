@@ -15,6 +15,14 @@ const V2_DEFAULT_LIMIT: i64 = 100;
 const MAX_PAGE: i64 = 100;
 const START_WITH_MIN: usize = 4;
 const START_WITH_LIMIT: i64 = 5;
+/// Most filter values one query may carry (SQLite binds at most 32,766).
+const MAX_VALUES: usize = 1000;
+
+fn check_size(args: &[Sql]) -> Result<(), ApiError> {
+    ensure(args.len() <= MAX_VALUES, || {
+        ApiError::invalid(format!("Too many filter values (at most {MAX_VALUES})"))
+    })
+}
 
 /// The application of the caller's session, if it allows listing.
 fn listing_app(ctx: &Ctx, v1: bool) -> Result<i64, ApiError> {
@@ -50,6 +58,7 @@ fn v1_page(
 ) -> Outcome {
     let page = positive(ctx, "page", 1)?;
     let per_page = positive(ctx, "per_page", V1_DEFAULT_PER_PAGE)?.min(MAX_PAGE);
+    check_size(&args)?;
     let query = Page {
         conditions,
         args,
@@ -423,6 +432,7 @@ pub(crate) async fn search_v2(ctx: &Ctx) -> Outcome {
         .iter()
         .map(|c| v2_condition(c, &mut args))
         .collect::<Result<Vec<_>, _>>()?;
+    check_size(&args)?;
     let query = Page {
         conditions,
         args,
