@@ -151,6 +151,18 @@ fn clock_get_and_advance() {
         .assert(422);
     emu.post("/_emulator/clock/advance", None, json!({}))
         .assert(422);
+    emu.post(
+        "/_emulator/clock/advance",
+        None,
+        json!({"seconds": i64::MAX}),
+    )
+    .assert(422);
+    emu.post(
+        "/_emulator/clock/advance",
+        None,
+        json!({"seconds": -200 * 365 * 86400_i64}),
+    )
+    .assert(422);
     // New sessions are stamped with the emulator clock.
     let resp = emu.create_session(json!({}));
     let created = parse_iso(resp.body["session"]["created_at"].as_str().unwrap());

@@ -12,6 +12,9 @@ use crate::error::{ApiError, ensure};
 use crate::settings::AppSettings;
 use crate::store::apps::{self, App};
 
+/// How far the clock may be moved from system time: 100 years.
+const MAX_CLOCK_OFFSET: i64 = 100 * 366 * 86_400;
+
 /// With an admin token: `Bearer <token>` or `401`. Without: loopback
 /// peers only, others `403`.
 pub(crate) fn authorize(ctx: &Ctx) -> Result<(), ApiError> {
@@ -128,6 +131,10 @@ pub(crate) async fn advance_clock(ctx: &Ctx) -> Outcome {
         .and_then(Value::as_i64)
         .ok_or_else(|| ApiError::invalid_field("seconds", "must be an integer"))?;
     let offset = ctx.state.clock.offset().saturating_add(seconds);
+    // Keep every date the emulator computes representable.
+    ensure(offset.abs() <= MAX_CLOCK_OFFSET, || {
+        ApiError::invalid_field("seconds", "moves the clock more than 100 years")
+    })?;
     ctx.state
         .store
         .write(move |c| Ok(apps::save_clock_offset(c, offset)?))
