@@ -49,6 +49,7 @@ pub mod search;
 pub mod secret;
 pub mod session;
 pub mod sign;
+mod surface;
 pub mod wire;
 
 pub use call::{Call, Step};

@@ -374,6 +374,24 @@ impl Upload {
     }
 }
 
+/// The upload goes to the upload URL, not the API: it carries no token and
+/// needs no session, and any 2xx (the S3-style XML answer) means stored.
+impl Operation for Upload {
+    type Output = ();
+
+    fn access(&self) -> Access {
+        Access::Public
+    }
+
+    fn build(&self, _ctx: &RequestContext<'_>) -> Result<Request, Error> {
+        self.clone().into_request()
+    }
+
+    fn parse(&self, _response: &Response) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
 fn check_uid(uid: &str) -> Result<(), InvalidInput> {
     if uid.is_empty() {
         return Err(InvalidInput::new("uid", "cannot be empty"));

@@ -6,10 +6,12 @@
 //! [`SearchUsers`](crate::search::SearchUsers) (pages of users).
 
 use super::{Access, Operation, Transition};
+use crate::credentials::SessionKind;
 use crate::error::{Error, InvalidInput};
 use crate::model::{PageV1, User};
 use crate::query::{self, Query};
 use crate::secret::Secret;
+use crate::session::Session;
 use crate::wire::{self, AUTH_KEY_HEADER, Request, RequestContext, Response};
 use http::Method;
 use serde_json::{Map, Value, json};
@@ -420,6 +422,22 @@ impl UpdateUser {
     pub fn new(id: u64, update: UserUpdate) -> Self {
         Self { id, update }
     }
+
+    /// Applies `update` to the user of `session`; fails typed, before
+    /// anything is built, when the session has no live user.
+    pub fn for_session(session: &Session, update: UserUpdate) -> Result<Self, Error> {
+        Ok(Self::new(session_user(session)?, update))
+    }
+}
+
+/// The live user of a session, or why there is none.
+fn session_user(session: &Session) -> Result<u64, Error> {
+    match (session.user_id(), session.kind()) {
+        (Some(id), _) => Ok(id),
+        (None, None) => Err(Error::NoSession),
+        (None, Some(SessionKind::Application)) if session.token().is_some() => Err(Error::NeedUser),
+        (None, _) => Err(Error::SessionExpired),
+    }
 }
 
 impl Operation for UpdateUser {
@@ -466,6 +484,11 @@ impl DeleteUser {
     /// Deletes user `id` (the signed-in user).
     pub fn new(id: u64) -> Self {
         Self { id }
+    }
+
+    /// Deletes the user of `session`; fails typed when it has no live user.
+    pub fn for_session(session: &Session) -> Result<Self, Error> {
+        Ok(Self::new(session_user(session)?))
     }
 }
 

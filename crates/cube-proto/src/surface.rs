@@ -1,0 +1,256 @@
+//! The calls every adapter offers, written once.
+//!
+//! `cube-blocking` and `cube-async` expand [`client_calls!`](crate::client_calls)
+//! inside their `impl Client`, the async one with `async`/`.await`, so both
+//! have the same methods, the same names and the same docs. Each method is a
+//! one-liner over [`Operation`](crate::ops::Operation)s: what it sends and
+//! what it means is decided here, in `cube-proto`.
+
+/// Expands to the mission's calls inside an adapter's `impl Client`.
+///
+/// The adapter provides `execute(op)` (returning `Result<O::Output, $error>`)
+/// and `session_snapshot()`; pass `$error` and, for an async adapter, the
+/// tokens `async` and `await`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! client_calls {
+    ($error:ty $(, $async:ident, $await:ident)?) => {
+        // ---- sessions
+
+        /// Creates a session: an application session with
+        /// [`Credentials::Application`](crate::Credentials), a
+        /// user or guest session with the other kinds. It replaces the
+        /// current session.
+        pub $($async)? fn create_session(
+            &self,
+            credentials: $crate::Credentials,
+        ) -> Result<$crate::SessionInfo, $error> {
+            self.execute($crate::ops::CreateSession::new(credentials))$(.$await)?
+        }
+
+        /// Creates an application (read-only) session.
+        pub $($async)? fn create_application_session(&self) -> Result<$crate::SessionInfo, $error> {
+            self.execute($crate::ops::CreateSession::application())$(.$await)?
+        }
+
+        /// Signs in: upgrades the application session to a user session
+        /// (one is created first when there is none). Any credential kind
+        /// but application and guest.
+        pub $($async)? fn sign_in(&self, credentials: $crate::Credentials) -> Result<$crate::User, $error> {
+            self.execute($crate::ops::SignIn::new(credentials))$(.$await)?
+        }
+
+        /// Signs out: the user session becomes an application session.
+        pub $($async)? fn sign_out(&self) -> Result<(), $error> {
+            self.execute($crate::ops::SignOut)$(.$await)?
+        }
+
+        /// What the server knows about the current session.
+        pub $($async)? fn session_info(&self) -> Result<$crate::SessionInfo, $error> {
+            self.execute($crate::ops::GetSession)$(.$await)?
+        }
+
+        /// Destroys the current session; its token dies.
+        pub $($async)? fn destroy_session(&self) -> Result<(), $error> {
+            self.execute($crate::ops::DestroySession)$(.$await)?
+        }
+
+        /// Destroys another session of the same user, by id.
+        pub $($async)? fn destroy_session_by_id(&self, session_id: u64) -> Result<(), $error> {
+            self.execute($crate::ops::DestroySessionById::new(session_id))$(.$await)?
+        }
+
+        /// Destroys every session of the user but the current one.
+        pub $($async)? fn destroy_other_sessions(&self) -> Result<(), $error> {
+            self.execute($crate::ops::DestroyOtherSessions)$(.$await)?
+        }
+
+        // ---- users
+
+        /// Signs a user up (under the session, or with the auth key when
+        /// there is none). It does not sign them in.
+        pub $($async)? fn sign_up(&self, user: $crate::ops::NewUser) -> Result<$crate::User, $error> {
+            self.execute($crate::ops::SignUp::new(user))$(.$await)?
+        }
+
+        /// Updates the signed-in user's profile. Changing the password needs
+        /// the old one; see [`change_password`](Self::change_password).
+        pub $($async)? fn update_user(&self, update: $crate::ops::UserUpdate) -> Result<$crate::User, $error> {
+            let op = $crate::ops::UpdateUser::for_session(&self.session_snapshot(), update)?;
+            self.execute(op)$(.$await)?
+        }
+
+        /// Changes the signed-in user's password; every session stays valid.
+        pub $($async)? fn change_password(
+            &self,
+            old_password: impl Into<$crate::Secret>,
+            new_password: impl Into<$crate::Secret>,
+        ) -> Result<$crate::User, $error> {
+            let update = $crate::ops::UserUpdate::new()
+                .old_password(old_password)
+                .password(new_password);
+            self.update_user(update)$(.$await)?
+        }
+
+        /// Deletes the signed-in user; the session ends with it.
+        pub $($async)? fn delete_current_user(&self) -> Result<(), $error> {
+            let op = $crate::ops::DeleteUser::for_session(&self.session_snapshot())?;
+            self.execute(op)$(.$await)?
+        }
+
+        /// Deletes the signed-in user by their external id; the session ends.
+        pub $($async)? fn delete_user_by_external_id(&self, external_id: &str) -> Result<(), $error> {
+            let op = $crate::ops::DeleteUserByExternalId::new(external_id).map_err($crate::Error::from)?;
+            self.execute(op)$(.$await)?
+        }
+
+        /// Asks the server to e-mail a password-reset link.
+        pub $($async)? fn reset_password(&self, email: &str) -> Result<(), $error> {
+            let op = $crate::ops::ResetPassword::new(email).map_err($crate::Error::from)?;
+            self.execute(op)$(.$await)?
+        }
+
+        // ---- look-ups
+
+        /// The user with this id, or `None`.
+        pub $($async)? fn get_user(&self, id: u64) -> Result<Option<$crate::User>, $error> {
+            self.execute($crate::ops::GetUser::by_id(id))$(.$await)?
+        }
+
+        /// The user with this login (case-sensitive), or `None`.
+        pub $($async)? fn get_user_by_login(&self, login: &str) -> Result<Option<$crate::User>, $error> {
+            self.execute($crate::ops::GetUser::by_login(login))$(.$await)?
+        }
+
+        /// The user with this e-mail (case-insensitive), or `None`.
+        pub $($async)? fn get_user_by_email(&self, email: &str) -> Result<Option<$crate::User>, $error> {
+            self.execute($crate::ops::GetUser::by_email(email))$(.$await)?
+        }
+
+        /// The user with this external id, or `None`.
+        pub $($async)? fn get_user_by_external_id(&self, external_id: &str) -> Result<Option<$crate::User>, $error> {
+            self.execute($crate::ops::GetUser::by_external_id(external_id))$(.$await)?
+        }
+
+        /// The user with this Facebook id, or `None`.
+        pub $($async)? fn get_user_by_facebook_id(&self, facebook_id: &str) -> Result<Option<$crate::User>, $error> {
+            self.execute($crate::ops::GetUser::by_facebook_id(facebook_id))$(.$await)?
+        }
+
+        /// The user with this Twitter id, or `None`.
+        pub $($async)? fn get_user_by_twitter_id(&self, twitter_id: &str) -> Result<Option<$crate::User>, $error> {
+            self.execute($crate::ops::GetUser::by_twitter_id(twitter_id))$(.$await)?
+        }
+
+        /// The users with these ids (one v2 page, up to 100).
+        pub $($async)? fn get_users_by_ids(
+            &self,
+            ids: impl IntoIterator<Item = u64>,
+        ) -> Result<$crate::model::PageV2, $error> {
+            let op = $crate::ops::SearchUsers::by_ids(ids)?;
+            self.execute(op)$(.$await)?
+        }
+
+        /// The users with this full name (first v2 page).
+        pub $($async)? fn find_users_by_full_name(&self, full_name: &str) -> Result<$crate::model::PageV2, $error> {
+            let op = $crate::ops::SearchUsers::by_full_name(full_name)?;
+            self.execute(op)$(.$await)?
+        }
+
+        /// The users with this phone number (first v2 page).
+        pub $($async)? fn find_users_by_phone(&self, phone: &str) -> Result<$crate::model::PageV2, $error> {
+            let op = $crate::ops::SearchUsers::by_phone(phone)?;
+            self.execute(op)$(.$await)?
+        }
+
+        /// The users with any of these tags (first v2 page).
+        pub $($async)? fn find_users_by_tags(
+            &self,
+            tags: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Result<$crate::model::PageV2, $error> {
+            let op = $crate::ops::SearchUsers::by_tags(tags)?;
+            self.execute(op)$(.$await)?
+        }
+
+        /// One page of a v2 search (build one with `cube_proto::search::UserSearch`).
+        pub $($async)? fn search_users(&self, search: $crate::ops::SearchUsers) -> Result<$crate::model::PageV2, $error> {
+            self.execute(search)$(.$await)?
+        }
+
+        /// One page of the deprecated v1 list.
+        pub $($async)? fn list_users_v1(&self, list: $crate::ops::ListUsers) -> Result<$crate::model::PageV1, $error> {
+            self.execute(list)$(.$await)?
+        }
+
+        // ---- storage
+
+        /// Creates a file record with its upload permission.
+        pub $($async)? fn create_blob(&self, blob: $crate::ops::CreateBlob) -> Result<$crate::model::Blob, $error> {
+            self.execute(blob)$(.$await)?
+        }
+
+        /// Uploads a file's bytes to its upload URL (no session involved).
+        pub $($async)? fn upload(&self, upload: $crate::ops::Upload) -> Result<(), $error> {
+            self.execute(upload)$(.$await)?
+        }
+
+        /// Declares a file uploaded, with its size in bytes.
+        pub $($async)? fn complete_blob(&self, id: u64, size: u64) -> Result<(), $error> {
+            self.execute($crate::ops::CompleteBlob::new(id, size))$(.$await)?
+        }
+
+        /// A file's record.
+        pub $($async)? fn get_blob(&self, id: u64) -> Result<$crate::model::Blob, $error> {
+            self.execute($crate::ops::GetBlob::new(id))$(.$await)?
+        }
+
+        /// Deletes a file.
+        pub $($async)? fn delete_blob(&self, id: u64) -> Result<(), $error> {
+            self.execute($crate::ops::DeleteBlob::new(id))$(.$await)?
+        }
+
+        /// Creates, uploads and completes a file: the first half of the
+        /// avatar recipe. Returns the completed file's record.
+        pub $($async)? fn upload_file(
+            &self,
+            blob: $crate::ops::CreateBlob,
+            bytes: Vec<u8>,
+        ) -> Result<$crate::model::Blob, $error> {
+            let created = self.create_blob(blob)$(.$await)??;
+            let size = bytes.len() as u64;
+            let upload = $crate::ops::Upload::for_blob(&created, bytes).map_err($crate::Error::from)?;
+            self.upload(upload)$(.$await)??;
+            self.complete_blob(created.id, size)$(.$await)??;
+            Ok(created)
+        }
+
+        /// The avatar recipe: uploads the image and makes its uid the signed-in
+        /// user's `avatar`. Returns the file and the updated user.
+        pub $($async)? fn set_avatar(
+            &self,
+            content_type: &str,
+            file_name: &str,
+            bytes: Vec<u8>,
+        ) -> Result<($crate::model::Blob, $crate::User), $error> {
+            let blob = $crate::ops::CreateBlob::new(content_type, file_name).map_err($crate::Error::from)?;
+            let blob = self.upload_file(blob, bytes)$(.$await)??;
+            let uid = blob.uid.clone().ok_or_else(|| {
+                $crate::Error::from($crate::error::InvalidInput::new("uid", "the server gave the file no uid"))
+            })?;
+            let user = self.update_user($crate::ops::UserUpdate::new().avatar(uid))$(.$await)??;
+            Ok((blob, user))
+        }
+
+        /// The private URL of a file, carrying this session's token (treat it
+        /// as a secret). Needs a live session.
+        pub fn blob_private_url(&self, uid: &str) -> Result<String, $error> {
+            let token = self.session_snapshot().token().cloned().ok_or($crate::Error::NoSession)?;
+            Ok($crate::ops::blob_private_url(self.config(), uid, &token)?)
+        }
+
+        /// The public URL of a public file.
+        pub fn blob_public_url(&self, uid: &str) -> Result<String, $error> {
+            Ok($crate::ops::blob_public_url(self.config(), uid)?)
+        }
+    };
+}
