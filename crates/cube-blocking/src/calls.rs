@@ -1,55 +1,51 @@
-//! One method per mission call.
+//! One method per mission call; the list itself lives in cube-proto, so the
+//! blocking and async clients offer exactly the same calls.
 
 use crate::client::Client;
 use crate::error::Error;
-use proto::ops::{
-    CreateSession, DestroyOtherSessions, DestroySession, DestroySessionById, GetSession, SignIn,
-    SignOut,
-};
-use proto::{Credentials, SessionInfo, User};
+use proto::model::PageV2;
+use proto::ops::SearchUsers;
+use proto::search::Paginator;
 
-/// Sessions.
 impl Client {
-    /// Creates a session: an application session with
-    /// [`Credentials::Application`], a user or guest session with the others.
-    /// It replaces the current session.
-    pub fn create_session(&self, credentials: Credentials) -> Result<SessionInfo, Error> {
-        self.execute(CreateSession::new(credentials))
-    }
+    proto::client_calls!(Error);
 
-    /// Creates an application (read-only) session.
-    pub fn create_application_session(&self) -> Result<SessionInfo, Error> {
-        self.create_session(Credentials::Application)
+    /// Every page of a v2 search, fetched lazily, until `total_entries`.
+    pub fn search_users_pages(&self, search: SearchUsers) -> UserPages<'_> {
+        UserPages {
+            client: self,
+            pages: search.pages(),
+            failed: false,
+        }
     }
+}
 
-    /// Signs in (upgrades the application session to a user session; one is
-    /// created first when there is none).
-    pub fn sign_in(&self, credentials: Credentials) -> Result<User, Error> {
-        self.execute(SignIn::new(credentials))
-    }
+/// The pages of a v2 search; see [`Client::search_users_pages`]. Stops
+/// after the last page, or after the first error.
+#[derive(Debug)]
+pub struct UserPages<'a> {
+    client: &'a Client,
+    pages: Paginator,
+    failed: bool,
+}
 
-    /// Signs out: the user session becomes an application session.
-    pub fn sign_out(&self) -> Result<(), Error> {
-        self.execute(SignOut)
-    }
+impl Iterator for UserPages<'_> {
+    type Item = Result<PageV2, Error>;
 
-    /// What the server knows about the current session.
-    pub fn session_info(&self) -> Result<SessionInfo, Error> {
-        self.execute(GetSession)
-    }
-
-    /// Destroys the current session.
-    pub fn destroy_session(&self) -> Result<(), Error> {
-        self.execute(DestroySession)
-    }
-
-    /// Destroys another session of the same user, by id.
-    pub fn destroy_session_by_id(&self, session_id: u64) -> Result<(), Error> {
-        self.execute(DestroySessionById::new(session_id))
-    }
-
-    /// Destroys every session of the user but the current one.
-    pub fn destroy_other_sessions(&self) -> Result<(), Error> {
-        self.execute(DestroyOtherSessions)
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let request = self.pages.next_request()?;
+        match self.client.execute(request.clone()) {
+            Ok(page) => {
+                self.pages.handle_page(&request, &page);
+                Some(Ok(page))
+            }
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
     }
 }

@@ -25,6 +25,7 @@ mod error;
 mod transport;
 
 pub use builder::ClientBuilder;
+pub use calls::UserPages;
 pub use client::Client;
 pub use clock::{Clock, SystemClock};
 pub use error::Error;

@@ -200,3 +200,4 @@ impl crate::proto::ops::Operation for Probe {
 }
 
 pub mod e2e;
+pub mod suite;

@@ -1,0 +1,205 @@
+/// The end-to-end suite, written once and expanded for both adapters: in a
+/// test file that imports one adapter's `Client` and friends,
+/// `e2e_suite!(#[test]);` or `e2e_suite!(#[tokio::test] async await);`.
+#[macro_export]
+macro_rules! e2e_suite {
+    (#[$attr:meta] $($async:ident $await:ident)?) => {
+        use $crate::support::e2e::Harness;
+        use proto::ops::{ListUsers, NewUser, UserUpdate};
+        use proto::search::{Field, UserSearch};
+
+        fn client_for(h: &Harness) -> ClientBuilder {
+            Client::builder(h.app_id(), h.auth_key())
+                .auth_secret(h.auth_secret())
+                .base_url(h.base_url())
+                .clock(h.clock())
+        }
+
+        fn expired(e: &Error) -> bool {
+            matches!(e.proto(), Some(proto::Error::SessionExpired))
+        }
+
+        #[$attr]
+        $($async)? fn sessions_of_every_local_kind_and_sign_in_out() {
+            let h = Harness::start();
+            let c = client_for(&h).build().unwrap();
+            assert_eq!(c.create_application_session()$(.$await)?.unwrap().user_id, None);
+            assert_eq!(c.session_status(), SessionStatus::Application);
+            c.sign_up(NewUser::with_email("erin@example.com", "password-erin").login("erin001"))$(.$await)?.unwrap();
+
+            let by_login = c.create_session(Credentials::login("erin001", "password-erin"))$(.$await)?.unwrap();
+            let erin = by_login.user_id.unwrap();
+            assert_eq!(c.session_status(), SessionStatus::User);
+            let by_email = c.create_session(Credentials::email("ERIN@example.com", "password-erin"))$(.$await)?.unwrap();
+            assert_eq!(by_email.user_id, Some(erin), "e-mail matches case-insensitively");
+
+            let token = c.session_token().unwrap();
+            c.sign_out()$(.$await)?.unwrap();
+            assert_eq!(c.session_status(), SessionStatus::Application);
+            assert_eq!(c.sign_in(Credentials::email("erin@example.com", "password-erin"))$(.$await)?.unwrap().id, erin);
+            assert_eq!(c.session_token().unwrap(), token, "sign in and out keep the token");
+            assert_eq!(c.session_info()$(.$await)?.unwrap().user_id, Some(erin));
+            let wrong = c.sign_in(Credentials::login("erin001", "not-her-password"))$(.$await)?.unwrap_err();
+            assert_eq!(wrong.status(), Some(http::StatusCode::UNAUTHORIZED));
+
+            let g = client_for(&h).build().unwrap();
+            let guest = g.create_session(Credentials::guest(Some("Visitor Vera".into())))$(.$await)?.unwrap();
+            assert_eq!(g.session_status(), SessionStatus::Guest);
+            assert_eq!(guest.user.unwrap().full_name.as_deref(), Some("Visitor Vera"));
+            let lifetime = g.session_expires_at().unwrap() - g.now();
+            assert!((lifetime - time::Duration::days(1)).abs() < time::Duration::seconds(5), "{lifetime}");
+        }
+
+        #[$attr]
+        $($async)? fn destroy_by_id_all_others_and_current() {
+            let h = Harness::start();
+            let login = || Credentials::login("carol01", "password-carol");
+            let (a, b, c) = (client_for(&h).build().unwrap(), client_for(&h).build().unwrap(), client_for(&h).build().unwrap());
+            a.create_session(login())$(.$await)?.unwrap();
+            let b_session = b.create_session(login())$(.$await)?.unwrap();
+            c.create_session(login())$(.$await)?.unwrap();
+            a.destroy_session_by_id(b_session.id)$(.$await)?.unwrap();
+            assert!(expired(&b.session_info()$(.$await)?.unwrap_err()));
+            c.session_info()$(.$await)?.unwrap();
+            a.destroy_other_sessions()$(.$await)?.unwrap();
+            assert!(expired(&c.session_info()$(.$await)?.unwrap_err()));
+            a.session_info()$(.$await)?.unwrap();
+            a.destroy_session()$(.$await)?.unwrap();
+            assert_eq!(a.session_status(), SessionStatus::None);
+        }
+
+        #[$attr]
+        $($async)? fn expiry_and_automatic_restore() {
+            let h = Harness::start();
+            let plain = client_for(&h).build().unwrap();
+            plain.create_session(Credentials::login("dave001", "password-dave"))$(.$await)?.unwrap();
+            let me = plain.current_user_id().unwrap();
+            h.advance(119 * 60);
+            assert!(plain.is_session_valid());
+            assert!(plain.get_user(me)$(.$await)?.unwrap().is_some(), "a read at 1 h 59 min re-arms");
+            h.advance(121 * 60);
+            assert_eq!(plain.session_status(), SessionStatus::Expired);
+            // No restore callback: an expired user session is never replaced silently.
+            assert!(expired(&plain.get_user(me)$(.$await)?.unwrap_err()));
+
+            let restores = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let counter = restores.clone();
+            let restoring = client_for(&h)
+                .restore(move || {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    restore_with(Credentials::login("dave001", "password-dave"))
+                })
+                .build()
+                .unwrap();
+            restoring.create_session(Credentials::login("dave001", "password-dave"))$(.$await)?.unwrap();
+            // Expired by the clock: restored before sending.
+            h.advance(3 * 3600);
+            assert!(restoring.get_user(me)$(.$await)?.unwrap().is_some());
+            // Killed on the server: the 401 restores and retries once.
+            let killer = client_for(&h).build().unwrap();
+            killer.create_session(Credentials::login("dave001", "password-dave"))$(.$await)?.unwrap();
+            killer.destroy_other_sessions()$(.$await)?.unwrap();
+            assert!(restoring.is_session_valid(), "the client cannot know yet");
+            assert!(restoring.get_user(me)$(.$await)?.unwrap().is_some());
+            assert_eq!(restores.load(std::sync::atomic::Ordering::SeqCst), 2);
+        }
+
+        #[$attr]
+        $($async)? fn sign_up_update_password_reset_delete() {
+            let h = Harness::start();
+            let c = client_for(&h).build().unwrap();
+            // Sign-up with no session goes with the auth key.
+            let frank = c.sign_up(NewUser::with_login("frank01", "password-frank").email("frank@example.com"))$(.$await)?.unwrap();
+            assert_eq!(c.session_status(), SessionStatus::None);
+            c.create_session(Credentials::login("frank01", "password-frank"))$(.$await)?.unwrap();
+            let updated = c.update_user(UserUpdate::new().full_name("Frank Furt").phone("+4930123456").tags(["vip", "beta"]))$(.$await)?.unwrap();
+            assert_eq!(updated.id, frank.id);
+            assert_eq!(updated.full_name.as_deref(), Some("Frank Furt"));
+            assert_eq!(updated.user_tags, ["vip", "beta"]);
+            // A password change without the old one never leaves the client.
+            let refused = c.update_user(UserUpdate::new().password("new-password"))$(.$await)?.unwrap_err();
+            assert!(matches!(refused.proto(), Some(proto::Error::InvalidInput(e)) if e.field == "old_password"));
+            let wrong_old = c.change_password("not-the-old-one", "new-password")$(.$await)?.unwrap_err();
+            assert_eq!(wrong_old.status(), Some(http::StatusCode::UNPROCESSABLE_ENTITY));
+            c.change_password("password-frank", "new-password")$(.$await)?.unwrap();
+            assert!(c.is_session_valid(), "a password change keeps the session");
+            let again = client_for(&h).build().unwrap();
+            again.create_session(Credentials::login("frank01", "new-password"))$(.$await)?.unwrap();
+
+            c.reset_password("frank@example.com")$(.$await)?.unwrap();
+            let outbox = h.outbox();
+            assert_eq!(outbox["items"][0]["to"], "frank@example.com");
+
+            c.delete_current_user()$(.$await)?.unwrap();
+            assert_eq!(c.session_status(), SessionStatus::None);
+            assert!(expired(&again.session_info()$(.$await)?.unwrap_err()) || again.session_info()$(.$await)?.is_err());
+            let reader = client_for(&h).build().unwrap();
+            assert_eq!(reader.get_user(frank.id)$(.$await)?.unwrap(), None);
+        }
+
+        #[$attr]
+        $($async)? fn delete_self_by_external_id() {
+            let h = Harness::start();
+            let c = client_for(&h).build().unwrap();
+            let u = c.sign_up(NewUser::with_login("gina001", "password-gina").external_id("ext-gina"))$(.$await)?.unwrap();
+            c.create_session(Credentials::login("gina001", "password-gina"))$(.$await)?.unwrap();
+            c.delete_user_by_external_id("ext-gina")$(.$await)?.unwrap();
+            assert_eq!(c.session_status(), SessionStatus::None);
+            assert_eq!(client_for(&h).build().unwrap().get_user(u.id)$(.$await)?.unwrap(), None);
+        }
+
+        #[$attr]
+        $($async)? fn every_look_up_and_paged_search() {
+            let h = Harness::start();
+            let admin = client_for(&h).build().unwrap();
+            let mut ids = Vec::new();
+            for i in 0..7u32 {
+                let user = NewUser::with_login(format!("henry{i:03}"), "password-henry")
+                    .email(format!("henry{i}@example.com"))
+                    .full_name(if i < 3 { "Henry Hill".to_owned() } else { format!("Other {i}") })
+                    .phone(format!("+100000000{i}"))
+                    .external_id(format!("ext-{i}"))
+                    .tags(if i % 2 == 0 { vec!["even"] } else { vec!["odd"] });
+                ids.push(admin.sign_up(user)$(.$await)?.unwrap().id);
+            }
+            let c = client_for(&h).build().unwrap();
+            assert_eq!(c.get_user(ids[0])$(.$await)?.unwrap().unwrap().login.as_deref(), Some("henry000"));
+            assert_eq!(c.get_user(999_999)$(.$await)?.unwrap(), None);
+            assert_eq!(c.get_user_by_login("henry001")$(.$await)?.unwrap().unwrap().id, ids[1]);
+            assert_eq!(c.get_user_by_login("nobody")$(.$await)?.unwrap(), None);
+            assert_eq!(c.get_user_by_email("HENRY2@example.com")$(.$await)?.unwrap().unwrap().id, ids[2]);
+            assert_eq!(c.get_user_by_external_id("ext-3")$(.$await)?.unwrap().unwrap().id, ids[3]);
+            let page = c.get_users_by_ids([ids[4], ids[5], 999_999])$(.$await)?.unwrap();
+            let mut found: Vec<u64> = page.items.iter().map(|u| u.id).collect();
+            found.sort();
+            assert_eq!(found, [ids[4], ids[5]]);
+            assert_eq!(c.find_users_by_full_name("Henry Hill")$(.$await)?.unwrap().total_entries, 3);
+            assert_eq!(c.find_users_by_phone("+1000000006")$(.$await)?.unwrap().items[0].id, ids[6]);
+            assert_eq!(c.find_users_by_tags(["odd"])$(.$await)?.unwrap().total_entries, 3);
+
+            let search = UserSearch::new()
+                .start_with(Field::Login, "henry")
+                .none_of(Field::UserTags, ["odd"])
+                .sort_desc(Field::Id)
+                .build()
+                .unwrap();
+            let page = c.search_users(search)$(.$await)?.unwrap();
+            let got: Vec<u64> = page.items.iter().map(|u| u.id).collect();
+            assert_eq!(got, [ids[6], ids[4], ids[2], ids[0]]);
+
+            // Paging through every user, two at a time.
+            let everyone = UserSearch::new().any_of(Field::Id, ids.clone()).sort_asc(Field::Id).limit(2).build().unwrap();
+            let mut pages = c.search_users_pages(everyone);
+            let mut seen = Vec::new();
+            while let Some(page) = pages.next()$(.$await)? {
+                let page = page.unwrap();
+                assert!(page.items.len() <= 2);
+                seen.extend(page.items.iter().map(|u| u.id));
+            }
+            assert_eq!(seen, ids);
+
+            let v1 = c.list_users_v1(ListUsers::new().per_page(3))$(.$await)?.unwrap();
+            assert_eq!((v1.total_entries, v1.items.len()), (7, 3));
+        }
+    };
+}
