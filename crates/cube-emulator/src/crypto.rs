@@ -172,6 +172,17 @@ pub(crate) fn signature_matches(secret: &str, base: &str, signature: &str) -> bo
     constant_time_eq(&expected, &given)
 }
 
+/// HMAC-SHA256 of `message` keyed with `key`, as lowercase hex.
+pub(crate) fn hmac_sha256_hex(key: &str, message: &str) -> String {
+    hex(&hmac_bytes::<Sha256>(key, message))
+}
+
+/// HMAC-SHA1 of `message` keyed with `key` (OAuth 1.0a signatures).
+#[allow(dead_code)] // used by the identity providers
+pub(crate) fn hmac_sha1(key: &str, message: &str) -> Vec<u8> {
+    hmac_bytes::<sha1::Sha1>(key, message)
+}
+
 fn hmac_bytes<D>(secret: &str, base: &str) -> Vec<u8>
 where
     D: hmac::EagerHash,

@@ -18,10 +18,13 @@
 //! # Ok::<(), cube_emulator::StartError>(())
 //! ```
 
+mod b64;
 mod clock;
 mod config;
 mod crypto;
 mod error;
+mod files;
+mod multipart;
 mod operations;
 mod router;
 mod server;
@@ -44,6 +47,7 @@ pub use store::StoreError;
 
 use crate::clock::Clock;
 use crate::crypto::{Passwords, Secret};
+use crate::files::Files;
 use crate::settings::AppSettings;
 use crate::state::State;
 use crate::store::Store;
@@ -85,19 +89,33 @@ impl Emulator {
             Storage::InMemory => None,
             Storage::DataDir(dir) => Some(dir.clone()),
         };
-        let store = tokio::task::spawn_blocking(move || Store::open(dir.as_deref()))
-            .await
-            .map_err(|e| StartError::Init(e.to_string()))??;
+        let (store, files) = tokio::task::spawn_blocking(move || {
+            let store = Store::open(dir.as_deref())?;
+            let files =
+                Files::open(store.dir().join("blobs"), store.durable()).map_err(|source| {
+                    StoreError::Io {
+                        path: store.dir().join("blobs"),
+                        source,
+                    }
+                })?;
+            Ok::<_, StoreError>((store, files))
+        })
+        .await
+        .map_err(|e| StartError::Init(e.to_string()))??;
         let initial = App {
             id: config.app_id,
             auth_key: config.auth_key.clone(),
             auth_secret: Secret::new(config.auth_secret.clone()),
             settings: AppSettings::default(),
         };
-        let (offset, apps) = store
+        let (offset, apps, upload_key) = store
             .write(move |c| {
                 apps::ensure_exists(c, &initial)?;
-                Ok((apps::clock_offset(c)?, apps::load_all(c)?))
+                Ok((
+                    apps::clock_offset(c)?,
+                    apps::load_all(c)?,
+                    apps::upload_key(c)?,
+                ))
             })
             .await
             .map_err(|e| StartError::Init(format!("{:?}", e.errors)))?;
@@ -120,6 +138,8 @@ impl Emulator {
             Clock::new(config.time_source.clone(), offset),
             base_url.clone(),
             config.admin_token.clone().map(Secret::new),
+            files,
+            upload_key,
             Passwords::new(config.password_cost),
             apps,
         ));

@@ -7,15 +7,21 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Either, Full};
 use serde_json::{Map, Value};
 
 use crate::clock::format_header;
 use crate::error::ApiError;
-use crate::operations::{Body, Ctx, Expiry, Outcome, Reply, admin, reset, search, session, users};
+use crate::files::FileBody;
+use crate::operations::{
+    Body, Ctx, Expiry, Outcome, Reply, admin, blobs, reset, search, session, users,
+};
 use crate::state::State;
 use crate::store::users::Key;
 use crate::wire;
+
+/// A response body: bytes in memory, or a file streamed from disk.
+pub(crate) type ResponseBody = Either<Full<Bytes>, FileBody>;
 
 /// `CB-Token-ExpirationDate`.
 const EXPIRATION_HEADER: &str = "cb-token-expirationdate";
@@ -55,6 +61,15 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
         (&M::PUT, ["users", id]) => users::update(ctx, id).await,
         (&M::DELETE, ["users", id]) => users::delete(ctx, id).await,
 
+        (&M::POST, ["blobs"]) => blobs::create(ctx).await,
+        (&M::PUT, ["blobs", id, "complete"]) => blobs::complete(ctx, id).await,
+        (&M::GET, ["blobs", uid, "download"]) => blobs::download(ctx, uid).await,
+        (&M::GET, ["blobs", x]) if x.bytes().all(|b| b.is_ascii_digit()) => {
+            blobs::show(ctx, x).await
+        }
+        (&M::GET, ["blobs", uid]) => blobs::file(ctx, uid).await,
+        (&M::DELETE, ["blobs", id]) => blobs::delete(ctx, id).await,
+
         (_, ["_emulator", rest @ ..]) => {
             admin::authorize(ctx)?;
             match (method, rest) {
@@ -79,7 +94,7 @@ pub(crate) async fn handle<B>(
     state: Arc<State>,
     req: Request<B>,
     peer: SocketAddr,
-) -> Response<Full<Bytes>>
+) -> Response<ResponseBody>
 where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -102,6 +117,14 @@ where
         return respond(Err(ApiError::bad_request("Malformed path")), None);
     };
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+
+    // The upload streams its body to disk: it never goes through
+    // `read_body`, and it ignores any `CB-Token` (the policy is its permit).
+    if parts.method == Method::POST && path == blobs::UPLOAD_PATH {
+        let response = respond(blobs::upload(&state, &parts.headers, body, now).await, None);
+        tracing::debug!(method = %parts.method, path, status = response.status().as_u16(), "request");
+        return response;
+    }
 
     // The token, except on `POST /session`, which ignores a stale one.
     let creates_session = parts.method == Method::POST && segments == ["session"];
@@ -208,27 +231,55 @@ where
 /// Turns an outcome into a response; `deadline` is the request's own
 /// session deadline, sent as `CB-Token-ExpirationDate` unless the reply
 /// says otherwise.
-fn respond(outcome: Outcome, deadline: Option<i64>) -> Response<Full<Bytes>> {
+fn respond(outcome: Outcome, deadline: Option<i64>) -> Response<ResponseBody> {
     let reply = outcome.unwrap_or_else(|err| Reply::json(err.status, err.body()));
     let expires = match reply.expiry {
         Expiry::FromRequest => deadline,
         Expiry::At(at) => Some(at),
         Expiry::Ended => None,
     };
-    let (content_type, bytes) = match reply.body {
-        Body::Empty => (None, Bytes::new()),
+    let mut location = None;
+    let (content_type, body) = match reply.body {
+        Body::Empty => (None, Either::Left(Full::new(Bytes::new()))),
         Body::Json(value) => (
-            Some("application/json; charset=utf-8"),
-            Bytes::from(serde_json::to_vec(&value).unwrap_or_default()),
+            Some(HeaderValue::from_static("application/json; charset=utf-8")),
+            Either::Left(Full::new(Bytes::from(
+                serde_json::to_vec(&value).unwrap_or_default(),
+            ))),
         ),
-        Body::Html(page) => (Some("text/html; charset=utf-8"), Bytes::from(page)),
+        Body::Html(page) => (
+            Some(HeaderValue::from_static("text/html; charset=utf-8")),
+            Either::Left(Full::new(Bytes::from(page))),
+        ),
+        Body::Xml(text) => (
+            Some(HeaderValue::from_static("application/xml")),
+            Either::Left(Full::new(Bytes::from(text))),
+        ),
+        Body::File {
+            file,
+            len,
+            content_type,
+        } => (
+            Some(
+                HeaderValue::from_str(&content_type)
+                    .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream")),
+            ),
+            Either::Right(FileBody::new(file, len)),
+        ),
+        Body::Redirect(url) => {
+            location = HeaderValue::from_str(&url).ok();
+            (None, Either::Left(Full::new(Bytes::new())))
+        }
     };
-    let mut response = Response::new(Full::new(bytes));
+    let mut response = Response::new(body);
     *response.status_mut() = reply.status;
     let headers = response.headers_mut();
     allow_any_origin(headers);
     if let Some(ct) = content_type {
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+        headers.insert(CONTENT_TYPE, ct);
+    }
+    if let Some(location) = location {
+        headers.insert(http::header::LOCATION, location);
     }
     if let Some(at) = expires
         && let Ok(value) = HeaderValue::from_str(&format_header(at))
@@ -250,8 +301,8 @@ fn allow_any_origin(headers: &mut http::HeaderMap) {
 }
 
 /// Answers a CORS preflight: any method of the API, the headers asked for.
-fn preflight(request: &http::HeaderMap) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::new()));
+fn preflight(request: &http::HeaderMap) -> Response<ResponseBody> {
+    let mut response = Response::new(Either::Left(Full::new(Bytes::new())));
     *response.status_mut() = http::StatusCode::NO_CONTENT;
     let headers = response.headers_mut();
     allow_any_origin(headers);
@@ -296,7 +347,7 @@ mod tests {
         uri: &str,
         token: Option<&str>,
         body: Vec<u8>,
-    ) -> Response<Full<Bytes>> {
+    ) -> Response<ResponseBody> {
         let mut builder = Request::builder()
             .method(method)
             .uri(uri)
@@ -327,11 +378,14 @@ mod tests {
                 .write(move |c| Ok(apps::ensure_exists(c, &stored)?))
                 .await
                 .unwrap();
+            let files = crate::files::Files::open(store.dir().join("blobs"), false).unwrap();
             Arc::new(State::new(
                 store,
                 Clock::new(Arc::new(SystemTimeSource), 0),
                 "http://127.0.0.1:1".into(),
                 None,
+                files,
+                Secret::new("upload-key"),
                 Passwords::new(PasswordCost::Dev),
                 vec![app],
             ))
@@ -418,6 +472,12 @@ mod tests {
                 "/_emulator/clock",
                 "/_emulator/apps",
                 "/_emulator/apps/1/settings",
+                "/blobs",
+                "/blobs/1",
+                "/blobs/1/complete",
+                "/blobs/a1b2/download",
+                "/blobs/a1b2",
+                "/_storage/upload",
             ])
             .prop_map(str::to_owned),
             "/[a-z_./%0-9]{0,24}",

@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 use crate::clock::Clock;
 use crate::crypto::{Passwords, Secret, TokenHash, hash_token};
 use crate::error::ApiError;
+use crate::files::Files;
 use crate::store::Store;
 use crate::store::apps::{self, App};
 use crate::store::sessions::{self, SessionRow};
@@ -42,6 +43,10 @@ pub(crate) struct State {
     pub(crate) clock: Clock,
     pub(crate) base_url: String,
     pub(crate) admin_token: Option<Secret>,
+    /// Uploaded files.
+    pub(crate) files: Files,
+    /// Signs upload policies.
+    pub(crate) upload_key: Secret,
     passwords: Passwords,
     /// Bounds concurrent argon2 runs to the cores, so a burst of sign-ins
     /// queues instead of allocating argon2 memory on hundreds of threads.
@@ -59,11 +64,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl State {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         store: Store,
         clock: Clock,
         base_url: String,
         admin_token: Option<Secret>,
+        files: Files,
+        upload_key: Secret,
         passwords: Passwords,
         apps: Vec<App>,
     ) -> Self {
@@ -73,6 +81,8 @@ impl State {
             clock,
             base_url,
             admin_token,
+            files,
+            upload_key,
             passwords,
             hashing: Semaphore::new(cores),
             apps: RwLock::new(apps.into_iter().map(|a| (a.id, a)).collect()),

@@ -36,6 +36,18 @@ pub(crate) fn decode_component(raw: &str, plus_is_space: bool) -> Option<String>
     String::from_utf8(out).ok()
 }
 
+/// What [`encode_component`] leaves alone: RFC 3986's unreserved characters.
+const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes a query component: a space is `%20`, `+` is `%2B`.
+pub(crate) fn encode_component(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, COMPONENT).to_string()
+}
+
 /// Splits a query string or form body into decoded `(key, value)` pairs,
 /// in order. Anything undecodable is `400`.
 pub(crate) fn parse_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {

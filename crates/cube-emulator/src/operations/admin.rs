@@ -159,10 +159,14 @@ pub(crate) async fn clear_outbox(ctx: &Ctx) -> Outcome {
     Ok(Reply::empty())
 }
 
-/// `DELETE /_emulator/data`: users, sessions, nonces, e-mails; keeps
+/// `DELETE /_emulator/data`: users, sessions, nonces, e-mails, files and
+/// their records, registered provider tokens; keeps
 /// applications, settings and the clock.
 pub(crate) async fn reset_data(ctx: &Ctx) -> Outcome {
     ctx.state.store.write(|c| Ok(apps::reset_data(c)?)).await?;
     ctx.state.clear_caches();
+    if let Err(err) = ctx.state.files.remove_all().await {
+        tracing::warn!(error = %err, "cannot remove uploaded files");
+    }
     Ok(Reply::json(StatusCode::OK, json!({})))
 }

@@ -4,6 +4,7 @@
 //! storage call.
 
 pub(crate) mod admin;
+pub(crate) mod blobs;
 pub(crate) mod reset;
 pub(crate) mod search;
 pub(crate) mod session;
@@ -75,6 +76,16 @@ pub(crate) enum Body {
     Empty,
     Json(Value),
     Html(String),
+    /// XML (the S3-style upload answer).
+    Xml(String),
+    /// A file, streamed, with its content type.
+    File {
+        file: tokio::fs::File,
+        len: u64,
+        content_type: String,
+    },
+    /// No body; `Location` is this URL.
+    Redirect(String),
 }
 
 /// Which `CB-Token-ExpirationDate` a reply carries.
@@ -118,6 +129,32 @@ impl Reply {
         Self {
             status,
             body: Body::Html(page),
+            expiry: Expiry::FromRequest,
+        }
+    }
+    pub(crate) fn xml(status: StatusCode, text: String) -> Self {
+        Self {
+            status,
+            body: Body::Xml(text),
+            expiry: Expiry::FromRequest,
+        }
+    }
+    pub(crate) fn file(file: tokio::fs::File, len: u64, content_type: String) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: Body::File {
+                file,
+                len,
+                content_type,
+            },
+            expiry: Expiry::FromRequest,
+        }
+    }
+    /// `301 Moved Permanently` to `location`.
+    pub(crate) fn redirect(location: String) -> Self {
+        Self {
+            status: StatusCode::MOVED_PERMANENTLY,
+            body: Body::Redirect(location),
             expiry: Expiry::FromRequest,
         }
     }

@@ -96,6 +96,25 @@ pub(crate) fn clock_offset(conn: &Connection) -> rusqlite::Result<i64> {
     Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
+/// The key that signs upload policies, created on first use: it survives
+/// restarts, so an upload URL works until it expires.
+pub(crate) fn upload_key(conn: &Connection) -> Result<Secret, ApiError> {
+    let value: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'upload_key'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(value) = value {
+        return Ok(Secret::new(value));
+    }
+    let value = crate::crypto::hex(&crate::crypto::random_bytes::<32>()?);
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('upload_key', ?1)",
+        params![value],
+    )?;
+    Ok(Secret::new(value))
+}
+
 pub(crate) fn save_clock_offset(conn: &Connection, offset: i64) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO meta (key, value) VALUES ('clock_offset', ?1)
@@ -207,12 +226,14 @@ pub(crate) fn reset_token_user(
     .optional()
 }
 
-/// Deletes every user, session, nonce, reset token and e-mail; keeps
+/// Deletes every user, session, nonce, reset token, e-mail, file record
+/// and registered fake-provider token; keeps
 /// applications, their settings and the clock.
 pub(crate) fn reset_data(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "DELETE FROM reset_tokens; DELETE FROM sessions; DELETE FROM users;
-         DELETE FROM nonces; DELETE FROM outbox;",
+         DELETE FROM nonces; DELETE FROM outbox; DELETE FROM blobs;
+         DELETE FROM provider_tokens;",
     )
 }
 

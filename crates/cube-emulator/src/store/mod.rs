@@ -10,6 +10,7 @@
 //! never wait for the writer.
 
 pub(crate) mod apps;
+pub(crate) mod blobs;
 pub(crate) mod schema;
 pub(crate) mod sessions;
 pub(crate) mod users;
@@ -54,6 +55,10 @@ pub enum StoreError {
 
 pub(crate) struct Store {
     path: PathBuf,
+    /// The data directory (or the private temporary one).
+    dir: PathBuf,
+    /// Whether commits and files are fsynced (not in in-memory mode).
+    durable: bool,
     writer: Mutex<Option<mpsc::Sender<Job>>>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
@@ -115,12 +120,24 @@ impl Store {
             .map_err(io_error)?;
         Ok(Self {
             path,
+            dir,
+            durable,
             writer: Mutex::new(Some(tx)),
             writer_thread: Mutex::new(Some(thread)),
             readers: Mutex::new(Vec::new()),
             temp_dir,
             _lock: lock,
         })
+    }
+
+    /// The data directory (the private temporary one in in-memory mode).
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether writes are fsynced before they are acknowledged.
+    pub(crate) fn durable(&self) -> bool {
+        self.durable
     }
 
     /// Runs `f` in the next write transaction and waits until it is durable.

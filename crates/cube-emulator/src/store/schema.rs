@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS users (
     external_id      TEXT,
     facebook_id      TEXT,
     twitter_id       TEXT,
+    firebase_id      TEXT,
     blob_id          INTEGER,
     custom_data      TEXT,
     avatar           TEXT,
@@ -76,6 +77,30 @@ CREATE TABLE IF NOT EXISTS reset_tokens (
     expires_at INTEGER NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS blobs (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    app_id       INTEGER NOT NULL REFERENCES apps(id),
+    uid          TEXT NOT NULL UNIQUE,
+    owner_id     INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    public       INTEGER NOT NULL DEFAULT 0,
+    size         INTEGER,
+    completed_at INTEGER,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS provider_tokens (
+    provider TEXT NOT NULL,
+    token    TEXT NOT NULL,
+    secret   TEXT,
+    uid      TEXT NOT NULL,
+    name     TEXT,
+    email    TEXT,
+    PRIMARY KEY (provider, token)
+);
+
 CREATE TABLE IF NOT EXISTS outbox (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     to_addr    TEXT NOT NULL,
@@ -88,5 +113,17 @@ CREATE TABLE IF NOT EXISTS outbox (
 ";
 
 pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(SCHEMA)
+    conn.execute_batch(SCHEMA)?;
+    // Databases written before Firebase sign-ins lack the column.
+    let has_firebase_id: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM pragma_table_info('users') WHERE name = 'firebase_id')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_firebase_id {
+        conn.execute_batch("ALTER TABLE users ADD COLUMN firebase_id TEXT")?;
+    }
+    conn.execute_batch(
+        "CREATE UNIQUE INDEX IF NOT EXISTS users_firebase_id ON users(app_id, firebase_id)",
+    )
 }
