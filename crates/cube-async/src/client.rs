@@ -5,7 +5,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::transport::Transport;
 use proto::ops::Operation;
-use proto::{Call, Config, Credentials, Secret, Session, SessionOptions, SessionStatus, Step};
+use proto::{Call, Config, Credentials, Session, SessionOptions, Step};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -86,31 +86,6 @@ impl Client {
             .session
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The session's state now.
-    pub fn session_status(&self) -> SessionStatus {
-        self.session().status(self.now())
-    }
-
-    /// Whether the session can be used now (live, outside the safety margin).
-    pub fn is_session_valid(&self) -> bool {
-        self.session().is_valid(self.now())
-    }
-
-    /// When the token dies unless used again.
-    pub fn session_expires_at(&self) -> Option<OffsetDateTime> {
-        self.session().expires_at()
-    }
-
-    /// The session token (for chat log-in, private file URLs).
-    pub fn session_token(&self) -> Option<Secret> {
-        self.session().token().cloned()
-    }
-
-    /// The signed-in user's id.
-    pub fn current_user_id(&self) -> Option<u64> {
-        self.session().user_id()
     }
 
     /// A copy of the whole session state machine.

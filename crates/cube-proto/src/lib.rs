@@ -37,6 +37,7 @@
 //! ```
 
 pub mod call;
+mod clock;
 pub mod config;
 pub mod credentials;
 pub mod error;
@@ -53,6 +54,7 @@ mod surface;
 pub mod wire;
 
 pub use call::{Call, Step};
+pub use clock::Clock;
 pub use config::{Config, SignatureAlgorithm};
 pub use credentials::{Credentials, SessionKind};
 pub use error::Error;

@@ -8,13 +8,40 @@
 
 /// Expands to the mission's calls inside an adapter's `impl Client`.
 ///
-/// The adapter provides `execute(op)` (returning `Result<O::Output, $error>`)
-/// and `session_snapshot()`; pass `$error` and, for an async adapter, the
+/// The adapter provides `execute(op)` (returning `Result<O::Output, $error>`),
+/// `session_snapshot()`, `now()` and `config()`; pass `$error` and, for an async adapter, the
 /// tokens `async` and `await`.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! client_calls {
     ($error:ty $(, $async:ident, $await:ident)?) => {
+        // ---- the session, as the client sees it now
+
+        /// The session's state now.
+        pub fn session_status(&self) -> $crate::SessionStatus {
+            self.session_snapshot().status(self.now())
+        }
+
+        /// Whether the session can be used now (live, outside the safety margin).
+        pub fn is_session_valid(&self) -> bool {
+            self.session_snapshot().is_valid(self.now())
+        }
+
+        /// When the token dies unless used again.
+        pub fn session_expires_at(&self) -> Option<time::OffsetDateTime> {
+            self.session_snapshot().expires_at()
+        }
+
+        /// The session token (for chat log-in, private file URLs).
+        pub fn session_token(&self) -> Option<$crate::Secret> {
+            self.session_snapshot().token().cloned()
+        }
+
+        /// The signed-in user's id.
+        pub fn current_user_id(&self) -> Option<u64> {
+            self.session_snapshot().user_id()
+        }
+
         // ---- sessions
 
         /// Creates a session: an application session with
