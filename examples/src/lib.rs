@@ -92,3 +92,89 @@ fn required(name: &str) -> Result<String, Box<dyn Error>> {
 pub fn step(n: u32, what: &str) {
     println!("[{n}] {what}");
 }
+
+/// The emulator's admin API, for the examples that need fake provider
+/// accounts. Only meaningful against an emulator.
+pub struct Admin {
+    base: String,
+    app_id: u64,
+}
+
+impl Target {
+    /// The admin API of the emulator this example runs against, if it runs
+    /// against one it started (a real server has no admin API).
+    pub fn admin(&self) -> Option<Admin> {
+        self.emulator.as_ref().map(|_| Admin {
+            base: format!("{}/_emulator", self.api_url),
+            app_id: self.app_id,
+        })
+    }
+
+    /// An environment variable, or — against the in-process emulator — a
+    /// value the example sets up itself.
+    pub fn env_or(
+        &self,
+        name: &str,
+        emulated: impl FnOnce(&Admin) -> Result<String, Box<dyn Error>>,
+    ) -> Result<String, Box<dyn Error>> {
+        if let Ok(v) = std::env::var(name) {
+            return Ok(v);
+        }
+        match self.admin() {
+            Some(admin) => emulated(&admin),
+            None => Err(format!("{name} must be set when CUBE_API_URL is").into()),
+        }
+    }
+}
+
+impl Admin {
+    /// POSTs JSON to an admin route.
+    pub fn post(&self, path: &str, body: serde_json::Value) -> Result<(), Box<dyn Error>> {
+        ureq::post(&format!("{}{path}", self.base)).send_json(body)?;
+        Ok(())
+    }
+
+    /// Changes the application's settings.
+    pub fn settings(&self, settings: serde_json::Value) -> Result<(), Box<dyn Error>> {
+        ureq::put(&format!("{}/apps/{}/settings", self.base, self.app_id)).send_json(settings)?;
+        Ok(())
+    }
+}
+
+/// An unsigned (`alg: none`) Firebase ID token of the shape the Firebase Auth
+/// Emulator issues, which the cube emulator accepts by default. Never valid
+/// against the real service.
+pub fn unsigned_firebase_token(project_id: &str, claims: serde_json::Value) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut payload = serde_json::json!({
+        "iss": format!("https://securetoken.google.com/{project_id}"),
+        "aud": project_id,
+        "iat": now - 10,
+        "exp": now + 3600,
+        "auth_time": now - 10,
+    });
+    if let (Some(p), Some(extra)) = (payload.as_object_mut(), claims.as_object()) {
+        p.extend(extra.clone());
+    }
+    let header = serde_json::json!({"alg": "none", "typ": "JWT"});
+    format!(
+        "{}.{}.",
+        base64url(header.to_string().as_bytes()),
+        base64url(payload.to_string().as_bytes())
+    )
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}

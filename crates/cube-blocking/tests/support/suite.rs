@@ -201,5 +201,33 @@ macro_rules! e2e_suite {
             let v1 = c.list_users_v1(ListUsers::new().per_page(3))$(.$await)?.unwrap();
             assert_eq!((v1.total_entries, v1.items.len()), (7, 3));
         }
+        #[$attr]
+        $($async)? fn avatar_upload_link_url_and_file_calls() {
+            let h = Harness::start();
+            let owner = client_for(&h).build().unwrap();
+            owner.sign_up(NewUser::with_login("jack001", "password-jack"))$(.$await)?.unwrap();
+            owner.create_session(Credentials::login("jack001", "password-jack"))$(.$await)?.unwrap();
+            let image = b"\x89PNG\r\n\x1a\n fake pixels + more".to_vec();
+            let (blob, user) = owner.set_avatar("image/png", "jack.png", image.clone())$(.$await)?.unwrap();
+            let uid = blob.uid.clone().unwrap();
+            assert_eq!(user.avatar.as_deref(), Some(uid.as_str()));
+            assert_eq!(owner.get_blob(blob.id)$(.$await)?.unwrap().size, Some(image.len() as u64));
+
+            let viewer = client_for(&h).build().unwrap();
+            viewer.create_session(Credentials::login("kate001", "password-kate"))$(.$await)?.unwrap();
+            let seen = viewer.get_user(user.id)$(.$await)?.unwrap().unwrap();
+            let url = viewer.blob_private_url(seen.avatar.as_deref().unwrap()).unwrap();
+            assert!(url.contains(viewer.session_token().unwrap().expose()), "the viewer's own token");
+            let fetched = ureq::get(&url).call().unwrap().body_mut().read_to_vec().unwrap();
+            assert_eq!(fetched, image);
+            // Without a token the private file is refused.
+            let bare = ureq::get(&format!("{}/blobs/{uid}", h.base_url()))
+                .config().http_status_as_error(false).build().call().unwrap().status();
+            assert_eq!(bare, 401);
+            // Only the owner deletes.
+            assert_eq!(viewer.delete_blob(blob.id)$(.$await)?.unwrap_err().status(), Some(http::StatusCode::FORBIDDEN));
+            owner.delete_blob(blob.id)$(.$await)?.unwrap();
+            assert!(owner.get_blob(blob.id)$(.$await)?.unwrap_err().status() == Some(http::StatusCode::NOT_FOUND));
+        }
     };
 }
