@@ -81,9 +81,14 @@ impl ClientBuilder {
     pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.roots = match self.roots {
             Roots::WebPki => Roots::WebPkiAnd(vec![der.into()]),
+            Roots::Platform => Roots::PlatformAnd(vec![der.into()]),
             Roots::WebPkiAnd(mut v) => {
                 v.push(der.into());
                 Roots::WebPkiAnd(v)
+            }
+            Roots::PlatformAnd(mut v) => {
+                v.push(der.into());
+                Roots::PlatformAnd(v)
             }
             Roots::Only(mut v) => {
                 v.push(der.into());

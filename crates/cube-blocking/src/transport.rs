@@ -14,12 +14,25 @@ pub enum Roots {
     /// Mozilla's root set plus these DER certificates (a private CA, a
     /// self-signed test server).
     WebPkiAnd(Vec<Vec<u8>>),
+    /// The operating system's trust store.
+    Platform,
+    /// The operating system's trust store plus these DER certificates.
+    PlatformAnd(Vec<Vec<u8>>),
     /// Only these DER certificates.
     Only(Vec<Vec<u8>>),
 }
 
 /// The largest answer read into memory: far above any API answer.
 const MAX_BODY: u64 = 16 * 1024 * 1024;
+
+/// The system's trusted certificates; unreadable entries are skipped, as a
+/// browser would.
+fn platform_roots() -> impl Iterator<Item = Certificate<'static>> {
+    rustls_native_certs::load_native_certs()
+        .certs
+        .into_iter()
+        .map(|c| Certificate::from_der(c.as_ref()).to_owned())
+}
 
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {
@@ -39,6 +52,14 @@ impl Transport {
                             .iter()
                             .map(|der| Certificate::from_der(der).to_owned()),
                     ),
+            ),
+            Roots::Platform => RootCerts::from(platform_roots()),
+            Roots::PlatformAnd(extra) => RootCerts::from(
+                platform_roots().chain(
+                    extra
+                        .iter()
+                        .map(|der| Certificate::from_der(der).to_owned()),
+                ),
             ),
             Roots::Only(certs) => RootCerts::from(
                 certs

@@ -19,6 +19,28 @@ fn trusts_a_self_signed_server_once_its_root_is_added() {
 }
 
 #[test]
+fn platform_roots_plus_the_added_root_trust_it_and_platform_alone_does_not() {
+    let (port, cert) = tls_server();
+    let url = format!("https://localhost:{port}");
+    let trusting = Client::builder(1, "key")
+        .base_url(&url)
+        .roots(cube_blocking::Roots::Platform)
+        .add_root_certificate(cert)
+        .build()
+        .unwrap();
+    trusting.create_application_session().unwrap();
+    let plain = Client::builder(1, "key")
+        .base_url(&url)
+        .roots(cube_blocking::Roots::Platform)
+        .build()
+        .unwrap();
+    assert!(matches!(
+        plain.create_application_session().unwrap_err(),
+        Error::Transport(_)
+    ));
+}
+
+#[test]
 fn refuses_a_self_signed_server_by_default() {
     let (port, _) = tls_server();
     let client = Client::builder(1, "key")
