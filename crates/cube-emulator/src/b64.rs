@@ -2,7 +2,6 @@
 //! policies and OAuth signatures, the URL-safe one without padding for JWTs.
 
 const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-#[allow(dead_code)] // used by the identity providers
 const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 fn encode_with(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
@@ -33,7 +32,7 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
 }
 
 /// URL-safe alphabet, unpadded (JWT segments).
-#[allow(dead_code)] // used by the identity providers
+#[cfg(test)]
 pub(crate) fn encode_url(bytes: &[u8]) -> String {
     encode_with(bytes, URL_SAFE, false)
 }
@@ -68,7 +67,6 @@ pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
 }
 
 /// URL-safe alphabet, padding optional.
-#[allow(dead_code)] // used by the identity providers
 pub(crate) fn decode_url(text: &str) -> Option<Vec<u8>> {
     decode_with(text, URL_SAFE)
 }

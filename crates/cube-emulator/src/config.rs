@@ -6,6 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::clock::{SystemTimeSource, TimeSource};
 
@@ -82,6 +83,10 @@ pub struct EmulatorConfig {
     pub admin_token: Option<String>,
     /// The base of the emulator's clock (the admin API adds an offset).
     pub time_source: Arc<dyn TimeSource>,
+    /// How long a call to an identity provider (Facebook, Twitter, a
+    /// Firebase key set, the custom identity provider) may take before the
+    /// sign-in is refused (`401`). Default 5 s, as PROTOCOL.md says.
+    pub provider_timeout: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -95,6 +100,7 @@ impl Default for EmulatorConfig {
             password_cost: PasswordCost::Dev,
             admin_token: None,
             time_source: Arc::new(SystemTimeSource),
+            provider_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -109,6 +115,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("auth_key", &self.auth_key)
             .field("auth_secret", &"[redacted]")
             .field("password_cost", &self.password_cost)
+            .field("provider_timeout", &self.provider_timeout)
             .field(
                 "admin_token",
                 &self.admin_token.as_ref().map(|_| "[redacted]"),

@@ -178,7 +178,6 @@ pub(crate) fn hmac_sha256_hex(key: &str, message: &str) -> String {
 }
 
 /// HMAC-SHA1 of `message` keyed with `key` (OAuth 1.0a signatures).
-#[allow(dead_code)] // used by the identity providers
 pub(crate) fn hmac_sha1(key: &str, message: &str) -> Vec<u8> {
     hmac_bytes::<sha1::Sha1>(key, message)
 }

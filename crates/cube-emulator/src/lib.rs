@@ -26,6 +26,7 @@ mod error;
 mod files;
 mod multipart;
 mod operations;
+mod providers;
 mod router;
 mod server;
 mod settings;
@@ -140,6 +141,7 @@ impl Emulator {
             config.admin_token.clone().map(Secret::new),
             files,
             upload_key,
+            providers::Providers::new(config.provider_timeout),
             Passwords::new(config.password_cost),
             apps,
         ));

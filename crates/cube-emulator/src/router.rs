@@ -14,7 +14,7 @@ use crate::clock::format_header;
 use crate::error::ApiError;
 use crate::files::FileBody;
 use crate::operations::{
-    Body, Ctx, Expiry, Outcome, Reply, admin, blobs, reset, search, session, users,
+    Body, Ctx, Expiry, Outcome, Reply, admin, blobs, fake, reset, search, session, users,
 };
 use crate::state::State;
 use crate::store::users::Key;
@@ -70,6 +70,21 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
         (&M::GET, ["blobs", uid]) => blobs::file(ctx, uid).await,
         (&M::DELETE, ["blobs", id]) => blobs::delete(ctx, id).await,
 
+        // The fake provider APIs answer anyone holding their tokens: no
+        // admin authorization (the emulator itself calls them).
+        (&M::GET, ["_emulator", "fake", "facebook", .., "me"]) => fake::facebook_me(ctx).await,
+        (
+            &M::GET,
+            [
+                "_emulator",
+                "fake",
+                "twitter",
+                "1.1",
+                "account",
+                "verify_credentials",
+            ],
+        ) => fake::twitter_verify(ctx).await,
+
         (_, ["_emulator", rest @ ..]) => {
             admin::authorize(ctx)?;
             match (method, rest) {
@@ -82,6 +97,9 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
                 (&M::GET, ["outbox"]) => admin::outbox(ctx).await,
                 (&M::DELETE, ["outbox"]) => admin::clear_outbox(ctx).await,
                 (&M::DELETE, ["data"]) => admin::reset_data(ctx).await,
+                (&M::POST, ["providers", provider @ ("facebook" | "twitter"), "tokens"]) => {
+                    fake::register(ctx, provider).await
+                }
                 _ => Err(ApiError::not_found()),
             }
         }
@@ -172,6 +190,7 @@ where
         token,
         session,
         query,
+        raw_path: parts.uri.path().to_owned(),
         body,
         headers: parts.headers,
         peer,
@@ -386,6 +405,7 @@ mod tests {
                 None,
                 files,
                 Secret::new("upload-key"),
+                crate::providers::Providers::new(std::time::Duration::from_secs(1)),
                 Passwords::new(PasswordCost::Dev),
                 vec![app],
             ))

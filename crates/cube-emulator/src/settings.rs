@@ -47,6 +47,20 @@ impl Default for AppSettings {
 }
 
 impl AppSettings {
+    /// Where Facebook tokens are checked.
+    pub(crate) fn facebook_graph_url(&self, base_url: &str) -> String {
+        self.facebook_graph_url
+            .clone()
+            .unwrap_or_else(|| format!("{base_url}/_emulator/fake/facebook"))
+    }
+
+    /// Where Twitter token pairs are checked.
+    pub(crate) fn twitter_api_url(&self, base_url: &str) -> String {
+        self.twitter_api_url
+            .clone()
+            .unwrap_or_else(|| format!("{base_url}/_emulator/fake/twitter"))
+    }
+
     /// Reads stored settings; anything unreadable keeps its default.
     pub(crate) fn from_stored(text: &str) -> Self {
         let mut settings = Self::default();
@@ -107,9 +121,7 @@ impl AppSettings {
                 },
                 "cidp" => match value {
                     Value::Null => set(&mut next.cidp, Value::Null),
-                    Value::Object(m) if m.get("url").is_some_and(Value::is_string) => {
-                        set(&mut next.cidp, value.clone())
-                    }
+                    Value::Object(m) if valid_cidp(m) => set(&mut next.cidp, value.clone()),
                     _ => false,
                 },
                 "firebase_jwks" => match value {
@@ -140,6 +152,26 @@ impl AppSettings {
         *self = next;
         Ok(())
     }
+}
+
+/// `{"url": "http://...", "request_params"?: {k: text}, "response_params"?:
+/// {"uid": "#{path}", ...}}`.
+fn valid_cidp(m: &Map<String, Value>) -> bool {
+    let url_ok = m
+        .get("url")
+        .and_then(Value::as_str)
+        .is_some_and(|u| u.starts_with("http://") || u.starts_with("https://"));
+    let request_ok = match m.get("request_params") {
+        None | Some(Value::Null) => true,
+        Some(Value::Object(p)) => p.values().all(|v| v.is_string() || v.is_number()),
+        Some(_) => false,
+    };
+    let response_ok = match m.get("response_params") {
+        None | Some(Value::Null) => true,
+        Some(Value::Object(p)) => p.values().all(Value::is_string),
+        Some(_) => false,
+    };
+    url_ok && request_ok && response_ok
 }
 
 fn set<T>(slot: &mut T, value: T) -> bool {

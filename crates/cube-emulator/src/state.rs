@@ -18,6 +18,7 @@ use crate::clock::Clock;
 use crate::crypto::{Passwords, Secret, TokenHash, hash_token};
 use crate::error::ApiError;
 use crate::files::Files;
+use crate::providers::Providers;
 use crate::store::Store;
 use crate::store::apps::{self, App};
 use crate::store::sessions::{self, SessionRow};
@@ -47,6 +48,8 @@ pub(crate) struct State {
     pub(crate) files: Files,
     /// Signs upload policies.
     pub(crate) upload_key: Secret,
+    /// The HTTP client and key caches of the identity providers.
+    pub(crate) providers: Providers,
     passwords: Passwords,
     /// Bounds concurrent argon2 runs to the cores, so a burst of sign-ins
     /// queues instead of allocating argon2 memory on hundreds of threads.
@@ -72,6 +75,7 @@ impl State {
         admin_token: Option<Secret>,
         files: Files,
         upload_key: Secret,
+        providers: Providers,
         passwords: Passwords,
         apps: Vec<App>,
     ) -> Self {
@@ -83,6 +87,7 @@ impl State {
             admin_token,
             files,
             upload_key,
+            providers,
             passwords,
             hashing: Semaphore::new(cores),
             apps: RwLock::new(apps.into_iter().map(|a| (a.id, a)).collect()),
@@ -116,6 +121,18 @@ impl State {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(app.id, app);
+    }
+
+    /// The Twitter consumer secrets of the applications using `consumer_key`
+    /// (the fake Twitter API checks a signature against each).
+    pub(crate) fn twitter_consumer_secrets(&self, consumer_key: &str) -> Vec<Secret> {
+        self.apps
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .filter(|a| a.settings.twitter_consumer_key == consumer_key)
+            .map(|a| Secret::new(a.settings.twitter_consumer_secret.clone()))
+            .collect()
     }
 
     fn nonce_horizon(&self) -> i64 {

@@ -267,8 +267,11 @@ fn non_loopback_ip() -> Option<std::net::IpAddr> {
 fn unknown_admin_routes_are_404() {
     let emu = Emu::start();
     emu.get("/_emulator/nothing", None).assert(404);
-    emu.post("/_emulator/providers/facebook/tokens", None, json!({}))
+    emu.post("/_emulator/providers/myspace/tokens", None, json!({}))
         .assert(404);
+    // A known provider validates its registration.
+    emu.post("/_emulator/providers/facebook/tokens", None, json!({}))
+        .assert(422);
 }
 
 struct Fixed(i64);

@@ -282,10 +282,12 @@ fn require_signature_rejects_unsigned_requests() {
 }
 
 #[test]
-fn providers_are_not_available_yet() {
+fn unknown_providers_are_422_and_unknown_tokens_401() {
     let emu = Emu::start();
-    let resp = emu.create_session(json!({"provider": "facebook", "keys": {"token": "t"}}));
+    let resp = emu.create_session(json!({"provider": "myspace", "keys": {"token": "t"}}));
     resp.assert(422);
+    let resp = emu.create_session(json!({"provider": "facebook", "keys": {"token": "t"}}));
+    resp.assert(401);
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod blobs;
+pub(crate) mod fake;
 pub(crate) mod reset;
 pub(crate) mod search;
 pub(crate) mod session;
@@ -30,6 +31,8 @@ pub(crate) struct Ctx {
     pub(crate) token: Option<String>,
     pub(crate) session: Option<SessionRow>,
     pub(crate) query: Vec<(String, String)>,
+    /// The request path as sent (still percent-encoded, `.json` kept).
+    pub(crate) raw_path: String,
     pub(crate) body: Value,
     pub(crate) headers: HeaderMap,
     pub(crate) peer: SocketAddr,

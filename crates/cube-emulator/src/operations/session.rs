@@ -9,6 +9,7 @@ use super::{Ctx, Expiry, Outcome, Reply};
 use crate::clock::format_iso;
 use crate::crypto::{self, constant_time_eq, hash_token, signature_matches};
 use crate::error::{ApiError, ensure};
+use crate::providers::{Identity, ProviderLogin, cidp, facebook, firebase, link, twitter};
 use crate::state::{GUEST_TTL, SESSION_TTL, State};
 use crate::store::apps::{self, App};
 use crate::store::sessions::{self, SessionRow};
@@ -26,6 +27,7 @@ enum Credentials {
     Guest {
         full_name: Option<String>,
     },
+    Provider(ProviderLogin),
 }
 
 /// Who the new session belongs to, once credentials have been checked.
@@ -35,20 +37,18 @@ enum Plan {
     Existing(i64),
     /// Auto sign-up: the columns of the user to create.
     SignUp(Vec<(&'static str, Sql)>),
+    /// A verified provider identity: its user, created on first sign-in.
+    Linked(Identity),
 }
 
 /// Reads the credentials of a session kind from `user` (create) or the
-/// top level (sign-in). Identity providers arrive with the next issue.
+/// top level (sign-in); provider fields are always at the top level.
 fn credentials(
     params: Option<&Map<String, Value>>,
-    provider: Option<&Value>,
+    top: &Map<String, Value>,
 ) -> Result<Credentials, ApiError> {
-    if let Some(provider) = provider.filter(|p| !p.is_null()) {
-        let name = provider.as_str().unwrap_or_default();
-        return Err(ApiError::invalid_field(
-            "provider",
-            format!("{name} is not supported"),
-        ));
+    if let Some(provider) = top.get("provider").filter(|p| !p.is_null()) {
+        return provider_credentials(provider, top).map(Credentials::Provider);
     }
     let Some(params) = params else {
         return Ok(Credentials::Application);
@@ -78,6 +78,73 @@ fn credentials(
         });
     }
     Err(ApiError::unauthorized())
+}
+
+/// The provider sign-in a body asks for. Unusable keys are simply `401`
+/// (like any credential); an unknown provider is `422`.
+fn provider_credentials(
+    provider: &Value,
+    top: &Map<String, Value>,
+) -> Result<ProviderLogin, ApiError> {
+    let name = provider.as_str().unwrap_or_default();
+    let text = |object: &str, key: &str| {
+        top.get(object)
+            .and_then(|o| o.get(key))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(ApiError::unauthorized)
+    };
+    match name {
+        "facebook" => Ok(ProviderLogin::Facebook {
+            token: text("keys", "token")?,
+        }),
+        "twitter" => Ok(ProviderLogin::Twitter {
+            token: text("keys", "token")?,
+            secret: text("keys", "secret")?,
+        }),
+        "firebase_phone" | "firebase_email" => Ok(ProviderLogin::Firebase {
+            phone: name == "firebase_phone",
+            project_id: text(name, "project_id")?,
+            id_token: text(name, "access_token")?,
+        }),
+        _ => Err(ApiError::invalid_field(
+            "provider",
+            format!("{name} is not supported"),
+        )),
+    }
+}
+
+/// Verifies provider credentials, or a login the application's custom
+/// identity provider handles; `None` for a login + password checked here.
+async fn verified_identity(
+    ctx: &Ctx,
+    app: &App,
+    creds: &Credentials,
+) -> Result<Option<Identity>, ApiError> {
+    let state = &ctx.state;
+    let settings = &app.settings;
+    Ok(Some(match creds {
+        Credentials::Provider(ProviderLogin::Facebook { token }) => {
+            facebook::verify(state, settings, token).await?
+        }
+        Credentials::Provider(ProviderLogin::Twitter { token, secret }) => {
+            twitter::verify(state, settings, token, secret, ctx.now).await?
+        }
+        Credentials::Provider(ProviderLogin::Firebase {
+            phone,
+            project_id,
+            id_token,
+        }) => firebase::verify(state, settings, *phone, project_id, id_token, ctx.now).await?,
+        // With a custom identity provider, every login + password goes to
+        // it (e-mail + password stays local) and the password is unused.
+        Credentials::Password {
+            key: Key::Login,
+            value,
+            ..
+        } if !settings.cidp.is_null() => cidp::verify(state, &settings.cidp, value).await?,
+        _ => return Ok(None),
+    }))
 }
 
 /// The user named by `key`/`value` if `password` is theirs; `Ok(None)` if
@@ -162,7 +229,7 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
         // A `user` that is not an object names no one.
         Some(_) => return Err(ApiError::unauthorized()),
     };
-    let creds = credentials(user, body.get("provider"))?;
+    let creds = credentials(user, body)?;
     let nonce = body.get("nonce").and_then(uint_like).map(|n| n.to_string());
     let ts = body.get("timestamp").and_then(int_like);
 
@@ -200,7 +267,12 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
 }
 
 async fn plan(ctx: &Ctx, app: &App, creds: &Credentials) -> Result<Plan, ApiError> {
+    if let Some(identity) = verified_identity(ctx, app, creds).await? {
+        return Ok(Plan::Linked(identity));
+    }
     Ok(match creds {
+        // Handled above.
+        Credentials::Provider(_) => return Err(ApiError::unauthorized()),
         Credentials::Application => Plan::Application,
         Credentials::Guest { full_name } => Plan::Guest(full_name.clone()),
         Credentials::Password {
@@ -262,6 +334,7 @@ async fn start_session(
                 Plan::SignUp(columns) => {
                     (Some(users::insert(c, new.app_id, now, &columns)?), false)
                 }
+                Plan::Linked(identity) => (Some(link(c, new.app_id, now, &identity)?), false),
                 Plan::Guest(full_name) => {
                     let columns = vec![
                         (
@@ -405,19 +478,31 @@ pub(crate) async fn destroy_others(ctx: &Ctx) -> Outcome {
 pub(crate) async fn login(ctx: &Ctx) -> Outcome {
     let row = ctx.session()?.clone();
     let body = ctx.body()?;
-    let creds = credentials(Some(body), body.get("provider"))?;
-    let Credentials::Password {
-        key,
-        value,
-        password,
-    } = creds
-    else {
-        // Only credential kinds sign in; an empty body or a guest is not one.
-        return Err(ApiError::unauthorized());
+    let creds = credentials(Some(body), body)?;
+    let app = ctx.state.app(row.app_id).ok_or_else(ApiError::no_session)?;
+    let user_id = match verified_identity(ctx, &app, &creds).await? {
+        Some(identity) => {
+            let (app_id, now) = (row.app_id, ctx.now);
+            ctx.state
+                .store
+                .write(move |c| link(c, app_id, now, &identity))
+                .await?
+        }
+        None => {
+            let Credentials::Password {
+                key,
+                value,
+                password,
+            } = creds
+            else {
+                // Only credential kinds sign in; an empty body or a guest is not one.
+                return Err(ApiError::unauthorized());
+            };
+            check_password(&ctx.state, row.app_id, ctx.now, key, &value, &password)
+                .await?
+                .ok_or_else(ApiError::unauthorized)?
+        }
     };
-    let user_id = check_password(&ctx.state, row.app_id, ctx.now, key, &value, &password)
-        .await?
-        .ok_or_else(ApiError::unauthorized)?;
     let (row, user) = switch_user(ctx, row, Some(user_id)).await?;
     let user = user.ok_or_else(ApiError::unauthorized)?;
     ctx.state.seen(user_id, ctx.now);

@@ -11,6 +11,7 @@
 
 pub(crate) mod apps;
 pub(crate) mod blobs;
+pub(crate) mod providers;
 pub(crate) mod schema;
 pub(crate) mod sessions;
 pub(crate) mod users;

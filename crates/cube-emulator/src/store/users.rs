@@ -109,10 +109,12 @@ pub(crate) enum Key {
     TwitterId,
     ExternalId,
     ExternalUserId,
+    /// The Firebase user id (`sub`) of Firebase sign-ins (never shown).
+    FirebaseId,
 }
 
 impl Key {
-    fn column(self) -> &'static str {
+    pub(crate) fn column(self) -> &'static str {
         match self {
             Key::Id => "id",
             Key::Login => "login",
@@ -121,6 +123,7 @@ impl Key {
             Key::TwitterId => "twitter_id",
             Key::ExternalId => "external_id",
             Key::ExternalUserId => "external_user_id",
+            Key::FirebaseId => "firebase_id",
         }
     }
 }
@@ -258,6 +261,7 @@ fn taken_or_storage(err: rusqlite::Error) -> ApiError {
             ("users.external_id", "external_id"),
             ("users.facebook_id", "facebook_id"),
             ("users.twitter_id", "twitter_id"),
+            ("users.firebase_id", "firebase_id"),
         ]
         .iter()
         .find(|(column, _)| message.contains(column))
