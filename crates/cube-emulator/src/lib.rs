@@ -1,9 +1,11 @@
 //! `cube-emulator`: a local ConnectyCube Auth & Users server.
 //!
 //! It speaks the ConnectyCube REST protocol (sessions, users, password
-//! reset) with durable SQLite state, plus an admin API under `/_emulator/`
+//! reset, identity providers, file storage for avatars) with durable
+//! SQLite state and files on disk, plus an admin API under `/_emulator/`
 //! for tests: health, applications and settings, a movable clock, the
-//! e-mail outbox, and a data reset. See `EMULATOR.md` for the contract.
+//! e-mail outbox, fake provider tokens, and a data reset. See
+//! `EMULATOR.md` for the contract.
 //!
 //! Run it as a binary (`cargo run -p cube-emulator -- --help`) or start it
 //! in-process:

@@ -116,8 +116,14 @@ fn facebook_bad_tokens_are_unauthorized() {
     refused_both_ways(&emu, facebook("unknown"));
     refused_both_ways(&emu, facebook(""));
     refused_both_ways(&emu, json!({"provider": "facebook"}));
-    // A Graph API that is not there.
+    // A Graph API that is not there; one that does not speak TLS on an
+    // https URL; a URL that is not HTTP at all.
     settings(&emu, json!({"facebook_graph_url": "http://127.0.0.1:1"}));
+    refused_both_ways(&emu, facebook("good"));
+    let https = emu.running.base_url().replace("http://", "https://");
+    settings(&emu, json!({"facebook_graph_url": https}));
+    refused_both_ways(&emu, facebook("good"));
+    settings(&emu, json!({"facebook_graph_url": "ftp://127.0.0.1/graph"}));
     refused_both_ways(&emu, facebook("good"));
     // Back to the built-in one.
     settings(&emu, json!({"facebook_graph_url": null}));

@@ -3,11 +3,13 @@
 //! and in answer size, and a failure is a value, never a panic. URLs and
 //! answers are never logged: they carry tokens.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -18,7 +20,7 @@ const MAX_ANSWER: usize = 1 << 20;
 /// Why a provider could not be asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CallError {
-    /// Not an `http://` URL.
+    /// Not an `http://` or `https://` URL.
     BadUrl,
     /// No answer within the timeout.
     Timeout,
@@ -44,19 +46,51 @@ impl Answer {
     }
 }
 
-/// An HTTP/1.1 client with keep-alive and a per-call deadline.
+/// An HTTP/1.1 client with keep-alive and a per-call deadline: plain
+/// HTTP for the fake providers and local stand-ins, HTTPS (rustls with the
+/// ring provider, the webpki roots) for real ones. It never follows
+/// redirects.
 pub(crate) struct Outbound {
-    client: Client<HttpConnector, Full<Bytes>>,
+    plain: Client<HttpConnector, Full<Bytes>>,
+    /// `None` only if TLS could not be set up (then `https` is unreachable).
+    tls: Option<Client<HttpsConnector<HttpConnector>, Full<Bytes>>>,
     timeout: Duration,
+}
+
+fn connector(timeout: Duration) -> HttpConnector {
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(timeout));
+    http.set_nodelay(true);
+    http
 }
 
 impl Outbound {
     pub(crate) fn new(timeout: Duration) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(timeout));
-        connector.set_nodelay(true);
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = match rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+        {
+            Ok(builder) => {
+                let config = builder.with_root_certificates(roots).with_no_client_auth();
+                let mut http = connector(timeout);
+                http.enforce_http(false);
+                let https = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(config)
+                    .https_only()
+                    .enable_http1()
+                    .wrap_connector(http);
+                Some(Client::builder(TokioExecutor::new()).build(https))
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "TLS is unavailable to identity providers");
+                None
+            }
+        };
         Self {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            plain: Client::builder(TokioExecutor::new()).build(connector(timeout)),
+            tls,
             timeout,
         }
     }
@@ -69,7 +103,12 @@ impl Outbound {
         headers: &[(&'static str, String)],
     ) -> Result<Answer, CallError> {
         let uri: Uri = url.parse().map_err(|_| CallError::BadUrl)?;
-        if uri.scheme_str() != Some("http") || uri.host().is_none() {
+        let https = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(CallError::BadUrl),
+        };
+        if uri.host().is_none() {
             return Err(CallError::BadUrl);
         }
         let mut request = Request::get(uri)
@@ -83,11 +122,12 @@ impl Outbound {
             .body(Full::new(Bytes::new()))
             .map_err(|_| CallError::BadUrl)?;
         let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|_| CallError::Unreachable)?;
+            let response = match (https, &self.tls) {
+                (false, _) => self.plain.request(request).await,
+                (true, Some(tls)) => tls.request(request).await,
+                (true, None) => return Err(CallError::Unreachable),
+            }
+            .map_err(|_| CallError::Unreachable)?;
             let status = response.status();
             let mut body = std::pin::pin!(response.into_body());
             let mut bytes = Vec::new();
