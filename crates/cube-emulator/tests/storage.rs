@@ -649,6 +649,38 @@ fn over_100_mib_is_413_and_memory_stays_flat() {
     let _ = child.wait();
 }
 
+#[test]
+fn a_declared_oversized_upload_is_413_without_waiting_for_it() {
+    use std::io::Write;
+    let emu = Emu::start();
+    let (alice, _) = emu.user("alice");
+    let blob = create_blob(&emu, &alice, "big.jpeg", false);
+    let (path, _) = upload_target(&emu, blob["blob_object_access"]["params"].as_str().unwrap());
+    let addr = emu.running.addr();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    // 200 MiB announced, 1 KiB sent, then the client stops sending.
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: multipart/form-data; boundary=B\r\nContent-Length: 209715200\r\n\r\n"
+    )
+    .unwrap();
+    stream.write_all(&[b'x'; 1024]).unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    // The file was never stored.
+    let uid = blob["uid"].as_str().unwrap();
+    assert_eq!(
+        fetch(&emu, &format!("/blobs/{uid}?token={alice}"), &[]).status,
+        404
+    );
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -413,6 +413,15 @@ where
         .commit(partial, &blob.uid)
         .await
         .map_err(storage_error)?;
+    // A delete that raced with the upload wins: no file without a record.
+    if state
+        .store
+        .read(|c| Ok(blobs::by_uid(c, &blob.uid)?))?
+        .is_none()
+    {
+        state.files.remove(&blob.uid).await;
+        return Err(ApiError::not_found());
+    }
     tracing::debug!(blob = blob.id, size, "upload stored");
     let location = format!("{}/blobs/{}", state.base_url, blob.uid);
     let xml = format!(
