@@ -42,6 +42,21 @@ impl Files {
         Ok(Self { dir, durable })
     }
 
+    /// Removes files whose uid has no record (a crash between a record's
+    /// delete and its file's), at start.
+    pub(crate) fn retain(&self, uids: &std::collections::HashSet<String>) -> io::Result<usize> {
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&self.dir)?.flatten() {
+            let name = entry.file_name();
+            let known = name.to_str().is_some_and(|n| uids.contains(n));
+            if !known && entry.file_type().is_ok_and(|t| t.is_file()) {
+                std::fs::remove_file(entry.path())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Where the file of `uid` lives; `None` for a name that is not a uid.
     fn path_of(&self, uid: &str) -> Option<PathBuf> {
         let ok = !uid.is_empty() && uid.len() <= 64 && uid.bytes().all(|b| b.is_ascii_hexdigit());

@@ -111,17 +111,25 @@ impl Emulator {
             auth_secret: Secret::new(config.auth_secret.clone()),
             settings: AppSettings::default(),
         };
-        let (offset, apps, upload_key) = store
+        let (offset, apps, upload_key, uids) = store
             .write(move |c| {
                 apps::ensure_exists(c, &initial)?;
                 Ok((
                     apps::clock_offset(c)?,
                     apps::load_all(c)?,
                     apps::upload_key(c)?,
+                    store::blobs::all_uids(c)?,
                 ))
             })
             .await
             .map_err(|e| StartError::Init(format!("{:?}", e.errors)))?;
+        let sweeper = files.clone();
+        match tokio::task::spawn_blocking(move || sweeper.retain(&uids)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(removed)) => tracing::info!(removed, "removed files without a record"),
+            Ok(Err(err)) => tracing::warn!(error = %err, "cannot check the files directory"),
+            Err(_) => {}
+        }
         let listener =
             TcpListener::bind(config.listen)
                 .await

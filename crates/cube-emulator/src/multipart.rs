@@ -405,6 +405,41 @@ mod tests {
         assert_eq!(boundary("multipart/form-data"), None);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+        /// Any fields and file content (without the boundary), cut into
+        /// frames anywhere, read back exactly.
+        #[test]
+        fn any_form_round_trips(
+            fields in proptest::collection::vec(("[a-z_-]{1,8}", "[ -~]{0,20}"), 0..4),
+            content in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            piece in 1usize..64,
+        ) {
+            let boundary = "QbZ7";
+            proptest::prop_assume!(!content.windows(boundary.len()).any(|w| w == boundary.as_bytes()));
+            let mut body = Vec::new();
+            for (name, value) in &fields {
+                body.extend_from_slice(
+                    format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                        .as_bytes(),
+                );
+            }
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\n")
+                    .as_bytes(),
+            );
+            body.extend_from_slice(&content);
+            body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+            let parts = parse(&body, boundary, piece).unwrap();
+            proptest::prop_assert_eq!(parts.len(), fields.len() + 1);
+            for ((part, value), (name, expected)) in parts.iter().zip(&fields) {
+                proptest::prop_assert_eq!(&part.name, name);
+                proptest::prop_assert_eq!(value, expected.as_bytes());
+            }
+            proptest::prop_assert_eq!(&parts[fields.len()].1, &content);
+        }
+    }
+
     #[test]
     fn malformed_forms_are_errors() {
         let cases: [&[u8]; 6] = [

@@ -96,3 +96,31 @@ fn concurrent_auto_sign_ups_at_post_session_agree_on_one_user() {
     let first = results[0].1;
     assert!(results.iter().all(|(_, id)| *id == first));
 }
+
+#[test]
+fn concurrent_first_provider_sign_ins_make_one_user() {
+    let emu = Emu::start();
+    emu.post(
+        "/_emulator/providers/facebook/tokens",
+        None,
+        json!({"token": "racing-token", "id": "424242"}),
+    )
+    .assert(201);
+    let url = emu.url("/session");
+    let body = emu.session_body(json!({"provider": "facebook", "keys": {"token": "racing-token"}}));
+    let barrier = Arc::new(Barrier::new(16));
+    let handles: Vec<_> = (0..16)
+        .map(|_| {
+            let (url, body, barrier) = (url.clone(), body.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut response = agent().post(&url).send_json(&body).unwrap();
+                assert_eq!(response.status().as_u16(), 201);
+                let value: serde_json::Value = response.body_mut().read_json().unwrap();
+                value["session"]["user_id"].as_i64().unwrap()
+            })
+        })
+        .collect();
+    let ids: Vec<i64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+}

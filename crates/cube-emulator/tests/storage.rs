@@ -734,6 +734,14 @@ fn files_survive_a_restart_and_a_data_reset_removes_them() {
         b"replaced"
     );
 
+    // A file without a record (as a crash between a delete's two steps
+    // would leave) is removed at the next start.
+    drop(emu);
+    std::fs::write(dir.join("blobs").join("abcdef0123"), b"orphan").unwrap();
+    let emu = Emu::with(config());
+    assert!(!dir.join("blobs").join("abcdef0123").exists());
+    assert!(dir.join("blobs").join(&uid).exists());
+
     emu.delete("/_emulator/data", None).assert(200);
     let files: Vec<_> = std::fs::read_dir(dir.join("blobs")).unwrap().collect();
     assert!(files.is_empty(), "{files:?}");

@@ -106,3 +106,10 @@ pub(crate) fn complete(conn: &Connection, id: i64, size: i64, now: i64) -> rusql
 pub(crate) fn delete(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
     Ok(conn.execute("DELETE FROM blobs WHERE id = ?1", params![id])? == 1)
 }
+
+/// Every uid with a record.
+pub(crate) fn all_uids(conn: &Connection) -> rusqlite::Result<std::collections::HashSet<String>> {
+    let mut stmt = conn.prepare("SELECT uid FROM blobs")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    rows.collect()
+}
