@@ -645,7 +645,19 @@ fn over_100_mib_is_413_and_memory_stays_flat() {
         after_ok < before + 32 * 1024,
         "peak RSS grew from {before} to {after_ok} KiB"
     );
-    let _ = child.kill();
+    // SIGTERM: a clean stop removes the in-memory mode's temporary
+    // directory (and the 100 MiB file in it).
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let _ = child.wait();
 }
 
