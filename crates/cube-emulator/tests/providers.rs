@@ -228,6 +228,143 @@ fn twitter_bad_pairs_are_unauthorized() {
     assert_eq!(forged.body["errors"][0]["code"], 32);
 }
 
+/// The test's own OAuth 1.0a signer (RFC 5849), independent of the
+/// emulator's: an `Authorization` header for the fake credentials check.
+fn oauth_header(
+    base_url: &str,
+    query: &[(&str, &str)],
+    token: &str,
+    token_secret: &str,
+    nonce: &str,
+    now: i64,
+) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    fn enc(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    let timestamp = now.to_string();
+    let oauth = [
+        ("oauth_consumer_key", "emulator-twitter-consumer-key"),
+        ("oauth_nonce", nonce),
+        ("oauth_signature_method", "HMAC-SHA1"),
+        ("oauth_timestamp", timestamp.as_str()),
+        ("oauth_token", token),
+        ("oauth_version", "1.0"),
+    ];
+    let mut pairs: Vec<(String, String)> = query
+        .iter()
+        .chain(oauth.iter())
+        .map(|(k, v)| (enc(k), enc(v)))
+        .collect();
+    pairs.sort();
+    let params = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let base = format!("GET&{}&{}", enc(base_url), enc(&params));
+    let key = format!(
+        "{}&{}",
+        enc("emulator-twitter-consumer-secret"),
+        enc(token_secret)
+    );
+    let mut mac = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(base.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    // Standard base64 with padding.
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut signature = String::new();
+    for chunk in digest.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            signature.push(if i <= chunk.len() {
+                A[((n >> (18 - 6 * i)) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    let mut header: Vec<String> = oauth
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", enc(v)))
+        .collect();
+    header.push(format!("oauth_signature=\"{}\"", enc(&signature)));
+    format!("OAuth {}", header.join(", "))
+}
+
+#[test]
+fn the_fake_twitter_api_checks_signatures_nonces_and_timestamps() {
+    let emu = Emu::frozen();
+    emu.post(
+        "/_emulator/providers/twitter/tokens",
+        None,
+        json!({"token": "tw-token", "secret": "right", "id": "77", "name": "T"}),
+    )
+    .assert(201);
+    let path = "/_emulator/fake/twitter/1.1/account/verify_credentials.json";
+    let base = emu.url(path);
+    let call = |header: String, query: &str| {
+        emu.send(
+            "GET",
+            &format!("{path}{query}"),
+            &[("Authorization", header.as_str())],
+            None,
+            "",
+        )
+    };
+    let now = emu.now();
+    // Signed by an independent implementation: accepted.
+    let good = oauth_header(
+        &base,
+        &[("skip_status", "true")],
+        "tw-token",
+        "right",
+        "nonce-1",
+        now,
+    );
+    let answer = call(good.clone(), "?skip_status=true");
+    answer.assert(200);
+    assert_eq!(answer.body["id_str"], "77");
+    assert_eq!(answer.body["id"], 77);
+    // The same nonce again: a replay.
+    call(good, "?skip_status=true").assert(401);
+    // The query is signed too.
+    let header = oauth_header(
+        &base,
+        &[("skip_status", "true")],
+        "tw-token",
+        "right",
+        "nonce-2",
+        now,
+    );
+    call(header, "?skip_status=false").assert(401);
+    // Wrong token secret; stale timestamp.
+    call(
+        oauth_header(&base, &[], "tw-token", "wrong", "nonce-3", now),
+        "",
+    )
+    .assert(401);
+    call(
+        oauth_header(&base, &[], "tw-token", "right", "nonce-4", now - 301),
+        "",
+    )
+    .assert(401);
+    call(
+        oauth_header(&base, &[], "tw-token", "right", "nonce-5", now - 299),
+        "",
+    )
+    .assert(200);
+}
+
 // ---- Firebase ----
 
 fn b64url(bytes: &[u8]) -> String {

@@ -112,7 +112,8 @@ fn could_not_authenticate() -> Outcome {
 
 /// `GET /_emulator/fake/twitter/1.1/account/verify_credentials.json`,
 /// OAuth 1.0a signed: the consumer key of an application, a registered
-/// token, a fresh timestamp and an HMAC-SHA1 signature over the request.
+/// token, a fresh timestamp, a nonce not used before and an HMAC-SHA1
+/// signature over the request.
 pub(crate) async fn twitter_verify(ctx: &Ctx) -> Outcome {
     let Some(oauth) = ctx
         .header("authorization")
@@ -179,6 +180,27 @@ pub(crate) async fn twitter_verify(ctx: &Ctx) -> Outcome {
         });
     if !valid {
         return could_not_authenticate();
+    }
+    // A nonce is good once (within the timestamp window).
+    let nonce = format!(
+        "{consumer_key}&{}",
+        param("oauth_nonce").unwrap_or_default()
+    );
+    {
+        let mut seen = ctx
+            .state
+            .providers
+            .twitter_nonces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let horizon = ctx.now - 2 * OAUTH_WINDOW;
+        if seen.len() > 10_000 {
+            seen.retain(|_, at| *at > horizon);
+        }
+        if seen.get(&nonce).is_some_and(|at| *at > horizon) {
+            return could_not_authenticate();
+        }
+        seen.insert(nonce, timestamp);
     }
     let id = identity.uid.parse::<u64>().map_or(Value::Null, Value::from);
     Ok(Reply::ok(json!({

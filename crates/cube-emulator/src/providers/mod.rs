@@ -49,6 +49,8 @@ pub(crate) struct Identity {
 pub(crate) struct Providers {
     pub(crate) http: outbound::Outbound,
     pub(crate) jwks: firebase::KeyCache,
+    /// OAuth nonces the fake Twitter API has seen, with their timestamps.
+    pub(crate) twitter_nonces: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 impl Providers {
@@ -56,6 +58,7 @@ impl Providers {
         Self {
             http: outbound::Outbound::new(timeout),
             jwks: firebase::KeyCache::default(),
+            twitter_nonces: std::sync::Mutex::default(),
         }
     }
 }

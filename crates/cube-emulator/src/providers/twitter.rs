@@ -39,7 +39,7 @@ pub(crate) fn signature(
     let base = format!(
         "{}&{}&{}",
         method.to_ascii_uppercase(),
-        encode_component(base_url),
+        encode_component(&normalize_url(base_url)),
         encode_component(&normalized)
     );
     let key = format!(
@@ -48,6 +48,21 @@ pub(crate) fn signature(
         encode_component(token_secret)
     );
     crate::b64::encode(&hmac_sha1(&key, &base))
+}
+
+/// The base string URI of RFC 5849 section 3.4.1.2: scheme and host in
+/// lower case, the default port left out, no query.
+pub(crate) fn normalize_url(url: &str) -> String {
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return url.to_owned();
+    };
+    let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
+    let host = uri.host().unwrap_or_default().to_ascii_lowercase();
+    let port = match (scheme.as_str(), uri.port_u16()) {
+        (_, None) | ("http", Some(80)) | ("https", Some(443)) => String::new(),
+        (_, Some(port)) => format!(":{port}"),
+    };
+    format!("{scheme}://{host}{port}{}", uri.path())
 }
 
 /// The parameters of an `Authorization: OAuth k="v", ...` header, decoded.
@@ -167,5 +182,13 @@ mod tests {
         let parsed = parse_authorization(header).unwrap();
         assert_eq!(parsed[1].1, "tR3+Ty81lMeYAr/Fid0kMTYa/WM=");
         assert!(parse_authorization("Bearer x").is_none());
+        assert_eq!(
+            normalize_url("HTTP://Example.COM:80/r%20v/X?id=123"),
+            "http://example.com/r%20v/X"
+        );
+        assert_eq!(
+            normalize_url("https://www.example.net:8080/?q=1"),
+            "https://www.example.net:8080/"
+        );
     }
 }
