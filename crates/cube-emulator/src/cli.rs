@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use cube_emulator::{EmulatorConfig, PasswordCost, Storage};
 
@@ -23,6 +24,8 @@ Options (environment variable in brackets):
                            [CUBE_EMULATOR_PASSWORD_COST] (default dev)
   --admin-token T          require `Authorization: Bearer T` on /_emulator/*
                            [CUBE_EMULATOR_ADMIN_TOKEN] (default: loopback only)
+  --provider-timeout SECS  how long an identity provider may take to answer
+                           [CUBE_EMULATOR_PROVIDER_TIMEOUT] (default 5)
   -h, --help               print this help
   -V, --version            print the version
 
@@ -59,6 +62,9 @@ pub(crate) fn parse(
     if let Some(token) = env("CUBE_EMULATOR_ADMIN_TOKEN").filter(|t| !t.is_empty()) {
         config.admin_token = Some(token);
     }
+    if let Some(seconds) = env("CUBE_EMULATOR_PROVIDER_TIMEOUT") {
+        config.provider_timeout = parse_timeout(&seconds)?;
+    }
 
     let mut in_memory = false;
     let mut args = args.into_iter();
@@ -93,6 +99,7 @@ pub(crate) fn parse(
             "--auth-secret" => config.auth_secret = value()?,
             "--password-cost" => config.password_cost = value()?.parse()?,
             "--admin-token" => config.admin_token = Some(value()?),
+            "--provider-timeout" => config.provider_timeout = parse_timeout(&value()?)?,
             other => return Err(format!("unknown option {other:?}")),
         }
     }
@@ -100,6 +107,16 @@ pub(crate) fn parse(
         config.storage = Storage::InMemory;
     }
     Ok(Action::Run(config))
+}
+
+/// Seconds, fractions allowed, more than 0 and at most 600.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0 && *s <= 600.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("invalid provider timeout {text:?} (seconds, up to 600)"))
 }
 
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {
@@ -132,6 +149,15 @@ mod tests {
         assert_eq!(c.password_cost, PasswordCost::Dev);
         assert_eq!(c.app_id, 1);
         assert!(c.admin_token.is_none());
+        assert_eq!(c.provider_timeout, Duration::from_secs(5));
+        let c = run(
+            &["--provider-timeout", "0.5"],
+            &[("CUBE_EMULATOR_PROVIDER_TIMEOUT", "9")],
+        )
+        .unwrap();
+        assert_eq!(c.provider_timeout, Duration::from_millis(500));
+        let c = run(&[], &[("CUBE_EMULATOR_PROVIDER_TIMEOUT", "9")]).unwrap();
+        assert_eq!(c.provider_timeout, Duration::from_secs(9));
     }
 
     #[test]
@@ -163,6 +189,9 @@ mod tests {
         assert!(run(&["--bogus"], &[]).is_err());
         assert!(run(&["--listen"], &[]).is_err());
         assert!(run(&["--password-cost", "cheap"], &[]).is_err());
+        for bad in ["0", "-1", "x", "601", "NaN"] {
+            assert!(run(&["--provider-timeout", bad], &[]).is_err(), "{bad}");
+        }
         assert!(matches!(
             parse(["--help".to_string()], |_| None),
             Ok(Action::Help)
