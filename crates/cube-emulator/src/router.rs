@@ -450,6 +450,17 @@ mod tests {
             "timezone",
             "external_id",
             "keys",
+            "token",
+            "secret",
+            "firebase_phone",
+            "firebase_email",
+            "project_id",
+            "access_token",
+            "blob",
+            "size",
+            "content_type",
+            "name",
+            "public",
         ]);
         let leaf = prop_oneof![
             Just(Value::Null),
@@ -460,6 +471,11 @@ mod tests {
             Just(Value::from("key")),
             Just(Value::from("fuzzer")),
             Just(Value::from("password123")),
+            Just(Value::from("facebook")),
+            Just(Value::from("twitter")),
+            Just(Value::from("firebase_phone")),
+            Just(Value::from("firebase_email")),
+            Just(Value::from("eyJhbGciOiJub25lIn0.e30.")),
         ];
         leaf.prop_recursive(3, 24, 6, move |inner| {
             prop_oneof![

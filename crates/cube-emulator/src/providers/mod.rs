@@ -102,7 +102,8 @@ pub(crate) fn id_text(value: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// A profile text field, when the provider gave one.
+/// A profile text field, when the provider gave one; a name longer than
+/// sign-up allows (200 characters) is cut to that length.
 pub(crate) fn profile_text(
     profile: &mut Vec<(&'static str, Sql)>,
     column: &'static str,
@@ -110,8 +111,13 @@ pub(crate) fn profile_text(
 ) {
     if let Some(text) = value
         .and_then(serde_json::Value::as_str)
-        .filter(|s| !s.is_empty())
+        .filter(|s| !s.trim().is_empty())
     {
-        profile.push((column, Sql::Text(text.to_owned())));
+        let text = if column == "full_name" {
+            text.chars().take(200).collect()
+        } else {
+            text.to_owned()
+        };
+        profile.push((column, Sql::Text(text)));
     }
 }
