@@ -693,6 +693,30 @@ fn a_declared_oversized_upload_is_413_without_waiting_for_it() {
     );
 }
 
+#[test]
+fn a_client_expecting_100_continue_gets_the_413_before_sending() {
+    use std::io::Write;
+    let emu = Emu::start();
+    let (alice, _) = emu.user("alice");
+    let blob = create_blob(&emu, &alice, "big.jpeg", false);
+    let (path, _) = upload_target(&emu, blob["blob_object_access"]["params"].as_str().unwrap());
+    let addr = emu.running.addr();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nExpect: 100-continue\r\n\
+         Content-Type: multipart/form-data; boundary=B\r\nContent-Length: 209715200\r\n\r\n"
+    )
+    .unwrap();
+    // Nothing of the body is sent: the answer comes anyway.
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 413");
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -355,9 +355,17 @@ where
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let mut form = Multipart::new(body, &boundary);
-    // A declared length far above the limit is refused without a write.
+    // A declared length far above the limit is refused without a write. A
+    // client waiting for `100 Continue` is answered at once (its body is
+    // never asked for); any other is read to the end first.
     if declared.is_some_and(|n| n > MAX_FILE + (1 << 20)) {
-        form.drain(DRAIN_CAP).await;
+        let waits = headers
+            .get(http::header::EXPECT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+        if !waits {
+            form.drain(DRAIN_CAP).await;
+        }
         return Err(ApiError::too_large());
     }
     let result = receive(state, &mut form, now).await;
