@@ -541,6 +541,51 @@ fn firebase_rs256_tokens_through_a_served_jwks_with_rotation() {
 }
 
 #[test]
+fn firebase_key_sets_are_fetched_again_when_stale() {
+    let emu = Emu::frozen();
+    let (key1, key2) = keys();
+    let set = Arc::new(Mutex::new(json!({"keys": [key1.jwk()]})));
+    let max_age = Arc::new(Mutex::new("max-age=3600".to_owned()));
+    let fetches = Arc::new(Mutex::new(0));
+    let (served, age, counted) = (set.clone(), max_age.clone(), fetches.clone());
+    let server = TestServer::with_headers(move |_| {
+        *counted.lock().unwrap() += 1;
+        let headers = vec![("Cache-Control".to_owned(), age.lock().unwrap().clone())];
+        (
+            200,
+            served.lock().unwrap().to_string(),
+            Duration::ZERO,
+            headers,
+        )
+    });
+    settings(
+        &emu,
+        json!({"firebase_jwks_url": format!("{}/jwks", server.base_url)}),
+    );
+    let token = key1.sign(&claims(&emu, "cached", json!({})), None);
+    emu.create_session(firebase("firebase_email", &token))
+        .assert(201);
+    // Fresh for an hour: the provider dropping key-1 is not seen yet.
+    *set.lock().unwrap() = json!({"keys": [key2.jwk()]});
+    emu.create_session(firebase("firebase_email", &token))
+        .assert(201);
+    assert_eq!(*fetches.lock().unwrap(), 1);
+    // A set that must not be cached is fetched every time.
+    *set.lock().unwrap() = json!({"keys": [key1.jwk()]});
+    *max_age.lock().unwrap() = "no-cache".to_owned();
+    let other = key2.sign(&claims(&emu, "cached", json!({})), None);
+    emu.create_session(firebase("firebase_email", &other))
+        .assert(401);
+    assert_eq!(*fetches.lock().unwrap(), 2);
+    *set.lock().unwrap() = json!({"keys": [key2.jwk()]});
+    emu.create_session(firebase("firebase_email", &token))
+        .assert(401);
+    assert_eq!(*fetches.lock().unwrap(), 3);
+    emu.create_session(firebase("firebase_email", &other))
+        .assert(201);
+}
+
+#[test]
 fn firebase_bad_tokens_are_unauthorized() {
     let emu = Emu::frozen();
     let (key1, key2) = keys();

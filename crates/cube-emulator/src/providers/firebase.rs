@@ -3,9 +3,13 @@
 //! `firebase_jwks_url`, cached, and fetched again when a token names an
 //! unknown `kid` — how key rotation is picked up), or unsigned (`alg:
 //! none`, as the Firebase Auth Emulator issues them) when the application
-//! accepts those. The claims are checked either way.
+//! accepts those. The claims are checked either way. A fetched set is
+//! also fetched again once stale (`Cache-Control: max-age`, default 1 h).
 
 use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use rusqlite::types::Value as Sql;
@@ -17,11 +21,22 @@ use crate::settings::AppSettings;
 use crate::state::State;
 use crate::store::users::Key;
 
+/// How long a fetched key set is used when its answer does not say.
+const DEFAULT_MAX_AGE: Duration = Duration::from_secs(3600);
+/// The longest a key set is used without fetching it again.
+const LONGEST_MAX_AGE: Duration = Duration::from_secs(86_400);
+
+/// A fetched key set and until when it is fresh.
+struct Fetched {
+    set: Value,
+    fresh_until: Instant,
+}
+
 /// Key sets fetched from URLs, by URL.
 #[derive(Default)]
 pub(crate) struct KeyCache {
     /// Held across a fetch, so concurrent misses fetch once.
-    sets: tokio::sync::Mutex<HashMap<String, Value>>,
+    sets: tokio::sync::Mutex<HashMap<String, Fetched>>,
 }
 
 /// The RSA key `kid` of a JWK set (`{"keys": [...]}`), as `(n, e)`.
@@ -43,27 +58,43 @@ fn find_key(set: &Value, kid: &str) -> Option<(Vec<u8>, Vec<u8>)> {
     Some((n, e))
 }
 
-/// The key `kid`: from the inline set, else from the URL's set (fetched
-/// when missing or when it does not hold `kid`).
+/// The key `kid`: from the inline set, else from the URL's set — fetched
+/// again when it is stale (its `Cache-Control` max-age, default 1 h) or
+/// does not hold `kid`. If that fetch fails, the set held is used.
 async fn key_for(state: &State, settings: &AppSettings, kid: &str) -> Option<(Vec<u8>, Vec<u8>)> {
     if let Some(key) = find_key(&settings.firebase_jwks, kid) {
         return Some(key);
     }
     let url = settings.firebase_jwks_url.as_deref()?;
     let mut sets = state.providers.jwks.sets.lock().await;
-    if let Some(key) = sets.get(url).and_then(|set| find_key(set, kid)) {
+    if let Some(fetched) = sets.get(url)
+        && Instant::now() < fetched.fresh_until
+        && let Some(key) = find_key(&fetched.set, kid)
+    {
         return Some(key);
     }
     let answer = match state.providers.http.get(url, &[]).await {
         Ok(answer) => answer,
         Err(err) => {
             tracing::info!(?err, "cannot fetch the Firebase key set");
-            return None;
+            return sets.get(url).and_then(|f| find_key(&f.set, kid));
         }
     };
-    let set = answer.json_if_ok().filter(|s| s["keys"].is_array())?;
+    let Some(set) = answer.json_if_ok().filter(|s| s["keys"].is_array()) else {
+        return sets.get(url).and_then(|f| find_key(&f.set, kid));
+    };
     let key = find_key(&set, kid);
-    sets.insert(url.to_owned(), set);
+    let max_age = answer
+        .max_age
+        .unwrap_or(DEFAULT_MAX_AGE)
+        .min(LONGEST_MAX_AGE);
+    sets.insert(
+        url.to_owned(),
+        Fetched {
+            set,
+            fresh_until: Instant::now() + max_age,
+        },
+    );
     key
 }
 

@@ -34,6 +34,26 @@ pub(crate) enum CallError {
 pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) body: Bytes,
+    /// How long it may be cached, from `Cache-Control` (`max-age=N`;
+    /// `no-cache`/`no-store` → 0); `None` when it does not say.
+    pub(crate) max_age: Option<Duration>,
+}
+
+/// Reads `Cache-Control`.
+fn max_age(headers: &http::HeaderMap) -> Option<Duration> {
+    let mut age = None;
+    for value in headers.get_all(http::header::CACHE_CONTROL) {
+        for directive in value.to_str().ok()?.split(',') {
+            let directive = directive.trim().to_ascii_lowercase();
+            if directive == "no-cache" || directive == "no-store" {
+                return Some(Duration::ZERO);
+            }
+            if let Some(n) = directive.strip_prefix("max-age=") {
+                age = n.trim().parse::<u64>().ok().map(Duration::from_secs);
+            }
+        }
+    }
+    age
 }
 
 impl Answer {
@@ -129,6 +149,7 @@ impl Outbound {
             }
             .map_err(|_| CallError::Unreachable)?;
             let status = response.status();
+            let max_age = max_age(response.headers());
             let mut body = std::pin::pin!(response.into_body());
             let mut bytes = Vec::new();
             while let Some(frame) = body.frame().await {
@@ -143,6 +164,7 @@ impl Outbound {
             Ok(Answer {
                 status,
                 body: Bytes::from(bytes),
+                max_age,
             })
         };
         tokio::time::timeout(self.timeout, exchange)

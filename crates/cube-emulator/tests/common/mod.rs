@@ -326,6 +326,19 @@ pub type Answer = (u16, String, std::time::Duration);
 
 impl TestServer {
     pub fn start(answer: impl Fn(&str) -> Answer + Send + Sync + 'static) -> Self {
+        Self::with_headers(move |target| {
+            let (status, body, delay) = answer(target);
+            (status, body, delay, Vec::new())
+        })
+    }
+
+    /// Like [`TestServer::start`], with extra response headers.
+    pub fn with_headers(
+        answer: impl Fn(&str) -> (u16, String, std::time::Duration, Vec<(String, String)>)
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
         use std::io::{Read, Write};
         use std::sync::atomic::Ordering;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -352,10 +365,14 @@ impl TestServer {
                     }
                     let head = String::from_utf8_lossy(&head);
                     let target = head.split(' ').nth(1).unwrap_or("/").to_owned();
-                    let (status, body, delay) = answer(&target);
+                    let (status, body, delay, headers) = answer(&target);
                     std::thread::sleep(delay);
+                    let extra: String = headers
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {v}\r\n"))
+                        .collect();
                     let response = format!(
-                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n\
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{extra}\
                          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
                         body.len()
                     );
