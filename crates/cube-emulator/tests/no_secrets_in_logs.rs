@@ -28,8 +28,12 @@ impl Write for Captured {
 fn provider_and_storage_secrets_stay_out_of_the_logs() {
     let captured = Captured::default();
     let sink = captured.clone();
+    // Everything at trace level, except the test's own HTTP client (which
+    // logs the URLs it calls, tokens included).
     tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "trace,ureq=off,ureq_proto=off",
+        ))
         .with_ansi(false)
         .with_writer(move || sink.clone())
         .init();
