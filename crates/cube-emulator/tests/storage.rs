@@ -658,7 +658,16 @@ fn over_100_mib_is_413_and_memory_stays_flat() {
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    let pid = child.id();
     let _ = child.wait();
+    // Its private directory (with the 100 MiB file) is gone.
+    let prefix = format!("cube-emulator-{pid}-");
+    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
