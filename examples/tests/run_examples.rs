@@ -42,7 +42,15 @@ fn run(name: &str, env: &[(&str, &str)]) -> Output {
 
 #[test]
 fn every_example_runs_with_no_configuration() {
-    for name in ["quickstart", "user_search", "session_restore", "avatar"] {
+    for name in [
+        "quickstart",
+        "user_search",
+        "session_restore",
+        "avatar",
+        "social_login",
+        "firebase_login",
+        "custom_idp",
+    ] {
         let out = run(name, &[]);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(

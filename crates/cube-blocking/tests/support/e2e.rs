@@ -79,6 +79,13 @@ impl Harness {
             .unwrap()
     }
 
+    /// POSTs to an admin route (fake provider accounts).
+    pub fn admin_post(&self, path: &str, body: serde_json::Value) {
+        ureq::post(&self.admin(path))
+            .send_json(body)
+            .expect("admin call");
+    }
+
     /// Changes application settings.
     pub fn settings(&self, settings: serde_json::Value) {
         let url = self.admin(&format!("/apps/{}/settings", self.app_id()));

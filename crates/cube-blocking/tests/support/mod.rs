@@ -200,4 +200,5 @@ impl crate::proto::ops::Operation for Probe {
 }
 
 pub mod e2e;
+pub mod firebase;
 pub mod suite;

@@ -229,5 +229,60 @@ macro_rules! e2e_suite {
             owner.delete_blob(blob.id)$(.$await)?.unwrap();
             assert!(owner.get_blob(blob.id)$(.$await)?.unwrap_err().status() == Some(http::StatusCode::NOT_FOUND));
         }
+        #[$attr]
+        $($async)? fn every_identity_provider_creates_sessions_and_signs_in() {
+            let h = Harness::start();
+            let unauthorized = |e: Error| assert_eq!(e.status(), Some(http::StatusCode::UNAUTHORIZED), "{e}");
+
+            // Facebook, through the emulator's fake Graph API.
+            h.admin_post("/providers/facebook/tokens", serde_json::json!({"token": "fb-token-1", "id": "fb-1001", "name": "Faye"}));
+            let c = client_for(&h).build().unwrap();
+            let fb = c.create_session(Credentials::facebook("fb-token-1"))$(.$await)?.unwrap().user.unwrap();
+            assert_eq!(fb.facebook_id.as_deref(), Some("fb-1001"));
+            let up = client_for(&h).build().unwrap();
+            up.create_application_session()$(.$await)?.unwrap();
+            assert_eq!(up.sign_in(Credentials::facebook("fb-token-1"))$(.$await)?.unwrap().id, fb.id);
+            assert_eq!(up.session_status(), SessionStatus::User);
+            unauthorized(c.create_session(Credentials::facebook("unknown"))$(.$await)?.unwrap_err());
+
+            // Twitter, OAuth 1.0a-checked by the fake Twitter API.
+            h.admin_post("/providers/twitter/tokens", serde_json::json!({"token": "tw-token", "secret": "tw-secret", "id": "tw-2002"}));
+            let tw = c.create_session(Credentials::twitter("tw-token", "tw-secret"))$(.$await)?.unwrap().user.unwrap();
+            assert_eq!(tw.twitter_id.as_deref(), Some("tw-2002"));
+            let up = client_for(&h).build().unwrap();
+            assert_eq!(up.sign_in(Credentials::twitter("tw-token", "tw-secret"))$(.$await)?.unwrap().id, tw.id);
+            unauthorized(c.create_session(Credentials::twitter("tw-token", "wrong-secret"))$(.$await)?.unwrap_err());
+
+            // Firebase phone and e-mail, RS256 against a key set this test serves.
+            let key = $crate::support::firebase::SigningKey::test_key();
+            let jwks = key.jwks().to_string();
+            let keys = $crate::support::FakeServer::start(move |_| $crate::support::Reply::new(200, &jwks));
+            h.settings(serde_json::json!({"firebase_jwks_url": format!("{}/jwks", keys.url()), "firebase_accept_unsigned": false}));
+            let phone_token = key.token("cube-sdk", serde_json::json!({"sub": "fire-phone-1", "phone_number": "+15550123"}));
+            let phone = c.create_session(Credentials::firebase_phone("cube-sdk", phone_token.clone()))$(.$await)?.unwrap().user.unwrap();
+            assert_eq!(phone.phone.as_deref(), Some("+15550123"));
+            let up = client_for(&h).build().unwrap();
+            assert_eq!(up.sign_in(Credentials::firebase_phone("cube-sdk", phone_token))$(.$await)?.unwrap().id, phone.id);
+            let email_token = key.token("cube-sdk", serde_json::json!({"sub": "fire-mail-1", "email": "fire@example.com"}));
+            let mail = up.sign_in(Credentials::firebase_email("cube-sdk", email_token))$(.$await)?.unwrap();
+            assert_eq!(mail.email.as_deref(), Some("fire@example.com"));
+            let other_project = key.token("another-project", serde_json::json!({"sub": "x", "phone_number": "+1"}));
+            unauthorized(c.create_session(Credentials::firebase_phone("cube-sdk", other_project))$(.$await)?.unwrap_err());
+            assert!(!keys.requests().is_empty(), "the key set was fetched from the test");
+
+            // The application's own identity provider, served by this test.
+            let idp = $crate::support::FakeServer::start(|req| match req.path.split("token=").nth(1) {
+                Some("good-idp-token") => $crate::support::Reply::new(200, r#"{"user": {"id": 7007}}"#),
+                _ => $crate::support::Reply::new(401, r#"{"error": "no"}"#),
+            });
+            h.settings(serde_json::json!({"cidp": {"url": format!("{}/verify", idp.url()),
+                "request_params": {"token": "#{login}"}, "response_params": {"uid": "#{user.id}"}}}));
+            let ext = c.create_session(Credentials::custom_idp("good-idp-token"))$(.$await)?.unwrap().user.unwrap();
+            assert_eq!(ext.external_id.as_deref(), Some("7007"));
+            let up = client_for(&h).build().unwrap();
+            up.create_application_session()$(.$await)?.unwrap();
+            assert_eq!(up.sign_in(Credentials::custom_idp("good-idp-token"))$(.$await)?.unwrap().id, ext.id);
+            unauthorized(c.create_session(Credentials::custom_idp("bad-idp-token"))$(.$await)?.unwrap_err());
+        }
     };
 }
