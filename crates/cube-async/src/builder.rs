@@ -4,7 +4,7 @@ use crate::client::{Client, RestoreFn};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::transport::{Roots, Transport};
-use proto::{Credentials, Secret, SessionOptions, SignatureAlgorithm};
+use proto::{Credentials, SessionOptions};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,59 +45,7 @@ impl ClientBuilder {
         }
     }
 
-    /// Signs session requests with the application's auth secret.
-    pub fn auth_secret(mut self, secret: impl Into<Secret>) -> Self {
-        self.config = self.config.auth_secret(secret);
-        self
-    }
-
-    /// HMAC-SHA1 (default) or HMAC-SHA256 signatures.
-    pub fn signature_algorithm(mut self, algorithm: SignatureAlgorithm) -> Self {
-        self.config = self.config.signature_algorithm(algorithm);
-        self
-    }
-
-    /// The API endpoint (default: the production service).
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.config = self.config.base_url(url);
-        self
-    }
-
-    /// Overrides the `CB-SDK` header.
-    pub fn sdk_identity(mut self, identity: impl Into<String>) -> Self {
-        self.config = self.config.sdk_identity(identity);
-        self
-    }
-
-    /// The longest a request may take, connection included (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Which certificate authorities to trust (default: webpki).
-    pub fn roots(mut self, roots: Roots) -> Self {
-        self.roots = roots;
-        self
-    }
-
-    /// Trusts one more DER certificate on top of the roots.
-    pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
-        self.extra_roots.push(der.into());
-        self
-    }
-
-    /// The clock for expiry and signatures (default: the system clock).
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
-    }
-
-    /// How close to its deadline a session stops counting as valid.
-    pub fn session_margin(mut self, margin: time::Duration) -> Self {
-        self.margin = margin;
-        self
-    }
+    proto::client_builder_settings!();
 
     /// The restore callback: called when the session is missing, expired, or
     /// rejected by the server, it returns the credentials to create a new

@@ -5,21 +5,18 @@ use proto::wire::{Request, Response};
 use std::time::Duration;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
-/// Which certificate authorities an HTTPS server may be signed by.
+/// Which certificate authorities an HTTPS server may be signed by; extra
+/// roots come on top with
+/// [`ClientBuilder::add_root_certificate`](crate::ClientBuilder::add_root_certificate).
 #[derive(Debug, Clone, Default)]
 pub enum Roots {
     /// Mozilla's root set (webpki), the default.
     #[default]
     WebPki,
-    /// Mozilla's root set plus these DER certificates (a private CA, a
-    /// self-signed test server).
-    WebPkiAnd(Vec<Vec<u8>>),
     /// The operating system's trust store.
     Platform,
-    /// The operating system's trust store plus these DER certificates.
-    PlatformAnd(Vec<Vec<u8>>),
-    /// Only these DER certificates.
-    Only(Vec<Vec<u8>>),
+    /// Only the extra roots.
+    None,
 }
 
 /// The largest answer read into memory: far above any API answer.
@@ -40,32 +37,23 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    pub(crate) fn new(timeout: Duration, roots: &Roots) -> Self {
+    pub(crate) fn new(timeout: Duration, roots: &Roots, extra: &[Vec<u8>]) -> Result<Self, Error> {
+        let extra = extra
+            .iter()
+            .map(|der| Certificate::from_der(der).to_owned());
         let root_certs = match roots {
-            Roots::WebPki => RootCerts::WebPki,
-            Roots::WebPkiAnd(extra) => RootCerts::from(
+            Roots::WebPki if extra.len() == 0 => RootCerts::WebPki,
+            Roots::WebPki => RootCerts::from(
                 webpki_root_certs::TLS_SERVER_ROOT_CERTS
                     .iter()
                     .map(|c| Certificate::from_der(c.as_ref()).to_owned())
-                    .chain(
-                        extra
-                            .iter()
-                            .map(|der| Certificate::from_der(der).to_owned()),
-                    ),
+                    .chain(extra),
             ),
-            Roots::Platform => RootCerts::from(platform_roots()),
-            Roots::PlatformAnd(extra) => RootCerts::from(
-                platform_roots().chain(
-                    extra
-                        .iter()
-                        .map(|der| Certificate::from_der(der).to_owned()),
-                ),
-            ),
-            Roots::Only(certs) => RootCerts::from(
-                certs
-                    .iter()
-                    .map(|der| Certificate::from_der(der).to_owned()),
-            ),
+            Roots::Platform => RootCerts::from(platform_roots().chain(extra)),
+            Roots::None if extra.len() == 0 => {
+                return Err(proto::Error::Config("no trusted root certificates".into()).into());
+            }
+            Roots::None => RootCerts::from(extra),
         };
         let config = ureq::Agent::config_builder()
             // Error statuses are answers to parse, not transport failures.
@@ -76,9 +64,9 @@ impl Transport {
             .timeout_global(Some(timeout))
             .tls_config(TlsConfig::builder().root_certs(root_certs).build())
             .build();
-        Self {
+        Ok(Self {
             agent: config.into(),
-        }
+        })
     }
 
     /// Sends one request and reads the whole answer.

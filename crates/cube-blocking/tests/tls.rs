@@ -3,7 +3,7 @@
 
 mod support;
 
-use cube_blocking::{Client, Error, proto};
+use cube_blocking::{Client, Error, Roots, proto};
 use support::tls_server;
 
 #[test]
@@ -24,14 +24,14 @@ fn platform_roots_plus_the_added_root_trust_it_and_platform_alone_does_not() {
     let url = format!("https://localhost:{port}");
     let trusting = Client::builder(1, "key")
         .base_url(&url)
-        .roots(cube_blocking::Roots::Platform)
+        .roots(Roots::Platform)
         .add_root_certificate(cert)
         .build()
         .unwrap();
     trusting.create_application_session().unwrap();
     let plain = Client::builder(1, "key")
         .base_url(&url)
-        .roots(cube_blocking::Roots::Platform)
+        .roots(Roots::Platform)
         .build()
         .unwrap();
     assert!(matches!(
@@ -54,4 +54,13 @@ fn refuses_a_self_signed_server_by_default() {
         "{err}"
     );
     assert!(!client.is_session_valid());
+}
+
+#[test]
+fn no_roots_at_all_is_a_configuration_error() {
+    let err = Client::builder(1, "key").roots(Roots::None).build();
+    assert!(
+        matches!(err, Err(Error::Proto(proto::Error::Config(_)))),
+        "{err:?}"
+    );
 }

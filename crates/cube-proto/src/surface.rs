@@ -281,3 +281,69 @@ macro_rules! client_calls {
         }
     };
 }
+
+/// Expands to the settings every adapter's `ClientBuilder` offers.
+///
+/// The builder has the fields `config: cube_proto::config::ConfigBuilder`,
+/// `timeout: std::time::Duration`, `roots: Roots`, `extra_roots:
+/// Vec<Vec<u8>>`, `clock: Arc<dyn Clock>` and `margin: time::Duration`, with
+/// `Roots` the adapter's own choice of trust store.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! client_builder_settings {
+    () => {
+        /// Signs session requests with the application's auth secret.
+        pub fn auth_secret(mut self, secret: impl Into<$crate::Secret>) -> Self {
+            self.config = self.config.auth_secret(secret);
+            self
+        }
+
+        /// HMAC-SHA1 (default) or HMAC-SHA256 signatures.
+        pub fn signature_algorithm(mut self, algorithm: $crate::SignatureAlgorithm) -> Self {
+            self.config = self.config.signature_algorithm(algorithm);
+            self
+        }
+
+        /// The API endpoint (default: the production service).
+        pub fn base_url(mut self, url: impl Into<String>) -> Self {
+            self.config = self.config.base_url(url);
+            self
+        }
+
+        /// Overrides the `CB-SDK` header.
+        pub fn sdk_identity(mut self, identity: impl Into<String>) -> Self {
+            self.config = self.config.sdk_identity(identity);
+            self
+        }
+
+        /// The longest a request may take, connection included (default 30 s).
+        pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.timeout = timeout;
+            self
+        }
+
+        /// Which certificate authorities to trust (default: webpki).
+        pub fn roots(mut self, roots: Roots) -> Self {
+            self.roots = roots;
+            self
+        }
+
+        /// Trusts one more DER certificate on top of the roots.
+        pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
+            self.extra_roots.push(der.into());
+            self
+        }
+
+        /// The clock for expiry and signatures (default: the system clock).
+        pub fn clock(mut self, clock: impl $crate::Clock) -> Self {
+            self.clock = std::sync::Arc::new(clock);
+            self
+        }
+
+        /// How close to its deadline a session stops counting as valid.
+        pub fn session_margin(mut self, margin: time::Duration) -> Self {
+            self.margin = margin;
+            self
+        }
+    };
+}
