@@ -40,4 +40,8 @@ async fn each_call_restores_once_then_fails_typed() {
             "round {round}"
         );
     }
+    // Every request identified the SDK.
+    for r in server.requests() {
+        assert!(r.header("CB-SDK").unwrap().starts_with("Rust "), "{r:?}");
+    }
 }
