@@ -40,8 +40,14 @@ async fn each_call_restores_once_then_fails_typed() {
             "round {round}"
         );
     }
-    // Every request identified the SDK.
-    for r in server.requests() {
+    // Every request the SDK built identified it (the probe is the test's own).
+    let sdk_requests: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path != "/probe")
+        .collect();
+    assert_eq!(sdk_requests.len(), 6);
+    for r in sdk_requests {
         assert!(r.header("CB-SDK").unwrap().starts_with("Rust "), "{r:?}");
     }
 }
