@@ -5,7 +5,7 @@ use cube_proto::call::{Call, Step};
 use cube_proto::ops::{
     Access, CreateSession, DestroySession, DestroySessionById, Operation, SignIn, SignOut,
 };
-use cube_proto::session::SessionOptions;
+use cube_proto::session::{DEFAULT_MARGIN, SessionOptions};
 use cube_proto::wire::{Request, RequestContext, Response};
 use cube_proto::{Config, Credentials, Error, Session, SessionKind, SessionStatus};
 use http::Method;
@@ -146,6 +146,11 @@ fn no_restore() -> Option<Credentials> {
 }
 
 fn user_session(server: &mut Server, margin: Duration) -> Session {
+    session_with(server, margin, Credentials::login("u", "password1"))
+}
+
+/// A session created through a first call, with the server's log cleared.
+fn session_with(server: &mut Server, margin: Duration, credentials: Credentials) -> Session {
     let mut s = Session::new(SessionOptions {
         margin,
         restore: false,
@@ -153,7 +158,7 @@ fn user_session(server: &mut Server, margin: Duration) -> Session {
     let (r, _) = drive(
         server,
         &mut s,
-        CreateSession::new(Credentials::login("u", "password1")),
+        CreateSession::new(credentials),
         T0,
         &mut no_restore,
     );
@@ -182,17 +187,7 @@ fn a_read_with_no_session_creates_an_application_session_first() {
 #[test]
 fn a_write_on_an_application_session_is_refused_before_sending() {
     let mut server = Server::new();
-    let mut session = Session::default();
-    drive(
-        &mut server,
-        &mut session,
-        CreateSession::application(),
-        T0,
-        &mut no_restore,
-    )
-    .0
-    .unwrap();
-    server.log.clear();
+    let mut session = session_with(&mut server, DEFAULT_MARGIN, Credentials::Application);
     let (r, _) = drive(
         &mut server,
         &mut session,
@@ -377,18 +372,8 @@ fn without_restore_a_401_on_a_user_session_is_a_typed_error() {
 #[test]
 fn without_restore_a_lost_application_session_is_recreated_for_a_read() {
     let mut server = Server::new();
-    let mut session = Session::default();
-    drive(
-        &mut server,
-        &mut session,
-        CreateSession::application(),
-        T0,
-        &mut no_restore,
-    )
-    .0
-    .unwrap();
+    let mut session = session_with(&mut server, DEFAULT_MARGIN, Credentials::Application);
     server.probe_401s = 1;
-    server.log.clear();
     let (r, retries) = drive(
         &mut server,
         &mut session,
