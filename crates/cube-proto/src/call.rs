@@ -223,18 +223,15 @@ impl<O: Operation> Call<O> {
                 if with_token {
                     session.observe(generation, sent_at, header, session_missing);
                 }
-                if session_missing {
-                    self.after_session_missing(
-                        error.unwrap_or_else(|| ApiError::from_parts(status, &[])),
-                    );
-                    return;
+                match error {
+                    Some(e) if session_missing => self.after_session_missing(e),
+                    Some(e) => self.outcome = Some(Err(e.into())),
+                    None => {
+                        self.outcome = Some(self.op.parse(&response).inspect(|out| {
+                            session.apply(self.op.transition(out), sent_at, header);
+                        }));
+                    }
                 }
-                self.outcome = Some(match error {
-                    Some(e) => Err(e.into()),
-                    None => self.op.parse(&response).inspect(|out| {
-                        session.apply(self.op.transition(out), sent_at, header);
-                    }),
-                });
             }
         }
     }
