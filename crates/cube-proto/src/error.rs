@@ -1,4 +1,9 @@
-//! The one error type of the protocol, and the server's error bodies.
+//! The one error type of the protocol, the server's error bodies, and what
+//! they mean to an application: not found, session expired, validation,
+//! conflict (`docs/PROTOCOL.md`, "Errors").
+//!
+//! The adapters' errors wrap [`Error`] and implement [`CallError`], so the
+//! same error-handling code runs whichever adapter produced the error.
 
 use http::StatusCode;
 use serde_json::Value;
@@ -9,6 +14,9 @@ use std::fmt;
 pub const SESSION_MISSING: &str = "Required session does not exist";
 /// The message for an application session that tried to write.
 pub const NEED_USER: &str = "Forbidden. Need user.";
+/// The message of a field whose value another record already holds (a
+/// login, an e-mail, a provider id): what makes a `422` a conflict.
+pub const ALREADY_TAKEN: &str = "has already been taken";
 
 /// Everything that can go wrong, from configuration to the server's answer.
 ///
@@ -64,9 +72,143 @@ impl Error {
         }
     }
 
-    /// Whether the server said the resource does not exist (404).
+    /// Whether the server said the resource does not exist (`404`).
+    ///
+    /// Single-user look-ups never fail this way: they answer `Ok(None)`.
     pub fn is_not_found(&self) -> bool {
-        self.status() == Some(StatusCode::NOT_FOUND)
+        matches!(self, Error::Api(e) if e.is_not_found())
+    }
+
+    /// Whether the session is gone and was not replaced: the user must sign
+    /// in again. True for [`Error::SessionExpired`], for
+    /// [`Error::RestoreFailed`], and for a `401 Required session does not
+    /// exist` answer.
+    pub fn is_session_expired(&self) -> bool {
+        match self {
+            Error::SessionExpired | Error::RestoreFailed(_) => true,
+            Error::Api(e) => e.is_session_missing(),
+            _ => false,
+        }
+    }
+
+    /// Whether the input was refused: by the server (`422`) or before
+    /// anything was sent ([`Error::InvalidInput`]).
+    /// [`field_errors`](Self::field_errors) says which fields and why.
+    pub fn is_validation(&self) -> bool {
+        match self {
+            Error::InvalidInput(_) => true,
+            Error::Api(e) => e.is_validation(),
+            _ => false,
+        }
+    }
+
+    /// The `(field, message)` pairs of a validation error, in field order;
+    /// empty for any other error. A refusal before sending names the
+    /// argument (or, for a search, the rule) at fault. General messages of
+    /// a `422` (`base`) are in [`api`](Self::api).
+    ///
+    /// ```
+    /// use cube_proto::{Error, error::ApiError};
+    /// let e: Error = ApiError::from_parts(http::StatusCode::UNPROCESSABLE_ENTITY,
+    ///     br#"{"errors": {"login": ["has already been taken"], "password": ["is too short"]}}"#).into();
+    /// assert!(e.is_validation() && e.is_conflict());
+    /// assert_eq!(e.field_errors(), [("login", "has already been taken"), ("password", "is too short")]);
+    /// ```
+    pub fn field_errors(&self) -> Vec<(&str, &str)> {
+        match self {
+            Error::InvalidInput(e) => vec![(e.field, e.reason.as_str())],
+            Error::Api(e) if e.is_validation() => e.messages.field_messages().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether the server refused a value another record already holds
+    /// (see [`ApiError::is_conflict`]).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Error::Api(e) if e.is_conflict())
+    }
+}
+
+/// What an error tells an application, asked the same way of every
+/// adapter's error (and of [`Error`] itself), so that error-handling code
+/// can move between adapters unchanged or be written once, generically.
+///
+/// An implementation gives [`proto`](CallError::proto) and
+/// [`is_timeout`](CallError::is_timeout); every other answer follows from
+/// the protocol's error and is decided here.
+///
+/// ```
+/// use cube_proto::error::{ApiError, CallError};
+///
+/// fn advice(error: &impl CallError) -> &'static str {
+///     if error.is_session_expired() {
+///         "sign in again"
+///     } else if error.is_conflict() {
+///         "choose another login"
+///     } else if error.is_validation() {
+///         "correct the form"
+///     } else if error.is_timeout() {
+///         "try again later"
+///     } else {
+///         "report the error"
+///     }
+/// }
+/// let taken: cube_proto::Error = ApiError::from_parts(http::StatusCode::UNPROCESSABLE_ENTITY,
+///     br#"{"errors": {"login": ["has already been taken"]}}"#).into();
+/// assert_eq!(advice(&taken), "choose another login");
+/// assert_eq!(advice(&cube_proto::Error::SessionExpired), "sign in again");
+/// ```
+pub trait CallError: std::error::Error {
+    /// The protocol's error: the call was refused before sending, or the
+    /// server answered with an error, or its answer was unreadable.
+    fn proto(&self) -> Option<&Error>;
+
+    /// Whether no answer came within the configured timeout.
+    fn is_timeout(&self) -> bool;
+
+    /// The HTTP status of the server's answer, when there was one.
+    fn status(&self) -> Option<StatusCode> {
+        self.proto().and_then(Error::status)
+    }
+
+    /// The server's error answer: status and messages.
+    fn api(&self) -> Option<&ApiError> {
+        self.proto().and_then(Error::api)
+    }
+
+    /// See [`Error::is_not_found`].
+    fn is_not_found(&self) -> bool {
+        self.proto().is_some_and(Error::is_not_found)
+    }
+
+    /// See [`Error::is_session_expired`].
+    fn is_session_expired(&self) -> bool {
+        self.proto().is_some_and(Error::is_session_expired)
+    }
+
+    /// See [`Error::is_validation`].
+    fn is_validation(&self) -> bool {
+        self.proto().is_some_and(Error::is_validation)
+    }
+
+    /// See [`Error::field_errors`].
+    fn field_errors(&self) -> Vec<(&str, &str)> {
+        self.proto().map(Error::field_errors).unwrap_or_default()
+    }
+
+    /// See [`Error::is_conflict`].
+    fn is_conflict(&self) -> bool {
+        self.proto().is_some_and(Error::is_conflict)
+    }
+}
+
+impl CallError for Error {
+    fn proto(&self) -> Option<&Error> {
+        Some(self)
+    }
+
+    fn is_timeout(&self) -> bool {
+        false
     }
 }
 
@@ -151,6 +293,37 @@ impl ApiError {
         self.status == StatusCode::UNAUTHORIZED
             && self.messages.base.first().map(String::as_str) == Some(SESSION_MISSING)
     }
+
+    /// `404`: the resource does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.status == StatusCode::NOT_FOUND
+    }
+
+    /// `422`: the server refused the input; the messages say why, per field.
+    pub fn is_validation(&self) -> bool {
+        self.status == StatusCode::UNPROCESSABLE_ENTITY
+    }
+
+    /// A value another record already holds: a `422` with a field message
+    /// [`ALREADY_TAKEN`] (a login, an e-mail or a provider id in use), or a
+    /// `409` should a server send one.
+    ///
+    /// ```
+    /// use cube_proto::error::ApiError;
+    /// use http::StatusCode;
+    /// let taken = br#"{"errors": {"email": ["has already been taken"]}}"#;
+    /// assert!(ApiError::from_parts(StatusCode::UNPROCESSABLE_ENTITY, taken).is_conflict());
+    /// let short = br#"{"errors": {"login": ["is too short (minimum is 3 characters)"]}}"#;
+    /// assert!(!ApiError::from_parts(StatusCode::UNPROCESSABLE_ENTITY, short).is_conflict());
+    /// ```
+    pub fn is_conflict(&self) -> bool {
+        self.status == StatusCode::CONFLICT
+            || (self.is_validation()
+                && self
+                    .messages
+                    .field_messages()
+                    .any(|(_, message)| message == ALREADY_TAKEN))
+    }
 }
 
 /// The messages of an error body, in whichever of the three shapes it came:
@@ -207,6 +380,16 @@ impl ErrorMessages {
     /// True when the body carried no message at all.
     pub fn is_empty(&self) -> bool {
         self.base.is_empty() && self.fields.is_empty()
+    }
+
+    /// Every per-field message as a `(field, message)` pair, fields in
+    /// name order, each field's messages in the order the server sent them.
+    pub fn field_messages(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields.iter().flat_map(|(field, messages)| {
+            messages
+                .iter()
+                .map(move |message| (field.as_str(), message.as_str()))
+        })
     }
 }
 
@@ -280,6 +463,87 @@ mod tests {
         assert!(!ApiError::from_parts(StatusCode::FORBIDDEN, body).is_session_missing());
         let other = br#"{"errors": {"base": ["Unauthorized"]}}"#;
         assert!(!ApiError::from_parts(StatusCode::UNAUTHORIZED, other).is_session_missing());
+    }
+
+    fn api(status: u16, body: &[u8]) -> Error {
+        ApiError::from_parts(StatusCode::from_u16(status).unwrap(), body).into()
+    }
+
+    /// Which predicates hold, in a fixed order, so each case states all.
+    fn predicates(e: &Error) -> [bool; 4] {
+        [
+            e.is_not_found(),
+            e.is_session_expired(),
+            e.is_validation(),
+            e.is_conflict(),
+        ]
+    }
+
+    #[test]
+    fn each_predicate_answers_for_its_own_failure_only() {
+        let missing = br#"{"errors": {"base": ["Entity you are looking for was not found"]}}"#;
+        assert_eq!(predicates(&api(404, missing)), [true, false, false, false]);
+        let gone = br#"{"errors": {"base": ["Required session does not exist"]}}"#;
+        assert_eq!(predicates(&api(401, gone)), [false, true, false, false]);
+        assert_eq!(
+            predicates(&Error::SessionExpired),
+            [false, true, false, false]
+        );
+        let restore = ApiError::from_parts(StatusCode::UNAUTHORIZED, gone);
+        assert_eq!(
+            predicates(&Error::RestoreFailed(restore)),
+            [false, true, false, false]
+        );
+        // Bad credentials are a 401 too, but the session is not the problem.
+        let bad = br#"{"errors": {"base": ["Unauthorized"]}}"#;
+        assert_eq!(predicates(&api(401, bad)), [false, false, false, false]);
+        let short = br#"{"errors": {"login": ["is too short (minimum is 3 characters)"]}}"#;
+        assert_eq!(predicates(&api(422, short)), [false, false, true, false]);
+        let taken = br#"{"errors": {"login": ["has already been taken"]}}"#;
+        assert_eq!(predicates(&api(422, taken)), [false, false, true, true]);
+        // The message is a conflict only where a field carries it.
+        let base_taken = br#"{"errors": {"base": ["has already been taken"]}}"#;
+        assert_eq!(
+            predicates(&api(422, base_taken)),
+            [false, false, true, false]
+        );
+        assert_eq!(predicates(&api(409, b"")), [false, false, false, true]);
+        let local = Error::InvalidInput(InvalidInput::new("password", "too short"));
+        assert_eq!(predicates(&local), [false, false, true, false]);
+        for other in [Error::NoSession, Error::NeedUser, Error::Config("x".into())] {
+            assert_eq!(predicates(&other), [false; 4], "{other}");
+        }
+    }
+
+    #[test]
+    fn field_errors_come_from_the_server_or_the_local_check() {
+        let body = br#"{"errors": {"password": ["is too short", "is invalid"],
+            "base": ["Login or email required"], "login": ["has already been taken"]}}"#;
+        let e = api(422, body);
+        assert_eq!(
+            e.field_errors(),
+            [
+                ("login", "has already been taken"),
+                ("password", "is too short"),
+                ("password", "is invalid")
+            ]
+        );
+        // A non-validation answer has no field errors, whatever its body.
+        assert!(api(403, body).field_errors().is_empty());
+        let local = Error::InvalidInput(InvalidInput::new("email", "cannot be empty"));
+        assert_eq!(local.field_errors(), [("email", "cannot be empty")]);
+        assert!(Error::SessionExpired.field_errors().is_empty());
+    }
+
+    #[test]
+    fn the_trait_answers_what_the_error_answers() {
+        let e = api(422, br#"{"errors": {"email": ["has already been taken"]}}"#);
+        let as_trait: &dyn CallError = &e;
+        assert_eq!(as_trait.status(), Some(StatusCode::UNPROCESSABLE_ENTITY));
+        assert!(as_trait.is_conflict() && as_trait.is_validation());
+        assert!(!as_trait.is_timeout() && !as_trait.is_not_found());
+        assert_eq!(as_trait.field_errors(), e.field_errors());
+        assert_eq!(as_trait.api(), e.api());
     }
 
     #[test]
