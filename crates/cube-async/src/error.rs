@@ -1,6 +1,35 @@
-//! The adapter's error: the protocol's, or the transport's.
+//! The adapter's error. `cube-blocking` and `cube-async` share its shape:
+//! the same variants and the same helpers, decided in `cube-proto`
+//! ([`CallError`]), so error-handling code moves between them unchanged.
+
+use proto::error::{ApiError, CallError};
+use std::time::Duration;
 
 /// What a call can fail with.
+///
+/// Branch on the helpers rather than on the variants where you can:
+///
+/// ```
+/// fn explain(error: &cube_async::Error) -> String {
+///     if error.is_session_expired() {
+///         "the session ended: sign in again".into()
+///     } else if error.is_conflict() {
+///         "that login or e-mail is taken".into()
+///     } else if error.is_validation() {
+///         let fields: Vec<String> =
+///             error.field_errors().iter().map(|(f, m)| format!("{f} {m}")).collect();
+///         fields.join("; ")
+///     } else if error.is_not_found() {
+///         "no such thing".into()
+///     } else if error.is_timeout() {
+///         "the server did not answer in time".into()
+///     } else {
+///         error.to_string()
+///     }
+/// }
+/// let error = cube_async::Error::from(cube_async::ProtoError::SessionExpired);
+/// assert_eq!(explain(&error), "the session ended: sign in again");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -8,12 +37,14 @@ pub enum Error {
     /// [`proto::Error`] for the variants.
     #[error(transparent)]
     Proto(#[from] proto::Error),
-    /// The request did not get an answer: connection, TLS, body.
+    /// The request did not get an answer: connection, TLS, a broken or
+    /// oversized body.
     #[error("transport error: {0}")]
     Transport(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// No answer within the configured timeout.
+    /// No answer within the configured timeout
+    /// ([`ClientBuilder::timeout`](crate::ClientBuilder::timeout)).
     #[error("no answer within {0:?}")]
-    Timeout(std::time::Duration),
+    Timeout(Duration),
     /// The operating system's random source failed.
     #[error("no randomness for the nonce: {0}")]
     Random(getrandom::Error),
@@ -28,8 +59,55 @@ impl Error {
         }
     }
 
-    /// The HTTP status of a server's error answer.
+    /// The HTTP status of the server's answer, when there was one.
     pub fn status(&self) -> Option<http::StatusCode> {
-        self.proto().and_then(proto::Error::status)
+        CallError::status(self)
+    }
+
+    /// The server's error answer: status and messages.
+    pub fn api(&self) -> Option<&ApiError> {
+        CallError::api(self)
+    }
+
+    /// Whether the server said the resource does not exist (`404`).
+    pub fn is_not_found(&self) -> bool {
+        CallError::is_not_found(self)
+    }
+
+    /// Whether the session is gone and was not replaced: sign in again.
+    pub fn is_session_expired(&self) -> bool {
+        CallError::is_session_expired(self)
+    }
+
+    /// Whether the input was refused, by the server (`422`) or before
+    /// sending; [`field_errors`](Self::field_errors) says where.
+    pub fn is_validation(&self) -> bool {
+        CallError::is_validation(self)
+    }
+
+    /// The `(field, message)` pairs of a validation error; empty otherwise.
+    pub fn field_errors(&self) -> Vec<(&str, &str)> {
+        CallError::field_errors(self)
+    }
+
+    /// Whether a value is already held by another record (a taken login,
+    /// e-mail or provider id).
+    pub fn is_conflict(&self) -> bool {
+        CallError::is_conflict(self)
+    }
+
+    /// Whether no answer came within the configured timeout.
+    pub fn is_timeout(&self) -> bool {
+        CallError::is_timeout(self)
+    }
+}
+
+impl CallError for Error {
+    fn proto(&self) -> Option<&proto::Error> {
+        Error::proto(self)
+    }
+
+    fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout(_))
     }
 }

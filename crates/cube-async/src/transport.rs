@@ -76,6 +76,21 @@ impl Transport {
         Ok(Self { client, timeout })
     }
 
+    /// A failure as the adapter's error: a connection that timed out is
+    /// [`Error::Timeout`], like the overall deadline below.
+    fn error(&self, error: Box<dyn std::error::Error + Send + Sync>) -> Error {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
+        while let Some(e) = cause {
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+            {
+                return Error::Timeout(self.timeout);
+            }
+            cause = e.source();
+        }
+        Error::Transport(error)
+    }
+
     /// Sends one request and reads the whole answer, within the timeout.
     pub(crate) async fn send(&self, request: Request) -> Result<Response, Error> {
         let method = request.method().clone();
@@ -86,12 +101,12 @@ impl Transport {
                 .client
                 .request(request)
                 .await
-                .map_err(|e| Error::Transport(Box::new(e)))?;
+                .map_err(|e| self.error(Box::new(e)))?;
             let (parts, body) = response.into_parts();
             let bytes = Limited::new(body, MAX_BODY)
                 .collect()
                 .await
-                .map_err(Error::Transport)?
+                .map_err(|e| self.error(e))?
                 .to_bytes();
             Ok::<_, Error>(Response::from_parts(parts, bytes.to_vec()))
         };

@@ -34,6 +34,7 @@ fn platform_roots() -> impl Iterator<Item = Certificate<'static>> {
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {
     agent: ureq::Agent,
+    timeout: Duration,
 }
 
 impl Transport {
@@ -66,14 +67,27 @@ impl Transport {
             .build();
         Ok(Self {
             agent: config.into(),
+            timeout,
         })
+    }
+
+    /// A ureq failure as the adapter's error: any of ureq's timeouts (or a
+    /// socket that timed out) is [`Error::Timeout`], as in `cube-async`.
+    fn error(&self, error: ureq::Error) -> Error {
+        match error {
+            ureq::Error::Timeout(_) => Error::Timeout(self.timeout),
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+                Error::Timeout(self.timeout)
+            }
+            other => Error::Transport(Box::new(other)),
+        }
     }
 
     /// Sends one request and reads the whole answer.
     pub(crate) fn send(&self, request: Request) -> Result<Response, Error> {
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
-        let response = self.agent.run(request).map_err(Error::Transport)?;
+        let response = self.agent.run(request).map_err(|e| self.error(e))?;
         let (parts, mut body) = response.into_parts();
         // Only the method, path and status are logged: never headers (the
         // token), bodies (passwords) or queries.
@@ -82,7 +96,7 @@ impl Transport {
             .with_config()
             .limit(MAX_BODY)
             .read_to_vec()
-            .map_err(Error::Transport)?;
+            .map_err(|e| self.error(e))?;
         Ok(Response::from_parts(parts, bytes))
     }
 }
