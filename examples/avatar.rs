@@ -1,8 +1,7 @@
 //! The avatar recipe: upload an image, declare it uploaded, make its uid the
 //! user's `avatar`, and let another user fetch it through their own URL.
 
-use cube_blocking::Credentials;
-use cube_blocking::proto::ops::NewUser;
+use cube_blocking::{Credentials, NewUser};
 use cube_examples::{Target, step};
 use std::error::Error;
 use std::io::Read;

@@ -6,8 +6,7 @@
 //! in-process emulator; set CUBE_API_URL, CUBE_APP_ID, CUBE_AUTH_KEY and
 //! CUBE_AUTH_SECRET to run it against another server.
 
-use cube_blocking::proto::ops::{NewUser, UserUpdate};
-use cube_blocking::{Credentials, SessionStatus};
+use cube_blocking::{Credentials, NewUser, SessionStatus, UserUpdate};
 use cube_examples::{Target, step};
 use std::error::Error;
 

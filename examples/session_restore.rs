@@ -3,8 +3,7 @@
 //! failed call is retried once. Many tasks on a dead session share one
 //! restore.
 
-use cube_async::proto::ops::NewUser;
-use cube_async::{Credentials, SessionStatus};
+use cube_async::{Credentials, NewUser, SessionStatus};
 use cube_examples::{Target, step};
 use std::error::Error;
 use std::sync::Arc;

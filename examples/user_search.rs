@@ -1,8 +1,7 @@
 //! Finding users: single look-ups, the typed v2 search with filters, sort and
 //! pagination, and what the builder refuses before anything is sent.
 
-use cube_blocking::proto::ops::NewUser;
-use cube_blocking::proto::search::{Field, UserSearch};
+use cube_blocking::{Field, NewUser, UserSearch};
 use cube_examples::{Target, step};
 use std::error::Error;
 

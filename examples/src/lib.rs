@@ -4,6 +4,17 @@
 //! `CUBE_AUTH_SECRET`. When `CUBE_API_URL` is unset it starts an emulator in
 //! this process and says so, so every example runs with no account and no
 //! network.
+//!
+//! ```
+//! use cube_examples::{Target, step};
+//!
+//! let target = Target::from_env()?; // the in-process emulator unless CUBE_API_URL is set
+//! let client = target.blocking().build()?;
+//! step(1, "create an application session");
+//! client.create_application_session()?;
+//! assert!(client.is_session_valid());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use cube_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use std::error::Error;

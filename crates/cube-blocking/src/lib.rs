@@ -2,19 +2,46 @@
 //!
 //! A thin adapter: it owns a clock, a CSPRNG for nonces, a pooled ureq agent
 //! and the session, and drives [`cube_proto`](proto) over them. Every
-//! decision about the wire and the session is `cube-proto`'s.
+//! decision about the wire and the session is `cube-proto`'s; the protocol
+//! itself is described in the repository's `docs/PROTOCOL.md`.
 //!
-//! ```no_run
-//! use cube_blocking::{Client, Credentials};
+//! Everything an application names is at this crate's root: the [`Client`]
+//! and its [`ClientBuilder`], [`Credentials`], the [`NewUser`] and
+//! [`UserUpdate`] builders, the [`UserSearch`] builder with its [`Field`]s
+//! and [`Direction`]s, files ([`Blob`], [`CreateBlob`]), pages ([`PageV2`],
+//! [`PageV1`]), session types ([`SessionStatus`], [`SessionInfo`]) and one
+//! [`Error`] whose helpers read the same as `cube-async`'s. The [`proto`]
+//! re-export is there for custom operations.
 //!
-//! let client = Client::builder(1, "auth-key")
-//!     .auth_secret("auth-secret")
-//!     .base_url("http://127.0.0.1:8080")
+//! Here against an in-process `cube-emulator`; an application passes its own
+//! id, key and secret, and leaves the base URL out for the production
+//! service.
+//!
+//! ```
+//! use cube_blocking::{Client, Credentials, Field, NewUser, UserSearch, UserUpdate};
+//! # let emulator = cube_emulator::Emulator::start_blocking(Default::default())?;
+//! # let (app_id, auth_key) = (u64::try_from(emulator.app_id())?, emulator.auth_key());
+//! # let (auth_secret, api_url) = (emulator.auth_secret(), emulator.base_url());
+//!
+//! let client = Client::builder(app_id, auth_key)
+//!     .auth_secret(auth_secret)
+//!     .base_url(api_url)
 //!     .build()?;
-//! let user = client.sign_in(Credentials::login("john", "11111111"))?;
-//! println!("signed in as {}", user.id);
+//!
+//! // Sign a user up, then in: from here on the client tracks the session.
+//! client.sign_up(NewUser::with_login("john_doe", "11111111"))?;
+//! let john = client.sign_in(Credentials::login("john_doe", "11111111"))?;
 //! assert!(client.is_session_valid());
-//! # Ok::<(), cube_blocking::Error>(())
+//!
+//! client.update_user(UserUpdate::new().full_name("John Doe").tags(["early"]))?;
+//! let early = UserSearch::new().any_of(Field::UserTags, ["early"]).build()?;
+//! assert_eq!(client.search_users(early)?.items[0].id, john.id);
+//!
+//! // Failures are typed, and asked about the same way in both adapters.
+//! let taken = client.sign_up(NewUser::with_login("john_doe", "22222222")).unwrap_err();
+//! assert!(taken.is_conflict());
+//! assert_eq!(taken.field_errors(), [("login", "has already been taken")]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod builder;
@@ -29,10 +56,25 @@ pub use calls::UserPages;
 pub use client::Client;
 pub use clock::{Clock, SystemClock};
 pub use error::Error;
+pub use transport::Roots;
+
+// What an application names, at the root: credentials and session types,
+// the user builders, the search builder, files, pages and errors.
+/// The protocol's error, which [`Error::Proto`] carries.
+pub use proto::Error as ProtoError;
+pub use proto::error::{ApiError, CallError, ErrorMessages, InvalidInput};
+pub use proto::model::{Blob, BlobObjectAccess, PageV1, PageV2};
+pub use proto::ops::{
+    CreateBlob, ListUsers, NewUser, Upload, UserUpdate, V1Filter, V1Operator, V1Type,
+};
+pub use proto::search::{
+    Direction, Field, Filter, Operator, Rule, SearchError, SearchUsers, UserSearch,
+};
 pub use proto::{
     Credentials, Secret, SessionInfo, SessionKind, SessionStatus, SignatureAlgorithm, User,
 };
-pub use transport::Roots;
 
-/// The protocol crate this adapter drives, for its operations and types.
+/// The protocol crate this adapter drives: for custom operations
+/// ([`Client::execute`] with any [`proto::ops::Operation`]) and its
+/// lower-level types.
 pub use proto;
