@@ -1,0 +1,86 @@
+//! The error helpers on real failures of the async client: the emulator's
+//! answers, a refusal before sending, a server that never answers, a port
+//! nobody listens on. The check itself is shared with cube-blocking.
+
+use cube_async::{Client, ClientBuilder, Credentials, NewUser};
+use cube_emulator::{Emulator, EmulatorConfig};
+use cube_test_support::errors::{self, Failures};
+use cube_test_support::net::{SilentServer, refused_url};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_error_helpers_answer_for_real_failures() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let builder = |url: &str| -> ClientBuilder {
+        Client::builder(
+            u64::try_from(emulator.app_id()).unwrap(),
+            emulator.auth_key(),
+        )
+        .auth_secret(emulator.auth_secret())
+        .base_url(url)
+    };
+    let client = || builder(emulator.base_url()).build().unwrap();
+
+    let owner = client();
+    owner
+        .sign_up(NewUser::with_login(errors::LOGIN, errors::PASSWORD))
+        .await
+        .unwrap();
+    owner
+        .create_session(Credentials::login(errors::LOGIN, errors::PASSWORD))
+        .await
+        .unwrap();
+    let not_found = owner.get_blob(errors::MISSING_BLOB).await.unwrap_err();
+    let conflict = owner
+        .sign_up(NewUser::with_login(errors::LOGIN, errors::PASSWORD))
+        .await
+        .unwrap_err();
+    let rejected_field = client()
+        .sign_up(NewUser::with_login(errors::SHORT_LOGIN, errors::PASSWORD))
+        .await
+        .unwrap_err();
+    let refused_locally = client()
+        .sign_up(NewUser::with_login(errors::LOGIN, errors::SHORT_PASSWORD))
+        .await
+        .unwrap_err();
+    let bad_credentials = client()
+        .create_session(Credentials::login(errors::LOGIN, errors::WRONG_PASSWORD))
+        .await
+        .unwrap_err();
+
+    // Another device ends every other session of the user; the owner, who
+    // has no restore callback, finds out on its next call.
+    let other = client();
+    other
+        .create_session(Credentials::login(errors::LOGIN, errors::PASSWORD))
+        .await
+        .unwrap();
+    other.destroy_other_sessions().await.unwrap();
+    let session_expired = owner.get_user(1).await.unwrap_err();
+
+    let silent = SilentServer::start().unwrap();
+    let timeout = builder(&silent.url())
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap()
+        .create_application_session()
+        .await
+        .unwrap_err();
+    let transport = builder(&refused_url().unwrap())
+        .build()
+        .unwrap()
+        .create_application_session()
+        .await
+        .unwrap_err();
+
+    errors::check_error_helpers(&Failures {
+        not_found,
+        session_expired,
+        rejected_field,
+        refused_locally,
+        conflict,
+        bad_credentials,
+        timeout,
+        transport,
+    });
+}
