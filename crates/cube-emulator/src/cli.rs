@@ -1,4 +1,4 @@
-//! Command-line flags and environment variables (EMULATOR.md).
+//! Command-line flags and environment variables (`docs/EMULATOR.md`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -85,7 +85,7 @@ pub struct EmulatorConfig {
     pub time_source: Arc<dyn TimeSource>,
     /// How long a call to an identity provider (Facebook, Twitter, a
     /// Firebase key set, the custom identity provider) may take before the
-    /// sign-in is refused (`401`). Default 5 s, as PROTOCOL.md says.
+    /// sign-in is refused (`401`). Default 5 s (`docs/PROTOCOL.md`, "Identity providers").
     pub provider_timeout: Duration,
 }
 

@@ -1,5 +1,5 @@
 //! `ApiError`: an HTTP status plus the wire error object, the only way a
-//! handler fails. Its messages are the exact strings of PROTOCOL.md.
+//! handler fails. Its messages are the exact strings of `docs/PROTOCOL.md` ("Errors").
 
 use std::collections::BTreeMap;
 

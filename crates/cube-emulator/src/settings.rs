@@ -1,4 +1,4 @@
-//! Per-application settings (EMULATOR.md): stored as JSON, read typed.
+//! Per-application settings (`docs/EMULATOR.md`): stored as JSON, read typed.
 
 use serde_json::{Map, Value, json};
 

@@ -4,7 +4,7 @@
 //! Sessions are cached by token hash, so an authenticated read costs no
 //! database query for the session. Reads refresh a session's sliding
 //! deadline and its user's `last_request_at` in memory; [`State::flush`]
-//! writes them at least once a second (EMULATOR.md allows them to reach the
+//! writes them at least once a second (`docs/EMULATOR.md` allows them to reach the
 //! disk up to 1 s late). Every other change is written before it is
 //! acknowledged.
 

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 
-/// The largest JSON or form body accepted (PROTOCOL.md: over 1 MiB is `413`).
+/// The largest JSON or form body accepted (`docs/PROTOCOL.md`, "Requests": over 1 MiB is `413`).
 pub(crate) const MAX_BODY: usize = 1 << 20;
 
 /// Decodes one `application/x-www-form-urlencoded` component strictly:

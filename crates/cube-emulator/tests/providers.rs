@@ -1,4 +1,4 @@
-//! Identity providers over real HTTP (PROTOCOL.md section 4), each in
+//! Identity providers over real HTTP (`docs/PROTOCOL.md`, "Identity providers"), each in
 //! `POST /session` and in `POST /login`: Facebook and Twitter through the
 //! emulator's fake APIs, Firebase ID tokens minted here with test RSA keys
 //! and served as a JWKS by a test server (with a key rotation), and a

@@ -1,4 +1,4 @@
-//! Storage over real HTTP (PROTOCOL.md section 7): create, upload through
+//! Storage over real HTTP (`docs/PROTOCOL.md`, "Storage"): create, upload through
 //! the signed policy URL, complete, read through private, public and
 //! download URLs, delete; the policy checks, the 100 MiB limit (with the
 //! emulator's memory measured), restarts and the avatar flow.

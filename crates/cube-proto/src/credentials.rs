@@ -1,4 +1,4 @@
-//! Every way to start a session or sign in (PROTOCOL.md sections 2 and 3).
+//! Every way to start a session or sign in (`docs/PROTOCOL.md`, "Sessions").
 
 use crate::error::InvalidInput;
 use crate::secret::Secret;

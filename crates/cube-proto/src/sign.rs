@@ -1,4 +1,4 @@
-//! The `POST /session` signature (PROTOCOL.md section 2, signed form).
+//! The `POST /session` signature (`docs/PROTOCOL.md`, "Signature").
 
 use crate::config::SignatureAlgorithm;
 use crate::secret::Secret;

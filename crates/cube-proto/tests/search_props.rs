@@ -1,6 +1,6 @@
 //! Property tests of the v2 filter builder: what it accepts encodes to a
 //! query that decodes (the way a server decodes it) back to the same
-//! filters; what it refuses breaks a rule of PROTOCOL.md section 6, checked
+//! filters; what it refuses breaks a rule of `docs/PROTOCOL.md` ("Search"), checked
 //! by a predicate written here from the spec, independent of the builder.
 
 use cube_proto::search::{Direction, Field, Filter, Operator, Rule, UserSearch, Value};

@@ -4,7 +4,7 @@
 //! session creations and calls (answered with or without the expiry header,
 //! with 401 "Required session does not exist", or with another error) and
 //! runs them through the real `Session` + `Call` over HTTP values, and through
-//! the model below, which restates PROTOCOL.md's rules over plain integers.
+//! the model below, which restates the rules of `docs/PROTOCOL.md` over plain integers.
 //! After every step both must agree on validity, status, deadline, what every
 //! kind of call would do next, the outcome of the call and its retry count.
 

@@ -1,5 +1,5 @@
 //! `/_emulator/*`: health, applications and settings, the clock, the
-//! outbox and the data reset (EMULATOR.md). Not part of ConnectyCube.
+//! outbox and the data reset (`docs/EMULATOR.md`). Not part of ConnectyCube.
 
 use http::StatusCode;
 use serde_json::{Value, json};

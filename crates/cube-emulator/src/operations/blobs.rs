@@ -1,4 +1,4 @@
-//! `/blobs` (PROTOCOL.md section 7): file records, the S3-style upload of
+//! `/blobs` (`docs/PROTOCOL.md`, "Storage"): file records, the S3-style upload of
 //! their bytes, and the file URLs avatars are read through.
 //!
 //! `POST /blobs` answers an upload URL on the emulator whose query carries
@@ -86,7 +86,7 @@ impl Policy {
 }
 
 /// The upload URL of a blob: `{base}/_storage/upload?key=..&policy=..`.
-/// Spaces are `%20` and `+` is `%2B` (PROTOCOL.md section 7).
+/// Spaces are `%20` and `+` is `%2B` (`docs/PROTOCOL.md`, "Storage").
 fn upload_url(state: &State, blob: &BlobRow, expires: i64) -> String {
     let policy = Policy {
         blob_id: blob.id,

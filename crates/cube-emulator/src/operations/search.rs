@@ -1,5 +1,5 @@
 //! User lists: the v1 list (`filter[]`, `order`), by full name, by tags,
-//! and the v2 search with its operator rules (PROTOCOL.md section 6).
+//! and the v2 search with its operator rules (`docs/PROTOCOL.md`, "Search").
 
 use rusqlite::types::Value as Sql;
 use serde_json::json;

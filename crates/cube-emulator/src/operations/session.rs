@@ -1,5 +1,5 @@
 //! `POST/GET/DELETE /session`, `DELETE /session/{id}`, `DELETE
-//! /session/list`, `POST/DELETE /login` (PROTOCOL.md sections 2 and 3).
+//! /session/list`, `POST/DELETE /login` (`docs/PROTOCOL.md`, "Sessions").
 
 use rusqlite::types::Value as Sql;
 use serde_json::{Map, Value, json};

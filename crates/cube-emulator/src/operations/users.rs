@@ -1,5 +1,5 @@
 //! `/users`: sign-up, update and delete self, and single-user look-ups
-//! (PROTOCOL.md sections 5 and 6). Lists and searches are in `search`.
+//! (`docs/PROTOCOL.md`, "Users"). Lists and searches are in `search`.
 
 use rusqlite::types::Value as Sql;
 use serde_json::{Map, Value};

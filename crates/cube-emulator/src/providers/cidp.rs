@@ -1,4 +1,4 @@
-//! The custom identity provider (PROTOCOL.md section 4): the application's
+//! The custom identity provider (`docs/PROTOCOL.md`, "Identity providers"): the application's
 //! `cidp` setting names a URL, request parameters (`#{login}` is the login
 //! sent) and a response mapping (`uid` → a dot path in the JSON answer).
 //! A 2xx answer whose mapped uid is present signs the user in, linked by

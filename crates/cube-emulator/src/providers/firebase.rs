@@ -1,4 +1,4 @@
-//! Firebase ID tokens (JWTs), PROTOCOL.md section 4: RS256-signed by a key
+//! Firebase ID tokens (JWTs), `docs/PROTOCOL.md` ("Identity providers"): RS256-signed by a key
 //! of the application's key set (`firebase_jwks` inline, or fetched from
 //! `firebase_jwks_url`, cached, and fetched again when a token names an
 //! unknown `kid` — how key rotation is picked up), or unsigned (`alg:

@@ -1,4 +1,4 @@
-//! Identity providers (PROTOCOL.md section 4): Facebook, Twitter, Firebase
+//! Identity providers (`docs/PROTOCOL.md`, "Identity providers"): Facebook, Twitter, Firebase
 //! (phone, e-mail/Google) and the application's custom identity provider.
 //! Each one turns what the client sent into a verified [`Identity`], by
 //! asking the provider over HTTP (the emulator's fake providers by

@@ -42,7 +42,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<BlobRow> {
 }
 
 impl BlobRow {
-    /// The wire form (PROTOCOL.md section 7), without the upload permission.
+    /// The wire form (`docs/PROTOCOL.md`, "Storage"), without the upload permission.
     pub(crate) fn to_json(&self) -> Value {
         json!({
             "id": self.id,

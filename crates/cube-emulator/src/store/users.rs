@@ -65,7 +65,7 @@ pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
 }
 
 impl UserRow {
-    /// The wire form (PROTOCOL.md section 5); never the password.
+    /// The wire form (`docs/PROTOCOL.md`, "Users"); never the password.
     pub(crate) fn to_json(&self) -> Value {
         // A digit-only deprecated external id goes back out as a number.
         let external_user_id = match &self.external_user_id {

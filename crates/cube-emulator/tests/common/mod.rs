@@ -267,7 +267,7 @@ pub fn parse_header(text: &str) -> i64 {
     parse_iso(&iso)
 }
 
-/// The test's own implementation of the signature base (PROTOCOL.md §2).
+/// The test's own implementation of the signature base (`docs/PROTOCOL.md`, "Signature").
 pub fn signature_base(body: &Value) -> String {
     fn flatten(key: String, value: &Value, out: &mut Vec<(String, String)>) {
         match value {

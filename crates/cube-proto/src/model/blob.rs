@@ -1,4 +1,4 @@
-//! The blob (file) object of the storage API (PROTOCOL.md section 7).
+//! The blob (file) object of the storage API (`docs/PROTOCOL.md`, "Storage").
 
 use super::de;
 use crate::secret::Secret;

@@ -1,4 +1,4 @@
-//! The two page shapes of user lists (PROTOCOL.md section 6).
+//! The two page shapes of user lists (`docs/PROTOCOL.md`, "Search").
 
 use super::de;
 use super::user::User;

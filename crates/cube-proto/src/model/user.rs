@@ -1,4 +1,4 @@
-//! The user object (PROTOCOL.md section 5).
+//! The user object (`docs/PROTOCOL.md`, "Users").
 
 use super::de;
 use serde::Deserialize;

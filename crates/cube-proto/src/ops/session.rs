@@ -1,4 +1,4 @@
-//! Session calls: create, sign in/out, info, destroy (PROTOCOL.md 2-3).
+//! Session calls: create, sign in/out, info, destroy (`docs/PROTOCOL.md`, "Sessions").
 
 use super::{Access, Operation, Transition};
 use crate::credentials::{Credentials, SessionKind};

@@ -1,4 +1,4 @@
-//! Storage calls for avatars (PROTOCOL.md section 7): create a file, upload
+//! Storage calls for avatars (`docs/PROTOCOL.md`, "Storage"): create a file, upload
 //! its bytes, declare it uploaded, read its info, delete it, and build its
 //! URLs.
 

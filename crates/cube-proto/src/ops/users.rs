@@ -1,4 +1,4 @@
-//! Users calls (PROTOCOL.md section 6): sign up, update and delete self,
+//! Users calls (`docs/PROTOCOL.md`, "Users"): sign up, update and delete self,
 //! password reset, and the deprecated v1 list.
 //!
 //! Look-ups go through `GET /users/v2`: see [`GetUser`](crate::search::GetUser)

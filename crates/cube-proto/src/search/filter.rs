@@ -4,7 +4,7 @@ use crate::error::{Error, InvalidInput};
 use std::fmt;
 use time::OffsetDateTime;
 
-/// A field `GET /users/v2` filters or sorts on (PROTOCOL.md section 6).
+/// A field `GET /users/v2` filters or sorts on (`docs/PROTOCOL.md`, "Search").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Field {
@@ -282,7 +282,7 @@ impl Filter {
     }
 }
 
-/// A rule of section 6 (or of the query's shape) that a set of filters breaks.
+/// A rule of `GET /users/v2` (or of the query's shape) that a set of filters breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Rule {

@@ -2,7 +2,7 @@
 //! exists, every combination the server would reject, and a sans-IO
 //! paginator.
 //!
-//! The rules (PROTOCOL.md section 6), each a [`Rule`]:
+//! The rules (`docs/PROTOCOL.md`, "Search"), each a [`Rule`]:
 //! * at least one stand-alone field (`id`, `login`, `email`, `full_name`,
 //!   `phone`, `external_id`, `facebook_id`, `twitter_id`, `user_tags`) with a
 //!   primary operator (`eq`, `in`, `start_with`);
