@@ -4,20 +4,28 @@
 //! reset, identity providers, file storage for avatars) with durable
 //! SQLite state and files on disk, plus an admin API under `/_emulator/`
 //! for tests: health, applications and settings, a movable clock, the
-//! e-mail outbox, fake provider tokens, and a data reset. See
-//! `EMULATOR.md` for the contract.
+//! e-mail outbox, fake provider tokens, and a data reset. The repository's
+//! `docs/PROTOCOL.md` describes the protocol and `docs/EMULATOR.md` the
+//! command line and the admin API.
 //!
 //! Run it as a binary (`cargo run -p cube-emulator -- --help`) or start it
-//! in-process:
+//! in-process, on a free port of 127.0.0.1, and point the code under test
+//! at its base URL:
 //!
-//! ```no_run
+//! ```
 //! use cube_emulator::{Emulator, EmulatorConfig};
+//! use serde_json::json;
 //!
 //! let emulator = Emulator::start_blocking(EmulatorConfig::default())?;
-//! println!("API at {}, app {} / {}", emulator.base_url(), emulator.app_id(), emulator.auth_key());
-//! // ... run the code under test against emulator.base_url() ...
+//! // An application session, as any ConnectyCube client asks for one.
+//! let mut answer = ureq::post(&format!("{}/session", emulator.base_url()))
+//!     .send_json(json!({"application_id": emulator.app_id(), "auth_key": emulator.auth_key()}))?;
+//! assert_eq!(answer.status(), 201);
+//! assert!(answer.headers().contains_key("CB-Token-ExpirationDate"));
+//! let session: serde_json::Value = answer.body_mut().read_json()?;
+//! assert_eq!(session["session"]["application_id"], emulator.app_id());
 //! drop(emulator); // stops the server and closes its database
-//! # Ok::<(), cube_emulator::StartError>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod b64;

@@ -5,7 +5,8 @@
 //! [`http::Request<Vec<u8>>`](http::Request) values, responses go in as
 //! [`http::Response<Vec<u8>>`](http::Response), and the current time and a
 //! random nonce are arguments. An adapter (`cube-blocking`, `cube-async`, or
-//! your own) carries the bytes.
+//! your own) carries the bytes. The protocol itself, as this crate and the
+//! emulator speak it, is described in the repository's `docs/PROTOCOL.md`.
 //!
 //! * [`Config`]: application id, auth key, optional auth secret, base URL.
 //! * [`ops`]: one value per API call, each an [`Operation`](ops::Operation).
@@ -57,7 +58,7 @@ pub use call::{Call, Step};
 pub use clock::Clock;
 pub use config::{Config, SignatureAlgorithm};
 pub use credentials::{Credentials, SessionKind};
-pub use error::Error;
+pub use error::{CallError, Error};
 pub use model::{SessionInfo, User};
 pub use secret::Secret;
 pub use session::{Session, SessionOptions, SessionStatus};
