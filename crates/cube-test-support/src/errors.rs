@@ -153,7 +153,8 @@ pub fn check_error_helpers<E: CallError + Debug>(f: &Failures<E>) {
         assert_eq!(error.status(), None, "{name}: {error:?}");
         assert!(error.api().is_none(), "{name}: {error:?}");
     }
-    // A session the client already knows is gone is not sent again.
+    // "Session expired" is the client's conclusion after the server's 401,
+    // so it carries that 401 or no status at all.
     assert!(
         f.session_expired
             .status()
