@@ -14,6 +14,16 @@ pub enum Error {
     /// No answer within the configured timeout.
     #[error("no answer within {0:?}")]
     Timeout(std::time::Duration),
+    /// A transfer was cancelled: its progress callback said stop, or its
+    /// cancel handle was used. Nothing was completed.
+    #[error("the transfer was cancelled")]
+    Cancelled,
+    /// A transfer moved no byte for the idle timeout.
+    #[error("the transfer stalled: no byte moved for {0:?}")]
+    Stalled(std::time::Duration),
+    /// Reading the file to upload, or writing the downloaded one, failed.
+    #[error("file I/O failed: {0}")]
+    File(#[source] std::io::Error),
     /// The operating system's random source failed.
     #[error("no randomness for the nonce: {0}")]
     Random(getrandom::Error),

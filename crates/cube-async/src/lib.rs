@@ -24,6 +24,7 @@ mod calls;
 mod client;
 mod clock;
 mod error;
+mod transfer;
 mod transport;
 
 pub use builder::ClientBuilder;
@@ -34,6 +35,7 @@ pub use error::Error;
 pub use proto::{
     Credentials, Secret, SessionInfo, SessionKind, SessionStatus, SignatureAlgorithm, User,
 };
+pub use transfer::{CancelHandle, DownloadOptions, UploadOptions};
 pub use transport::Roots;
 
 /// The protocol crate this adapter drives, for its operations and types.

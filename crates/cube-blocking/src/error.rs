@@ -11,6 +11,16 @@ pub enum Error {
     /// The request did not get an answer: connection, TLS, timeout.
     #[error("transport error: {0}")]
     Transport(#[source] ureq::Error),
+    /// A transfer was cancelled: its progress callback said stop, or its
+    /// cancel handle was used. Nothing was completed.
+    #[error("the transfer was cancelled")]
+    Cancelled,
+    /// A transfer moved no byte for the idle timeout.
+    #[error("the transfer stalled: no byte moved for {0:?}")]
+    Stalled(std::time::Duration),
+    /// Reading the file to upload, or writing the downloaded one, failed.
+    #[error("file I/O failed: {0}")]
+    File(#[source] std::io::Error),
     /// The operating system's random source failed.
     #[error("no randomness for the nonce: {0}")]
     Random(getrandom::Error),

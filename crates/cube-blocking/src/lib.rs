@@ -22,6 +22,7 @@ mod calls;
 mod client;
 mod clock;
 mod error;
+mod transfer;
 mod transport;
 
 pub use builder::ClientBuilder;
@@ -32,6 +33,7 @@ pub use error::Error;
 pub use proto::{
     Credentials, Secret, SessionInfo, SessionKind, SessionStatus, SignatureAlgorithm, User,
 };
+pub use transfer::{DownloadOptions, UploadOptions};
 pub use transport::Roots;
 
 /// The protocol crate this adapter drives, for its operations and types.
