@@ -121,8 +121,8 @@ macro_rules! profile_setters {
 
         /// The deprecated `external_user_id`, independent of
         /// [`external_id`](Self::external_id): what older apps (and the
-        /// Flutter SDK's `externalId`) store. Look-ups by external id try
-        /// `external_id` first, then this.
+        /// Flutter SDK's `externalId`) store. `GET /users/external/{id}`
+        /// finds it when no `external_id` matches; the v2 look-ups do not.
         pub fn external_user_id(mut self, value: impl Into<String>) -> Self {
             self.profile.external_user_id = Some(value.into());
             self
