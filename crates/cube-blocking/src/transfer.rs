@@ -345,7 +345,18 @@ fn transport_error(e: ureq::Error, idle: Duration) -> Error {
     }
 }
 
+/// A body read's error: ureq hands its own errors (a timeout) back
+/// wrapped in an `io::Error`.
 fn read_error(e: io::Error, idle: Duration) -> Error {
+    if e.get_ref().is_some_and(|inner| inner.is::<ureq::Error>()) {
+        let inner = e
+            .into_inner()
+            .and_then(|inner| inner.downcast::<ureq::Error>().ok());
+        return match inner {
+            Some(inner) => transport_error(*inner, idle),
+            None => Error::Stalled(idle),
+        };
+    }
     match e.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::Stalled(idle),
         _ => Error::Transport(ureq::Error::Io(e)),

@@ -149,6 +149,87 @@ pub fn monotonic_to_total(calls: &[(u64, u64)], total: u64) -> bool {
         && calls.last() == Some(&(total, total))
 }
 
+/// A server whose handler writes raw answers (with pauses, half bodies):
+/// it gets "METHOD PATH" and the connection, after the request was read.
+pub fn raw_server(
+    handler: impl Fn(&str, &mut std::net::TcpStream) + Send + Sync + 'static,
+) -> String {
+    use std::io::{BufRead, BufReader, Read};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handler = std::sync::Arc::new(handler);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let handler = handler.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                let mut length = 0u64;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let lower = h.trim_end().to_ascii_lowercase();
+                    if lower.is_empty() {
+                        break;
+                    }
+                    if let Some(v) = lower.strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let request: Vec<&str> = line.split_whitespace().take(2).collect();
+                let request = request.join(" ");
+                // Uploads to /hold are never read: the client stalls.
+                if !request.ends_with("/hold") {
+                    let _ = std::io::copy(&mut (&mut reader).take(length), &mut std::io::sink());
+                }
+                handler(&request, &mut stream);
+            });
+        }
+    });
+    url
+}
+
+/// A scripted API: sessions, and `/blobs/{uid}/download` redirecting to
+/// `/files/{uid}`, whose answer `files` writes.
+pub fn api_with_files(
+    files: impl Fn(&str, &mut std::net::TcpStream) + Send + Sync + 'static,
+) -> String {
+    raw_server(move |request, stream| {
+        let answer = |stream: &mut std::net::TcpStream, head: &str, body: &str| {
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        };
+        if request == "POST /session" {
+            answer(
+                stream,
+                "201 Created",
+                r#"{"session":{"id":1,"token":"tok"}}"#,
+            );
+        } else if let Some(uid) = request
+            .strip_prefix("GET /blobs/")
+            .and_then(|r| r.strip_suffix("/download"))
+        {
+            answer(stream, &format!("301 Moved\r\nLocation: /files/{uid}"), "");
+        } else if request.starts_with("GET /files/") {
+            files(request, stream);
+        } else {
+            answer(stream, "404 Not Found", "{}");
+        }
+    })
+}
+
+/// The peak memory figure and progress checks a child process reports.
+pub const CHILD_REPORT: &str = "CHILD-REPORT ";
+
 /// The suite; see the module docs.
 #[macro_export]
 macro_rules! transfer_suite {
@@ -470,6 +551,152 @@ macro_rules! transfer_suite {
             assert_eq!((updated.external_user_id.as_deref(), updated.blob_id), (Some("ext-778"), Some(42)));
             let again = c.get_user(user.id)$(.$await)?.unwrap().unwrap();
             assert_eq!((again.external_user_id.as_deref(), again.blob_id), (Some("ext-778"), Some(42)));
+        }
+
+        #[$attr]
+        $($async)? fn a_stalled_transfer_fails_after_the_idle_timeout_a_slow_one_finishes() {
+            use std::io::Write as _;
+            use std::time::Duration;
+            // An upload URL that accepts the connection and never reads.
+            let hold = tx::raw_server(|_, _| std::thread::sleep(Duration::from_secs(20)));
+            let c = Client::builder(1, "key").base_url(hold.clone()).build().unwrap();
+            let blob: proto::model::Blob = serde_json::from_value(serde_json::json!({"id": 1, "uid": "u1hold",
+                "name": "f.bin", "content_type": "application/octet-stream",
+                "blob_object_access": {"params": format!("{hold}/hold?key=u1hold")}})).unwrap();
+            let big = vec![0u8; 48 << 20];
+            let err = c
+                .upload_stream(&blob, std::io::Cursor::new(big), 48 << 20,
+                    UploadOptions::new().idle_timeout(Duration::from_millis(300)))$(.$await)?
+                .unwrap_err();
+            assert!(matches!(err, Error::Stalled(d) if d == Duration::from_millis(300)), "{err}");
+
+            // A download that sends a little, then nothing.
+            let api = tx::api_with_files(|_, stream| {
+                let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{}", "x".repeat(100));
+                std::thread::sleep(Duration::from_secs(20));
+            });
+            let c = Client::builder(1, "key").base_url(api).build().unwrap();
+            let mut out = Vec::new();
+            let err = c.download_blob_to("u2stall", &mut out,
+                DownloadOptions::new().idle_timeout(Duration::from_millis(300)))$(.$await)?.unwrap_err();
+            assert!(matches!(err, Error::Stalled(_)), "{err}");
+
+            // A download slower in total than the API timeout, but never idle long.
+            let api = tx::api_with_files(|_, stream| {
+                let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+                for _ in 0..10 {
+                    let _ = stream.write_all(&[b'y'; 100]);
+                    let _ = stream.flush();
+                    std::thread::sleep(Duration::from_millis(150));
+                }
+            });
+            let c = Client::builder(1, "key").base_url(api).timeout(Duration::from_millis(700)).build().unwrap();
+            let mut out = Vec::new();
+            let n = c.download_blob_to("u3slow", &mut out,
+                DownloadOptions::new().idle_timeout(Duration::from_millis(600)))$(.$await)?.unwrap();
+            assert_eq!((n, out), (1000, vec![b'y'; 1000]));
+        }
+
+        /// Run by `a_100_mib_file_in_a_child_process`, which gives it the
+        /// emulator and the file; alone it has nothing to do.
+        #[$attr]
+        #[ignore = "run by a_100_mib_file_in_a_child_process, in its own process"]
+        $($async)? fn child_hundred_mib_transfer() {
+            let var = |name: &str| std::env::var(name).expect("run by a_100_mib_file_in_a_child_process");
+            let c = Client::builder(var("CUBE_CHILD_APP").parse().unwrap(), var("CUBE_CHILD_KEY"))
+                .auth_secret(var("CUBE_CHILD_SECRET"))
+                .base_url(var("CUBE_CHILD_URL"))
+                .build()
+                .unwrap();
+            c.sign_up(NewUser::with_login("hundred01", "password-hundred"))$(.$await)?.unwrap();
+            c.create_session(Credentials::login("hundred01", "password-hundred"))$(.$await)?.unwrap();
+            let baseline = tx::own_peak_kib();
+            let path = std::path::PathBuf::from(var("CUBE_CHILD_FILE"));
+            // Progress kept as counts, not a list: the child measures its memory.
+            let state = Arc::new(Mutex::new((0u64, None::<(u64, u64)>, None::<(u64, u64)>, true)));
+            let sink = state.clone();
+            let blob = c.upload_from_path(&path, UploadOptions::new().on_progress(move |done, total| {
+                let mut s = sink.lock().unwrap();
+                s.0 += 1;
+                if s.1.is_none() { s.1 = Some((done, total)); }
+                if let Some((last, last_total)) = s.2 { if done < last || total != last_total { s.3 = false; } }
+                s.2 = Some((done, total));
+                ControlFlow::Continue(())
+            }))$(.$await)?.unwrap();
+            let after_upload = tx::own_peak_kib();
+            let out = std::fs::File::create(var("CUBE_CHILD_OUT")).unwrap();
+            $(let mut out = tokio::fs::File::from_std(out); let _ = stringify!($async);)?
+            #[allow(unused_mut)]
+            let mut out = out;
+            let downloaded = c.download_blob_to(blob.uid.as_deref().unwrap(), &mut out, DownloadOptions::new())$(.$await)?.unwrap();
+            drop(out);
+            let after_download = tx::own_peak_kib();
+            // A cancel at about half, through the callback.
+            let cancelled = c.create_blob(CreateBlob::new("application/octet-stream", "half.bin").unwrap())$(.$await)?.unwrap();
+            let stopped_at = Arc::new(Mutex::new(0u64));
+            let at = stopped_at.clone();
+            let file = std::fs::File::open(&path).unwrap();
+            $(let file = tokio::fs::File::from_std(file); let _ = stringify!($async);)?
+            let len = std::fs::metadata(&path).unwrap().len();
+            let err = c.upload_stream(&cancelled, file, len, UploadOptions::new().on_progress(move |done, total| {
+                if done >= total / 2 { *at.lock().unwrap() = done; return ControlFlow::Break(()); }
+                ControlFlow::Continue(())
+            }))$(.$await)?.unwrap_err();
+            let s = state.lock().unwrap();
+            let report = serde_json::json!({
+                "baseline_kib": baseline, "after_upload_kib": after_upload,
+                "after_download_kib": after_download, "vmhwm_kib": tx::own_peak_kib(),
+                "calls": s.0, "first": s.1, "last": s.2, "monotonic": s.3,
+                "blob_id": blob.id, "downloaded": downloaded,
+                "cancel_error": format!("{err:?}"), "cancelled_blob": cancelled.id,
+                "stopped_at": *stopped_at.lock().unwrap(),
+            });
+            println!("{}{report}", tx::CHILD_REPORT);
+        }
+
+        #[$attr]
+        $($async)? fn a_100_mib_file_in_a_child_process() {
+            let dir = TempDir::new("hundred");
+            let e = tx::emulator_in(&dir.0);
+            let len: u64 = 100 << 20;
+            let file = dir.0.join("hundred.bin");
+            tx::write_pattern_file(&file, len);
+            let back = dir.0.join("back.bin");
+            let output = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "child_hundred_mib_transfer", "--include-ignored", "--nocapture", "--test-threads=1"])
+                .env("CUBE_CHILD_URL", e.base_url())
+                .env("CUBE_CHILD_APP", e.app_id().to_string())
+                .env("CUBE_CHILD_KEY", e.auth_key())
+                .env("CUBE_CHILD_SECRET", e.auth_secret())
+                .env("CUBE_CHILD_FILE", &file)
+                .env("CUBE_CHILD_OUT", &back)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let line = stdout.lines().find_map(|l| l.split_once(tx::CHILD_REPORT).map(|(_, r)| r))
+                .unwrap_or_else(|| panic!("no report: {stdout}\n{}", String::from_utf8_lossy(&output.stderr)));
+            let report: serde_json::Value = serde_json::from_str(line).unwrap();
+            eprintln!("child report: {report}");
+            let peak = ["baseline_kib", "after_upload_kib", "after_download_kib", "vmhwm_kib"]
+                .iter().map(|k| report[k].as_u64().unwrap()).max().unwrap();
+            assert!(peak < 32 * 1024, "the client process peaked at {peak} KiB");
+            assert_eq!(report["first"], serde_json::json!([0, len]));
+            assert_eq!(report["last"], serde_json::json!([len, len]));
+            assert_eq!(report["monotonic"], true);
+            assert!(report["calls"].as_u64().unwrap() > 100);
+            assert_eq!(report["downloaded"], len);
+            assert!(tx::same_file(&file, &back), "the bytes read back differ");
+            assert_eq!(report["cancel_error"], "Cancelled");
+            let stopped = report["stopped_at"].as_u64().unwrap();
+            assert!(stopped >= len / 2 && stopped < len, "{stopped}");
+            // The emulator keeps the one completed file, nothing of the cancelled one.
+            let (done, partial) = tx::settled_files(&dir.0);
+            assert_eq!((done.len(), partial.len()), (1, 0), "{done:?} {partial:?}");
+            let c = client_for(&e);
+            c.create_session(Credentials::login("hundred01", "password-hundred"))$(.$await)?.unwrap();
+            let cancelled = report["cancelled_blob"].as_u64().unwrap();
+            assert_eq!(c.get_blob(cancelled)$(.$await)?.unwrap().size, None, "the cancelled blob is not complete");
+            assert_eq!(c.get_blob(report["blob_id"].as_u64().unwrap())$(.$await)?.unwrap().size, Some(len));
         }
     };
 }
