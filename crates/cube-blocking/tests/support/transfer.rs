@@ -625,7 +625,7 @@ macro_rules! transfer_suite {
             }))$(.$await)?.unwrap();
             let after_upload = tx::own_peak_kib();
             let out = std::fs::File::create(var("CUBE_CHILD_OUT")).unwrap();
-            $(let mut out = tokio::fs::File::from_std(out); let _ = stringify!($async);)?
+            $(let out = tokio::fs::File::from_std(out); let _ = stringify!($async);)?
             #[allow(unused_mut)]
             let mut out = out;
             let downloaded = c.download_blob_to(blob.uid.as_deref().unwrap(), &mut out, DownloadOptions::new())$(.$await)?.unwrap();
