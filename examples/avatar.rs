@@ -30,7 +30,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let blob = owner.upload_from_path(
         &path,
         UploadOptions::new().on_progress(|sent, total| {
-            let percent = if total == 0 { 100 } else { sent * 100 / total };
+            let percent = (sent * 100).checked_div(total).unwrap_or(100);
             if percent >= last_percent + 25 || sent == total {
                 println!("    {sent} of {total} bytes ({percent}%)");
                 last_percent = percent;

@@ -81,7 +81,7 @@ async fn a_cancel_handle_used_by_another_task_stops_the_upload() {
     canceller.await.unwrap();
     assert!(matches!(err, Error::Cancelled), "{err}");
     let stopped = sent.load(Ordering::SeqCst);
-    assert!(stopped >= LEN / 2 && stopped < LEN, "{stopped}");
+    assert!((LEN / 2..LEN).contains(&stopped), "{stopped}");
     let (done, partial) = tx::settled_files(&dir.0);
     assert!(
         done.is_empty() && partial.is_empty(),
