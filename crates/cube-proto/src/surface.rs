@@ -379,7 +379,10 @@ macro_rules! client_builder_settings {
             self
         }
 
-        /// The longest a request may take, connection included (default 30 s).
+        /// The longest an API call may take, connection included (default
+        /// 30 s). Uploads and downloads are not bounded by it: they fail only
+        /// after an idle timeout without a byte moving (their options'
+        /// `idle_timeout`, 30 s by default).
         pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
             self.timeout = timeout;
             self

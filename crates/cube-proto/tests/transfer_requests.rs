@@ -52,6 +52,11 @@ fn the_streamed_body_is_the_buffered_one_with_the_same_boundary() {
     );
     assert_eq!(headers["cb-sdk"], "Rust 0.1.0 - Client");
     assert!(headers.get("cb-token").is_none());
+    let debug = format!("{upload:?}");
+    assert!(
+        !debug.contains("a+b") && !debug.contains("97, 43"),
+        "{debug}"
+    );
 }
 
 #[test]

@@ -86,12 +86,21 @@ pub fn guess_content_type(file_name: &str) -> String {
 /// assert!(text.ends_with("JPEG\r\n--cube-07070707070707070707070707070707--\r\n"));
 /// # Ok::<(), cube_proto::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct StreamedUpload {
     request: http::Request<()>,
     head: Vec<u8>,
     tail: Vec<u8>,
     file_len: u64,
+}
+
+/// The head holds the signed upload policy: `Debug` shows sizes only.
+impl std::fmt::Debug for StreamedUpload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamedUpload")
+            .field("file_len", &self.file_len)
+            .field("content_length", &self.content_length())
+            .finish_non_exhaustive()
+    }
 }
 
 impl StreamedUpload {

@@ -201,7 +201,8 @@ impl UserSearch {
 ///     now: time::OffsetDateTime::UNIX_EPOCH, nonce: 0 };
 /// let op = SearchUsers::by_full_name("Zoë Kail")?;
 /// let request = op.build(&ctx)?;
-/// assert_eq!(request.uri(), "https://api.connectycube.com/users/v2?full_name=Zo%C3%AB%20Kail");
+/// assert_eq!(request.uri(),
+///     "https://api.connectycube.com/users/v2?full_name[start_with]=Zo%C3%AB%20Kail&limit=5");
 /// # Ok::<(), cube_proto::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
