@@ -1,7 +1,9 @@
-//! Finding users: single look-ups, the typed v2 search with filters, sort and
-//! pagination, and what the builder refuses before anything is sent.
+//! Finding users: single look-ups, many users by ids, a full-name prefix as
+//! the Flutter SDK searches it, paged look-ups, the typed v2 search with
+//! filters, sort and pagination, and what the builder refuses before
+//! anything is sent.
 
-use cube_blocking::{Field, NewUser, UserSearch};
+use cube_blocking::{Field, NewUser, Paging, UserSearch};
 use cube_examples::{Target, step};
 use std::error::Error;
 
@@ -65,6 +67,46 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     step(
         5,
+        "look 250 users up by ids: one request per 100, in the order asked",
+    );
+    for i in 5..250 {
+        let user = NewUser::with_login(format!("{prefix}{i}"), "search-password");
+        ids.push(client.sign_up(user)?.id);
+    }
+    let mut asked = ids.clone();
+    asked.reverse();
+    let users = client.get_users_by_ids(asked.clone())?;
+    let in_order = users.iter().map(|u| u.id).eq(asked.iter().copied());
+    println!(
+        "    asked {}, found {}, in the order asked: {in_order}",
+        asked.len(),
+        users.len()
+    );
+    if !in_order {
+        return Err("the users came back incomplete or out of order".into());
+    }
+
+    step(
+        6,
+        "find users by a full-name prefix (full_name[start_with], pages of 5)",
+    );
+    let page = client.find_users_by_full_name("Searcher O")?;
+    let names: Vec<&str> = page
+        .items
+        .iter()
+        .filter_map(|u| u.full_name.as_deref())
+        .collect();
+    println!("    {} match \"Searcher O\": {names:?}", page.total_entries);
+    let tagged =
+        client.find_users_by_tags_paged(["oslo"], &Paging::page(1, 2).sort_desc(Field::Id))?;
+    println!(
+        "    tagged oslo, newest two: {:?} of {}",
+        tagged.items.iter().map(|u| u.id).collect::<Vec<_>>(),
+        tagged.total_entries
+    );
+
+    step(
+        7,
         "searches the server would reject are refused before sending",
     );
     let refused = UserSearch::new()

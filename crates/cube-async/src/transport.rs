@@ -1,6 +1,7 @@
 //! The HTTP client: pooled hyper connections over rustls (ring provider).
 
 use crate::error::Error;
+use crate::transfer::UploadBody;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
@@ -31,6 +32,8 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {
     client: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// The same connector, for uploads whose body is streamed.
+    uploads: HyperClient<HttpsConnector<HttpConnector>, UploadBody>,
     timeout: Duration,
 }
 
@@ -72,8 +75,23 @@ impl Transport {
             .wrap_connector(http);
         // hyper never follows redirects, which is what we want: an API answer
         // is never a redirect, and following one could carry the token away.
+        let uploads = HyperClient::builder(TokioExecutor::new()).build(connector.clone());
         let client = HyperClient::builder(TokioExecutor::new()).build(connector);
-        Ok(Self { client, timeout })
+        Ok(Self {
+            client,
+            uploads,
+            timeout,
+        })
+    }
+
+    /// The pooled client, for downloads (its bodies are read as they come).
+    pub(crate) fn client(&self) -> &HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>> {
+        &self.client
+    }
+
+    /// The client for streamed uploads.
+    pub(crate) fn uploads(&self) -> &HyperClient<HttpsConnector<HttpConnector>, UploadBody> {
+        &self.uploads
     }
 
     /// A failure as the adapter's error: a connection that timed out is

@@ -64,6 +64,11 @@ impl Client {
         }
     }
 
+    /// The HTTP client, for the streaming calls of `transfer`.
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config

@@ -45,6 +45,16 @@ pub enum Error {
     /// ([`ClientBuilder::timeout`](crate::ClientBuilder::timeout)).
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// A transfer was cancelled: its progress callback said stop, or its
+    /// cancel handle was used. Nothing was completed.
+    #[error("the transfer was cancelled")]
+    Cancelled,
+    /// A transfer moved no byte for the idle timeout.
+    #[error("the transfer stalled: no byte moved for {0:?}")]
+    Stalled(Duration),
+    /// Reading the file to upload, or writing the downloaded one, failed.
+    #[error("file I/O failed: {0}")]
+    File(#[source] std::io::Error),
     /// The operating system's random source failed.
     #[error("no randomness for the nonce: {0}")]
     Random(getrandom::Error),
@@ -96,7 +106,8 @@ impl Error {
         CallError::is_conflict(self)
     }
 
-    /// Whether no answer came within the configured timeout.
+    /// Whether no answer came within the configured timeout, or a transfer
+    /// moved no byte for its idle timeout.
     pub fn is_timeout(&self) -> bool {
         CallError::is_timeout(self)
     }
@@ -107,7 +118,8 @@ impl CallError for Error {
         Error::proto(self)
     }
 
+    /// An API call with no answer in time, or a transfer that stalled.
     fn is_timeout(&self) -> bool {
-        matches!(self, Error::Timeout(_))
+        matches!(self, Error::Timeout(_) | Error::Stalled(_))
     }
 }

@@ -49,6 +49,7 @@ mod calls;
 mod client;
 mod clock;
 mod error;
+mod transfer;
 mod transport;
 
 pub use builder::ClientBuilder;
@@ -68,11 +69,12 @@ pub use proto::ops::{
     CreateBlob, ListUsers, NewUser, Upload, UserUpdate, V1Filter, V1Operator, V1Type,
 };
 pub use proto::search::{
-    Direction, Field, Filter, Operator, Rule, SearchError, SearchUsers, UserSearch,
+    Direction, Field, Filter, Operator, Paging, Rule, SearchError, SearchUsers, UserSearch,
 };
 pub use proto::{
     Credentials, Secret, SessionInfo, SessionKind, SessionStatus, SignatureAlgorithm, User,
 };
+pub use transfer::{DownloadOptions, UploadOptions};
 
 /// The protocol crate this adapter drives: for custom operations
 /// ([`Client::execute`] with any [`proto::ops::Operation`]) and its

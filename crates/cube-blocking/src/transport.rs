@@ -83,6 +83,11 @@ impl Transport {
         }
     }
 
+    /// The pooled agent, for streamed uploads and downloads.
+    pub(crate) fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
     /// Sends one request and reads the whole answer.
     pub(crate) fn send(&self, request: Request) -> Result<Response, Error> {
         let method = request.method().clone();

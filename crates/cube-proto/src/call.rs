@@ -216,8 +216,8 @@ impl<O: Operation> Call<O> {
                 sent_at,
                 with_token,
             }) => {
-                let error =
-                    (!status.is_success()).then(|| ApiError::from_parts(status, response.body()));
+                let error = (!self.op.accepts(status))
+                    .then(|| ApiError::from_parts(status, response.body()));
                 let session_missing =
                     with_token && error.as_ref().is_some_and(ApiError::is_session_missing);
                 if with_token {

@@ -137,52 +137,124 @@ impl Form {
     /// to 70 characters of `A-Z a-z 0-9 '()+_,-./:=?`, and must not occur in
     /// the content.
     pub fn encode(&self, file: &FilePart, boundary: &str) -> Result<Vec<u8>, InvalidInput> {
-        let allowed = |b: u8| b.is_ascii_alphanumeric() || b"'()+_,-./:=?".contains(&b);
-        if boundary.is_empty() || boundary.len() > MAX_BOUNDARY || !boundary.bytes().all(allowed) {
-            return Err(InvalidInput::new(
-                "boundary",
-                "1 to 70 characters of A-Z a-z 0-9 '()+_,-./:=?",
-            ));
-        }
+        check_boundary(boundary)?;
         if self.contains(file, boundary) {
             return Err(InvalidInput::new(
                 "boundary",
                 "the boundary occurs in the content",
             ));
         }
-        if file.content_type.contains(['\r', '\n']) {
+        let head = self.encode_head(&file.file_name, &file.content_type, boundary)?;
+        let tail = encode_tail(boundary);
+        let mut body = Vec::with_capacity(head.len() + file.bytes.len() + tail.len());
+        body.extend_from_slice(&head);
+        body.extend_from_slice(&file.bytes);
+        body.extend_from_slice(&tail);
+        Ok(body)
+    }
+
+    /// What goes before the file's bytes: every field, then the file part's
+    /// headers. With [`encode_tail`] after the bytes it makes the whole
+    /// body, so a file can be streamed between the two without being held
+    /// in memory. The boundary rules are those of [`Form::encode`]; the
+    /// fields, file name and type must not hold the boundary (the bytes
+    /// themselves cannot be checked: use a random boundary, see
+    /// [`random_boundary`]).
+    ///
+    /// ```
+    /// use cube_proto::multipart::{Form, encode_tail};
+    /// let mut form = Form::new();
+    /// form.field("key", "k1");
+    /// let head = form.encode_head("a.txt", "text/plain", "XyZ")?;
+    /// let mut body = head.clone();
+    /// body.extend_from_slice(b"hello");
+    /// body.extend_from_slice(&encode_tail("XyZ"));
+    /// assert!(String::from_utf8(body).unwrap().ends_with(
+    ///     "Content-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n"));
+    /// # Ok::<(), cube_proto::error::InvalidInput>(())
+    /// ```
+    pub fn encode_head(
+        &self,
+        file_name: &str,
+        content_type: &str,
+        boundary: &str,
+    ) -> Result<Vec<u8>, InvalidInput> {
+        check_boundary(boundary)?;
+        let inside = |hay: &str| hay.contains(boundary);
+        if self.fields.iter().any(|(n, v)| inside(n) || inside(v))
+            || inside(file_name)
+            || inside(content_type)
+        {
+            return Err(InvalidInput::new(
+                "boundary",
+                "the boundary occurs in the content",
+            ));
+        }
+        if content_type.contains(['\r', '\n']) {
             return Err(InvalidInput::new(
                 "content_type",
                 "a content type cannot hold a line break",
             ));
         }
-        let mut body = Vec::with_capacity(file.bytes.len() + 256 * (self.fields.len() + 1));
+        let mut head = Vec::with_capacity(256 * (self.fields.len() + 1));
         for (name, value) in &self.fields {
-            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-            body.extend_from_slice(
+            head.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            head.extend_from_slice(
                 format!(
                     "Content-Disposition: form-data; name=\"{}\"\r\n\r\n",
                     escape(name)
                 )
                 .as_bytes(),
             );
-            body.extend_from_slice(value.as_bytes());
-            body.extend_from_slice(b"\r\n");
+            head.extend_from_slice(value.as_bytes());
+            head.extend_from_slice(b"\r\n");
         }
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        body.extend_from_slice(
+        head.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        head.extend_from_slice(
             format!(
                 "Content-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\n\
                  Content-Type: {}\r\n\r\n",
-                escape(&file.file_name),
-                file.content_type
+                escape(file_name),
+                content_type
             )
             .as_bytes(),
         );
-        body.extend_from_slice(&file.bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        Ok(body)
+        Ok(head)
     }
+}
+
+/// What goes after the file's bytes: the closing delimiter.
+pub fn encode_tail(boundary: &str) -> Vec<u8> {
+    format!("\r\n--{boundary}--\r\n").into_bytes()
+}
+
+/// A boundary made of 16 random bytes (the caller's randomness: this crate
+/// has none): `cube-` and 32 hex digits. A file streamed from a reader
+/// cannot be searched for its boundary before it is sent; 128 random bits
+/// make a collision with its content as unlikely as guessing them, which is
+/// what browsers and HTTP clients rely on too.
+///
+/// ```
+/// let b = cube_proto::multipart::random_boundary([0xAB; 16]);
+/// assert_eq!(b, format!("cube-{}", "ab".repeat(16)));
+/// ```
+pub fn random_boundary(random: [u8; 16]) -> String {
+    let mut boundary = String::from("cube-");
+    for byte in random {
+        boundary.push_str(&format!("{byte:02x}"));
+    }
+    boundary
+}
+
+fn check_boundary(boundary: &str) -> Result<(), InvalidInput> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"'()+_,-./:=?".contains(&b);
+    if boundary.is_empty() || boundary.len() > MAX_BOUNDARY || !boundary.bytes().all(allowed) {
+        return Err(InvalidInput::new(
+            "boundary",
+            "1 to 70 characters of A-Z a-z 0-9 '()+_,-./:=?",
+        ));
+    }
+    Ok(())
 }
 
 /// Names in `Content-Disposition`, as browsers write them: `"` as `%22`, CR

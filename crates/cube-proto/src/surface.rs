@@ -169,18 +169,28 @@ macro_rules! client_calls {
             self.execute($crate::ops::GetUser::by_twitter_id(twitter_id))$(.$await)?
         }
 
-        /// The users with these ids (one v2 page, up to 100).
+        /// The users with these ids, any number of them, in the order asked:
+        /// one request per 100 ids. Repeated ids come back once; ids nobody
+        /// has are left out.
         pub $($async)? fn get_users_by_ids(
             &self,
             ids: impl IntoIterator<Item = u64>,
-        ) -> Result<$crate::model::PageV2, $error> {
-            let op = $crate::ops::SearchUsers::by_ids(ids)?;
-            self.execute(op)$(.$await)?
+        ) -> Result<Vec<$crate::User>, $error> {
+            let mut lookup = $crate::search::UsersByIds::new(ids);
+            for op in lookup.requests()? {
+                let page = self.execute(op)$(.$await)??;
+                lookup.handle_page(page);
+            }
+            Ok(lookup.users())
         }
 
-        /// The users with this full name (first v2 page).
-        pub $($async)? fn find_users_by_full_name(&self, full_name: &str) -> Result<$crate::model::PageV2, $error> {
-            let op = $crate::ops::SearchUsers::by_full_name(full_name)?;
+        /// The users whose full name starts with `prefix` (first v2 page;
+        /// the server answers pages of 5), as the Flutter SDK's
+        /// `getUsersByFullName`: `full_name[start_with]=`. A prefix under 4
+        /// characters is looked up exactly (`full_name=`). An exact search of
+        /// a longer name: `search_users(UserSearch::new().eq(Field::FullName, name).build()?)`.
+        pub $($async)? fn find_users_by_full_name(&self, prefix: &str) -> Result<$crate::model::PageV2, $error> {
+            let op = $crate::ops::SearchUsers::by_full_name(prefix)?;
             self.execute(op)$(.$await)?
         }
 
@@ -207,6 +217,59 @@ macro_rules! client_calls {
         /// One page of the deprecated v1 list.
         pub $($async)? fn list_users_v1(&self, list: $crate::ops::ListUsers) -> Result<$crate::model::PageV1, $error> {
             self.execute(list)$(.$await)?
+        }
+
+        // ---- paged look-ups (Flutter's paginator and sorter)
+
+        /// One page of the users with these ids (at most 100 ids), with
+        /// offset, limit and sort. For any number of ids in the order asked,
+        /// see [`get_users_by_ids`](Self::get_users_by_ids).
+        pub $($async)? fn get_users_by_ids_paged(
+            &self,
+            ids: impl IntoIterator<Item = u64>,
+            paging: &$crate::search::Paging,
+        ) -> Result<$crate::model::PageV2, $error> {
+            let ids: Vec<u64> = ids.into_iter().collect();
+            if ids.len() > $crate::search::MAX_IDS_PER_REQUEST {
+                return Err($crate::Error::from($crate::error::InvalidInput::new(
+                    "ids",
+                    format!("{} ids; a page takes at most 100 (get_users_by_ids takes any number)", ids.len()),
+                )).into());
+            }
+            let op = $crate::ops::SearchUsers::by_ids(ids)?.with_paging(paging)?;
+            self.execute(op)$(.$await)?
+        }
+
+        /// One page of the users whose full name starts with `prefix` (see
+        /// [`find_users_by_full_name`](Self::find_users_by_full_name)), with
+        /// offset and sort; a prefix search keeps the server's pages of 5.
+        pub $($async)? fn find_users_by_full_name_paged(
+            &self,
+            prefix: &str,
+            paging: &$crate::search::Paging,
+        ) -> Result<$crate::model::PageV2, $error> {
+            let op = $crate::ops::SearchUsers::by_full_name(prefix)?.with_paging(paging)?;
+            self.execute(op)$(.$await)?
+        }
+
+        /// One page of the users with this phone number, with offset, limit and sort.
+        pub $($async)? fn find_users_by_phone_paged(
+            &self,
+            phone: &str,
+            paging: &$crate::search::Paging,
+        ) -> Result<$crate::model::PageV2, $error> {
+            let op = $crate::ops::SearchUsers::by_phone(phone)?.with_paging(paging)?;
+            self.execute(op)$(.$await)?
+        }
+
+        /// One page of the users with any of these tags, with offset, limit and sort.
+        pub $($async)? fn find_users_by_tags_paged(
+            &self,
+            tags: impl IntoIterator<Item = impl Into<String>>,
+            paging: &$crate::search::Paging,
+        ) -> Result<$crate::model::PageV2, $error> {
+            let op = $crate::ops::SearchUsers::by_tags(tags)?.with_paging(paging)?;
+            self.execute(op)$(.$await)?
         }
 
         // ---- storage
@@ -316,7 +379,10 @@ macro_rules! client_builder_settings {
             self
         }
 
-        /// The longest a request may take, connection included (default 30 s).
+        /// The longest an API call may take, connection included (default
+        /// 30 s). Uploads and downloads are not bounded by it: they fail only
+        /// after an idle timeout without a byte moving (their options'
+        /// `idle_timeout`, 30 s by default).
         pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
             self.timeout = timeout;
             self

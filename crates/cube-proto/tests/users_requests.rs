@@ -391,8 +391,14 @@ fn multi_user_look_ups_go_through_v2() {
         ),
         (
             SearchUsers::by_full_name("Zoë Kail & co").unwrap(),
-            vec![("full_name", "Zoë Kail & co")],
-            "full_name=Zo%C3%AB%20Kail%20%26%20co",
+            vec![("full_name[start_with]", "Zoë Kail & co"), ("limit", "5")],
+            "full_name[start_with]=Zo%C3%AB%20Kail%20%26%20co&limit=5",
+        ),
+        (
+            // Under 4 characters: the server refuses start_with, so exact.
+            SearchUsers::by_full_name("Zoë").unwrap(),
+            vec![("full_name", "Zoë")],
+            "full_name=Zo%C3%AB",
         ),
         (
             SearchUsers::by_phone("+61 107 977").unwrap(),

@@ -202,3 +202,4 @@ impl crate::proto::ops::Operation for Probe {
 pub mod e2e;
 pub mod firebase;
 pub mod suite;
+pub mod transfer;

@@ -169,10 +169,9 @@ macro_rules! e2e_suite {
             assert_eq!(c.get_user_by_login("nobody")$(.$await)?.unwrap(), None);
             assert_eq!(c.get_user_by_email("HENRY2@example.com")$(.$await)?.unwrap().unwrap().id, ids[2]);
             assert_eq!(c.get_user_by_external_id("ext-3")$(.$await)?.unwrap().unwrap().id, ids[3]);
-            let page = c.get_users_by_ids([ids[4], ids[5], 999_999])$(.$await)?.unwrap();
-            let mut found: Vec<u64> = page.items.iter().map(|u| u.id).collect();
-            found.sort();
-            assert_eq!(found, [ids[4], ids[5]]);
+            let users = c.get_users_by_ids([ids[5], 999_999, ids[4], ids[5]])$(.$await)?.unwrap();
+            let found: Vec<u64> = users.iter().map(|u| u.id).collect();
+            assert_eq!(found, [ids[5], ids[4]], "in the order asked, once each, nobody left out");
             assert_eq!(c.find_users_by_full_name("Henry Hill")$(.$await)?.unwrap().total_entries, 3);
             assert_eq!(c.find_users_by_phone("+1000000006")$(.$await)?.unwrap().items[0].id, ids[6]);
             assert_eq!(c.find_users_by_tags(["odd"])$(.$await)?.unwrap().total_entries, 3);

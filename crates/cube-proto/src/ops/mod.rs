@@ -2,6 +2,7 @@
 
 mod session;
 mod storage;
+mod transfer;
 mod users;
 
 pub use crate::search::{GetUser, SearchUsers};
@@ -11,6 +12,10 @@ pub use session::{
 };
 pub use storage::{
     CompleteBlob, CreateBlob, DeleteBlob, GetBlob, Upload, blob_private_url, blob_public_url,
+};
+pub use transfer::{
+    BlobLocation, DEFAULT_IDLE_TIMEOUT, DownloadBlob, MAX_UPLOAD, Redirect, StreamedUpload,
+    check_file_size, file_answer, guess_content_type,
 };
 pub use users::{
     DeleteUser, DeleteUserByExternalId, FULL_NAME_MAX_CHARS, FindUsersV1, Found, GetUserV1,
@@ -91,9 +96,16 @@ pub trait Operation {
     /// the session state machine chose.
     fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, Error>;
 
-    /// Parses a 2xx response. Error statuses never reach this: the caller
-    /// turns them into [`Error::Api`].
+    /// Parses a response whose status [`accepts`](Self::accepts) takes.
+    /// Other statuses never reach this: the caller turns them into
+    /// [`Error::Api`].
     fn parse(&self, response: &Response) -> Result<Self::Output, Error>;
+
+    /// Whether an answer with this status is the call's result rather than
+    /// an error: every 2xx, and for a download the storage redirect too.
+    fn accepts(&self, status: http::StatusCode) -> bool {
+        status.is_success()
+    }
 
     /// How a success moves the session.
     fn transition(&self, _output: &Self::Output) -> Transition {

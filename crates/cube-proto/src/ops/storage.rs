@@ -94,6 +94,20 @@ impl CreateBlob {
         })
     }
 
+    /// A private file named `name`, its MIME type guessed from the name's
+    /// extension (`application/octet-stream` when unknown; see
+    /// [`guess_content_type`](crate::ops::guess_content_type)).
+    ///
+    /// ```
+    /// use cube_proto::ops::CreateBlob;
+    /// assert_eq!(CreateBlob::for_file("me.png")?, CreateBlob::new("image/png", "me.png")?);
+    /// # Ok::<(), cube_proto::error::InvalidInput>(())
+    /// ```
+    pub fn for_file(name: impl Into<String>) -> Result<Self, InvalidInput> {
+        let name = name.into();
+        Self::new(super::guess_content_type(&name), name)
+    }
+
     /// Whether the file is readable without a token (default: private).
     pub fn public(mut self, public: bool) -> Self {
         self.public = public;
@@ -302,25 +316,9 @@ impl Upload {
         content_type: impl Into<String>,
         bytes: Vec<u8>,
     ) -> Result<Self, InvalidInput> {
-        let url = access.upload_url().ok_or_else(|| {
-            InvalidInput::new("blob_object_access", "the blob has no upload URL (params)")
-        })?;
-        let (target, query) = match url.split_once('?') {
-            Some((target, query)) => (target, query),
-            None => (url, ""),
-        };
-        let query = query.split_once('#').map_or(query, |(q, _)| q);
-        let bad_url = || InvalidInput::new("blob_object_access", "the upload URL is not valid");
-        let uri: http::Uri = target.parse().map_err(|_| bad_url())?;
-        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
-            return Err(bad_url());
-        }
-        let mut form = Form::new();
-        for (name, value) in query::pairs(query).ok_or_else(bad_url)? {
-            form.field(name, value);
-        }
+        let (target, form) = upload_target(access)?;
         Ok(Self {
-            url: Secret::new(target),
+            url: target,
             form,
             file: FilePart::new(file_name, content_type, bytes),
             boundary: None,
@@ -330,17 +328,7 @@ impl Upload {
     /// The upload of `bytes` for a freshly created blob, with the blob's
     /// name and content type (`application/octet-stream` when it has none).
     pub fn for_blob(blob: &Blob, bytes: Vec<u8>) -> Result<Self, InvalidInput> {
-        let access = blob.blob_object_access.as_ref().ok_or_else(|| {
-            InvalidInput::new(
-                "blob_object_access",
-                "the blob has no upload permission: use the answer of CreateBlob",
-            )
-        })?;
-        let name = blob.name.clone().unwrap_or_else(|| "file".into());
-        let content_type = blob
-            .content_type
-            .clone()
-            .unwrap_or_else(|| "application/octet-stream".into());
+        let (access, name, content_type) = blob_upload_parts(blob)?;
         Self::new(access, name, content_type, bytes)
     }
 
@@ -383,8 +371,15 @@ impl Operation for Upload {
         Access::Public
     }
 
-    fn build(&self, _ctx: &RequestContext<'_>) -> Result<Request, Error> {
-        self.clone().into_request()
+    /// The request of [`Upload::into_request`], identified by `CB-SDK` (it
+    /// carries no token).
+    fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, Error> {
+        let mut request = self.clone().into_request()?;
+        request.headers_mut().insert(
+            wire::SDK_HEADER,
+            wire::header_value(ctx.config.sdk_identity(), "SDK identity")?,
+        );
+        Ok(request)
     }
 
     fn parse(&self, _response: &Response) -> Result<(), Error> {
@@ -392,7 +387,50 @@ impl Operation for Upload {
     }
 }
 
-fn check_uid(uid: &str) -> Result<(), InvalidInput> {
+/// Where an upload goes and the form fields it carries: the upload URL
+/// without its query, and every query parameter, percent-decoded (`+` stays
+/// a plus), in order.
+pub(crate) fn upload_target(access: &BlobObjectAccess) -> Result<(Secret, Form), InvalidInput> {
+    let url = access.upload_url().ok_or_else(|| {
+        InvalidInput::new("blob_object_access", "the blob has no upload URL (params)")
+    })?;
+    let (target, query) = match url.split_once('?') {
+        Some((target, query)) => (target, query),
+        None => (url, ""),
+    };
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    let bad_url = || InvalidInput::new("blob_object_access", "the upload URL is not valid");
+    let uri: http::Uri = target.parse().map_err(|_| bad_url())?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
+        return Err(bad_url());
+    }
+    let mut form = Form::new();
+    for (name, value) in query::pairs(query).ok_or_else(bad_url)? {
+        form.field(name, value);
+    }
+    Ok((Secret::new(target), form))
+}
+
+/// The upload permission of a freshly created blob, and its name and type
+/// (`file` and `application/octet-stream` when it has none).
+pub(crate) fn blob_upload_parts(
+    blob: &Blob,
+) -> Result<(&BlobObjectAccess, String, String), InvalidInput> {
+    let access = blob.blob_object_access.as_ref().ok_or_else(|| {
+        InvalidInput::new(
+            "blob_object_access",
+            "the blob has no upload permission: use the answer of CreateBlob",
+        )
+    })?;
+    let name = blob.name.clone().unwrap_or_else(|| "file".into());
+    let content_type = blob
+        .content_type
+        .clone()
+        .unwrap_or_else(|| "application/octet-stream".into());
+    Ok((access, name, content_type))
+}
+
+pub(crate) fn check_uid(uid: &str) -> Result<(), InvalidInput> {
     if uid.is_empty() {
         return Err(InvalidInput::new("uid", "cannot be empty"));
     }

@@ -29,6 +29,8 @@ pub const FULL_NAME_MAX_CHARS: usize = 200;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Profile {
     external_id: Option<String>,
+    external_user_id: Option<String>,
+    blob_id: Option<u64>,
     facebook_id: Option<String>,
     twitter_id: Option<String>,
     full_name: Option<String>,
@@ -71,6 +73,7 @@ impl Profile {
     fn write(&self, user: &mut Map<String, Value>) {
         let text = [
             ("external_id", &self.external_id),
+            ("external_user_id", &self.external_user_id),
             ("facebook_id", &self.facebook_id),
             ("twitter_id", &self.twitter_id),
             ("full_name", &self.full_name),
@@ -83,6 +86,9 @@ impl Profile {
             if let Some(v) = value {
                 user.insert(key.into(), json!(v));
             }
+        }
+        if let Some(blob_id) = self.blob_id {
+            user.insert("blob_id".into(), json!(blob_id));
         }
         if let Some(tz) = self.timezone {
             user.insert("timezone".into(), json!(tz));
@@ -110,6 +116,23 @@ macro_rules! profile_setters {
         /// The external id.
         pub fn external_id(mut self, value: impl Into<String>) -> Self {
             self.profile.external_id = Some(value.into());
+            self
+        }
+
+        /// The deprecated `external_user_id`, independent of
+        /// [`external_id`](Self::external_id): what older apps (and the
+        /// Flutter SDK's `externalId`) store. `GET /users/external/{id}`
+        /// finds it when no `external_id` matches; the v2 look-ups do not.
+        pub fn external_user_id(mut self, value: impl Into<String>) -> Self {
+            self.profile.external_user_id = Some(value.into());
+            self
+        }
+
+        /// The id of a blob (a file record) linked to the user, as the
+        /// Flutter and JS SDKs' `blob_id`. The avatar is set with
+        /// [`avatar`](Self::avatar) (a uid); this field is separate.
+        pub fn blob_id(mut self, blob_id: u64) -> Self {
+            self.profile.blob_id = Some(blob_id);
             self
         }
 

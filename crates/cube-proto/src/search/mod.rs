@@ -39,11 +39,16 @@
 //! ```
 
 mod filter;
+mod ids;
+mod paging;
 
 pub use filter::{
     Field, Filter, MAX_LIMIT, Operator, Rule, START_WITH_LIMIT, START_WITH_MIN_CHARS, SearchError,
     Value, ValueType,
 };
+
+pub use ids::{MAX_IDS_PER_REQUEST, UsersByIds};
+pub use paging::Paging;
 
 use crate::error::Error;
 use crate::model::{PageV2, User};
@@ -196,7 +201,8 @@ impl UserSearch {
 ///     now: time::OffsetDateTime::UNIX_EPOCH, nonce: 0 };
 /// let op = SearchUsers::by_full_name("Zoë Kail")?;
 /// let request = op.build(&ctx)?;
-/// assert_eq!(request.uri(), "https://api.connectycube.com/users/v2?full_name=Zo%C3%AB%20Kail");
+/// assert_eq!(request.uri(),
+///     "https://api.connectycube.com/users/v2?full_name[start_with]=Zo%C3%AB%20Kail&limit=5");
 /// # Ok::<(), cube_proto::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,9 +216,27 @@ impl SearchUsers {
         Ok(UserSearch::new().any_of(Field::Id, ids).build()?)
     }
 
-    /// Users with this full name (`full_name=`).
-    pub fn by_full_name(full_name: &str) -> Result<Self, Error> {
-        Ok(UserSearch::new().eq(Field::FullName, full_name).build()?)
+    /// Users whose full name starts with `prefix`, as the Flutter SDK's
+    /// `getUsersByFullName` finds them: `full_name[start_with]=prefix`,
+    /// answered in pages of 5. A prefix under 4 characters (the server's
+    /// minimum for `start_with`) is looked up exactly, `full_name=prefix`.
+    /// For an exact look-up of a longer name, use
+    /// `UserSearch::new().eq(Field::FullName, name)`.
+    ///
+    /// ```
+    /// use cube_proto::search::SearchUsers;
+    /// assert_eq!(SearchUsers::by_full_name("Dacia K")?.query(),
+    ///     "full_name[start_with]=Dacia%20K&limit=5");
+    /// assert_eq!(SearchUsers::by_full_name("Bo")?.query(), "full_name=Bo");
+    /// # Ok::<(), cube_proto::Error>(())
+    /// ```
+    pub fn by_full_name(prefix: &str) -> Result<Self, Error> {
+        let search = if prefix.chars().count() >= START_WITH_MIN_CHARS {
+            UserSearch::new().start_with(Field::FullName, prefix)
+        } else {
+            UserSearch::new().eq(Field::FullName, prefix)
+        };
+        Ok(search.build()?)
     }
 
     /// Users with this phone number (`phone=`).
@@ -228,6 +252,31 @@ impl SearchUsers {
     {
         let tags: Vec<String> = tags.into_iter().map(Into::into).collect();
         Ok(UserSearch::new().any_of(Field::UserTags, tags).build()?)
+    }
+
+    /// This search with other paging and sort: offset, limit (1 to 100;
+    /// a `start_with` search keeps the server's 5) and sort field and
+    /// direction, each only when `paging` sets it.
+    ///
+    /// ```
+    /// use cube_proto::search::{Field, Paging, SearchUsers};
+    /// let op = SearchUsers::by_tags(["vip"])?
+    ///     .with_paging(&Paging::new().offset(20).limit(10).sort_desc(Field::CreatedAt))?;
+    /// assert_eq!(op.query(), "user_tags[in][]=vip&sort_desc=created_at&offset=20&limit=10");
+    /// # Ok::<(), cube_proto::Error>(())
+    /// ```
+    pub fn with_paging(self, paging: &Paging) -> Result<Self, Error> {
+        let mut search = self.search;
+        if let Some(offset) = paging.offset {
+            search.offset = Some(offset);
+        }
+        if let Some(limit) = paging.limit {
+            search.limit = Some(limit);
+        }
+        if let Some((direction, field)) = paging.sort {
+            search.sort = Some((direction, field));
+        }
+        Ok(search.build()?)
     }
 
     /// The checked search.

@@ -1,0 +1,71 @@
+//! What both upload benchmarks share: an emulator, a signed-in user, a
+//! test file, and the figures printed at the end.
+
+#![allow(dead_code, missing_docs, unreachable_pub)]
+
+use cube_emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub struct Bench {
+    pub emulator: RunningEmulator,
+    pub file: PathBuf,
+    pub len: u64,
+    pub rounds: usize,
+}
+
+impl Bench {
+    /// `CUBE_BENCH_MIB` (default 64) MiB, `CUBE_BENCH_ROUNDS` (default 5)
+    /// rounds of each client.
+    pub fn start() -> Self {
+        let env = |name: &str, default: u64| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        };
+        let len = env("CUBE_BENCH_MIB", 64).min(100) << 20;
+        let rounds = env("CUBE_BENCH_ROUNDS", 5) as usize;
+        let emulator = Emulator::start_blocking(EmulatorConfig::default()).expect("emulator");
+        let file =
+            std::env::temp_dir().join(format!("cube-upload-bench-{}.bin", std::process::id()));
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+        let chunk: Vec<u8> = (0..1 << 20)
+            .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for _ in 0..(len >> 20) {
+            out.write_all(&chunk).unwrap();
+        }
+        out.flush().unwrap();
+        Self {
+            emulator,
+            file,
+            len,
+            rounds,
+        }
+    }
+
+    pub fn report(&self, adapter: &str, raw: &str, sdk: &[Duration], reference: &[Duration]) {
+        let mib = self.len as f64 / f64::from(1 << 20);
+        let rate = |d: &[Duration]| {
+            let mut v: Vec<f64> = d.iter().map(|d| mib / d.as_secs_f64()).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (s, r) = (rate(sdk), rate(reference));
+        println!(
+            "upload of {mib} MiB to the in-process emulator, median of {} rounds each",
+            self.rounds
+        );
+        println!("  {adapter} SDK (upload_stream from a file): {s:.1} MiB/s");
+        println!("  raw {raw}, same multipart body from the same file: {r:.1} MiB/s");
+        println!("  ratio SDK / raw: {:.3}", s / r);
+    }
+}
+
+impl Drop for Bench {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.file);
+    }
+}
