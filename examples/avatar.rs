@@ -31,7 +31,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     viewer.sign_up(NewUser::with_login(&bob, "viewer-password"))?;
     viewer.create_session(Credentials::login(&bob, "viewer-password"))?;
     let seen = viewer.get_user(user.id)?.ok_or("the owner was not found")?;
-    let url = viewer.blob_private_url(seen.avatar.as_deref().ok_or("no avatar")?)?;
+    let url = viewer
+        .blob_private_url(seen.avatar.as_deref().ok_or("no avatar")?)?
+        .ok_or("the viewer's session is not valid")?;
     let mut bytes = Vec::new();
     ureq::get(&url)
         .call()?
