@@ -140,11 +140,12 @@ enum Transition {
         kind: Kind,
         header: Created,
     },
-    /// A call starts restoring with credentials; the app acts; then the
-    /// restore's session answer comes back and the call goes on.
+    /// A call starts restoring; the app acts while the callback runs (a
+    /// ready session) or while the restore's session request is out
+    /// (credentials); then the restore completes and the call goes on.
     DuringRestore {
         op: Op,
-        restore_as: Kind,
+        answer: Answer,
         app: AppAction,
         reply: Reply,
         header: Created,
@@ -603,8 +604,8 @@ impl ReferenceStateMachine for Reference {
             1 => Just(Transition::Forget),
             2 => (reply(), reply(), kind(), created())
                 .prop_map(|(first, second, kind, header)| Transition::Stale { first, second, kind, header }),
-            2 => (prop_oneof![Just(Op::Read), Just(Op::Write)], kind(), app, reply(), created())
-                .prop_map(|(op, restore_as, app, reply, header)| Transition::DuringRestore { op, restore_as, app, reply, header }),
+            2 => (prop_oneof![Just(Op::Read), Just(Op::Write)], answer(), app, reply(), created())
+                .prop_map(|(op, answer, app, reply, header)| Transition::DuringRestore { op, answer, app, reply, header }),
         ]
         .boxed()
     }
@@ -668,28 +669,36 @@ impl ReferenceStateMachine for Reference {
             }
             Transition::DuringRestore {
                 op,
-                restore_as,
+                answer,
                 app,
                 reply,
                 header,
             } => {
-                if m.auth_key && {
+                if m.auth_key && answer != Answer::Decline && {
                     m.notice();
                     m.next(access_of(op)) == Next::Restore
                 } {
                     let revision = m.revision;
                     m.app(app);
-                    let mut st = CallState {
-                        created: 1,
-                        ..CallState::default()
-                    };
-                    if m.revision == revision {
-                        m.establish(restore_as, header, SessionChange::Restored);
-                    } else {
-                        // The server still made the session; it is dropped.
-                        m.issue();
-                        st.overruled = true;
+                    let mut st = CallState::default();
+                    let overruled = m.revision != revision;
+                    match answer {
+                        Answer::Credentials(kind) => {
+                            st.created = 1;
+                            if overruled {
+                                // The server still made the session; it is dropped.
+                                m.issue();
+                            } else {
+                                m.establish(kind, header, SessionChange::Restored);
+                            }
+                        }
+                        // A late ready session is dropped unused.
+                        _ if overruled => m.ready += 1,
+                        _ => {
+                            m.restore_with(answer, header, &mut st);
+                        }
                     }
+                    st.overruled = overruled;
                     let replies = [reply, Reply::Forbidden, Reply::Forbidden];
                     m.last = Some(m.call(op, &replies, Answer::Decline, header, st));
                 }
@@ -980,13 +989,14 @@ impl Real {
     fn during_restore(
         &mut self,
         op: Op,
-        restore_as: Kind,
+        answer: Answer,
         app: AppAction,
         reply: Reply,
         header: Created,
     ) {
         let mut call = Call::new(self.config.clone(), Probe(access_of(op)));
         if self.config.auth_key().is_none()
+            || answer == Answer::Decline
             || !matches!(
                 call.poll(&mut self.session, self.now, 1),
                 Step::TakeRestoreTurn
@@ -998,14 +1008,21 @@ impl Real {
             call.poll(&mut self.session, self.now, 2),
             Step::AskRestore
         ));
-        call.provide_restore(&mut self.session, credentials(restore_as))
-            .unwrap();
-        let Step::Send(create) = call.poll(&mut self.session, self.now, 3) else {
-            panic!("the restore's session request")
-        };
-        self.app(app);
-        let resp = self.session_response(&create, header);
-        call.handle_response(&mut self.session, resp).unwrap();
+        if let Answer::Credentials(kind) = answer {
+            call.provide_restore(&mut self.session, credentials(kind))
+                .unwrap();
+            let Step::Send(create) = call.poll(&mut self.session, self.now, 3) else {
+                panic!("the restore's session request")
+            };
+            self.app(app);
+            let resp = self.session_response(&create, header);
+            call.handle_response(&mut self.session, resp).unwrap();
+        } else {
+            // The app acts while the callback fetches a ready session.
+            self.app(app);
+            let answer = self.answer(answer);
+            call.provide_restore(&mut self.session, answer).unwrap();
+        }
         let replies = [reply, Reply::Forbidden, Reply::Forbidden];
         self.last = Some(self.finish(&mut call, &replies, 0, Answer::Decline, header, true));
     }
@@ -1101,11 +1118,11 @@ impl StateMachineTest for SessionMachine {
             } => real.stale(first, second, kind, header),
             Transition::DuringRestore {
                 op,
-                restore_as,
+                answer,
                 app,
                 reply,
                 header,
-            } => real.during_restore(op, restore_as, app, reply, header),
+            } => real.during_restore(op, answer, app, reply, header),
         }
         real
     }
