@@ -201,4 +201,5 @@ impl crate::proto::ops::Operation for Probe {
 
 pub mod e2e;
 pub mod firebase;
+pub mod persist;
 pub mod suite;
