@@ -136,7 +136,9 @@ impl Client {
     fn deliver_events(&self) {
         let Some(listener) = &self.inner.listener else {
             let mut session = self.session();
-            while session.poll_event().is_some() {}
+            while let Some(event) = session.poll_event() {
+                tracing::debug!(change = ?event.change, "cube session change");
+            }
             return;
         };
         let Some(mut turn) = self.session().claim_delivery() else {
@@ -148,6 +150,7 @@ impl Client {
                 return;
             };
             turn = next_turn;
+            tracing::debug!(change = ?event.change, "cube session change");
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| listener(&event))) {
                 self.session().release_delivery(turn);
                 resume_unwind(panic);

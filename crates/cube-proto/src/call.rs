@@ -35,7 +35,7 @@
 //! application changed the session is dropped: the application's last word
 //! wins ([`Error::RestoreOverruled`] if the call cannot go on without it).
 //! Once [`Step::Done`] has been returned, polling again is a
-//! [`Misuse`](crate::error::Misuse) and sends nothing.
+//! [`Misuse`] and sends nothing.
 
 use crate::config::Config;
 use crate::error::{ApiError, Error, Misuse};

@@ -359,7 +359,7 @@ macro_rules! client_builder_settings {
         /// A snapshot past its deadline starts expired, so the restore
         /// callback runs at the first call; one of another application or
         /// base URL makes `build` fail with
-        /// [`Error::ForeignSnapshot`]($crate::Error::ForeignSnapshot).
+        /// [`Error::ForeignSnapshot`](proto::Error::ForeignSnapshot).
         pub fn resume_session(mut self, snapshot: $crate::SessionSnapshot) -> Self {
             self.start = $crate::snapshot::SessionStart::Snapshot(snapshot);
             self

@@ -100,6 +100,15 @@ enum AppAction {
     Forget,
 }
 
+/// What replaces the session while a request with its token is out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Between {
+    /// The app creates a session of this kind.
+    Create(Kind),
+    /// Another read gets a 401, restores with this answer, and succeeds.
+    LostAndRestored(Answer),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ResumeMode {
     /// Into a newly built session (no event).
@@ -132,12 +141,12 @@ enum Transition {
         deadline: Option<i64>,
     },
     Forget,
-    /// A read goes out with the current token; the app creates a new
-    /// session; then the read's answer (`first`) comes back.
+    /// A read goes out with the current token; meanwhile the session is
+    /// replaced; then the read's answer (`first`) comes back.
     Stale {
         first: Reply,
         second: Reply,
-        kind: Kind,
+        between: Between,
         header: Created,
     },
     /// A call starts restoring; the app acts while the callback runs (a
@@ -603,7 +612,9 @@ impl ReferenceStateMachine for Reference {
                 .prop_map(|(kind, deadline)| Transition::Adopt { kind, deadline }),
             1 => Just(Transition::Forget),
             2 => (reply(), reply(), kind(), created())
-                .prop_map(|(first, second, kind, header)| Transition::Stale { first, second, kind, header }),
+                .prop_map(|(first, second, kind, header)| Transition::Stale { first, second, between: Between::Create(kind), header }),
+            2 => (reply(), reply(), answer(), created())
+                .prop_map(|(first, second, answer, header)| Transition::Stale { first, second, between: Between::LostAndRestored(answer), header }),
             2 => (prop_oneof![Just(Op::Read), Just(Op::Write)], answer(), app, reply(), created())
                 .prop_map(|(op, answer, app, reply, header)| Transition::DuringRestore { op, answer, app, reply, header }),
         ]
@@ -650,7 +661,7 @@ impl ReferenceStateMachine for Reference {
             Transition::Stale {
                 first,
                 second,
-                kind,
+                between,
                 header,
             } => {
                 if m.valid() {
@@ -659,7 +670,15 @@ impl ReferenceStateMachine for Reference {
                     m.carried.push(m.token.clone());
                     st.sent = 1;
                     let generation = m.generation;
-                    m.create(kind, header);
+                    match between {
+                        Between::Create(kind) => {
+                            m.create(kind, header);
+                        }
+                        Between::LostAndRestored(answer) => {
+                            let replies = [Reply::Missing, Reply::Ok(Some(IDLE)), Reply::Forbidden];
+                            m.call(Op::Read, &replies, answer, header, CallState::default());
+                        }
+                    }
                     let replies = [first, second, Reply::Forbidden];
                     m.last = Some(match m.answer(Op::Read, first, generation, &mut st) {
                         Some(outcome) => (outcome, st.retries),
@@ -971,7 +990,7 @@ impl Real {
         }
     }
 
-    fn stale(&mut self, first: Reply, second: Reply, kind: Kind, header: Created) {
+    fn stale(&mut self, first: Reply, second: Reply, between: Between, header: Created) {
         if !self.session.is_valid(self.now) {
             return;
         }
@@ -979,8 +998,17 @@ impl Real {
         let Step::Send(req) = call.poll(&mut self.session, self.now, 1) else {
             panic!("a valid session sends a read")
         };
-        self.create(kind, header);
+        // The server answers now; the answer arrives after the replacement.
         let resp = self.reply(&req, first);
+        match between {
+            Between::Create(kind) => {
+                self.create(kind, header);
+            }
+            Between::LostAndRestored(answer) => {
+                let replies = [Reply::Missing, Reply::Ok(Some(IDLE)), Reply::Forbidden];
+                self.run_op(Op::Read, &replies, answer, header);
+            }
+        }
         call.handle_response(&mut self.session, resp).unwrap();
         let replies = [first, second, Reply::Forbidden];
         self.last = Some(self.finish(&mut call, &replies, 1, Answer::Decline, header, false));
@@ -1113,9 +1141,9 @@ impl StateMachineTest for SessionMachine {
             Transition::Stale {
                 first,
                 second,
-                kind,
+                between,
                 header,
-            } => real.stale(first, second, kind, header),
+            } => real.stale(first, second, between, header),
             Transition::DuringRestore {
                 op,
                 answer,
