@@ -62,8 +62,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         "    avatar {uid} is the user's: {}",
         user.avatar.as_deref() == Some(uid)
     );
+    client
+        .blob_private_url(uid)?
+        .ok_or("the session is not valid: no private URL")?;
     println!("    private URL built (it carries the token, so it is not printed)");
-    client.blob_private_url(uid)?;
 
     step(7, "look users up");
     let by_id = client

@@ -50,6 +50,7 @@ fn every_example_runs_with_no_configuration() {
         "social_login",
         "firebase_login",
         "custom_idp",
+        "session_persist",
     ] {
         let out = run(name, &[]);
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -100,4 +101,90 @@ fn the_quickstart_talks_to_the_server_the_environment_names() {
         .env("CUBE_AUTH_KEY", "wrong-key")
         .env_remove("CUBE_AUTH_SECRET");
     assert!(!cmd.output().unwrap().status.success());
+}
+
+/// A session file unique to this test run.
+fn session_file(tag: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("cube-examples-{tag}-{}.json", std::process::id()))
+}
+
+#[test]
+fn session_persist_resumes_in_a_second_run_without_a_session_request() {
+    let server = Emulator::start_blocking(EmulatorConfig::default()).unwrap();
+    let file = session_file("persist");
+    let _ = std::fs::remove_file(&file);
+    let app_id = server.app_id().to_string();
+    let env = [
+        ("CUBE_API_URL", server.base_url()),
+        ("CUBE_APP_ID", app_id.as_str()),
+        ("CUBE_AUTH_KEY", server.auth_key()),
+        ("CUBE_AUTH_SECRET", server.auth_secret()),
+        ("CUBE_SESSION_FILE", file.to_str().unwrap()),
+    ];
+    // The id of a session made now: the emulator numbers them in order.
+    let next_session = || {
+        cube_blocking::Client::builder(u64::try_from(server.app_id()).unwrap(), server.auth_key())
+            .auth_secret(server.auth_secret())
+            .base_url(server.base_url())
+            .build()
+            .unwrap()
+            .create_application_session()
+            .unwrap()
+            .id
+    };
+    let first = String::from_utf8(run("session_persist", &env).stdout).unwrap();
+    assert!(first.contains("no saved session"), "{first}");
+    assert!(first.contains("listener: Created(User); saved"), "{first}");
+    assert!(file.exists(), "the snapshot was saved");
+    let before = next_session();
+    let second = String::from_utf8(run("session_persist", &env).stdout).unwrap();
+    assert!(
+        second.contains("read user") && second.contains("before any session request: no sign-in"),
+        "{second}"
+    );
+    assert!(!second.contains("listener:"), "nothing changed: {second}");
+    assert_eq!(next_session(), before + 1, "the second run made no session");
+    // --expire needs the in-process emulator: a clear failure here.
+    let mut cmd = Command::new(example("session_persist"));
+    cmd.envs(env.iter().copied()).arg("--expire");
+    assert!(!cmd.output().unwrap().status.success());
+    std::fs::remove_file(&file).unwrap();
+}
+
+#[test]
+fn session_persist_expire_shows_the_restore_and_the_saved_snapshot() {
+    let file = session_file("expire");
+    let _ = std::fs::remove_file(&file);
+    let mut cmd = Command::new(example("session_persist"));
+    for var in [
+        "CUBE_API_URL",
+        "CUBE_APP_ID",
+        "CUBE_AUTH_KEY",
+        "CUBE_AUTH_SECRET",
+    ] {
+        cmd.env_remove(var);
+    }
+    let out = cmd
+        .env("CUBE_SESSION_FILE", &file)
+        .arg("--expire")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "before any session request: no sign-in",
+        "listener: Expired(Clock); saved",
+        "listener: Restored; saved",
+        "the restore callback ran 1 time(s); the saved snapshot is now session 2",
+        "session_persist finished",
+    ] {
+        assert!(stdout.contains(line), "{line:?} missing:\n{stdout}");
+    }
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(saved.contains("\"session_id\": 2"), "{saved}");
+    std::fs::remove_file(&file).unwrap();
 }

@@ -1,11 +1,17 @@
-//! A whole call answered by a hostile server: statuses, headers and bodies
-//! taken from the input. The call always ends, never panics, and never
-//! resends more than once.
+//! A whole call answered by a hostile server: the access kind, the starting
+//! session, the restore callback's answers and every status, header and body
+//! taken from the input. The call always ends, never panics, resends at most
+//! once, takes and releases the restore turn in pairs, sends nothing once it
+//! is done, and ends with an outcome that fits the statuses it was sent.
 #![no_main]
 
-use cube_proto::ops::SignIn;
+use cube_proto::ops::{Access, Operation};
 use cube_proto::session::SessionOptions;
-use cube_proto::{Call, Config, Credentials, Session, Step};
+use cube_proto::wire::{Request, RequestContext, Response};
+use cube_proto::{
+    Call, Config, Credentials, Error, IssuedToken, Misuse, RestoreAnswer, Session, SessionChange,
+    Step,
+};
 use libfuzzer_sys::fuzz_target;
 use time::{Duration, OffsetDateTime};
 
@@ -17,24 +23,95 @@ const BODIES: [&[u8]; 6] = [
     b"<html>",
     b"",
 ];
+const STATUSES: [u16; 6] = [200, 201, 401, 403, 422, 500];
+const ACCESSES: [Access; 6] = [
+    Access::Public,
+    Access::Optional,
+    Access::Read,
+    Access::Write,
+    Access::Current,
+    Access::SignIn,
+];
+
+/// `GET /probe` under the access the input chose; any 2xx is its answer.
+struct Probe(Access);
+
+impl Operation for Probe {
+    type Output = u16;
+    fn access(&self) -> Access {
+        self.0
+    }
+    fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, Error> {
+        let mut b = http::Request::get(ctx.config.url("/probe", None));
+        if let Some(t) = ctx.token {
+            b = b.header("CB-Token", t.expose());
+        }
+        Ok(b.body(Vec::new()).expect("a plain GET"))
+    }
+    fn parse(&self, response: &Response) -> Result<u16, Error> {
+        Ok(response.status().as_u16())
+    }
+}
+
+/// What the server was sent and answered, in order.
+struct Exchange {
+    session_request: bool,
+    status: u16,
+    session_missing: bool,
+}
 
 fuzz_target!(|data: &[u8]| {
-    let config = Config::builder(1, "k").auth_secret("s").build().unwrap();
-    let mut session = Session::new(SessionOptions {
-        restore: data.first().is_some_and(|b| b & 1 == 1),
-        ..Default::default()
-    });
-    let mut now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
-    let mut call = Call::new(config, SignIn::new(Credentials::login("a", "b")));
     let mut input = data.iter().copied();
+    let mut byte = move || input.next().unwrap_or(0);
+    let setup = byte();
+    let auth_key = setup & 1 == 0;
+    let config = if auth_key {
+        Config::builder(1, "k").auth_secret("s")
+    } else {
+        Config::builder_without_auth_key(1)
+    }
+    .build()
+    .expect("a valid configuration");
+    let options = SessionOptions {
+        restore: setup & 2 != 0,
+        auth_key,
+        margin: Duration::seconds(i64::from(setup >> 4) * 5),
+    };
+    let mut now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+    let deadline = now + Duration::seconds(i64::from(byte()) * 60 - 3600);
+    let mut session = match (setup >> 2) & 3 {
+        0 => Session::for_config(&config, options),
+        1 => Session::adopted(&config, options, IssuedToken::new("adopted").user(2))
+            .expect("a valid token"),
+        2 => Session::adopted(
+            &config,
+            options,
+            IssuedToken::new("adopted").expires_at(deadline),
+        )
+        .expect("a valid token"),
+        _ => {
+            let mut s = Session::for_config(&config, options);
+            s.adopt(
+                &config,
+                IssuedToken::new("resumed").guest(2).expires_at(deadline),
+            )
+            .expect("a valid token");
+            let snapshot = s.export().expect("a session");
+            Session::resumed(&config, options, snapshot).expect("its own snapshot")
+        }
+    };
+    let access = ACCESSES[usize::from(byte() % 6)];
+    let mut call = Call::new(config, Probe(access));
+    let mut sent: Vec<Exchange> = Vec::new();
+    let mut turn = false;
     for step in 0..32u32 {
-        match call.poll(&session, now, step) {
-            Step::Send(_) => {
-                let status =
-                    [200u16, 201, 401, 403, 422, 500][usize::from(input.next().unwrap_or(0) % 6)];
-                let body = BODIES[usize::from(input.next().unwrap_or(0) % 6)];
+        match call.poll(&mut session, now, step) {
+            Step::Send(request) => {
+                let session_request = request.uri().path() == "/session";
+                let status = STATUSES[usize::from(byte() % 6)];
+                let body = BODIES[usize::from(byte() % 6)];
                 let mut response = http::Response::builder().status(status);
-                let header_choice = input.next().unwrap_or(0);
+                let header_choice = byte();
                 if header_choice % 3 == 0 {
                     let at = now + Duration::seconds(i64::from(header_choice) * 60 - 3600);
                     response = response.header(
@@ -44,18 +121,119 @@ fuzz_target!(|data: &[u8]| {
                 } else if header_choice % 3 == 1 {
                     response = response.header("CB-Token-ExpirationDate", "garbage");
                 }
-                call.handle_response(&mut session, response.body(body.to_vec()).unwrap());
-                now += Duration::seconds(i64::from(input.next().unwrap_or(0)) * 60);
+                let response = response.body(body.to_vec()).expect("a response");
+                let session_missing = status == 401 && body == BODIES[2];
+                sent.push(Exchange {
+                    session_request,
+                    status,
+                    session_missing,
+                });
+                call.handle_response(&mut session, response)
+                    .expect("a response to a request in flight");
+                now += Duration::seconds(i64::from(byte()) * 60);
             }
-            Step::NeedCredentials => {
-                let give = input.next().unwrap_or(0) % 2 == 0;
-                call.provide_credentials(give.then(|| Credentials::login("a", "b")));
+            Step::TakeRestoreTurn => {
+                assert!(!turn, "the turn is taken once");
+                turn = true;
             }
-            Step::Done(_) => {
-                assert!(call.retries() <= 1);
+            Step::AskRestore => {
+                assert!(turn, "the callback runs holding the turn");
+                let answer = match byte() % 3 {
+                    0 => RestoreAnswer::Decline,
+                    1 => Credentials::login("a", "b").into(),
+                    _ => IssuedToken::new("ready").user(2).into(),
+                };
+                call.provide_restore(&mut session, answer)
+                    .expect("an answer that was asked for");
+            }
+            Step::ReleaseRestoreTurn => {
+                assert!(turn, "only a held turn is released");
+                turn = false;
+            }
+            Step::Done(outcome) => {
+                assert!(!turn, "a finished call holds no turn");
+                check_outcome(&outcome, &sent, call.retries());
+                assert!(matches!(
+                    call.poll(&mut session, now, 99),
+                    Step::Done(Err(Error::Misuse(Misuse::PolledAfterDone)))
+                ));
+                while let Some(event) = session.poll_event() {
+                    assert_eq!(
+                        event.snapshot.is_none(),
+                        event.change == SessionChange::Destroyed,
+                        "only a destroyed session has no snapshot"
+                    );
+                }
                 return;
             }
         }
     }
     panic!("a call did not end within 32 steps");
 });
+
+/// The outcome must be what the last answers say.
+fn check_outcome(outcome: &Result<u16, Error>, sent: &[Exchange], retries: u8) {
+    let operations: Vec<&Exchange> = sent.iter().filter(|e| !e.session_request).collect();
+    let sessions = sent.len() - operations.len();
+    assert!(retries <= 1, "at most one resend");
+    assert!(
+        operations.len() <= 2,
+        "the operation goes out at most twice"
+    );
+    assert!(sessions <= 2, "at most two sessions per call");
+    let last = sent.last();
+    match outcome {
+        Ok(status) => {
+            let last = last.expect("a success was sent");
+            assert!(!last.session_request, "the operation answered last");
+            assert_eq!(*status, last.status, "the answer is the last status");
+            assert!((200..300).contains(status));
+        }
+        Err(Error::Api(e)) => {
+            let last = last.expect("an API error was sent");
+            assert_eq!(
+                e.status.as_u16(),
+                last.status,
+                "the error is the last status"
+            );
+            assert!(!e.status.is_success());
+        }
+        Err(Error::RestoreFailed(e)) => {
+            assert!(e.is_session_missing());
+            assert_eq!(retries, 1);
+            assert!(
+                operations.len() == 2 && operations.iter().all(|e| e.session_missing),
+                "two lost sessions in a row"
+            );
+        }
+        Err(Error::Decode(e)) => {
+            let last = last.expect("a body was sent");
+            assert_eq!(e.status.as_u16(), last.status);
+            assert!(
+                last.session_request,
+                "only session answers can be undecodable here"
+            );
+        }
+        Err(Error::Misuse(m)) => panic!("the driver made no mistake, yet: {m}"),
+        Err(Error::SessionExpired) => {
+            // Refused, or the session was lost while acting on it.
+            if let Some(last) = last {
+                assert!(
+                    last.session_missing || last.session_request,
+                    "expired after a 401 or a dead new session"
+                );
+            }
+        }
+        Err(Error::NoSession | Error::NeedUser | Error::NoAuthKey | Error::RestoreOverruled) => {
+            // Decided before sending the operation again: the last answer
+            // was not a success of the operation.
+            if let Some(last) = last {
+                assert!(
+                    last.session_request || last.session_missing,
+                    "a refusal follows a new session or a lost one"
+                );
+            }
+        }
+        Err(e) => panic!("an error this call cannot produce: {e:?}"),
+    }
+}

@@ -1,10 +1,11 @@
 //! Configuring a [`Client`].
 
-use crate::client::{Client, RestoreFn};
+use crate::client::{Client, Parts, RestoreFn};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::transport::{Roots, Transport};
-use proto::{Credentials, SessionOptions};
+use proto::snapshot::SessionStart;
+use proto::{RestoreAnswer, Session, SessionListener, SessionOptions};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,8 @@ pub struct ClientBuilder {
     clock: Arc<dyn Clock>,
     restore: Option<RestoreFn>,
     margin: time::Duration,
+    start: SessionStart,
+    listener: Option<Arc<SessionListener>>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -28,35 +31,45 @@ impl std::fmt::Debug for ClientBuilder {
             .field("roots", &self.roots)
             .field("extra_roots", &self.extra_roots.len())
             .field("restore", &self.restore.is_some())
+            .field("start", &self.start)
+            .field("listener", &self.listener.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl ClientBuilder {
-    pub(crate) fn new(application_id: u64, auth_key: String) -> Self {
+    pub(crate) fn new(config: proto::config::ConfigBuilder) -> Self {
         Self {
-            config: proto::Config::builder(application_id, auth_key),
+            config,
             timeout: Duration::from_secs(30),
             roots: Roots::default(),
             extra_roots: Vec::new(),
             clock: Arc::new(SystemClock),
             restore: None,
             margin: proto::session::DEFAULT_MARGIN,
+            start: SessionStart::Empty,
+            listener: None,
         }
     }
 
     proto::client_builder_settings!();
 
     /// The restore callback: called when the session is missing, expired, or
-    /// rejected by the server, it returns the credentials to create a new
-    /// session with (or `None` to give up). The failed call is retried once,
-    /// and tasks waiting on the same expired session share one restore.
-    pub fn restore<F, Fut>(mut self, callback: F) -> Self
+    /// rejected by the server. It answers with credentials to create a new
+    /// session with, a ready session ([`proto::IssuedToken`], e.g. from the
+    /// app's backend), or `None` / [`RestoreAnswer::Decline`] to give up.
+    /// The failed call is retried once, and tasks waiting on the same
+    /// expired session share one restore.
+    pub fn restore<F, Fut, R>(mut self, callback: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Option<Credentials>> + Send + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: Into<RestoreAnswer>,
     {
-        self.restore = Some(Box::new(move || Box::pin(callback())));
+        self.restore = Some(Box::new(move || {
+            let answer = callback();
+            Box::pin(async move { answer.await.into() })
+        }));
         self
     }
 
@@ -66,14 +79,17 @@ impl ClientBuilder {
         let options = SessionOptions {
             margin: self.margin,
             restore: self.restore.is_some(),
+            auth_key: config.auth_key().is_some(),
         };
+        let session = Session::start(&config, options, self.start)?;
         let transport = Transport::new(self.timeout, &self.roots, &self.extra_roots)?;
-        Ok(Client::from_parts(
+        Ok(Client::from_parts(Parts {
             config,
-            options,
+            session,
             transport,
-            self.clock,
-            self.restore,
-        ))
+            clock: self.clock,
+            restore: self.restore,
+            listener: self.listener,
+        }))
     }
 }

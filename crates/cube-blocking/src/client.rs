@@ -5,11 +5,14 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::transport::Transport;
 use proto::ops::Operation;
-use proto::{Call, Config, Credentials, Session, SessionOptions, Step};
+use proto::{
+    Call, Config, IssuedToken, RestoreAnswer, Session, SessionListener, SessionSnapshot, Step,
+};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use time::OffsetDateTime;
 
-pub(crate) type RestoreFn = Box<dyn Fn() -> Option<Credentials> + Send + Sync>;
+pub(crate) type RestoreFn = Box<dyn Fn() -> RestoreAnswer + Send + Sync>;
 
 /// A ConnectyCube client: cheap to clone, safe to share between threads.
 /// Clones share one session.
@@ -18,13 +21,25 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
+/// What a client is made of; see [`ClientBuilder::build`].
+pub(crate) struct Parts {
+    pub(crate) config: Config,
+    pub(crate) session: Session,
+    pub(crate) transport: Transport,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) restore: Option<RestoreFn>,
+    pub(crate) listener: Option<Arc<SessionListener>>,
+}
+
 struct Inner {
     config: Config,
     session: Mutex<Session>,
     /// Held by the one caller that is restoring the session, so that callers
-    /// waiting on an expired session cause one restore, not one each.
+    /// waiting on an expired session cause one restore, not one each. The
+    /// call says when to take and release it.
     restore_turn: Mutex<()>,
     restore: Option<RestoreFn>,
+    listener: Option<Arc<SessionListener>>,
     clock: Arc<dyn Clock>,
     transport: Transport,
 }
@@ -41,23 +56,42 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// Starts configuring a client for an application.
     pub fn builder(application_id: u64, auth_key: impl Into<String>) -> ClientBuilder {
-        ClientBuilder::new(application_id, auth_key.into())
+        ClientBuilder::new(proto::Config::builder(application_id, auth_key))
     }
 
-    pub(crate) fn from_parts(
-        config: Config,
-        options: SessionOptions,
-        transport: Transport,
-        clock: Arc<dyn Clock>,
-        restore: Option<RestoreFn>,
-    ) -> Self {
+    /// Starts configuring a client with no auth key: it works with a token
+    /// minted elsewhere ([`ClientBuilder::adopt_session`]), a saved session
+    /// ([`ClientBuilder::resume_session`]) or the ready sessions its restore
+    /// callback hands over. A call that would need a new session otherwise
+    /// fails with [`proto::Error::NoAuthKey`].
+    pub fn builder_without_auth_key(application_id: u64) -> ClientBuilder {
+        ClientBuilder::new(proto::Config::builder_without_auth_key(application_id))
+    }
+
+    /// A client of the application that uses `token`, minted elsewhere (the
+    /// app's backend, for instance), and has no auth key.
+    ///
+    /// ```no_run
+    /// use cube_blocking::{Client, proto::IssuedToken};
+    /// let client = Client::with_token(1, IssuedToken::new("token-from-my-backend").user(81))
+    ///     .base_url("http://127.0.0.1:8080")
+    ///     .build()?;
+    /// let me = client.get_user(81)?;
+    /// # Ok::<(), cube_blocking::Error>(())
+    /// ```
+    pub fn with_token(application_id: u64, token: IssuedToken) -> ClientBuilder {
+        Self::builder_without_auth_key(application_id).adopt_session(token)
+    }
+
+    pub(crate) fn from_parts(parts: Parts) -> Self {
         let inner = Inner {
-            config,
-            session: Mutex::new(Session::new(options)),
+            config: parts.config,
+            session: Mutex::new(parts.session),
             restore_turn: Mutex::new(()),
-            restore,
-            clock,
-            transport,
+            restore: parts.restore,
+            listener: parts.listener,
+            clock: parts.clock,
+            transport: parts.transport,
         };
         Self {
             inner: Arc::new(inner),
@@ -88,54 +122,96 @@ impl Client {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Changes the session under its lock, then delivers what changed.
+    fn change<R>(&self, f: impl FnOnce(&mut Session) -> R) -> R {
+        let result = f(&mut self.session());
+        self.deliver_events();
+        result
+    }
+
+    /// Hands the queued session events to the listener, outside the lock.
+    /// Whoever claims the delivery turn delivers everything queued, so the
+    /// listener hears each change once and in order whatever the threads.
+    fn deliver_events(&self) {
+        let Some(listener) = &self.inner.listener else {
+            let mut session = self.session();
+            while let Some(event) = session.poll_event() {
+                tracing::debug!(change = ?event.change, "cube session change");
+            }
+            return;
+        };
+        let Some(mut turn) = self.session().claim_delivery() else {
+            return;
+        };
+        loop {
+            let next = self.session().next_delivery(turn);
+            let Some((event, next_turn)) = next else {
+                return;
+            };
+            turn = next_turn;
+            tracing::debug!(change = ?event.change, "cube session change");
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| listener(&event))) {
+                self.session().release_delivery(turn);
+                resume_unwind(panic);
+            }
+        }
+    }
+
     /// A copy of the whole session state machine.
     pub fn session_snapshot(&self) -> Session {
         self.session().clone()
     }
 
-    /// Forgets the session locally, without telling the server.
+    /// The session as a snapshot to save (a file, the keychain) and resume
+    /// later, in this process or another; `None` when there is none. It holds
+    /// the token: store it as a secret.
+    pub fn export_session(&self) -> Option<SessionSnapshot> {
+        self.session().export()
+    }
+
+    /// Replaces the session with a saved one (event `Resumed`). A snapshot
+    /// of another application or base URL is refused and changes nothing.
+    pub fn resume_session(&self, snapshot: SessionSnapshot) -> Result<(), Error> {
+        let config = &self.inner.config;
+        Ok(self.change(|s| s.resume(config, snapshot))?)
+    }
+
+    /// Replaces the session with a token minted elsewhere (event `Adopted`).
+    pub fn adopt_session(&self, token: IssuedToken) -> Result<(), Error> {
+        let config = &self.inner.config;
+        Ok(self.change(|s| s.adopt(config, token))?)
+    }
+
+    /// Forgets the session locally, without telling the server (event
+    /// `Destroyed`).
     pub fn forget_session(&self) {
-        self.session().end();
+        self.change(Session::end);
     }
 
     /// Runs any operation of [`proto::ops`] through the session.
     pub fn execute<O: Operation>(&self, op: O) -> Result<O::Output, Error> {
         let mut call = Call::new(self.inner.config.clone(), op);
         let mut turn: Option<MutexGuard<'_, ()>> = None;
-        let mut restoring = false;
         loop {
             let nonce = getrandom::u32().map_err(Error::Random)?;
-            let step = call.poll(&self.session(), self.now(), nonce);
-            match step {
+            let now = self.now();
+            match self.change(|s| call.poll(s, now, nonce)) {
                 Step::Send(request) => {
-                    if !restoring {
-                        // Someone else restored the session while this caller
-                        // waited: no need to hold the turn for a plain request.
-                        drop(turn.take());
-                    }
                     let response = self.inner.transport.send(request)?;
-                    call.handle_response(&mut self.session(), response);
-                    // The restore's session request has been answered: let the
-                    // next waiting caller look at the new session.
-                    restoring = false;
-                    drop(turn.take());
+                    self.change(|s| call.handle_response(s, response))?;
                 }
-                Step::NeedCredentials => match (&turn, &self.inner.restore) {
-                    (None, _) => {
-                        turn = Some(
-                            self.inner
-                                .restore_turn
-                                .lock()
-                                .unwrap_or_else(PoisonError::into_inner),
-                        );
-                        // Poll again holding the turn: someone else may have
-                        // restored the session while this caller waited.
-                    }
-                    (Some(_), restore) => {
-                        call.provide_credentials(restore.as_ref().and_then(|r| r()));
-                        restoring = true;
-                    }
-                },
+                Step::TakeRestoreTurn => {
+                    let guard = self.inner.restore_turn.lock();
+                    turn = Some(guard.unwrap_or_else(PoisonError::into_inner));
+                }
+                Step::AskRestore => {
+                    let answer = match &self.inner.restore {
+                        Some(restore) => restore(),
+                        None => RestoreAnswer::Decline,
+                    };
+                    self.change(|s| call.provide_restore(s, answer))?;
+                }
+                Step::ReleaseRestoreTurn => drop(turn.take()),
                 Step::Done(result) => return result.map_err(Error::from),
             }
         }

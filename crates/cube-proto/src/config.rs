@@ -36,7 +36,7 @@ pub const DEFAULT_SDK_IDENTITY: &str = concat!("Rust ", env!("CARGO_PKG_VERSION"
 #[derive(Clone)]
 pub struct Config {
     application_id: u64,
-    auth_key: String,
+    auth_key: Option<String>,
     auth_secret: Option<Secret>,
     algorithm: SignatureAlgorithm,
     base_url: String,
@@ -47,8 +47,25 @@ impl Config {
     /// Starts a configuration for an application.
     pub fn builder(application_id: u64, auth_key: impl Into<String>) -> ConfigBuilder {
         ConfigBuilder {
+            auth_key: Some(auth_key.into()),
+            ..Self::builder_without_auth_key(application_id)
+        }
+    }
+
+    /// Starts a configuration with no auth key: a client of it uses a token
+    /// minted elsewhere (a snapshot, an adopted token, or sessions its restore
+    /// callback hands over) and cannot create sessions or sign up without one
+    /// ([`Error::NoAuthKey`]).
+    ///
+    /// ```
+    /// let config = cube_proto::Config::builder_without_auth_key(1).build()?;
+    /// assert_eq!(config.auth_key(), None);
+    /// # Ok::<(), cube_proto::Error>(())
+    /// ```
+    pub fn builder_without_auth_key(application_id: u64) -> ConfigBuilder {
+        ConfigBuilder {
             application_id,
-            auth_key: auth_key.into(),
+            auth_key: None,
             auth_secret: None,
             algorithm: SignatureAlgorithm::default(),
             base_url: DEFAULT_BASE_URL.to_owned(),
@@ -61,9 +78,10 @@ impl Config {
         self.application_id
     }
 
-    /// The application's auth key (sent in clear on the wire; not a secret).
-    pub fn auth_key(&self) -> &str {
-        &self.auth_key
+    /// The application's auth key (sent in clear on the wire; not a
+    /// secret), or `None` for a client that only uses given tokens.
+    pub fn auth_key(&self) -> Option<&str> {
+        self.auth_key.as_deref()
     }
 
     /// The auth secret, when session requests are to be signed.
@@ -113,7 +131,7 @@ impl fmt::Debug for Config {
 #[derive(Debug, Clone)]
 pub struct ConfigBuilder {
     application_id: u64,
-    auth_key: String,
+    auth_key: Option<String>,
     auth_secret: Option<Secret>,
     algorithm: SignatureAlgorithm,
     base_url: String,
@@ -148,8 +166,16 @@ impl ConfigBuilder {
     /// Checks the values and returns the configuration.
     pub fn build(self) -> Result<Config, Error> {
         let base_url = validate_base_url(&self.base_url)?;
-        if self.auth_key.is_empty() {
-            return Err(Error::Config("the auth key is empty".into()));
+        match &self.auth_key {
+            Some(key) if key.is_empty() => {
+                return Err(Error::Config("the auth key is empty".into()));
+            }
+            None if self.auth_secret.is_some() => {
+                return Err(Error::Config(
+                    "an auth secret signs session requests, which need an auth key".into(),
+                ));
+            }
+            _ => {}
         }
         if self
             .auth_secret
@@ -220,6 +246,17 @@ mod tests {
     fn rejects_empty_key_and_secret() {
         assert!(Config::builder(1, "").build().is_err());
         assert!(Config::builder(1, "k").auth_secret("").build().is_err());
+    }
+
+    #[test]
+    fn no_auth_key_means_no_secret_either() {
+        let c = Config::builder_without_auth_key(3).build().unwrap();
+        assert_eq!((c.application_id(), c.auth_key()), (3, None));
+        let err = Config::builder_without_auth_key(3)
+            .auth_secret("s")
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err}");
     }
 
     #[test]

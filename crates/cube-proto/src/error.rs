@@ -52,6 +52,53 @@ pub enum Error {
     /// The server rejected the session again after the one restore-and-retry.
     #[error("the server rejected the session again after restoring it once")]
     RestoreFailed(#[source] ApiError),
+    /// The call needs a new session, and the client has no auth key to
+    /// create one (it was built from a token or a snapshot) and no restore
+    /// callback answered with a ready session. Nothing was sent.
+    #[error(
+        "this call needs a new session, but the client has no auth key: build it with one, or let the restore callback answer with a ready session"
+    )]
+    NoAuthKey,
+    /// The application changed the session (signed in or out, created,
+    /// destroyed, forgot, resumed or adopted one) while this call was
+    /// restoring it: the restored session was dropped, so the application's
+    /// last word stands, and the call could not go on with the session the
+    /// application left in place. Nothing more was sent.
+    #[error(
+        "the application changed the session while this call restored it; the call was not sent"
+    )]
+    RestoreOverruled,
+    /// A session snapshot was made for another application or server.
+    #[error("the session snapshot belongs to another {0}; it was not resumed")]
+    ForeignSnapshot(&'static str),
+    /// The caller drove a [`Call`](crate::Call) or a
+    /// [`Session`](crate::Session) out of order: a bug in the caller, never
+    /// the server's doing. Nothing was sent.
+    #[error("misuse: {0}")]
+    Misuse(#[from] Misuse),
+}
+
+/// A caller's mistake in driving the state machines; each says what to fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum Misuse {
+    /// `poll` after the call returned `Step::Done`: a finished call never
+    /// sends again. Start a new `Call`.
+    #[error("poll called on a finished call: start a new call")]
+    PolledAfterDone,
+    /// `poll` while a request is in flight: hand its response in first.
+    #[error("poll called while a request is in flight: hand its response in first")]
+    PolledWhileInFlight,
+    /// `handle_response` with no request in flight.
+    #[error("handle_response called with no request in flight")]
+    ResponseWithoutRequest,
+    /// `provide_restore` when the call had not asked the restore callback.
+    #[error("provide_restore called when the call had not asked for a restore")]
+    RestoreNotAsked,
+    /// `poll` while the restore callback's answer is due: hand it to
+    /// `provide_restore` first.
+    #[error("poll called while the restore callback's answer is due: provide it first")]
+    PolledWhileAsked,
 }
 
 impl Error {

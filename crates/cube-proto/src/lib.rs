@@ -13,7 +13,12 @@
 //! * [`Session`]: the session state machine (none, application, user, guest,
 //!   expired), with expiry taken from `CB-Token-ExpirationDate`.
 //! * [`Call`]: drives one operation through the session: creates or restores a
-//!   session when needed, retries once after a lost session, never loops.
+//!   session when needed, retries once after a lost session, never loops. A
+//!   typed phase machine: polling a finished call is a [`Misuse`], never a
+//!   resend.
+//! * [`SessionSnapshot`], [`IssuedToken`]: save a session and resume it, or
+//!   adopt a token minted elsewhere; [`SessionEvent`]: every change of the
+//!   session, as the state machine reports it.
 //!
 //! ```
 //! use cube_proto::{Call, Config, Credentials, Session, Step, ops::CreateSession};
@@ -23,17 +28,20 @@
 //! let mut session = Session::default();
 //! let now = datetime!(2026-11-24 12:00 UTC);
 //! let mut call = Call::new(config, CreateSession::new(Credentials::login("john", "11111111")));
-//! let Step::Send(request) = call.poll(&session, now, 42) else { unreachable!() };
+//! let Step::Send(request) = call.poll(&mut session, now, 42) else { unreachable!() };
 //! assert_eq!(request.uri(), "http://127.0.0.1:8080/session");
 //! // A transport sends it; the answer goes back in:
 //! let response = http::Response::builder()
 //!     .status(201)
 //!     .header("CB-Token-ExpirationDate", "2026-11-24 14:00:00 UTC")
 //!     .body(br#"{"session":{"id":1,"user_id":5,"token":"abc"}}"#.to_vec())?;
-//! call.handle_response(&mut session, response);
-//! let Step::Done(Ok(info)) = call.poll(&session, now, 43) else { unreachable!() };
+//! call.handle_response(&mut session, response)?;
+//! let Step::Done(Ok(info)) = call.poll(&mut session, now, 43) else { unreachable!() };
 //! assert_eq!(info.user_id, Some(5));
 //! assert!(session.is_valid(now));
+//! // The session reports the change, for an app to persist:
+//! let event = session.poll_event().unwrap();
+//! assert_eq!(event.change, cube_proto::SessionChange::Created(cube_proto::SessionKind::User));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -42,15 +50,18 @@ mod clock;
 pub mod config;
 pub mod credentials;
 pub mod error;
+pub mod events;
 pub mod expiry;
 pub mod model;
 pub mod multipart;
 pub mod ops;
 pub mod query;
+mod restore;
 pub mod search;
 pub mod secret;
 pub mod session;
 pub mod sign;
+pub mod snapshot;
 mod surface;
 pub mod wire;
 
@@ -58,7 +69,10 @@ pub use call::{Call, Step};
 pub use clock::Clock;
 pub use config::{Config, SignatureAlgorithm};
 pub use credentials::{Credentials, SessionKind};
-pub use error::{CallError, Error};
+pub use error::{CallError, Error, Misuse};
+pub use events::{ExpiredBy, SessionChange, SessionEvent, SessionListener};
 pub use model::{SessionInfo, User};
+pub use restore::RestoreAnswer;
 pub use secret::Secret;
 pub use session::{Session, SessionOptions, SessionStatus};
+pub use snapshot::{IssuedToken, SessionSnapshot};

@@ -4,14 +4,22 @@
 //! It owns no clock: every question takes `now`. The deadline comes from the
 //! server's `CB-Token-ExpirationDate` header; when a response lacks it, from
 //! the moment the request was built plus two hours (a guest session: its
-//! creation plus one day). A `401 Required session does not exist` is the
-//! final word and marks the session expired, whatever the local clock says.
+//! creation plus one day; an adopted token whose deadline is unknown: the
+//! first response). A `401 Required session does not exist` is the final
+//! word and marks the session expired, whatever the local clock says.
+//!
+//! Every change is queued as a [`SessionEvent`] (see [`crate::events`]);
+//! re-arming the deadline is not a change.
 
+use crate::config::Config;
 use crate::credentials::SessionKind;
 use crate::error::Error;
+use crate::events::{DeliveryTurn, ExpiredBy, SessionChange, SessionEvent};
 use crate::expiry::{GUEST_SESSION_TTL, SESSION_IDLE_TTL};
 use crate::ops::{Access, Transition};
 use crate::secret::Secret;
+use crate::snapshot::{IssuedToken, Origin, SessionSnapshot, SessionStart};
+use std::collections::VecDeque;
 use time::{Duration, OffsetDateTime};
 
 /// The default safety margin: a session this close to its deadline is
@@ -27,6 +35,11 @@ pub struct SessionOptions {
     /// missing or expired session is restored through it; when not, only an
     /// application session is ever created automatically.
     pub restore: bool,
+    /// Whether the client holds an auth key, so that it can create sessions
+    /// itself. Without one, a call that needs a new session is restored
+    /// through the callback (which must answer with a ready session) or
+    /// refused with [`Error::NoAuthKey`].
+    pub auth_key: bool,
 }
 
 impl Default for SessionOptions {
@@ -34,6 +47,7 @@ impl Default for SessionOptions {
         Self {
             margin: DEFAULT_MARGIN,
             restore: false,
+            auth_key: true,
         }
     }
 }
@@ -60,8 +74,8 @@ pub enum Plan {
     Send(Option<Secret>),
     /// Create an application session first, then plan again.
     CreateApplicationSession,
-    /// Ask the application's restore callback for credentials, create a
-    /// session with them, then plan again.
+    /// Ask the application's restore callback for credentials or a ready
+    /// session, put it in place, then plan again.
     Restore,
     /// Refuse the call: nothing is sent.
     Fail(Refusal),
@@ -76,6 +90,8 @@ pub enum Refusal {
     SessionExpired,
     /// The call writes, and the session has no user.
     NeedUser,
+    /// A new session is needed and the client has no auth key to create it.
+    NoAuthKey,
 }
 
 impl From<Refusal> for Error {
@@ -84,6 +100,7 @@ impl From<Refusal> for Error {
             Refusal::NoSession => Error::NoSession,
             Refusal::SessionExpired => Error::SessionExpired,
             Refusal::NeedUser => Error::NeedUser,
+            Refusal::NoAuthKey => Error::NoAuthKey,
         }
     }
 }
@@ -92,7 +109,7 @@ impl From<Refusal> for Error {
 enum State {
     None,
     Active(Active),
-    /// The server said the token is gone; the kind is kept so that the
+    /// Dead, by the server's word or the clock; the kind is kept so that the
     /// state machine knows what may replace it.
     Expired(SessionKind),
 }
@@ -103,7 +120,8 @@ struct Active {
     kind: SessionKind,
     session_id: Option<u64>,
     user_id: Option<u64>,
-    expires_at: OffsetDateTime,
+    /// `None` for an adopted token whose deadline nobody said yet.
+    expires_at: Option<OffsetDateTime>,
 }
 
 /// The client's view of its session. See the module docs.
@@ -121,9 +139,16 @@ struct Active {
 pub struct Session {
     state: State,
     options: SessionOptions,
+    origin: Origin,
     /// Bumped whenever the token changes, so a response to a request that
     /// carried an older token is recognised as stale.
     generation: u64,
+    /// Bumped with every change (every event), so a restore that finishes
+    /// after the application changed the session is recognised as overruled.
+    revision: u64,
+    events: VecDeque<SessionEvent>,
+    /// Whether a [`DeliveryTurn`] is out.
+    delivering: bool,
 }
 
 impl Default for Session {
@@ -136,12 +161,143 @@ impl Default for Session {
 pub type Generation = u64;
 
 impl Session {
-    /// An empty session with these options.
+    /// An empty session with these options, of no particular application:
+    /// its snapshots name application 0 and no base URL. Clients use
+    /// [`Session::for_config`].
     pub fn new(options: SessionOptions) -> Self {
         Self {
             state: State::None,
             options,
+            origin: Origin::default(),
             generation: 0,
+            revision: 0,
+            events: VecDeque::new(),
+            delivering: false,
+        }
+    }
+
+    /// An empty session of the application and server of `config`.
+    pub fn for_config(config: &Config, options: SessionOptions) -> Self {
+        Self {
+            origin: Origin::of(config),
+            ..Self::new(options)
+        }
+    }
+
+    /// A session that starts where `snapshot` left off, with no event (the
+    /// application already holds that snapshot). A snapshot past its
+    /// deadline starts expired, so the restore path runs. Refuses a snapshot
+    /// of another application or base URL with [`Error::ForeignSnapshot`].
+    pub fn resumed(
+        config: &Config,
+        options: SessionOptions,
+        snapshot: SessionSnapshot,
+    ) -> Result<Self, Error> {
+        snapshot.check(config)?;
+        let mut session = Self::for_config(config, options);
+        session.install_snapshot(snapshot);
+        Ok(session)
+    }
+
+    /// A session that starts with a token minted elsewhere, with no event.
+    pub fn adopted(
+        config: &Config,
+        options: SessionOptions,
+        token: IssuedToken,
+    ) -> Result<Self, Error> {
+        token.check()?;
+        let mut session = Self::for_config(config, options);
+        session.install_token(token);
+        Ok(session)
+    }
+
+    /// A session that starts as `start` says, with no event.
+    pub fn start(
+        config: &Config,
+        options: SessionOptions,
+        start: SessionStart,
+    ) -> Result<Self, Error> {
+        match start {
+            SessionStart::Empty => Ok(Self::for_config(config, options)),
+            SessionStart::Snapshot(snapshot) => Self::resumed(config, options, snapshot),
+            SessionStart::Token(token) => Self::adopted(config, options, token),
+        }
+    }
+
+    /// Replaces the session with `snapshot`'s (event: `Resumed`). Refuses a
+    /// snapshot of another application or base URL and changes nothing.
+    pub fn resume(&mut self, config: &Config, snapshot: SessionSnapshot) -> Result<(), Error> {
+        snapshot.check(config)?;
+        self.origin = Origin::of(config);
+        self.install_snapshot(snapshot);
+        self.changed(SessionChange::Resumed);
+        Ok(())
+    }
+
+    /// Replaces the session with a token minted elsewhere (event: `Adopted`).
+    pub fn adopt(&mut self, config: &Config, token: IssuedToken) -> Result<(), Error> {
+        token.check()?;
+        self.origin = Origin::of(config);
+        self.install_token(token);
+        self.changed(SessionChange::Adopted);
+        Ok(())
+    }
+
+    /// Puts a ready session from the restore callback in place (event:
+    /// `Restored`).
+    pub(crate) fn restore_with(&mut self, token: IssuedToken) -> Result<(), Error> {
+        token.check()?;
+        self.install_token(token);
+        self.changed(SessionChange::Restored);
+        Ok(())
+    }
+
+    fn install_snapshot(&mut self, snapshot: SessionSnapshot) {
+        self.generation += 1;
+        self.state = match snapshot.token {
+            Some(token) => State::Active(Active {
+                token,
+                kind: snapshot.kind,
+                session_id: snapshot.session_id,
+                user_id: snapshot.user_id,
+                expires_at: snapshot.expires_at,
+            }),
+            None => State::Expired(snapshot.kind),
+        };
+    }
+
+    fn install_token(&mut self, token: IssuedToken) {
+        self.generation += 1;
+        self.state = State::Active(Active {
+            token: token.token,
+            kind: token.kind,
+            session_id: None,
+            user_id: token.user_id,
+            expires_at: token.expires_at,
+        });
+    }
+
+    /// The session as a snapshot to save, or `None` when there is none.
+    pub fn export(&self) -> Option<SessionSnapshot> {
+        let origin = self.origin.clone();
+        match &self.state {
+            State::None => None,
+            State::Active(a) => Some(SessionSnapshot {
+                origin,
+                kind: a.kind,
+                token: Some(a.token.clone()),
+                session_id: a.session_id,
+                user_id: a.user_id,
+                expires_at: a.expires_at,
+            }),
+            State::Expired(kind) => Some(SessionSnapshot {
+                origin,
+                kind: *kind,
+                token: None,
+                session_id: None,
+                user_id: None,
+                expires_at: None,
+            }),
         }
     }
 
@@ -165,7 +321,7 @@ impl Session {
         match &self.state {
             State::None => SessionStatus::None,
             State::Expired(_) => SessionStatus::Expired,
-            State::Active(a) if now >= a.expires_at => SessionStatus::Expired,
+            State::Active(a) if a.expires_at.is_some_and(|at| now >= at) => SessionStatus::Expired,
             State::Active(a) => match a.kind {
                 SessionKind::Application => SessionStatus::Application,
                 SessionKind::User => SessionStatus::User,
@@ -175,14 +331,16 @@ impl Session {
     }
 
     /// Whether the token can be used at `now`: live, and further than the
-    /// safety margin from its deadline.
+    /// safety margin from its deadline (or its deadline is not known yet).
     pub fn is_valid(&self, now: OffsetDateTime) -> bool {
         self.live(now).is_some()
     }
 
     fn live(&self, now: OffsetDateTime) -> Option<&Active> {
         match &self.state {
-            State::Active(a) if now + self.options.margin < a.expires_at => Some(a),
+            State::Active(a) if a.expires_at.is_none_or(|at| now + self.options.margin < at) => {
+                Some(a)
+            }
             _ => None,
         }
     }
@@ -221,9 +379,11 @@ impl Session {
     }
 
     /// The token's deadline: the next moment the session changes by itself.
+    /// `None` when there is no live token, or an adopted token's deadline is
+    /// not known yet.
     pub fn expires_at(&self) -> Option<OffsetDateTime> {
         match &self.state {
-            State::Active(a) => Some(a.expires_at),
+            State::Active(a) => a.expires_at,
             _ => None,
         }
     }
@@ -233,10 +393,36 @@ impl Session {
         self.generation
     }
 
+    /// How many changes the session has been through (one per event).
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// Notices, at `now`, a deadline that has passed (less the safety
+    /// margin): the session becomes expired and says so (event
+    /// `Expired(Clock)`). Calls do this before they plan; doing it again is
+    /// harmless.
+    pub fn handle_timeout(&mut self, now: OffsetDateTime) {
+        if let State::Active(a) = &self.state
+            && self.live(now).is_none()
+        {
+            self.state = State::Expired(a.kind);
+            self.changed(SessionChange::Expired(ExpiredBy::Clock));
+        }
+    }
+
     /// Decides, at `now`, what a call with this access must do first.
     pub fn plan(&self, access: Access, now: OffsetDateTime) -> Plan {
         let live = self.live(now);
         let token = || Plan::Send(live.map(|a| a.token.clone()));
+        // What "create an application session" means for this client.
+        let create_app = || {
+            if self.options.auth_key {
+                Plan::CreateApplicationSession
+            } else {
+                Plan::Fail(Refusal::NoAuthKey)
+            }
+        };
         match access {
             Access::Public => Plan::Send(None),
             Access::Optional => token(),
@@ -247,13 +433,13 @@ impl Session {
             },
             Access::SignIn => match live {
                 Some(_) => token(),
-                None => Plan::CreateApplicationSession,
+                None => create_app(),
             },
             Access::Read => match live {
                 Some(_) => token(),
                 None if self.options.restore => Plan::Restore,
                 None => match self.kind() {
-                    None | Some(SessionKind::Application) => Plan::CreateApplicationSession,
+                    None | Some(SessionKind::Application) => create_app(),
                     Some(_) => Plan::Fail(Refusal::SessionExpired),
                 },
             },
@@ -274,7 +460,8 @@ impl Session {
     /// `generation` and was built at `sent_at`: re-arms the deadline (header,
     /// else `sent_at` + 2 h; a guest's deadline never moves without a header)
     /// or, on `401 Required session does not exist`, marks the session
-    /// expired. Responses about an older token change nothing.
+    /// expired (event `Expired(Server)`). Responses about an older token
+    /// change nothing.
     pub fn observe(
         &mut self,
         generation: Generation,
@@ -290,17 +477,21 @@ impl Session {
         };
         if session_missing {
             self.state = State::Expired(active.kind);
+            self.changed(SessionChange::Expired(ExpiredBy::Server));
             return;
         }
         active.expires_at = match (header, active.kind) {
-            (Some(deadline), _) => deadline,
-            (None, SessionKind::Guest) => active.expires_at,
-            (None, _) => sent_at + SESSION_IDLE_TTL,
+            (Some(deadline), _) => Some(deadline),
+            // A guest's deadline is fixed at creation; one nobody told us
+            // yet is guessed the short way.
+            (None, SessionKind::Guest) => active.expires_at.or(Some(sent_at + SESSION_IDLE_TTL)),
+            (None, _) => Some(sent_at + SESSION_IDLE_TTL),
         };
     }
 
-    /// Applies the effect of a successful call. `sent_at` and `header` give
-    /// the deadline of a newly established session.
+    /// Applies the effect of a successful call and reports the change.
+    /// `sent_at` and `header` give the deadline of a newly established
+    /// session.
     pub fn apply(
         &mut self,
         transition: Transition,
@@ -309,36 +500,21 @@ impl Session {
     ) {
         match transition {
             Transition::None => {}
-            Transition::Established {
-                token,
-                kind,
-                session_id,
-                user_id,
-            } => {
-                let ttl = if kind == SessionKind::Guest {
-                    GUEST_SESSION_TTL
-                } else {
-                    SESSION_IDLE_TTL
-                };
-                self.generation += 1;
-                self.state = State::Active(Active {
-                    token,
-                    kind,
-                    session_id: Some(session_id),
-                    user_id,
-                    expires_at: header.unwrap_or(sent_at + ttl),
-                });
+            Transition::Established { kind, .. } => {
+                self.establish(transition, sent_at, header, SessionChange::Created(kind));
             }
             Transition::SignedIn { user_id } => {
                 if let State::Active(a) = &mut self.state {
                     a.kind = SessionKind::User;
                     a.user_id = Some(user_id);
+                    self.changed(SessionChange::Upgraded);
                 }
             }
             Transition::SignedOut => {
                 if let State::Active(a) = &mut self.state {
                     a.kind = SessionKind::Application;
                     a.user_id = None;
+                    self.changed(SessionChange::Downgraded);
                 }
             }
             Transition::Ended => self.end(),
@@ -350,9 +526,106 @@ impl Session {
         }
     }
 
-    /// Forgets the session (destroyed, or the app wants a fresh start).
+    /// [`Session::apply`] for the answer to a request that carried the
+    /// token of `generation`: a new session always applies; a change of the
+    /// current one only if it is still that token.
+    pub(crate) fn apply_answer(
+        &mut self,
+        generation: Generation,
+        transition: Transition,
+        sent_at: OffsetDateTime,
+        header: Option<OffsetDateTime>,
+    ) {
+        let new_session = matches!(transition, Transition::Established { .. });
+        if new_session || generation == self.generation {
+            self.apply(transition, sent_at, header);
+        }
+    }
+
+    /// Puts a newly created session in place and reports it as `change`.
+    pub(crate) fn establish(
+        &mut self,
+        transition: Transition,
+        sent_at: OffsetDateTime,
+        header: Option<OffsetDateTime>,
+        change: SessionChange,
+    ) {
+        let Transition::Established {
+            token,
+            kind,
+            session_id,
+            user_id,
+        } = transition
+        else {
+            return;
+        };
+        let ttl = if kind == SessionKind::Guest {
+            GUEST_SESSION_TTL
+        } else {
+            SESSION_IDLE_TTL
+        };
+        self.generation += 1;
+        self.state = State::Active(Active {
+            token,
+            kind,
+            session_id: Some(session_id),
+            user_id,
+            expires_at: Some(header.unwrap_or(sent_at + ttl)),
+        });
+        self.changed(change);
+    }
+
+    /// Forgets the session (destroyed, or the app wants a fresh start);
+    /// event `Destroyed` if there was one.
     pub fn end(&mut self) {
         self.generation += 1;
-        self.state = State::None;
+        if self.state != State::None {
+            self.state = State::None;
+            self.changed(SessionChange::Destroyed);
+        }
+    }
+
+    fn changed(&mut self, change: SessionChange) {
+        self.revision += 1;
+        let snapshot = self.export();
+        self.events.push_back(SessionEvent { change, snapshot });
+    }
+
+    /// The oldest change not yet taken, for a caller that drives the session
+    /// alone (with several threads, use [`Session::claim_delivery`]). The
+    /// queue grows by one per change until it is drained.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    /// Claims the right to deliver the queued events: `None` when the queue
+    /// is empty or another caller already delivers (it will deliver what is
+    /// queued now too).
+    pub fn claim_delivery(&mut self) -> Option<DeliveryTurn> {
+        if self.delivering || self.events.is_empty() {
+            return None;
+        }
+        self.delivering = true;
+        Some(DeliveryTurn { _private: () })
+    }
+
+    /// The next event for the holder of the turn, and the turn back; `None`
+    /// (the turn ends) when the queue is empty. Deliver the event without
+    /// holding the lock around the session, then call again.
+    pub fn next_delivery(&mut self, turn: DeliveryTurn) -> Option<(SessionEvent, DeliveryTurn)> {
+        match self.events.pop_front() {
+            Some(event) => Some((event, turn)),
+            None => {
+                self.release_delivery(turn);
+                None
+            }
+        }
+    }
+
+    /// Gives the turn up early (the deliverer failed); the next claim
+    /// delivers what is left.
+    pub fn release_delivery(&mut self, turn: DeliveryTurn) {
+        let DeliveryTurn { _private: () } = turn;
+        self.delivering = false;
     }
 }

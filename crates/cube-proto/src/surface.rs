@@ -332,10 +332,16 @@ macro_rules! client_calls {
         }
 
         /// The private URL of a file, carrying this session's token (treat it
-        /// as a secret). Needs a live session.
-        pub fn blob_private_url(&self, uid: &str) -> Result<String, $error> {
-            let token = self.session_snapshot().token().cloned().ok_or($crate::Error::NoSession)?;
-            Ok($crate::ops::blob_private_url(self.config(), uid, &token)?)
+        /// as a secret); `None` when the session is not valid now (none,
+        /// expired, or inside the safety margin), since such a URL would not
+        /// open. A malformed uid is an error.
+        pub fn blob_private_url(&self, uid: &str) -> Result<Option<String>, $error> {
+            let session = self.session_snapshot();
+            let token = match session.token() {
+                Some(token) if session.is_valid(self.now()) => token,
+                _ => return Ok(None),
+            };
+            Ok(Some($crate::ops::blob_private_url(self.config(), uid, token)?))
         }
 
         /// The public URL of a public file.
@@ -349,8 +355,10 @@ macro_rules! client_calls {
 ///
 /// The builder has the fields `config: cube_proto::config::ConfigBuilder`,
 /// `timeout: std::time::Duration`, `roots: Roots`, `extra_roots:
-/// Vec<Vec<u8>>`, `clock: Arc<dyn Clock>` and `margin: time::Duration`, with
-/// `Roots` the adapter's own choice of trust store.
+/// Vec<Vec<u8>>`, `clock: Arc<dyn Clock>`, `margin: time::Duration`,
+/// `start: cube_proto::snapshot::SessionStart` and `listener:
+/// Option<Arc<cube_proto::SessionListener>>`, with `Roots` the adapter's own
+/// choice of trust store.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! client_builder_settings {
@@ -409,6 +417,37 @@ macro_rules! client_builder_settings {
         /// How close to its deadline a session stops counting as valid.
         pub fn session_margin(mut self, margin: time::Duration) -> Self {
             self.margin = margin;
+            self
+        }
+
+        /// Starts the client where a saved session left off (see
+        /// `export_session`): no session request is made while it is valid.
+        /// A snapshot past its deadline starts expired, so the restore
+        /// callback runs at the first call; one of another application or
+        /// base URL makes `build` fail with
+        /// [`Error::ForeignSnapshot`](proto::Error::ForeignSnapshot).
+        pub fn resume_session(mut self, snapshot: $crate::SessionSnapshot) -> Self {
+            self.start = $crate::snapshot::SessionStart::Snapshot(snapshot);
+            self
+        }
+
+        /// Starts the client with a token minted elsewhere (the app's
+        /// backend, another client). Without a deadline, the first response
+        /// sets it.
+        pub fn adopt_session(mut self, token: $crate::IssuedToken) -> Self {
+            self.start = $crate::snapshot::SessionStart::Token(token);
+            self
+        }
+
+        /// Called after every change of the session — created, upgraded,
+        /// downgraded, restored, expired, destroyed, adopted, resumed — with
+        /// the snapshot after it, once per change and in order, outside the
+        /// client's locks. What the client is built with is not a change.
+        pub fn on_session_change(
+            mut self,
+            listener: impl Fn(&$crate::SessionEvent) + Send + Sync + 'static,
+        ) -> Self {
+            self.listener = Some(std::sync::Arc::new(listener));
             self
         }
     };

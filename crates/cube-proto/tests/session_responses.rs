@@ -155,11 +155,12 @@ fn error_answers_become_api_errors_that_keep_status_and_messages() {
     for (status, body, base, fields) in cases {
         let mut session = Session::default();
         let mut call = Call::new(config.clone(), CreateSession::application());
-        let Step::Send(_) = call.poll(&session, now, 1) else {
+        let Step::Send(_) = call.poll(&mut session, now, 1) else {
             panic!()
         };
-        call.handle_response(&mut session, response(status, body));
-        let Step::Done(Err(Error::Api(e))) = call.poll(&session, now, 2) else {
+        call.handle_response(&mut session, response(status, body))
+            .unwrap();
+        let Step::Done(Err(Error::Api(e))) = call.poll(&mut session, now, 2) else {
             panic!("{status}")
         };
         assert_eq!(e.status, status);

@@ -302,26 +302,27 @@ fn storage_calls_through_the_driver() {
         s
     };
     // An application session cannot create a file: refused before sending.
-    let app = session_of(SessionKind::Application);
+    let mut app = session_of(SessionKind::Application);
     let mut call = Call::new(config(), CreateBlob::new("image/png", "a.png").unwrap());
     assert!(matches!(
-        call.poll(&app, t0, 1),
+        call.poll(&mut app, t0, 1),
         Step::Done(Err(Error::NeedUser))
     ));
     // It can read one.
     let mut call = Call::new(config(), GetBlob::new(7));
-    assert!(matches!(call.poll(&app, t0, 1), Step::Send(_)));
+    assert!(matches!(call.poll(&mut app, t0, 1), Step::Send(_)));
     // A 422 keeps its field names.
     let mut user = session_of(SessionKind::User);
     let mut call = Call::new(config(), CreateBlob::new("image/png", "a.png").unwrap());
-    let Step::Send(_) = call.poll(&user, t0, 1) else {
+    let Step::Send(_) = call.poll(&mut user, t0, 1) else {
         panic!()
     };
     call.handle_response(
         &mut user,
         response(422, r#"{"errors": {"content_type": ["is not allowed"]}}"#),
-    );
-    match call.poll(&user, t0, 2) {
+    )
+    .unwrap();
+    match call.poll(&mut user, t0, 2) {
         Step::Done(Err(Error::Api(e))) => {
             assert_eq!(e.messages.fields["content_type"], ["is not allowed"])
         }

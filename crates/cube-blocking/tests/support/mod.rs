@@ -201,5 +201,6 @@ impl crate::proto::ops::Operation for Probe {
 
 pub mod e2e;
 pub mod firebase;
+pub mod persist;
 pub mod suite;
 pub mod transfer;

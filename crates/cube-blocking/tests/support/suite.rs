@@ -215,7 +215,7 @@ macro_rules! e2e_suite {
             let viewer = client_for(&h).build().unwrap();
             viewer.create_session(Credentials::login("kate001", "password-kate"))$(.$await)?.unwrap();
             let seen = viewer.get_user(user.id)$(.$await)?.unwrap().unwrap();
-            let url = viewer.blob_private_url(seen.avatar.as_deref().unwrap()).unwrap();
+            let url = viewer.blob_private_url(seen.avatar.as_deref().unwrap()).unwrap().unwrap();
             assert!(url.contains(viewer.session_token().unwrap().expose()), "the viewer's own token");
             let fetched = ureq::get(&url).call().unwrap().body_mut().read_to_vec().unwrap();
             assert_eq!(fetched, image);

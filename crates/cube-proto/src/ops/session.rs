@@ -44,12 +44,14 @@ impl CreateSession {
         &self.credentials
     }
 
-    /// The JSON body, signed when the configuration has a secret.
-    fn body(&self, ctx: &RequestContext<'_>) -> Map<String, Value> {
+    /// The JSON body, signed when the configuration has a secret; without
+    /// an auth key there is no session to ask for.
+    fn body(&self, ctx: &RequestContext<'_>) -> Result<Map<String, Value>, Error> {
         let config = ctx.config;
+        let auth_key = config.auth_key().ok_or(Error::NoAuthKey)?;
         let mut body = Map::new();
         body.insert("application_id".into(), json!(config.application_id()));
-        body.insert("auth_key".into(), json!(config.auth_key()));
+        body.insert("auth_key".into(), json!(auth_key));
         self.credentials.session_fields(&mut body);
         if let Some(secret) = config.auth_secret() {
             body.insert("nonce".into(), json!(ctx.nonce));
@@ -57,7 +59,7 @@ impl CreateSession {
             let signature = sign::signature(config.signature_algorithm(), secret, &body);
             body.insert("signature".into(), json!(signature));
         }
-        body
+        Ok(body)
     }
 }
 
@@ -75,8 +77,9 @@ impl Operation for CreateSession {
             token: None,
             ..*ctx
         };
+        let body = self.body(&ctx)?;
         let builder = wire::request(&ctx, Method::POST, "/session", None)?;
-        wire::with_json(builder, &Value::Object(self.body(&ctx)))
+        wire::with_json(builder, &Value::Object(body))
     }
 
     fn parse(&self, response: &Response) -> Result<SessionInfo, Error> {

@@ -314,10 +314,8 @@ impl Operation for SignUp {
         self.user.validate()?;
         let mut builder = wire::request(ctx, Method::POST, "/users", None)?;
         if ctx.token.is_none() {
-            builder = builder.header(
-                AUTH_KEY_HEADER,
-                wire::header_value(ctx.config.auth_key(), "auth key")?,
-            );
+            let auth_key = ctx.config.auth_key().ok_or(Error::NoAuthKey)?;
+            builder = builder.header(AUTH_KEY_HEADER, wire::header_value(auth_key, "auth key")?);
         }
         wire::with_json(builder, &self.user.body())
     }
