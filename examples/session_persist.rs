@@ -14,9 +14,7 @@
 //! the session's deadline: the restore callback signs the user in again and
 //! the listener saves the new snapshot.
 
-use cube_blocking::proto::ops::NewUser;
-use cube_blocking::proto::{Error as ProtoError, SessionEvent, SessionSnapshot};
-use cube_blocking::{Client, Credentials};
+use cube_blocking::{Client, Credentials, NewUser, ProtoError, SessionEvent, SessionSnapshot};
 use cube_examples::{Target, step};
 use std::error::Error;
 use std::path::{Path, PathBuf};

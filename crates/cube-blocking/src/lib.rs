@@ -72,7 +72,9 @@ pub use proto::search::{
     Direction, Field, Filter, Operator, Paging, Rule, SearchError, SearchUsers, UserSearch,
 };
 pub use proto::{
-    Credentials, Secret, SessionInfo, SessionKind, SessionStatus, SignatureAlgorithm, User,
+    Credentials, ExpiredBy, IssuedToken, Misuse, RestoreAnswer, Secret, SessionChange,
+    SessionEvent, SessionInfo, SessionKind, SessionSnapshot, SessionStatus, SignatureAlgorithm,
+    User,
 };
 pub use transfer::{DownloadOptions, UploadOptions};
 
