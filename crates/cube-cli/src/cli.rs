@@ -180,6 +180,9 @@ pub(crate) struct ProfileFields {
     pub(crate) tags: Option<Vec<String>>,
     /// The app's own id for the user.
     #[arg(long, value_name = "ID")]
+    pub(crate) external_id: Option<String>,
+    /// The older `external_user_id`, kept apart from --external-id.
+    #[arg(long, value_name = "ID")]
     pub(crate) external_user_id: Option<String>,
     /// Free-form data the app keeps with the user.
     #[arg(long, value_name = "TEXT")]

@@ -121,6 +121,7 @@ fn user_fields(u: &User) -> Vec<(&'static str, Option<String>)> {
         ("phone", u.phone.clone()),
         ("website", u.website.clone()),
         ("tags", tags),
+        ("external id", u.external_id.clone()),
         ("external user id", u.external_user_id.clone()),
         ("facebook id", u.facebook_id.clone()),
         ("twitter id", u.twitter_id.clone()),
@@ -204,6 +205,9 @@ impl UserList {
                 text.push('\n');
             }
             return write_stdout(&text);
+        }
+        if users.is_empty() {
+            return Ok(());
         }
         let rows: Vec<[String; 6]> = users.iter().map(row).collect();
         let widths = self.widths.get_or_insert_with(|| {

@@ -40,6 +40,9 @@ macro_rules! apply_fields {
         if let Some(v) = f.tags {
             b = b.tags(v);
         }
+        if let Some(v) = f.external_id {
+            b = b.external_id(v);
+        }
         if let Some(v) = f.external_user_id {
             b = b.external_user_id(v);
         }
@@ -194,6 +197,7 @@ fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
         || f.phone.is_some()
         || f.website.is_some()
         || f.tags.is_some()
+        || f.external_id.is_some()
         || f.external_user_id.is_some()
         || f.custom_data.is_some();
     if !any {
