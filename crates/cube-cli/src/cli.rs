@@ -48,7 +48,7 @@ pub(crate) enum Command {
     Whoami,
     /// Show the session (kind, user, time left), or destroy sessions.
     Session(SessionArgs),
-    /// Create a user (it is not signed in).
+    /// Create a user with a login, an e-mail or both (it is not signed in).
     Signup(SignupArgs),
     /// Look users up, search them, update or delete your own.
     #[command(subcommand)]
@@ -153,10 +153,22 @@ pub(crate) enum SessionCommand {
     },
 }
 
+/// A new user's login, e-mail, or both.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = true)]
+pub(crate) struct NewAccountArgs {
+    /// The new user's login.
+    #[arg(long, value_name = "LOGIN")]
+    pub(crate) login: Option<String>,
+    /// The new user's e-mail address.
+    #[arg(long, value_name = "EMAIL")]
+    pub(crate) email: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct SignupArgs {
     #[command(flatten)]
-    pub(crate) account: AccountArgs,
+    pub(crate) account: NewAccountArgs,
     #[command(flatten)]
     pub(crate) password: PasswordSource,
     #[command(flatten)]

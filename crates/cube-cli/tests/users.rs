@@ -77,6 +77,25 @@ fn signup_in_both_modes_and_what_it_refuses() {
         .ok()
         .json();
     assert_eq!(json["email"], "kim@example.com");
+    let both = world
+        .cube_in(
+            &[
+                "--json",
+                "signup",
+                "--login",
+                "kim_both",
+                "--email",
+                "kb@example.com",
+                "--password-stdin",
+            ],
+            &format!("{PASSWORD}\n"),
+        )
+        .ok()
+        .json();
+    assert_eq!(
+        (both["login"].as_str(), both["email"].as_str()),
+        (Some("kim_both"), Some("kb@example.com"))
+    );
 
     let taken = world
         .cube_in(

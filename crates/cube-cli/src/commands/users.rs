@@ -9,7 +9,7 @@ use crate::error::{Failure, Result};
 use crate::filters::{parse_filter, parse_sort};
 use crate::output::{UserList, user_json};
 use crate::prompt::{self, Kind};
-use crate::session::{Connected, Identity, Restore};
+use crate::session::{Connected, Restore};
 use cube_blocking::{NewUser, Paging, SearchUsers, UserSearch, UserUpdate};
 use serde_json::json;
 
@@ -54,11 +54,22 @@ macro_rules! apply_fields {
 }
 
 pub(super) fn signup(ctx: &Ctx, args: SignupArgs) -> Result<()> {
-    let identity = super::session::identity(&args.account)?;
     let password = prompt::passwords(&args.password, &[("Password: ", Kind::New)])?.remove(0);
-    let user = match &identity {
-        Identity::Login(login) => NewUser::with_login(login, password),
-        Identity::Email(email) => NewUser::with_email(email, password),
+    let (login, email) = (args.account.login, args.account.email);
+    let (user, hint) = match (&login, &email) {
+        (Some(login), _) => (
+            NewUser::with_login(login, password),
+            format!("cube login --login {login}"),
+        ),
+        (None, Some(email)) => (
+            NewUser::with_email(email, password),
+            format!("cube login --email {email}"),
+        ),
+        (None, None) => return Err(Failure::usage("give --login, --email or both")),
+    };
+    let user = match (&login, email) {
+        (Some(_), Some(email)) => user.email(email),
+        _ => user,
     };
     let user = apply_fields!(user, args.profile);
     let conn = ctx.connect(Restore::Never)?;
@@ -66,13 +77,11 @@ pub(super) fn signup(ctx: &Ctx, args: SignupArgs) -> Result<()> {
     if ctx.out.is_json() {
         return ctx.out.document(&user_json(&created));
     }
+    let name = created.login.as_ref().or(created.email.as_ref());
     crate::output::write_stdout(&format!(
-        "Signed up user {} ({identity}); sign in with `cube login --{} {identity}`\n",
+        "Signed up user {} ({}); sign in with `{hint}`\n",
         created.id,
-        match identity {
-            Identity::Login(_) => "login",
-            Identity::Email(_) => "email",
-        }
+        name.map_or("?", String::as_str),
     ))
 }
 
