@@ -189,19 +189,42 @@ fn the_emulator_runs_in_the_foreground_until_told_to_stop() {
     world
         .cube(&["emulator", "--provider-timeout", "601"])
         .fails(2);
-    let help = world.cube(&["emulator", "--help"]).ok();
-    for flag in [
-        "--listen",
-        "--data-dir",
-        "--in-memory",
-        "--app-id",
-        "--auth-key",
-        "--auth-secret",
-        "--password-cost",
-        "--admin-token",
-        "--provider-timeout",
-        "CUBE_EMULATOR_LISTEN",
-    ] {
-        assert!(help.stdout.contains(flag), "{flag}: {help:#?}");
+}
+
+/// Every flag and variable of the emulator's documented command line
+/// (`docs/EMULATOR.md`) is one of `cube emulator`'s (its version is
+/// `cube --version`).
+#[test]
+fn cube_emulator_takes_every_documented_flag() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/EMULATOR.md"
+    ))
+    .unwrap();
+    let start = doc.find("## Command line").unwrap();
+    let end = start + doc[start..].find("\n## ").unwrap();
+    // The table's rows: `| flag | variable | default | what |`.
+    let table: String = doc[start..end]
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .collect();
+    let names: Vec<&str> = table
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .flat_map(|code| code.split([' ', '=', '|', ',']))
+        .filter(|w| (w.starts_with("--") && w.len() > 2) || w.starts_with("CUBE_EMULATOR_"))
+        .filter(|w| *w != "--version")
+        .collect();
+    assert!(names.len() >= 15, "{names:?}");
+    let help = World::bare("emulator-help")
+        .cube(&["emulator", "--help"])
+        .ok();
+    for name in names {
+        assert!(
+            help.stdout.contains(name),
+            "{name} is missing: {}",
+            help.stdout
+        );
     }
 }
