@@ -92,6 +92,7 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
                 (&M::POST, ["apps"]) => admin::create_app(ctx).await,
                 (&M::GET, ["apps", id, "settings"]) => admin::show_settings(ctx, id).await,
                 (&M::PUT, ["apps", id, "settings"]) => admin::update_settings(ctx, id).await,
+                (&M::POST, ["apps", id, "users"]) => users::import(ctx, id).await,
                 (&M::GET, ["clock"]) => admin::clock(ctx).await,
                 (&M::POST, ["clock", "advance"]) => admin::advance_clock(ctx).await,
                 (&M::GET, ["outbox"]) => admin::outbox(ctx).await,

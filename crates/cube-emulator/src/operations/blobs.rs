@@ -164,7 +164,7 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
         })
         .await?;
     let expires = now + POLICY_TTL;
-    let mut body = blob.to_json();
+    let mut body = super::render::blob(&blob);
     body["blob_object_access"] = json!({
         "id": blob.id,
         "blob_id": blob.id,
@@ -193,7 +193,7 @@ fn find(ctx: &Ctx, app_id: i64, x: &str) -> Result<BlobRow, ApiError> {
 /// `GET /blobs/{id}`: the record.
 pub(crate) async fn show(ctx: &Ctx, id: &str) -> Outcome {
     let blob = find(ctx, ctx.session()?.app_id, id)?;
-    Ok(Reply::ok(json!({ "blob": blob.to_json() })))
+    Ok(Reply::ok(json!({ "blob": super::render::blob(&blob) })))
 }
 
 /// `PUT /blobs/{id}/complete` with `{"blob": {"size": N}}` or `{"size": N}`.

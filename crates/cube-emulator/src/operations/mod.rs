@@ -6,6 +6,7 @@
 pub(crate) mod admin;
 pub(crate) mod blobs;
 pub(crate) mod fake;
+pub(crate) mod render;
 pub(crate) mod reset;
 pub(crate) mod search;
 pub(crate) mod session;
