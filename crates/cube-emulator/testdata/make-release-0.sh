@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Writes a data directory with the schema of the release before versioned
-# migrations, through that release's own API, and dumps it as SQL.
+# Writes a data directory through the API of the last release before
+# versioned migrations (commit 0e81422), dumps it as SQL, and prints each
+# session's token and user: what tests/migrations.rs opens and looks for.
+#
+#   make-release-0.sh path/to/old/cube-emulator release-0.sql > release-0-sessions.txt
 set -euo pipefail
 BIN=$1; OUT=$2
 DIR=$(mktemp -d)
