@@ -267,6 +267,10 @@ fn respond(outcome: Outcome, deadline: Option<i64>) -> Response<ResponseBody> {
                 serde_json::to_vec(&value).unwrap_or_default(),
             ))),
         ),
+        Body::JsonText(text) => (
+            Some(HeaderValue::from_static("application/json; charset=utf-8")),
+            Either::Left(Full::new(Bytes::from(text))),
+        ),
         Body::Html(page) => (
             Some(HeaderValue::from_static("text/html; charset=utf-8")),
             Either::Left(Full::new(Bytes::from(page))),

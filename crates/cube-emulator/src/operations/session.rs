@@ -531,7 +531,7 @@ pub(crate) async fn login(ctx: &Ctx) -> Outcome {
     let user = user.ok_or_else(ApiError::unauthorized)?;
     ctx.state.seen(user_id, ctx.now);
     let user = ctx.state.overlay(user);
-    Ok(Reply::ok(render::wrapped_user(&user)).with_expiry(Expiry::At(row.deadline)))
+    Ok(Reply::ok_text(render::wrapped_user(&user)).with_expiry(Expiry::At(row.deadline)))
 }
 
 /// `DELETE /login`: back to an application session, same token.

@@ -281,7 +281,10 @@ pub(crate) async fn sign_up(ctx: &Ctx) -> Outcome {
             users::find_by_id(db, app_id, now, id)?.ok_or_else(ApiError::not_found)
         })
         .await?;
-    Ok(Reply::created(render::wrapped_user(&user)))
+    Ok(Reply::json_text(
+        http::StatusCode::CREATED,
+        render::wrapped_user(&user),
+    ))
 }
 
 /// `PUT /users/{id}`: only yourself; a new password needs the old one.
@@ -317,7 +320,9 @@ pub(crate) async fn update(ctx: &Ctx, id: &str) -> Outcome {
             users::find_by_id(db, app_id, now, me)?.ok_or_else(ApiError::not_found)
         })
         .await?;
-    Ok(Reply::ok(render::wrapped_user(&ctx.state.overlay(user))))
+    Ok(Reply::ok_text(render::wrapped_user(
+        &ctx.state.overlay(user),
+    )))
 }
 
 /// Deletes `user_id` with all its sessions; the caller's token dies too.
@@ -361,7 +366,9 @@ pub(crate) async fn delete_external(ctx: &Ctx, external: &str) -> Outcome {
 /// `GET /users/external/{id}`: `external_id` first, then `external_user_id`.
 pub(crate) async fn show_external(ctx: &Ctx, external: &str) -> Outcome {
     let user = find_external(ctx, ctx.session()?.app_id, external)?;
-    Ok(Reply::ok(render::wrapped_user(&ctx.state.overlay(user))))
+    Ok(Reply::ok_text(render::wrapped_user(
+        &ctx.state.overlay(user),
+    )))
 }
 
 /// `GET /users/{id}`.
@@ -373,7 +380,9 @@ pub(crate) async fn show(ctx: &Ctx, id: &str) -> Outcome {
         .store
         .read(|db| Ok(users::find_by_id(db, app_id, ctx.now, id)?))?
         .ok_or_else(ApiError::not_found)?;
-    Ok(Reply::ok(render::wrapped_user(&ctx.state.overlay(user))))
+    Ok(Reply::ok_text(render::wrapped_user(
+        &ctx.state.overlay(user),
+    )))
 }
 
 /// `GET /users/by_login?login=` and its siblings.
@@ -385,7 +394,9 @@ pub(crate) async fn show_by(ctx: &Ctx, key: Key, param: &str) -> Outcome {
         .store
         .read(|db| Ok(users::find(db, app_id, ctx.now, key, value)?))?
         .ok_or_else(ApiError::not_found)?;
-    Ok(Reply::ok(render::wrapped_user(&ctx.state.overlay(user))))
+    Ok(Reply::ok_text(render::wrapped_user(
+        &ctx.state.overlay(user),
+    )))
 }
 
 /// `POST /_emulator/apps/{id}/users {"users": [...]}`: creates many users

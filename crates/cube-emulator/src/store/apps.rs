@@ -232,7 +232,7 @@ pub(crate) fn forget_reset_tokens(db: &Db, user_id: i64) -> Result<()> {
 pub(crate) fn reset_data(db: &Db) -> Result<()> {
     db.conn().execute_batch(
         "DELETE FROM reset_tokens; DELETE FROM sessions; DELETE FROM user_tags;
-         DELETE FROM provider_links; DELETE FROM users;
+         DELETE FROM provider_links; DELETE FROM user_names; DELETE FROM users;
          DELETE FROM nonces; DELETE FROM outbox;",
     )?;
     super::blobs::clear(db)?;

@@ -202,24 +202,11 @@ CREATE TABLE user_tags (
 ) WITHOUT ROWID;
 CREATE INDEX user_tags_user ON user_tags(user_id);
 
+-- Kept by the store with each users row (no triggers: a trigger makes
+-- every insert a statement transaction, and FTS5 flushes at each one).
 CREATE VIRTUAL TABLE user_names USING fts5(full_name, tokenize = 'trigram');
 INSERT INTO user_names (rowid, full_name)
     SELECT id, full_name FROM users WHERE full_name IS NOT NULL;
-CREATE TRIGGER user_names_insert AFTER INSERT ON users WHEN new.full_name IS NOT NULL
-BEGIN
-    INSERT INTO user_names (rowid, full_name) VALUES (new.id, new.full_name);
-END;
-CREATE TRIGGER user_names_update AFTER UPDATE OF full_name ON users
-BEGIN
-    DELETE FROM user_names WHERE rowid = old.id;
-    INSERT INTO user_names (rowid, full_name)
-        SELECT new.id, new.full_name WHERE new.full_name IS NOT NULL;
-END;
-CREATE TRIGGER user_names_delete AFTER DELETE ON users
-BEGIN
-    DELETE FROM user_names WHERE rowid = old.id;
-END;
-
 CREATE INDEX users_app ON users(app_id);
 CREATE INDEX users_full_name ON users(app_id, full_name);
 CREATE INDEX users_phone ON users(app_id, phone);

@@ -152,8 +152,18 @@ pub(crate) struct Store {
 
 fn tune(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
+    // A statement's plan never depends on the values bound to it (the store
+    // chooses the index itself), so SQLite need not prepare a statement
+    // again each time its values change.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
     conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+    // Savepoints (one per write) and sorts keep their scratch pages in
+    // memory, not in temporary files.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
 }

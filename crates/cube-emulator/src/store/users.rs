@@ -3,7 +3,7 @@
 //!
 //! The store keeps the derived data consistent with what it is given: the
 //! case-folded e-mail (`email_key`), one `user_tags` row per tag, and the
-//! full-name search index (by triggers, see `migrations`).
+//! full name in the trigram index (`user_names`, row id = user id).
 
 use rusqlite::{OptionalExtension, Row, ToSql, params};
 
@@ -302,7 +302,24 @@ pub(crate) fn insert(db: &Db, app_id: i64, now: i64, user: &NewUser) -> Result<i
         ])?;
     let id = db.conn().last_insert_rowid();
     insert_tags(db, app_id, id, &user.tags)?;
+    if let Some(name) = &user.full_name {
+        index_name(db, id, name)?;
+    }
     Ok(id)
+}
+
+fn index_name(db: &Db, id: i64, name: &str) -> Result<()> {
+    db.conn()
+        .prepare_cached("INSERT INTO user_names (rowid, full_name) VALUES (?1, ?2)")?
+        .execute(params![id, name])?;
+    Ok(())
+}
+
+fn unindex_name(db: &Db, id: i64) -> Result<()> {
+    db.conn()
+        .prepare_cached("DELETE FROM user_names WHERE rowid = ?1")?
+        .execute(params![id])?;
+    Ok(())
 }
 
 /// Applies `patch` to user `id` of `app_id` (and sets `updated_at`).
@@ -372,6 +389,12 @@ pub(crate) fn update(db: &Db, app_id: i64, id: i64, now: i64, patch: &UserPatch)
             .execute(params![id])?;
         insert_tags(db, app_id, id, tags)?;
     }
+    if changed && let Some(name) = &patch.full_name {
+        unindex_name(db, id)?;
+        if let Some(name) = name {
+            index_name(db, id, name)?;
+        }
+    }
     Ok(changed)
 }
 
@@ -386,6 +409,7 @@ pub(crate) fn set_password(db: &Db, id: i64, now: i64, hash: &str) -> Result<()>
 /// Deletes a user; their sessions, tags, provider links and reset tokens
 /// go with them. Returns whether there was one.
 pub(crate) fn delete(db: &Db, id: i64) -> Result<bool> {
+    unindex_name(db, id)?;
     Ok(db
         .conn()
         .prepare_cached("DELETE FROM users WHERE id = ?1")?
@@ -408,6 +432,12 @@ pub(crate) fn save_last_requests(db: &Db, seen: &[(i64, i64)]) -> Result<()> {
 
 /// Deletes guests whose lifetime has ended (their sessions go with them).
 pub(crate) fn sweep_guests(db: &Db, now: i64) -> Result<()> {
+    db.conn()
+        .prepare_cached(
+            "DELETE FROM user_names WHERE rowid IN (SELECT id FROM users
+             WHERE guest_expires_at IS NOT NULL AND guest_expires_at <= ?1)",
+        )?
+        .execute(params![now])?;
     db.conn()
         .prepare_cached(
             "DELETE FROM users WHERE guest_expires_at IS NOT NULL AND guest_expires_at <= ?1",
