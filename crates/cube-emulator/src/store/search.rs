@@ -408,6 +408,9 @@ struct Statements {
     driven: String,
     /// The page's ids walking the users in the order asked.
     walk: String,
+    /// The page's rows through the driver, in one statement (for a driver
+    /// that matches few users).
+    driven_rows: String,
 }
 
 fn statements(app_id: i64, expired: &[i64], query: &UserQuery, plan: &Plan) -> Statements {
@@ -446,6 +449,7 @@ fn statements(app_id: i64, expired: &[i64], query: &UserQuery, plan: &Plan) -> S
                 n + 2
             ),
             walk: String::new(),
+            driven_rows: String::new(),
             params: params.0,
         };
     }
@@ -479,6 +483,10 @@ fn statements(app_id: i64, expired: &[i64], query: &UserQuery, plan: &Plan) -> S
         ),
         walk: format!(
             "SELECT id FROM users {walk_access} WHERE app_id = ?1{walk_conditions}{exclude}
+             ORDER BY {order} LIMIT ?{limit} OFFSET ?{offset}"
+        ),
+        driven_rows: format!(
+            "SELECT {COLUMNS} FROM users {access} WHERE app_id = ?1{driven_conditions}{exclude}
              ORDER BY {order} LIMIT ?{limit} OFFSET ?{offset}"
         ),
         params: params.0,
@@ -587,9 +595,13 @@ pub(crate) fn run(db: &Db, app_id: i64, now: i64, query: &UserQuery) -> Result<P
         let mut paged = sql.params.clone();
         paged.push(Sql::Integer(query.limit));
         paged.push(Sql::Integer(query.offset));
-        let (page, total) = if plan.page_first() {
-            let page = ids(db, &sql.driven, &paged)?;
-            let found = i64::try_from(page.len()).unwrap_or(i64::MAX);
+        if plan.page_first() {
+            let users = db
+                .conn()
+                .prepare_cached(&sql.driven_rows)?
+                .query_map(params_from_iter(paged.iter()), from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let found = i64::try_from(users.len()).unwrap_or(i64::MAX);
             let end = query.offset.saturating_add(found);
             // A short page, unless past the end, is the end: its size says
             // the total. So does reaching the most an id list can match.
@@ -600,8 +612,9 @@ pub(crate) fn run(db: &Db, app_id: i64, now: i64, query: &UserQuery) -> Result<P
             } else {
                 count(db, &sql.count, all)?
             };
-            (page, total)
-        } else {
+            return Ok(Page { total, users });
+        }
+        let (page, total) = {
             let total = count(db, &sql.count, all)?;
             let walk = plan.can_walk
                 && plan.tags_only.is_none()
@@ -642,6 +655,9 @@ pub(crate) fn explain(db: &Db, query: &UserQuery, expired: bool) -> Result<Vec<S
         ("driven", &sql.driven, &paged[..]),
         ("rows", &rows_sql, &rows_params[..]),
     ];
+    if !sql.driven_rows.is_empty() {
+        statements.push(("driven", &sql.driven_rows, &paged[..]));
+    }
     if plan.can_walk && plan.tags_only.is_none() {
         statements.push(("walk", &sql.walk, &paged[..]));
     }
