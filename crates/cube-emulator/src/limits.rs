@@ -97,6 +97,42 @@ pub(crate) const PROVIDER_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
 /// The fake Twitter API refuses OAuth timestamps further than this (s).
 pub(crate) const OAUTH_WINDOW: i64 = 300;
 
+// ---- requests and files ----
+
+/// The largest JSON or form body accepted (PROTOCOL.md: over 1 MiB is `413`).
+pub(crate) const MAX_BODY: usize = 1 << 20;
+/// Past this much, an oversized body is no longer read to its end: the
+/// connection is simply closed after the `413`.
+pub(crate) const DRAIN_LIMIT: usize = 16 << 20;
+/// How long in-flight requests may take to finish once a stop is asked.
+pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest file accepted: 100 MiB.
+pub(crate) const MAX_FILE: u64 = 100 << 20;
+/// A rejected upload is still read (and discarded) up to this many body
+/// bytes, so that the client gets to read the answer; past it the
+/// connection is closed.
+pub(crate) const DRAIN_CAP: u64 = MAX_FILE + (64 << 20);
+/// Largest text field of an upload form.
+pub(crate) const MAX_FIELD: usize = 16 * 1024;
+/// Most fields of an upload form.
+pub(crate) const MAX_FIELDS: usize = 64;
+/// Longest header block of one part of an upload form.
+pub(crate) const MAX_PART_HEADERS: usize = 16 * 1024;
+/// Longest file name, in characters.
+pub(crate) const BLOB_NAME_MAX_CHARS: usize = 255;
+/// How long an upload policy (URL) is valid, in seconds.
+pub(crate) const POLICY_TTL: i64 = 3600;
+/// How far the admin API may move the clock from system time: 100 years.
+pub(crate) const MAX_CLOCK_OFFSET: i64 = 100 * 366 * 86_400;
+
+// ---- background work ----
+
+/// How often read refreshes (session deadlines, `last_request_at`) are
+/// written; EMULATOR.md allows them to be this late on disk.
+pub(crate) const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// Garbage collection runs every this many flushes.
+pub(crate) const SWEEP_EVERY_TICKS: u64 = 10;
+
 // ---- storage ----
 
 /// The most writes that share one transaction (and one fsync).

@@ -217,9 +217,7 @@ fn loggable(path: &str) -> &str {
     }
 }
 
-/// Past this much, an oversized body is no longer read to its end: the
-/// connection is simply closed after the `413`.
-const DRAIN_LIMIT: usize = 16 << 20;
+use crate::limits::DRAIN_LIMIT;
 
 /// Reads a body of at most [`wire::MAX_BODY`] bytes. A larger one is `413`,
 /// but is still read (up to [`DRAIN_LIMIT`]) so that the client, which is
