@@ -911,6 +911,16 @@ fn forged_kids_do_not_make_the_emulator_fetch_the_key_set_again() {
     emu.create_session(firebase("firebase_email", &genuine))
         .assert(201);
     assert_eq!(*endpoint.fetches.lock().unwrap(), 1);
+    // The next fetch comes 30 s after the last one, not before.
+    emu.advance(29);
+    let token = forged(&emu, &key1, "forged-late");
+    emu.create_session(firebase("firebase_email", &token))
+        .assert(401);
+    assert_eq!(*endpoint.fetches.lock().unwrap(), 1);
+    emu.advance(1);
+    emu.create_session(firebase("firebase_email", &token))
+        .assert(401);
+    assert_eq!(*endpoint.fetches.lock().unwrap(), 2);
 }
 
 #[test]
