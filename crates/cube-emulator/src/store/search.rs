@@ -399,18 +399,104 @@ impl Plan {
     }
 }
 
-/// The SQL of a query's statements, over its parameters.
+/// The parts of a query's statements, over its parameters; each statement
+/// is written only when it runs.
 struct Statements {
     params: Vec<Sql>,
+    /// For a sole tag list: its condition on `user_tags`, and `DISTINCT `
+    /// when a user may hold several of its tags.
+    tags_only: Option<(String, &'static str)>,
+    access: String,
+    walk_access: String,
+    order: String,
+    dir: &'static str,
+    exclude: String,
+    driven_conditions: String,
+    walk_conditions: String,
+}
+
+impl Statements {
+    /// `LIMIT ?n OFFSET ?m`, the two parameters after the others.
+    fn page(&self) -> String {
+        let n = self.params.len();
+        format!("LIMIT ?{} OFFSET ?{}", n + 1, n + 2)
+    }
+
     /// `COUNT(*)` of the matches.
-    count: String,
+    fn count(&self) -> String {
+        let Statements {
+            access,
+            exclude,
+            driven_conditions,
+            ..
+        } = self;
+        match &self.tags_only {
+            Some((tag, distinct)) => format!(
+                "SELECT COUNT({distinct}user_id) FROM user_tags WHERE app_id = ?1 AND {tag}{}",
+                exclude.replace(" id ", " user_id ")
+            ),
+            None => format!(
+                "SELECT COUNT(*) FROM users {access} WHERE app_id = ?1{driven_conditions}{exclude}"
+            ),
+        }
+    }
+
     /// The page's ids through the driver (or, with none, in order).
-    driven: String,
+    fn driven(&self) -> String {
+        let Statements {
+            access,
+            order,
+            exclude,
+            driven_conditions,
+            ..
+        } = self;
+        let page = self.page();
+        match &self.tags_only {
+            Some((tag, distinct)) => format!(
+                "SELECT {distinct}user_id FROM user_tags WHERE app_id = ?1 AND {tag}{}
+                 ORDER BY user_id {} {page}",
+                exclude.replace(" id ", " user_id "),
+                self.dir
+            ),
+            None => format!(
+                "SELECT id FROM users {access} WHERE app_id = ?1{driven_conditions}{exclude}
+                 ORDER BY {order} {page}"
+            ),
+        }
+    }
+
     /// The page's ids walking the users in the order asked.
-    walk: String,
+    fn walk(&self) -> String {
+        let Statements {
+            walk_access,
+            order,
+            exclude,
+            walk_conditions,
+            ..
+        } = self;
+        let page = self.page();
+        format!(
+            "SELECT id FROM users {walk_access} WHERE app_id = ?1{walk_conditions}{exclude}
+             ORDER BY {order} {page}"
+        )
+    }
+
     /// The page's rows through the driver, in one statement (for a driver
     /// that matches few users).
-    driven_rows: String,
+    fn driven_rows(&self) -> String {
+        let Statements {
+            access,
+            order,
+            exclude,
+            driven_conditions,
+            ..
+        } = self;
+        let page = self.page();
+        format!(
+            "SELECT {COLUMNS} FROM users {access} WHERE app_id = ?1{driven_conditions}{exclude}
+             ORDER BY {order} {page}"
+        )
+    }
 }
 
 fn statements(app_id: i64, expired: &[i64], query: &UserQuery, plan: &Plan) -> Statements {
@@ -426,8 +512,7 @@ fn statements(app_id: i64, expired: &[i64], query: &UserQuery, plan: &Plan) -> S
         Column::Id => format!("id {dir}"),
         column => format!("{} {dir}, id {dir}", column.sql()),
     };
-    let walk_access = Access::Index(query.order).clause();
-    if let Some(tags) = &plan.tags_only {
+    let tags_only = plan.tags_only.as_ref().map(|tags| {
         let tag = match tags.as_slice() {
             [tag] => format!("tag = {}", params.bind(Sql::Text(tag.clone()))),
             _ => format!(
@@ -435,61 +520,38 @@ fn statements(app_id: i64, expired: &[i64], query: &UserQuery, plan: &Plan) -> S
                 params.bind(tag_list(tags))
             ),
         };
-        let exclude = exclude.replace(" id ", " user_id ");
-        let distinct = if tags.len() == 1 { "" } else { "DISTINCT " };
-        let n = params.0.len();
-        return Statements {
-            count: format!(
-                "SELECT COUNT({distinct}user_id) FROM user_tags WHERE app_id = ?1 AND {tag}{exclude}"
-            ),
-            driven: format!(
-                "SELECT {distinct}user_id FROM user_tags WHERE app_id = ?1 AND {tag}{exclude}
-                 ORDER BY user_id {dir} LIMIT ?{} OFFSET ?{}",
-                n + 1,
-                n + 2
-            ),
-            walk: String::new(),
-            driven_rows: String::new(),
-            params: params.0,
-        };
-    }
+        (tag, if tags.len() == 1 { "" } else { "DISTINCT " })
+    });
     let mut driven_conditions = String::new();
     let mut walk_conditions = String::new();
-    for (i, filter) in query.filters.iter().enumerate() {
-        let drives = plan.driver.is_some_and(|(d, _, _)| d == i);
-        // The same values, bound once, serve both forms.
-        let bound = params.0.len();
-        driven_conditions.push_str(" AND ");
-        driven_conditions.push_str(&condition(filter, drives, &mut params));
-        if plan.can_walk {
-            let mut again = Params(params.0[..bound].to_vec());
-            walk_conditions.push_str(" AND ");
-            walk_conditions.push_str(&condition(filter, false, &mut again));
+    if tags_only.is_none() {
+        for (i, filter) in query.filters.iter().enumerate() {
+            let drives = plan.driver.is_some_and(|(d, _, _)| d == i);
+            // The same values, bound once, serve both forms.
+            let bound = params.0.len();
+            driven_conditions.push_str(" AND ");
+            driven_conditions.push_str(&condition(filter, drives, &mut params));
+            if plan.can_walk {
+                let mut again = Params(params.0[..bound].to_vec());
+                walk_conditions.push_str(" AND ");
+                walk_conditions.push_str(&condition(filter, false, &mut again));
+            }
         }
     }
     let access = plan
         .driver
         .map_or(Access::Index(query.order), |(_, _, access)| access)
         .clause();
-    let n = params.0.len();
-    let (limit, offset) = (n + 1, n + 2);
     Statements {
-        count: format!(
-            "SELECT COUNT(*) FROM users {access} WHERE app_id = ?1{driven_conditions}{exclude}"
-        ),
-        driven: format!(
-            "SELECT id FROM users {access} WHERE app_id = ?1{driven_conditions}{exclude}
-             ORDER BY {order} LIMIT ?{limit} OFFSET ?{offset}"
-        ),
-        walk: format!(
-            "SELECT id FROM users {walk_access} WHERE app_id = ?1{walk_conditions}{exclude}
-             ORDER BY {order} LIMIT ?{limit} OFFSET ?{offset}"
-        ),
-        driven_rows: format!(
-            "SELECT {COLUMNS} FROM users {access} WHERE app_id = ?1{driven_conditions}{exclude}
-             ORDER BY {order} LIMIT ?{limit} OFFSET ?{offset}"
-        ),
         params: params.0,
+        tags_only,
+        access,
+        walk_access: Access::Index(query.order).clause(),
+        order,
+        dir,
+        exclude,
+        driven_conditions,
+        walk_conditions,
     }
 }
 
@@ -584,55 +646,62 @@ fn rows(db: &Db, ids: &[i64]) -> Result<Vec<User>> {
     Ok(users)
 }
 
-/// Runs `query` for the live users of `app_id`: the page and the total,
-/// from one snapshot.
+/// Runs `query` for the live users of `app_id`: the page and the total.
 pub(crate) fn run(db: &Db, app_id: i64, now: i64, query: &UserQuery) -> Result<Page> {
+    let plan = Plan::new(query);
+    if plan.page_first() {
+        // Usually one statement; a count, when needed, reads on its own.
+        return page_first(db, app_id, now, query, &plan);
+    }
+    // The total decides how to find the page: both from one snapshot.
     db.snapshot(|db| {
         let expired = expired_guests(db, app_id, now)?;
-        let plan = Plan::new(query);
         let sql = statements(app_id, &expired, query, &plan);
-        let all = &sql.params[..];
+        let total = count(db, &sql.count(), &sql.params)?;
         let mut paged = sql.params.clone();
         paged.push(Sql::Integer(query.limit));
         paged.push(Sql::Integer(query.offset));
-        if plan.page_first() {
-            let users = db
-                .conn()
-                .prepare_cached(&sql.driven_rows)?
-                .query_map(params_from_iter(paged.iter()), from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let found = i64::try_from(users.len()).unwrap_or(i64::MAX);
-            let end = query.offset.saturating_add(found);
-            // A short page, unless past the end, is the end: its size says
-            // the total. So does reaching the most an id list can match.
-            let total = if (found < query.limit && (found > 0 || query.offset == 0))
-                || (found > 0 && at_most(query).is_some_and(|most| end >= most))
-            {
-                end
-            } else {
-                count(db, &sql.count, all)?
-            };
-            return Ok(Page { total, users });
-        }
-        let (page, total) = {
-            let total = count(db, &sql.count, all)?;
-            let walk = plan.can_walk
-                && plan.tags_only.is_none()
-                && walk_is_cheaper(users_at_most(db)?, total, query.offset, query.limit);
-            let page = if query.offset >= total {
-                Vec::new()
-            } else if walk {
-                ids(db, &sql.walk, &paged)?
-            } else {
-                ids(db, &sql.driven, &paged)?
-            };
-            (page, total)
+        let walk = plan.can_walk
+            && sql.tags_only.is_none()
+            && walk_is_cheaper(users_at_most(db)?, total, query.offset, query.limit);
+        let page = if query.offset >= total {
+            Vec::new()
+        } else if walk {
+            ids(db, &sql.walk(), &paged)?
+        } else {
+            ids(db, &sql.driven(), &paged)?
         };
         Ok(Page {
             total,
             users: rows(db, &page)?,
         })
     })
+}
+
+/// A query driven by an id list or a unique field: the page's rows first;
+/// a short page, unless past the end, is the end, and says the total by
+/// itself, as does a page reaching the most an id list can match.
+fn page_first(db: &Db, app_id: i64, now: i64, query: &UserQuery, plan: &Plan) -> Result<Page> {
+    let expired = expired_guests(db, app_id, now)?;
+    let sql = statements(app_id, &expired, query, plan);
+    let mut paged = sql.params.clone();
+    paged.push(Sql::Integer(query.limit));
+    paged.push(Sql::Integer(query.offset));
+    let users = db
+        .conn()
+        .prepare_cached(&sql.driven_rows())?
+        .query_map(params_from_iter(paged.iter()), from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let found = i64::try_from(users.len()).unwrap_or(i64::MAX);
+    let end = query.offset.saturating_add(found);
+    let total = if (found < query.limit && (found > 0 || query.offset == 0))
+        || (found > 0 && at_most(query).is_some_and(|most| end >= most))
+    {
+        end
+    } else {
+        count(db, &sql.count(), &sql.params)?
+    };
+    Ok(Page { total, users })
 }
 
 /// The query plans of `query`'s statements (`EXPLAIN QUERY PLAN`), one
@@ -650,16 +719,18 @@ pub(crate) fn explain(db: &Db, query: &UserQuery, expired: bool) -> Result<Vec<S
     let rows_sql =
         format!("SELECT {COLUMNS} FROM users WHERE id IN (SELECT value FROM json_each(?1))");
     let rows_params = [id_list(&[1, 2])];
+    let (count_sql, driven_sql, walk_sql, driven_rows_sql) =
+        (sql.count(), sql.driven(), sql.walk(), sql.driven_rows());
     let mut statements: Vec<(&str, &str, &[Sql])> = vec![
-        ("count", &sql.count, &sql.params[..]),
-        ("driven", &sql.driven, &paged[..]),
+        ("count", &count_sql, &sql.params[..]),
+        ("driven", &driven_sql, &paged[..]),
         ("rows", &rows_sql, &rows_params[..]),
     ];
-    if !sql.driven_rows.is_empty() {
-        statements.push(("driven", &sql.driven_rows, &paged[..]));
-    }
-    if plan.can_walk && plan.tags_only.is_none() {
-        statements.push(("walk", &sql.walk, &paged[..]));
+    if sql.tags_only.is_none() {
+        statements.push(("driven", &driven_rows_sql, &paged[..]));
+        if plan.can_walk {
+            statements.push(("walk", &walk_sql, &paged[..]));
+        }
     }
     let mut lines = Vec::new();
     for (name, text, params) in statements {
@@ -712,17 +783,17 @@ mod tests {
                     let plan = Plan::new(&second);
                     let sql = statements(1, &[], &second, &plan);
                     let mut total = 0;
-                    for text in [&sql.driven, &sql.count, &sql.walk] {
-                        if !text.is_empty() {
+                    for text in [sql.driven(), sql.count(), sql.walk(), sql.driven_rows()] {
+                        {
                             total += db
                                 .conn()
-                                .prepare_cached(text)
+                                .prepare_cached(&text)
                                 .map_err(Error::from)?
                                 .get_status(StatementStatus::RePrepare);
                         }
                     }
                     let again = statements(1, &[], &first, &Plan::new(&first));
-                    assert_eq!(sql.driven, again.driven);
+                    assert_eq!(sql.driven(), again.driven());
                     Ok(total)
                 })
                 .unwrap();
@@ -813,7 +884,10 @@ mod tests {
                             let mut paged = sql.params.clone();
                             paged.push(Sql::Integer(limit));
                             paged.push(Sql::Integer(offset));
-                            Ok((ids(db, &sql.driven, &paged)?, ids(db, &sql.walk, &paged)?))
+                            Ok((
+                                ids(db, &sql.driven(), &paged)?,
+                                ids(db, &sql.walk(), &paged)?,
+                            ))
                         })
                         .unwrap();
                     assert_eq!(driven, walked, "{query:?}");
