@@ -1,14 +1,21 @@
 //! Load benchmark: `cargo bench -p cube-emulator --bench load`.
 //!
-//! Starts emulators in-process (each on its own runtime, like a separate
-//! process) and drives them with keep-alive hyper connections from a second
-//! runtime, for a bounded time per scenario:
+//! For each user count (`CUBE_BENCH_USERS`, default `1000,100000`) it
+//! starts an emulator in-process (durable storage, `dev` password cost),
+//! seeds the users through the admin import (`POST /_emulator/apps/1/users`,
+//! 5,000 a request), and drives it with 64 keep-alive hyper connections
+//! from a second runtime, for a bounded time per scenario: the searches of
+//! `GET /users/v2` (selective and broad), the exact look-ups, `GET
+//! /users/{id}` and `POST /session` with a password; the broad searches
+//! also from a single connection (what one costs, not the queue of 64).
+//! Then it prints one table with a column per user count, and the
+//! production password cost on a fresh database.
 //!
-//! 1. authenticated `GET /users/{id}` at 64 connections;
-//! 2. `POST /session` with login + password at the `dev` password cost;
-//! 3. the same at the `production` cost.
-//!
-//! `CUBE_BENCH_SECS` sets the measured seconds per scenario (default 5).
+//! Users are `user{i:06}` / `user{i:06}@example.com` / `User {i:06}`, tagged
+//! `g{i / 100}` (100 holders a tag) and `t{i % 10}` (a tenth of the users a
+//! tag). `CUBE_BENCH_SECS` sets the measured seconds per scenario
+//! (default 5, after 1 s of warm-up); `CUBE_BENCH_ONLY=text` runs only the
+//! scenarios whose name contains `text`.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -20,9 +27,17 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
+/// Keep-alive connections of every scenario.
+const CONNECTIONS: usize = 64;
+/// Users per import request (well under the 1 MiB body limit).
+const SEED_BATCH: usize = 5_000;
+
 /// One scenario's requests.
 #[derive(Clone)]
 struct Scenario {
+    name: &'static str,
+    /// Keep-alive connections sending them at once.
+    connections: usize,
     method: Method,
     path: String,
     token: Option<String>,
@@ -31,10 +46,18 @@ struct Scenario {
 }
 
 struct Outcome {
-    requests: usize,
     errors: usize,
     elapsed: Duration,
     latencies_us: Vec<u32>,
+}
+
+/// What one scenario measured.
+#[derive(Clone, Copy)]
+struct Figures {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+    errors: usize,
 }
 
 async fn connection_loop(
@@ -90,13 +113,7 @@ async fn connection_loop(
     (errors, latencies)
 }
 
-fn run(
-    addr: SocketAddr,
-    scenario: &Scenario,
-    connections: usize,
-    warmup: Duration,
-    measure: Duration,
-) -> Outcome {
+fn run(addr: SocketAddr, scenario: &Scenario, warmup: Duration, measure: Duration) -> Outcome {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -105,11 +122,10 @@ fn run(
     runtime.block_on(async {
         let warmup_end = Instant::now() + warmup;
         let until = warmup_end + measure;
-        let tasks: Vec<_> = (0..connections)
+        let tasks: Vec<_> = (0..scenario.connections)
             .map(|_| tokio::spawn(connection_loop(addr, scenario.clone(), until, warmup_end)))
             .collect();
         let mut outcome = Outcome {
-            requests: 0,
             errors: 0,
             elapsed: measure,
             latencies_us: Vec::new(),
@@ -119,7 +135,6 @@ fn run(
             outcome.errors += errors;
             outcome.latencies_us.extend(latencies);
         }
-        outcome.requests = outcome.latencies_us.len();
         outcome
     })
 }
@@ -132,17 +147,20 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[rank]) / 1000.0
 }
 
-fn report(name: &str, connections: usize, mut outcome: Outcome) {
+fn measure(addr: SocketAddr, scenario: &Scenario, warmup: Duration, secs: Duration) -> Figures {
+    let mut outcome = run(addr, scenario, warmup, secs);
     outcome.latencies_us.sort_unstable();
-    let rate = outcome.requests as f64 / outcome.elapsed.as_secs_f64();
+    let figures = Figures {
+        rate: outcome.latencies_us.len() as f64 / outcome.elapsed.as_secs_f64(),
+        p50: percentile(&outcome.latencies_us, 0.50),
+        p99: percentile(&outcome.latencies_us, 0.99),
+        errors: outcome.errors,
+    };
     println!(
-        "{name:<48} conns={connections:<3} requests={:<8} errors={:<4} {rate:>9.0} req/s  p50={:.2} ms  p99={:.2} ms  max={:.2} ms",
-        outcome.requests,
-        outcome.errors,
-        percentile(&outcome.latencies_us, 0.50),
-        percentile(&outcome.latencies_us, 0.99),
-        percentile(&outcome.latencies_us, 1.0),
+        "  {:<48} {:>8.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {}",
+        scenario.name, figures.rate, figures.p50, figures.p99, figures.errors
     );
+    figures
 }
 
 /// A blocking JSON call used for setup.
@@ -164,44 +182,189 @@ fn call(
     if let Some(token) = token {
         builder = builder.header("cb-token", token);
     }
+    let body = if method == "GET" {
+        String::new()
+    } else {
+        body.to_string()
+    };
     let mut response = agent
-        .run(builder.body(body.to_string()).expect("request"))
+        .run(builder.body(body).expect("request"))
         .expect("setup call");
     serde_json::from_str(&response.body_mut().read_to_string().expect("body"))
         .unwrap_or(Value::Null)
 }
 
-fn start(cost: PasswordCost, storage: Storage) -> RunningEmulator {
+fn start(cost: PasswordCost, dir: std::path::PathBuf) -> RunningEmulator {
     Emulator::start_blocking(EmulatorConfig {
         password_cost: cost,
-        storage,
+        storage: Storage::DataDir(dir),
         ..EmulatorConfig::default()
     })
     .expect("emulator starts")
 }
 
-fn login_scenario(emulator: &RunningEmulator, login: &str) -> Scenario {
-    let user = json!({"login": login, "password": "bench-password"});
+/// Seeds `n` users through the admin import; returns their ids in order.
+fn seed(emulator: &RunningEmulator, n: usize) -> Vec<i64> {
+    let started = Instant::now();
+    let mut ids = Vec::with_capacity(n);
+    for first in (0..n).step_by(SEED_BATCH) {
+        let users: Vec<Value> = (first..n.min(first + SEED_BATCH))
+            .map(|i| {
+                json!({"login": format!("user{i:06}"), "email": format!("user{i:06}@example.com"),
+                       "full_name": format!("User {i:06}"),
+                       "tag_list": format!("g{},t{}", i / 100, i % 10)})
+            })
+            .collect();
+        let answer = call(
+            emulator,
+            "POST",
+            "/_emulator/apps/1/users",
+            None,
+            json!({ "users": users }),
+        );
+        let batch = answer["ids"]
+            .as_array()
+            .unwrap_or_else(|| panic!("import: {answer}"));
+        ids.extend(batch.iter().map(|id| id.as_i64().expect("id")));
+    }
+    println!(
+        "  seeded {n} users in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    ids
+}
+
+/// A session (token, user id) for `login`, signed up on first use.
+fn session(emulator: &RunningEmulator, login: &str) -> (String, i64) {
     let created = call(
         emulator,
         "POST",
         "/session",
         None,
-        json!({"application_id": 1, "auth_key": emulator.auth_key(), "user": user}),
+        json!({"application_id": 1, "auth_key": emulator.auth_key(),
+               "user": {"login": login, "password": "bench-password"}}),
     );
-    assert!(
-        created["session"]["user_id"].as_i64().is_some(),
-        "setup: {created}"
-    );
+    let token = created["session"]["token"].as_str().expect("token");
+    let id = created["session"]["user_id"].as_i64().expect("user id");
+    (token.to_owned(), id)
+}
+
+fn get(name: &'static str, path: String, token: &str) -> Scenario {
     Scenario {
+        name,
+        connections: CONNECTIONS,
+        method: Method::GET,
+        path,
+        token: Some(token.to_owned()),
+        body: None,
+        expect: StatusCode::OK,
+    }
+}
+
+/// The scenarios at `n` users, each checked once for the matches it claims.
+fn scenarios(emulator: &RunningEmulator, ids: &[i64], token: &str) -> Vec<Scenario> {
+    let n = ids.len();
+    let spread: Vec<String> = (0..100)
+        .map(|k| format!("id[in][]={}", ids[k * n / 100]))
+        .collect();
+    let middle = n / 2;
+    let searches = [
+        ("v2 id[in][]= 100 ids", spread.join("&"), 100),
+        (
+            "v2 user_tags[in][]=g5 (100 holders)",
+            "user_tags[in][]=g5".into(),
+            100,
+        ),
+        (
+            "v2 login[start_with]= (100 match)",
+            "login[start_with]=user0000".into(),
+            100,
+        ),
+        (
+            "v2 full_name[start_with]= (10 match)",
+            "full_name[start_with]=User%2000012".into(),
+            10,
+        ),
+        (
+            "v2 user_tags[in][]=t7 (10 % match)",
+            "user_tags[in][]=t7".into(),
+            n / 10,
+        ),
+        (
+            "v2 login[start_with]= (every user)",
+            "login[start_with]=user".into(),
+            n,
+        ),
+        ("v2 exact id=", format!("id={}", ids[middle]), 1),
+        ("v2 exact login=", format!("login=user{middle:06}"), 1),
+        (
+            "v2 exact email=",
+            format!("email=user{middle:06}%40example.com"),
+            1,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (name, query, expected) in searches {
+        let path = format!("/users/v2?{query}");
+        let answer = call(emulator, "GET", &path, Some(token), Value::Null);
+        let total = answer["total_entries"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name}: {answer}"));
+        assert_eq!(total, expected as u64, "{name}");
+        out.push(get(name, path, token));
+    }
+    out.push(get(
+        "GET /users/{id}",
+        format!("/users/{}", ids[middle]),
+        token,
+    ));
+    // What one broad search costs, without 63 others queued before it.
+    for (name, broad) in [
+        ("v2 user_tags[in][]=t7, 1 connection", "t7 (10 % match)"),
+        (
+            "v2 login[start_with]= every user, 1 connection",
+            "(every user)",
+        ),
+    ] {
+        let mut alone = out
+            .iter()
+            .find(|s| s.name.ends_with(broad))
+            .cloned()
+            .expect("broad scenario");
+        alone.name = name;
+        alone.connections = 1;
+        out.push(alone);
+    }
+    out
+}
+
+fn sign_in(emulator: &RunningEmulator, name: &'static str) -> Scenario {
+    session(emulator, "signer");
+    Scenario {
+        name,
+        connections: CONNECTIONS,
         method: Method::POST,
         path: "/session".into(),
         token: None,
         body: Some(
-            json!({"application_id": 1, "auth_key": emulator.auth_key(), "user": user}).to_string(),
+            json!({"application_id": 1, "auth_key": emulator.auth_key(),
+                   "user": {"login": "signer", "password": "bench-password"}})
+            .to_string(),
         ),
         expect: StatusCode::CREATED,
     }
+}
+
+fn cell(f: &Figures) -> String {
+    let errors = if f.errors > 0 {
+        format!(", {} errors", f.errors)
+    } else {
+        String::new()
+    };
+    format!(
+        "{:.0} req/s, p50 {:.1} ms, p99 {:.1} ms{errors}",
+        f.rate, f.p50, f.p99
+    )
 }
 
 fn main() {
@@ -209,65 +372,66 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5u64);
-    let measure = Duration::from_secs(secs);
+    let scales: Vec<usize> = std::env::var("CUBE_BENCH_USERS")
+        .unwrap_or_else(|_| "1000,100000".into())
+        .split(',')
+        .map(|n| n.trim().parse().expect("CUBE_BENCH_USERS: user counts"))
+        .collect();
+    let secs = Duration::from_secs(secs);
     let warmup = Duration::from_secs(1);
     let data_dir = std::env::temp_dir().join(format!("cube-emulator-bench-{}", std::process::id()));
     println!(
-        "cube-emulator load benchmark: {} cores, {secs} s per scenario (after 1 s warm-up)",
-        std::thread::available_parallelism().map_or(0, usize::from)
+        "cube-emulator load benchmark: {} cores, {CONNECTIONS} connections, {} s per scenario (after 1 s warm-up)",
+        std::thread::available_parallelism().map_or(0, usize::from),
+        secs.as_secs()
     );
 
-    // 1. Authenticated reads, durable storage.
-    let emulator = start(PasswordCost::Dev, Storage::DataDir(data_dir.join("reads")));
-    let session = call(
-        &emulator,
-        "POST",
-        "/session",
-        None,
-        json!({"application_id": 1, "auth_key": emulator.auth_key(),
-        "user": {"login": "reader", "password": "bench-password"}}),
-    );
-    let token = session["session"]["token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
-    let id = session["session"]["user_id"].as_i64().expect("user id");
-    let reads = Scenario {
-        method: Method::GET,
-        path: format!("/users/{id}"),
-        token: Some(token),
-        body: None,
-        expect: StatusCode::OK,
-    };
-    report(
-        "GET /users/{id} (authenticated)",
-        64,
-        run(emulator.addr(), &reads, 64, warmup, measure),
-    );
-    drop(emulator);
+    let mut names: Vec<&'static str> = Vec::new();
+    let mut columns: Vec<Vec<Figures>> = Vec::new();
+    for &n in &scales {
+        println!("{n} users:");
+        let emulator = start(PasswordCost::Dev, data_dir.join(format!("users-{n}")));
+        let ids = seed(&emulator, n);
+        // The import's WAL is copied into the database in the background:
+        // let that finish before measuring.
+        std::thread::sleep(Duration::from_secs(5));
+        let (token, _) = session(&emulator, "reader");
+        let mut all = scenarios(&emulator, &ids, &token);
+        all.push(sign_in(
+            &emulator,
+            "POST /session login+password (dev cost)",
+        ));
+        if let Ok(only) = std::env::var("CUBE_BENCH_ONLY") {
+            all.retain(|s| s.name.contains(only.as_str()));
+        }
+        names = all.iter().map(|s| s.name).collect();
+        columns.push(
+            all.iter()
+                .map(|s| measure(emulator.addr(), s, warmup, secs))
+                .collect(),
+        );
+        drop(emulator);
+    }
 
-    // 2. Password sign-ins at the dev cost, durable storage (each creates a session row).
-    let emulator = start(PasswordCost::Dev, Storage::DataDir(data_dir.join("dev")));
-    let scenario = login_scenario(&emulator, "signer");
-    report(
-        "POST /session login+password, dev cost",
-        64,
-        run(emulator.addr(), &scenario, 64, warmup, measure),
+    println!();
+    let header: Vec<String> = scales.iter().map(|n| format!("{n} users")).collect();
+    println!(
+        "| scenario ({CONNECTIONS} connections) | {} |",
+        header.join(" | ")
     );
-    drop(emulator);
+    println!("|---|{}", "---|".repeat(scales.len()));
+    for (row, name) in names.iter().enumerate() {
+        let cells: Vec<String> = columns.iter().map(|c| cell(&c[row])).collect();
+        println!("| {name} | {} |", cells.join(" | "));
+    }
 
-    // 3. The same at the production cost.
-    let emulator = start(
-        PasswordCost::Production,
-        Storage::DataDir(data_dir.join("production")),
-    );
-    let scenario = login_scenario(&emulator, "signer");
-    report(
-        "POST /session login+password, production cost",
-        64,
-        run(emulator.addr(), &scenario, 64, warmup, measure),
-    );
-    drop(emulator);
+    if std::env::var("CUBE_BENCH_ONLY").is_err() {
+        println!();
+        let emulator = start(PasswordCost::Production, data_dir.join("production"));
+        let scenario = sign_in(&emulator, "POST /session login+password (production cost)");
+        measure(emulator.addr(), &scenario, warmup, secs);
+        drop(emulator);
+    }
 
     let _ = std::fs::remove_dir_all(&data_dir);
 }

@@ -76,7 +76,20 @@ fn datetime(ts: i64) -> OffsetDateTime {
 
 /// `2026-11-24T16:47:57Z`, the form of every timestamp in a JSON body.
 pub(crate) fn format_iso(ts: i64) -> String {
-    datetime(ts).format(ISO).unwrap_or_default()
+    let t = datetime(ts);
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return t.format(ISO).unwrap_or_default();
+    }
+    // Written directly: a page of users formats hundreds of these.
+    format!(
+        "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// `2026-11-24 16:47:57 UTC`, the form of `CB-Token-ExpirationDate`.

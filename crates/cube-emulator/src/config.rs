@@ -100,7 +100,7 @@ impl Default for EmulatorConfig {
             password_cost: PasswordCost::Dev,
             admin_token: None,
             time_source: Arc::new(SystemTimeSource),
-            provider_timeout: Duration::from_secs(5),
+            provider_timeout: crate::limits::PROVIDER_TIMEOUT_DEFAULT,
         }
     }
 }

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use http::StatusCode;
 use serde_json::{Value, json};
 
+use crate::store::{self, Unique};
+
 /// `401`: token missing, unknown, destroyed or expired.
 pub(crate) const NO_SESSION: &str = "Required session does not exist";
 /// `401`: bad credentials.
@@ -80,10 +82,21 @@ impl ApiError {
     }
 }
 
-impl From<rusqlite::Error> for ApiError {
-    fn from(err: rusqlite::Error) -> Self {
-        tracing::error!(error = %err, "storage error");
-        Self::unavailable("storage error")
+impl From<store::Error> for ApiError {
+    fn from(err: store::Error) -> Self {
+        match err {
+            store::Error::Taken(Unique::Application) => {
+                Self::invalid("Application id or auth key is already taken")
+            }
+            store::Error::Taken(unique) => {
+                Self::invalid_field(unique.field(), "has already been taken")
+            }
+            store::Error::Closed => Self::unavailable("the emulator is stopping"),
+            store::Error::NotCommitted | store::Error::Sqlite(_) => {
+                tracing::error!(error = %err, "storage error");
+                Self::unavailable("storage error")
+            }
+        }
     }
 }
 

@@ -34,6 +34,7 @@ mod config;
 mod crypto;
 mod error;
 mod files;
+mod limits;
 mod multipart;
 mod operations;
 mod providers;
@@ -119,14 +120,17 @@ impl Emulator {
             auth_secret: Secret::new(config.auth_secret.clone()),
             settings: AppSettings::default(),
         };
+        let candidate_key = crypto::random_bytes::<32>()
+            .map(|bytes| Secret::new(crypto::hex(&bytes)))
+            .map_err(|e| StartError::Init(format!("{:?}", e.errors)))?;
         let (offset, apps, upload_key, uids) = store
-            .write(move |c| {
-                apps::ensure_exists(c, &initial)?;
+            .write(move |db| {
+                apps::ensure_exists(db, &initial)?;
                 Ok((
-                    apps::clock_offset(c)?,
-                    apps::load_all(c)?,
-                    apps::upload_key(c)?,
-                    store::blobs::all_uids(c)?,
+                    apps::clock_offset(db)?,
+                    apps::load_all(db)?,
+                    apps::upload_key(db, &candidate_key)?,
+                    store::blobs::all_uids(db)?,
                 ))
             })
             .await

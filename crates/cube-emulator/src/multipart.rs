@@ -12,8 +12,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use http_body_util::BodyExt;
 use hyper::body::Body;
 
-/// Longest header block of one part.
-const MAX_PART_HEADERS: usize = 16 * 1024;
+use crate::limits::MAX_PART_HEADERS;
 
 /// Why a form could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

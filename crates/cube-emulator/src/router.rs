@@ -92,6 +92,7 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
                 (&M::POST, ["apps"]) => admin::create_app(ctx).await,
                 (&M::GET, ["apps", id, "settings"]) => admin::show_settings(ctx, id).await,
                 (&M::PUT, ["apps", id, "settings"]) => admin::update_settings(ctx, id).await,
+                (&M::POST, ["apps", id, "users"]) => users::import(ctx, id).await,
                 (&M::GET, ["clock"]) => admin::clock(ctx).await,
                 (&M::POST, ["clock", "advance"]) => admin::advance_clock(ctx).await,
                 (&M::GET, ["outbox"]) => admin::outbox(ctx).await,
@@ -216,9 +217,7 @@ fn loggable(path: &str) -> &str {
     }
 }
 
-/// Past this much, an oversized body is no longer read to its end: the
-/// connection is simply closed after the `413`.
-const DRAIN_LIMIT: usize = 16 << 20;
+use crate::limits::DRAIN_LIMIT;
 
 /// Reads a body of at most [`wire::MAX_BODY`] bytes. A larger one is `413`,
 /// but is still read (up to [`DRAIN_LIMIT`]) so that the client, which is
@@ -265,6 +264,10 @@ fn respond(outcome: Outcome, deadline: Option<i64>) -> Response<ResponseBody> {
             Either::Left(Full::new(Bytes::from(
                 serde_json::to_vec(&value).unwrap_or_default(),
             ))),
+        ),
+        Body::JsonText(text) => (
+            Some(HeaderValue::from_static("application/json; charset=utf-8")),
+            Either::Left(Full::new(Bytes::from(text))),
         ),
         Body::Html(page) => (
             Some(HeaderValue::from_static("text/html; charset=utf-8")),

@@ -15,10 +15,7 @@ use tokio::sync::watch;
 use crate::router;
 use crate::state::State;
 
-/// How long in-flight requests may take to finish once a stop is asked.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// Garbage collection runs every this many flushes (seconds).
-const SWEEP_EVERY_TICKS: u64 = 10;
+use crate::limits::{DRAIN_TIMEOUT, FLUSH_EVERY, SWEEP_EVERY_TICKS};
 
 /// Serves until `stop` turns true, then drains connections, writes the
 /// pending refreshes and closes the database.
@@ -83,7 +80,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: watch::Rece
 async fn flush_every_second(state: Arc<State>, stop: watch::Receiver<bool>) {
     let stop = stopped(stop);
     tokio::pin!(stop);
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut tick = tokio::time::interval(FLUSH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ticks: u64 = 0;
     loop {

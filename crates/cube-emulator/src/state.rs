@@ -18,18 +18,12 @@ use crate::clock::Clock;
 use crate::crypto::{Passwords, Secret, TokenHash, hash_token};
 use crate::error::ApiError;
 use crate::files::Files;
+use crate::limits::SESSION_TTL;
 use crate::providers::Providers;
 use crate::store::Store;
 use crate::store::apps::{self, App};
 use crate::store::sessions::{self, SessionRow};
-use crate::store::users::{self, UserRow};
-
-/// A user session's idle lifetime (sliding).
-pub(crate) const SESSION_TTL: i64 = 2 * 3600;
-/// A guest session's (and guest user's) fixed lifetime.
-pub(crate) const GUEST_TTL: i64 = 24 * 3600;
-/// How long a password-reset link works.
-pub(crate) const RESET_TTL: i64 = 3600;
+use crate::store::users::{self, User};
 
 #[derive(Default)]
 struct Pending {
@@ -195,7 +189,7 @@ impl State {
     /// be one of them).
     fn load_session(&self, hash: &TokenHash, now: i64) -> Result<Option<SessionRow>, ApiError> {
         let generation = self.generation.load(Ordering::Acquire);
-        let Some(mut row) = self.store.read(|c| Ok(sessions::find(c, hash)?))? else {
+        let Some(mut row) = self.store.read(|db| Ok(sessions::find(db, hash)?))? else {
             return Ok(None);
         };
         if now >= row.deadline {
@@ -238,11 +232,21 @@ impl State {
     }
 
     /// Applies a not-yet-flushed `last_request_at` to a row read from disk.
-    pub(crate) fn overlay(&self, mut user: UserRow) -> UserRow {
+    pub(crate) fn overlay(&self, mut user: User) -> User {
         if let Some(&at) = lock(&self.pending).seen.get(&user.id) {
             user.last_request_at = Some(user.last_request_at.map_or(at, |db| db.max(at)));
         }
         user
+    }
+
+    /// [`State::overlay`] for a page of users, taking the lock once.
+    pub(crate) fn overlay_all(&self, users: &mut [User]) {
+        let pending = lock(&self.pending);
+        for user in users {
+            if let Some(&at) = pending.seen.get(&user.id) {
+                user.last_request_at = Some(user.last_request_at.map_or(at, |db| db.max(at)));
+            }
+        }
     }
 
     /// Forgets every cached session and pending refresh (data reset).
@@ -268,11 +272,11 @@ impl State {
         let deadlines: Vec<(i64, i64)> = pending.deadlines.into_iter().collect();
         let seen: Vec<(i64, i64)> = pending.seen.into_iter().collect();
         self.store
-            .write(move |c| {
-                sessions::save_deadlines(c, &deadlines)?;
-                users::save_last_requests(c, &seen)?;
+            .write(move |db| {
+                sessions::save_deadlines(db, &deadlines)?;
+                users::save_last_requests(db, &seen)?;
                 if sweep {
-                    apps::sweep(c, now, horizon)?;
+                    apps::sweep(db, now, horizon)?;
                 }
                 Ok(())
             })

@@ -6,8 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 
-/// The largest JSON or form body accepted (`docs/PROTOCOL.md`, "Requests": over 1 MiB is `413`).
-pub(crate) const MAX_BODY: usize = 1 << 20;
+pub(crate) use crate::limits::MAX_BODY;
 
 /// Decodes one `application/x-www-form-urlencoded` component strictly:
 /// `+` is a space, `%` must start two hex digits, the result must be UTF-8.

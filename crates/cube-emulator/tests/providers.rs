@@ -525,8 +525,10 @@ fn firebase_rs256_tokens_through_a_served_jwks_with_rotation() {
     assert_eq!(user(&emu, mail_user)["email"], "Fire@Example.com");
 
     // Rotation: the provider now publishes key-2 only. A token with the
-    // new kid makes the emulator fetch the set again.
+    // new kid makes the emulator fetch the set again (a URL is fetched at
+    // most once per 30 s, so the clock moves past that first).
     *endpoint.set.lock().unwrap() = json!({"keys": [key2.jwk()]});
+    emu.advance(30);
     let rotated = key2.sign(
         &claims(&emu, "fb-uid-phone", json!({"phone_number": "+100"})),
         None,
@@ -570,14 +572,20 @@ fn firebase_key_sets_are_fetched_again_when_stale() {
     emu.create_session(firebase("firebase_email", &token))
         .assert(201);
     assert_eq!(*fetches.lock().unwrap(), 1);
-    // A set that must not be cached is fetched every time.
+    // A set that must not be cached is fetched at every use, but at most
+    // once per 30 s.
     *set.lock().unwrap() = json!({"keys": [key1.jwk()]});
     *max_age.lock().unwrap() = "no-cache".to_owned();
     let other = key2.sign(&claims(&emu, "cached", json!({})), None);
+    emu.advance(30);
     emu.create_session(firebase("firebase_email", &other))
         .assert(401);
     assert_eq!(*fetches.lock().unwrap(), 2);
     *set.lock().unwrap() = json!({"keys": [key2.jwk()]});
+    emu.create_session(firebase("firebase_email", &token))
+        .assert(201);
+    assert_eq!(*fetches.lock().unwrap(), 2, "within 30 s of the last fetch");
+    emu.advance(30);
     emu.create_session(firebase("firebase_email", &token))
         .assert(401);
     assert_eq!(*fetches.lock().unwrap(), 3);
@@ -796,4 +804,164 @@ fn custom_identity_provider_failures_are_unauthorized() {
     settings(&emu, json!({"cidp": null}));
     emu.create_session(json!({"user": {"login": "plain-user", "password": "password123"}}))
         .assert(201);
+}
+
+// ---- Identities users set on themselves never sign anyone in ----
+
+/// A local user who set `field` to `value` on themselves; returns their id.
+fn squatter(emu: &Emu, email: &str, field: &str, value: &str) -> i64 {
+    emu.sign_up(json!({"email": email, "password": "password123"}));
+    let session = emu.create_session(json!({"user": {"email": email, "password": "password123"}}));
+    session.assert(201);
+    let token = common::token_of(&session);
+    let id = session.body["session"]["user_id"].as_i64().unwrap();
+    let updated = emu.put(
+        &format!("/users/{id}"),
+        Some(&token),
+        json!({"user": {field: value}}),
+    );
+    updated.assert(200);
+    assert_eq!(updated.body["user"][field], value);
+    id
+}
+
+#[test]
+fn a_facebook_id_set_by_hand_does_not_claim_the_facebook_sign_in() {
+    let emu = Emu::start();
+    let squatter = squatter(&emu, "squat@example.com", "facebook_id", "777001");
+    emu.post(
+        "/_emulator/providers/facebook/tokens",
+        None,
+        json!({"token": "victim-fb", "id": "777001", "name": "Victim"}),
+    )
+    .assert(201);
+    let (victim, again) = sign_in_both_ways(&emu, facebook("victim-fb"));
+    assert_ne!(
+        victim, squatter,
+        "the sign-in returned the squatter's account"
+    );
+    assert_eq!(victim, again, "later sign-ins find the same user");
+    assert_eq!(user(&emu, victim)["full_name"], "Victim");
+    // The look-up by the field still answers what the field holds.
+    let found = emu.get(
+        "/users/by_facebook_id?facebook_id=777001",
+        Some(&emu.app_session()),
+    );
+    assert_eq!(found.body["user"]["id"], squatter);
+}
+
+#[test]
+fn a_twitter_id_set_by_hand_does_not_claim_the_twitter_sign_in() {
+    let emu = Emu::start();
+    let squatter = squatter(&emu, "squat@example.com", "twitter_id", "888002");
+    emu.post(
+        "/_emulator/providers/twitter/tokens",
+        None,
+        json!({"token": "victim-tw", "secret": "s3cret", "id": "888002"}),
+    )
+    .assert(201);
+    let (victim, again) = sign_in_both_ways(&emu, twitter("victim-tw", "s3cret"));
+    assert_ne!(
+        victim, squatter,
+        "the sign-in returned the squatter's account"
+    );
+    assert_eq!(victim, again);
+}
+
+#[test]
+fn an_external_id_set_by_hand_does_not_claim_the_custom_provider_sign_in() {
+    let emu = Emu::start();
+    let idp = idp();
+    let squatter = squatter(&emu, "squat@example.com", "external_id", "victim-uid");
+    with_idp(&emu, &idp);
+    let (victim, again) = cidp_both_ways(&emu, "str-victim-uid");
+    assert_ne!(
+        victim, squatter,
+        "the sign-in returned the squatter's account"
+    );
+    assert_eq!(victim, again);
+    let found = emu.get("/users/external/victim-uid", Some(&emu.app_session()));
+    assert_eq!(found.body["user"]["id"], squatter);
+}
+
+// ---- The key set is fetched for the emulator, not for whoever sends tokens ----
+
+/// A token signed by `key` that names a `kid` no key set holds.
+fn forged(emu: &Emu, key: &TestKey, kid: &str) -> String {
+    key.sign(&claims(emu, "forger", json!({})), Some(kid))
+}
+
+#[test]
+fn forged_kids_do_not_make_the_emulator_fetch_the_key_set_again() {
+    let emu = Emu::frozen();
+    let (key1, _) = keys();
+    let endpoint = jwks(json!({"keys": [key1.jwk()]}));
+    settings(
+        &emu,
+        json!({"firebase_jwks_url": format!("{}/jwks", endpoint.server.base_url)}),
+    );
+    for i in 0..40 {
+        let token = forged(&emu, &key1, &format!("forged-{i}"));
+        emu.create_session(firebase("firebase_email", &token))
+            .assert(401);
+    }
+    assert_eq!(*endpoint.fetches.lock().unwrap(), 1);
+    // Genuine tokens still sign in from the set fetched once.
+    let genuine = key1.sign(&claims(&emu, "real", json!({})), None);
+    emu.create_session(firebase("firebase_email", &genuine))
+        .assert(201);
+    assert_eq!(*endpoint.fetches.lock().unwrap(), 1);
+    // The next fetch comes 30 s after the last one, not before.
+    emu.advance(29);
+    let token = forged(&emu, &key1, "forged-late");
+    emu.create_session(firebase("firebase_email", &token))
+        .assert(401);
+    assert_eq!(*endpoint.fetches.lock().unwrap(), 1);
+    emu.advance(1);
+    emu.create_session(firebase("firebase_email", &token))
+        .assert(401);
+    assert_eq!(*endpoint.fetches.lock().unwrap(), 2);
+}
+
+#[test]
+fn concurrent_sign_ins_wait_for_one_slow_key_set_fetch() {
+    let emu = Emu::frozen();
+    let (key1, _) = keys();
+    let fetches = Arc::new(Mutex::new(0));
+    let counted = fetches.clone();
+    let set = json!({"keys": [key1.jwk()]}).to_string();
+    let server = TestServer::start(move |_| {
+        *counted.lock().unwrap() += 1;
+        (200, set.clone(), Duration::from_secs(2))
+    });
+    settings(
+        &emu,
+        json!({"firebase_jwks_url": format!("{}/jwks", server.base_url)}),
+    );
+    let url = emu.url("/session");
+    let started = std::time::Instant::now();
+    let barrier = Arc::new(std::sync::Barrier::new(5));
+    let threads: Vec<_> = (0..5)
+        .map(|i| {
+            let body = emu.session_body(firebase(
+                "firebase_email",
+                &forged(&emu, &key1, &format!("unknown-{i}")),
+            ));
+            let (url, barrier) = (url.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let response = common::agent().post(&url).send_json(&body).unwrap();
+                (response.status().as_u16(), started.elapsed())
+            })
+        })
+        .collect();
+    let answers: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(
+        answers.iter().all(|(status, _)| *status == 401),
+        "{answers:?}"
+    );
+    assert_eq!(*fetches.lock().unwrap(), 1, "one fetch shared by all");
+    // One after the other they would take 5 × 2 s.
+    let slowest = answers.iter().map(|(_, took)| *took).max().unwrap();
+    assert!(slowest < Duration::from_secs(6), "{answers:?}");
 }

@@ -365,3 +365,86 @@ fn last_request_at_is_kept_current_and_reaches_the_disk() {
     drop(emu);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_admin_import_loads_many_users_at_once_or_none() {
+    let emu = Emu::start();
+    emu.sign_up(json!({"login": "existing", "password": "password123"}));
+    let resp = emu.post(
+        "/_emulator/apps/1/users",
+        None,
+        json!({"users": [
+            {"login": "bulk-1", "email": "Bulk1@Example.com", "tag_list": "a,b", "full_name": "Bulk One"},
+            {"email": "bulk2@example.com", "password": "password123"},
+        ]}),
+    );
+    resp.assert(201);
+    let ids = resp.body["ids"].as_array().unwrap().clone();
+    assert_eq!(ids.len(), 2);
+    let token = emu.app_session();
+    let found = emu.get(
+        "/users/v2?user_tags=b&email=bulk1%40example.com",
+        Some(&token),
+    );
+    assert_eq!(found.body["items"][0]["id"], ids[0]);
+    assert_eq!(found.body["items"][0]["full_name"], "Bulk One");
+    emu.create_session(json!({"user": {"email": "bulk2@example.com", "password": "password123"}}))
+        .assert(201);
+    // Without a password, no password signs in.
+    emu.create_session(json!({"user": {"login": "bulk-1", "password": "password123"}}))
+        .assert(401);
+
+    // All or nothing; errors name the item.
+    for (users, field) in [
+        (
+            json!([{"login": "fresh-1"}, {"login": "existing"}]),
+            "users[1].login",
+        ),
+        (
+            json!([{"login": "fresh-1"}, {"login": "x"}]),
+            "users[1].login",
+        ),
+        (json!([{"full_name": "No Login"}]), "users[0].base"),
+        (
+            json!([{"login": "fresh-1"}, {"login": "fresh-1"}]),
+            "users[1].login",
+        ),
+        (json!([7]), "users[0]"),
+        (json!("nope"), "users"),
+    ] {
+        let resp = emu.post("/_emulator/apps/1/users", None, json!({ "users": users }));
+        resp.assert(422);
+        assert!(!resp.error(field).is_empty(), "{field}: {}", resp.text);
+    }
+    emu.get("/users/by_login?login=fresh-1", Some(&token))
+        .assert(404);
+    emu.post("/_emulator/apps/99/users", None, json!({"users": []}))
+        .assert(404);
+}
+
+#[test]
+fn the_admin_import_takes_at_most_ten_thousand_users_a_request() {
+    let emu = Emu::start();
+    let users = |n: usize, from: usize| {
+        (from..from + n)
+            .map(|i| json!({"login": format!("u{i:05}")}))
+            .collect::<Vec<_>>()
+    };
+    let resp = emu.post(
+        "/_emulator/apps/1/users",
+        None,
+        json!({"users": users(10_000, 0)}),
+    );
+    resp.assert(201);
+    assert_eq!(resp.body["ids"].as_array().map(Vec::len), Some(10_000));
+    let resp = emu.post(
+        "/_emulator/apps/1/users",
+        None,
+        json!({"users": users(10_001, 10_000)}),
+    );
+    resp.assert(422);
+    assert!(!resp.error("users").is_empty(), "{}", resp.text);
+    let token = emu.app_session();
+    let all = emu.get("/users/v2?login[start_with]=u000", Some(&token));
+    assert_eq!(all.body["total_entries"], 100);
+}

@@ -4,7 +4,7 @@
 mod common;
 
 use common::Emu;
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn fixture() -> (Emu, String) {
     let emu = Emu::start();
@@ -163,4 +163,39 @@ fn settings_disable_the_lists() {
     ] {
         emu.get(path, Some(&token)).assert(403);
     }
+}
+
+#[test]
+fn the_name_search_follows_renames_and_deletions() {
+    let (emu, token) = fixture();
+    let (own, id) = emu.user("renamed");
+    let rename = |name: Value| {
+        emu.put(
+            &format!("/users/{id}"),
+            Some(&own),
+            json!({"user": {"full_name": name}}),
+        )
+        .assert(200);
+    };
+    let find = |name: &str| {
+        logins(&emu.get(
+            &format!("/users/by_full_name?full_name={name}"),
+            Some(&token),
+        ))
+    };
+    rename(json!("Zelda Quux"));
+    assert_eq!(find("quux"), ["renamed"]);
+    rename(json!("Zelda Frob"));
+    assert!(find("quux").is_empty());
+    assert_eq!(find("zelda%20f"), ["renamed"]);
+    rename(Value::Null);
+    assert!(find("zelda").is_empty());
+    rename(json!("Zelda Again"));
+    emu.delete(&format!("/users/{id}"), Some(&own)).assert(200);
+    assert!(find("zelda").is_empty());
+    assert_eq!(
+        find("sm"),
+        ["ann", "bert"],
+        "short names read the name index in full"
+    );
 }

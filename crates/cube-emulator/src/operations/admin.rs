@@ -12,8 +12,7 @@ use crate::error::{ApiError, ensure};
 use crate::settings::AppSettings;
 use crate::store::apps::{self, App};
 
-/// How far the clock may be moved from system time: 100 years.
-const MAX_CLOCK_OFFSET: i64 = 100 * 366 * 86_400;
+use crate::limits::MAX_CLOCK_OFFSET;
 
 /// With an admin token: `Bearer <token>` or `401`. Without: loopback
 /// peers only, others `403`.

@@ -23,17 +23,9 @@ use crate::wire::{encode_component, int_like, truthy};
 
 /// Path of the upload URL.
 pub(crate) const UPLOAD_PATH: &str = "/_storage/upload";
-/// How long an upload policy is valid.
-pub(crate) const POLICY_TTL: i64 = 3600;
-/// Largest file accepted: 100 MiB.
-pub(crate) const MAX_FILE: u64 = 100 << 20;
-/// A rejected upload is still read (and discarded) up to this many body
-/// bytes, so that the client gets to read the answer; past it the
-/// connection is closed.
-const DRAIN_CAP: u64 = MAX_FILE + (64 << 20);
-/// Largest text field of an upload form, and most fields.
-const MAX_FIELD: usize = 16 * 1024;
-const MAX_FIELDS: usize = 64;
+pub(crate) use crate::limits::{
+    BLOB_NAME_MAX_CHARS, DRAIN_CAP, MAX_FIELD, MAX_FIELDS, MAX_FILE, POLICY_TTL,
+};
 /// The bucket name in policies and XML answers.
 const BUCKET: &str = "cube-emulator";
 const NOT_OWNER: &str = "You can change only your own files";
@@ -135,7 +127,7 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
     if content_type.is_none() {
         errors.add("content_type", "can't be blank");
     }
-    let name = text("name").filter(|n| n.chars().count() <= 255);
+    let name = text("name").filter(|n| n.chars().count() <= BLOB_NAME_MAX_CHARS);
     if name.is_none() {
         errors.add("name", "is invalid");
     }
@@ -164,7 +156,7 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
         })
         .await?;
     let expires = now + POLICY_TTL;
-    let mut body = blob.to_json();
+    let mut body = super::render::blob(&blob);
     body["blob_object_access"] = json!({
         "id": blob.id,
         "blob_id": blob.id,
@@ -193,7 +185,7 @@ fn find(ctx: &Ctx, app_id: i64, x: &str) -> Result<BlobRow, ApiError> {
 /// `GET /blobs/{id}`: the record.
 pub(crate) async fn show(ctx: &Ctx, id: &str) -> Outcome {
     let blob = find(ctx, ctx.session()?.app_id, id)?;
-    Ok(Reply::ok(json!({ "blob": blob.to_json() })))
+    Ok(Reply::ok(json!({ "blob": super::render::blob(&blob) })))
 }
 
 /// `PUT /blobs/{id}/complete` with `{"blob": {"size": N}}` or `{"size": N}`.

@@ -12,11 +12,9 @@ use serde_json::{Map, Value, json};
 use super::{Ctx, Outcome, Reply};
 use crate::crypto::{Secret, constant_time_eq};
 use crate::error::ApiError;
+use crate::limits::OAUTH_WINDOW;
 use crate::providers::{id_text, twitter};
 use crate::store::providers::{self as tokens, FakeIdentity};
-
-/// OAuth timestamps further than this from the emulator clock are refused.
-const OAUTH_WINDOW: i64 = 300;
 
 fn text(body: &Map<String, Value>, key: &str) -> Result<String, ApiError> {
     body.get(key)

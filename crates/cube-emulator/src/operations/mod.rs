@@ -6,6 +6,7 @@
 pub(crate) mod admin;
 pub(crate) mod blobs;
 pub(crate) mod fake;
+pub(crate) mod render;
 pub(crate) mod reset;
 pub(crate) mod search;
 pub(crate) mod session;
@@ -78,6 +79,8 @@ impl Ctx {
 pub(crate) enum Body {
     Empty,
     Json(Value),
+    /// JSON already written as text.
+    JsonText(Vec<u8>),
     Html(String),
     /// XML (the S3-style upload answer).
     Xml(String),
@@ -113,6 +116,18 @@ impl Reply {
     }
     pub(crate) fn created(body: Value) -> Self {
         Self::json(StatusCode::CREATED, body)
+    }
+    /// `200` with JSON text.
+    pub(crate) fn ok_text(text: Vec<u8>) -> Self {
+        Self::json_text(StatusCode::OK, text)
+    }
+    /// JSON text with `status`.
+    pub(crate) fn json_text(status: StatusCode, text: Vec<u8>) -> Self {
+        Self {
+            status,
+            body: Body::JsonText(text),
+            expiry: Expiry::FromRequest,
+        }
     }
     pub(crate) fn json(status: StatusCode, body: Value) -> Self {
         Self {

@@ -2,15 +2,13 @@
 //! outbox, and the small HTML page behind that link.
 
 use http::StatusCode;
-use rusqlite::types::Value as Sql;
 use serde_json::Value;
 
-use super::users::valid_password;
 use super::{Ctx, Outcome, Reply};
 use crate::clock::format_iso;
 use crate::crypto::{self, hash_token};
 use crate::error::{ApiError, ensure};
-use crate::state::RESET_TTL;
+use crate::limits::{PASSWORD_CHARS, RESET_TTL, password_ok};
 use crate::store::apps::{self, Mail};
 use crate::store::sessions;
 use crate::store::users::{self, Key};
@@ -34,15 +32,10 @@ pub(crate) async fn request(ctx: &Ctx) -> Outcome {
     ensure(!email.is_empty(), || {
         ApiError::invalid_field("email", "can't be blank")
     })?;
-    let user = ctx.state.store.read(|c| {
-        Ok(users::find(
-            c,
-            app_id,
-            ctx.now,
-            Key::Email,
-            Sql::Text(email),
-        )?)
-    })?;
+    let user = ctx
+        .state
+        .store
+        .read(|db| Ok(users::find(db, app_id, ctx.now, Key::Email, &email)?))?;
     let Some(user) = user else {
         return Ok(Reply::empty());
     };
@@ -67,9 +60,9 @@ pub(crate) async fn request(ctx: &Ctx) -> Outcome {
     let (user_id, expires) = (user.id, ctx.now + RESET_TTL);
     ctx.state
         .store
-        .write(move |c| {
-            apps::save_reset_token(c, &hash, user_id, expires)?;
-            apps::send_mail(c, &mail)?;
+        .write(move |db| {
+            apps::save_reset_token(db, &hash, user_id, expires)?;
+            apps::send_mail(db, &mail)?;
             Ok(())
         })
         .await?;
@@ -87,12 +80,13 @@ fn page(title: &str, content: &str) -> String {
 
 fn form_page(error: Option<&str>) -> String {
     let error = error.map_or_else(String::new, |e| format!("<p role=\"alert\">{e}</p>\n"));
+    let (min, max) = (PASSWORD_CHARS.start(), PASSWORD_CHARS.end());
     page(
         "Choose a new password",
         &format!(
             "{error}<form method=\"post\">\n\
-             <label>New password (8 to 40 characters)<br>\
-             <input type=\"password\" name=\"password\" minlength=\"8\" maxlength=\"40\" required autofocus></label>\n\
+             <label>New password ({min} to {max} characters)<br>\
+             <input type=\"password\" name=\"password\" minlength=\"{min}\" maxlength=\"{max}\" required autofocus></label>\n\
              <p><button type=\"submit\">Set password</button></p>\n</form>"
         ),
     )
@@ -112,7 +106,7 @@ fn token_user(ctx: &Ctx, token: &str) -> Result<Option<i64>, ApiError> {
     let hash = hash_token(token);
     ctx.state
         .store
-        .read(|c| Ok(apps::reset_token_user(c, &hash, ctx.now)?))
+        .read(|db| Ok(apps::reset_token_user(db, &hash, ctx.now)?))
 }
 
 /// `GET /users/password/reset/{token}`: the form.
@@ -135,10 +129,15 @@ pub(crate) async fn submit(ctx: &Ctx, token: &str) -> Outcome {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    if !valid_password(&password) {
+    if !password_ok(&password) {
+        let message = format!(
+            "The password must have {} to {} characters.",
+            PASSWORD_CHARS.start(),
+            PASSWORD_CHARS.end()
+        );
         return Ok(Reply::html(
             StatusCode::UNPROCESSABLE_ENTITY,
-            form_page(Some("The password must have 8 to 40 characters.")),
+            form_page(Some(&message)),
         ));
     }
     let hash = ctx.state.hash_password(password).await?;
@@ -149,13 +148,13 @@ pub(crate) async fn submit(ctx: &Ctx, token: &str) -> Outcome {
     let ended = ctx
         .state
         .store
-        .write(move |c| {
-            let Some(user_id) = apps::reset_token_user(c, &token_hash, now)? else {
+        .write(move |db| {
+            let Some(user_id) = apps::reset_token_user(db, &token_hash, now)? else {
                 return Ok(None);
             };
-            users::update(c, user_id, now, &[("password_hash", Sql::Text(hash))])?;
-            c.execute("DELETE FROM reset_tokens WHERE user_id = ?1", [user_id])?;
-            Ok(Some(sessions::delete_all_of_user(c, user_id, None)?))
+            users::set_password(db, user_id, now, &hash)?;
+            apps::forget_reset_tokens(db, user_id)?;
+            Ok(Some(sessions::delete_all_of_user(db, user_id, None)?))
         })
         .await?;
     let Some(hashes) = ended else {

@@ -1,19 +1,19 @@
 //! `POST/GET/DELETE /session`, `DELETE /session/{id}`, `DELETE
 //! /session/list`, `POST/DELETE /login` (`docs/PROTOCOL.md`, "Sessions").
 
-use rusqlite::types::Value as Sql;
 use serde_json::{Map, Value, json};
 
-use super::users::{valid_email, valid_login, valid_password};
-use super::{Ctx, Expiry, Outcome, Reply};
+use super::{Ctx, Expiry, Outcome, Reply, render};
 use crate::clock::format_iso;
 use crate::crypto::{self, constant_time_eq, hash_token, signature_matches};
 use crate::error::{ApiError, ensure};
-use crate::providers::{Identity, ProviderLogin, cidp, facebook, firebase, link, twitter};
-use crate::state::{GUEST_TTL, SESSION_TTL, State};
+use crate::limits::{GUEST_TTL, SESSION_TTL, email_ok, login_ok, password_ok};
+use crate::providers::{ProviderLogin, Verified, cidp, facebook, firebase, twitter};
+use crate::state::State;
 use crate::store::apps::{self, App};
+use crate::store::links::{self, Identity, Provider};
 use crate::store::sessions::{self, SessionRow};
-use crate::store::users::{self, Key, UserRow};
+use crate::store::users::{self, Key, NewUser, User};
 use crate::wire::{int_like, signature_base, truthy, uint_like};
 
 /// What kind of session a request asks for.
@@ -35,8 +35,8 @@ enum Plan {
     Application,
     Guest(Option<String>),
     Existing(i64),
-    /// Auto sign-up: the columns of the user to create.
-    SignUp(Vec<(&'static str, Sql)>),
+    /// Auto sign-up: the user to create.
+    SignUp(Box<NewUser>),
     /// A verified provider identity: its user, created on first sign-in.
     Linked(Identity),
 }
@@ -122,29 +122,62 @@ async fn verified_identity(
     app: &App,
     creds: &Credentials,
 ) -> Result<Option<Identity>, ApiError> {
-    let state = &ctx.state;
+    let providers = &ctx.state.providers;
+    let http = &providers.http;
     let settings = &app.settings;
-    Ok(Some(match creds {
+    let base_url = &ctx.state.base_url;
+    let (provider, verified) = match creds {
         Credentials::Provider(ProviderLogin::Facebook { token }) => {
-            facebook::verify(state, settings, token).await?
+            let graph = settings.facebook_graph_url(base_url);
+            (
+                Provider::Facebook,
+                facebook::verify(http, &graph, token).await?,
+            )
         }
         Credentials::Provider(ProviderLogin::Twitter { token, secret }) => {
-            twitter::verify(state, settings, token, secret, ctx.now).await?
+            let api = settings.twitter_api_url(base_url);
+            let consumer = twitter::Consumer {
+                key: &settings.twitter_consumer_key,
+                secret: &settings.twitter_consumer_secret,
+            };
+            let verified = twitter::verify(http, &api, &consumer, token, secret, ctx.now).await?;
+            (Provider::Twitter, verified)
         }
         Credentials::Provider(ProviderLogin::Firebase {
             phone,
             project_id,
             id_token,
-        }) => firebase::verify(state, settings, *phone, project_id, id_token, ctx.now).await?,
+        }) => {
+            let verified =
+                firebase::verify(providers, settings, *phone, project_id, id_token, ctx.now)
+                    .await?;
+            (Provider::Firebase, verified)
+        }
         // With a custom identity provider, every login + password goes to
         // it (e-mail + password stays local) and the password is unused.
         Credentials::Password {
             key: Key::Login,
             value,
             ..
-        } if !settings.cidp.is_null() => cidp::verify(state, &settings.cidp, value).await?,
+        } if !settings.cidp.is_null() => (
+            Provider::Cidp,
+            cidp::verify(http, &settings.cidp, value).await?,
+        ),
         _ => return Ok(None),
-    }))
+    };
+    Ok(Some(identity(provider, verified)))
+}
+
+/// The identity to sign in as; a profile e-mail that is not well formed
+/// is left out of a new user.
+fn identity(provider: Provider, verified: Verified) -> Identity {
+    Identity {
+        provider,
+        uid: verified.uid,
+        full_name: verified.full_name,
+        email: verified.email.filter(|e| email_ok(e)),
+        phone: verified.phone,
+    }
 }
 
 /// The user named by `key`/`value` if `password` is theirs; `Ok(None)` if
@@ -157,11 +190,8 @@ async fn check_password(
     value: &str,
     password: &str,
 ) -> Result<Option<i64>, ApiError> {
-    let found = state.store.read(|c| {
-        Ok(
-            users::find(c, app_id, now, key, Sql::Text(value.to_owned()))?
-                .map(|u| (u.id, u.password_hash)),
-        )
+    let found = state.store.read(|db| {
+        Ok(users::find(db, app_id, now, key, value)?.map(|u| (u.id, u.password_hash)))
     })?;
     let Some((id, hash)) = found else {
         return Ok(None);
@@ -285,19 +315,21 @@ async fn plan(ctx: &Ctx, app: &App, creds: &Credentials) -> Result<Plan, ApiErro
                 ensure(app.settings.session_without_user, ApiError::unauthorized)?;
                 // An unusable login is simply 401, never a validation error.
                 let usable = match key {
-                    Key::Email => valid_email(value),
-                    _ => valid_login(value),
-                } && valid_password(password);
+                    Key::Email => email_ok(value),
+                    _ => login_ok(value),
+                } && password_ok(password);
                 ensure(usable, ApiError::unauthorized)?;
                 let hash = ctx.state.hash_password(password.clone()).await?;
-                let mut columns = vec![("password_hash", Sql::Text(hash))];
+                let mut user = NewUser {
+                    password_hash: Some(hash),
+                    ..NewUser::default()
+                };
                 if *key == Key::Email {
-                    columns.push(("email", Sql::Text(value.clone())));
-                    columns.push(("email_key", Sql::Text(value.to_lowercase())));
+                    user.email = Some(value.clone());
                 } else {
-                    columns.push(("login", Sql::Text(value.clone())));
+                    user.login = Some(value.clone());
                 }
-                Plan::SignUp(columns)
+                Plan::SignUp(Box::new(user))
             }
         },
     })
@@ -318,39 +350,39 @@ async fn start_session(
     state: &State,
     new: NewSession,
     plan: Plan,
-) -> Result<(String, SessionRow, Option<UserRow>), ApiError> {
+) -> Result<(String, SessionRow, Option<User>), ApiError> {
     let token = crypto::new_token()?;
     let hash = hash_token(&token);
     let (row, user) = state
         .store
-        .write(move |c| {
+        .write(move |db| {
             let now = new.now;
             if let Some(nonce) = &new.nonce_to_use {
-                apps::use_nonce(c, new.app_id, nonce, now, new.window)?;
+                ensure(
+                    apps::use_nonce(db, new.app_id, nonce, now, new.window)?,
+                    || ApiError::invalid_field("nonce", "has already been used"),
+                )?;
             }
             let (user_id, is_guest) = match plan {
                 Plan::Application => (None, false),
                 Plan::Existing(id) => (Some(id), false),
-                Plan::SignUp(columns) => {
-                    (Some(users::insert(c, new.app_id, now, &columns)?), false)
+                Plan::SignUp(user) => (Some(users::insert(db, new.app_id, now, &user)?), false),
+                Plan::Linked(identity) => {
+                    (Some(links::sign_in(db, new.app_id, now, &identity)?), false)
                 }
-                Plan::Linked(identity) => (Some(link(c, new.app_id, now, &identity)?), false),
                 Plan::Guest(full_name) => {
-                    let columns = vec![
-                        (
-                            "full_name",
-                            full_name.map_or(Sql::Text("Guest".into()), Sql::Text),
-                        ),
-                        ("is_guest", Sql::Integer(1)),
-                        ("guest_expires_at", Sql::Integer(now + GUEST_TTL)),
-                        ("last_request_at", Sql::Integer(now)),
-                    ];
-                    (Some(users::insert(c, new.app_id, now, &columns)?), true)
+                    let guest = NewUser {
+                        full_name: Some(full_name.unwrap_or_else(|| "Guest".into())),
+                        guest_until: Some(now + GUEST_TTL),
+                        last_request_at: Some(now),
+                        ..NewUser::default()
+                    };
+                    (Some(users::insert(db, new.app_id, now, &guest)?), true)
                 }
             };
             let user = match user_id {
                 Some(id) => Some(
-                    users::find(c, new.app_id, now, Key::Id, Sql::Integer(id))?
+                    users::find_by_id(db, new.app_id, now, id)?
                         .ok_or_else(ApiError::unauthorized)?,
                 ),
                 None => None,
@@ -366,7 +398,7 @@ async fn start_session(
                 updated_at: now,
                 deadline: now + if is_guest { GUEST_TTL } else { SESSION_TTL },
             };
-            sessions::insert(c, &hash, &mut row)?;
+            sessions::insert(db, &hash, &mut row)?;
             Ok((row, user))
         })
         .await?;
@@ -378,7 +410,7 @@ async fn start_session(
     Ok((token, row, user))
 }
 
-fn session_json(row: &SessionRow, token: &str, user: Option<&UserRow>) -> Value {
+fn session_json(row: &SessionRow, token: &str, user: Option<&User>) -> Value {
     let nonce = row
         .nonce
         .as_deref()
@@ -393,7 +425,7 @@ fn session_json(row: &SessionRow, token: &str, user: Option<&UserRow>) -> Value 
         "ts": row.ts,
         "created_at": format_iso(row.created_at),
         "updated_at": format_iso(row.updated_at),
-        "user": user.map(UserRow::to_json),
+        "user": user.map(render::user),
     })
 }
 
@@ -404,15 +436,7 @@ pub(crate) async fn show(ctx: &Ctx) -> Outcome {
         Some(id) => ctx
             .state
             .store
-            .read(|c| {
-                Ok(users::find(
-                    c,
-                    row.app_id,
-                    ctx.now,
-                    Key::Id,
-                    Sql::Integer(id),
-                )?)
-            })?
+            .read(|db| Ok(users::find_by_id(db, row.app_id, ctx.now, id)?))?
             .map(|u| ctx.state.overlay(u)),
         None => None,
     };
@@ -428,11 +452,11 @@ pub(crate) async fn destroy(ctx: &Ctx) -> Outcome {
     let hashes = ctx
         .state
         .store
-        .write(move |c| {
-            let mut hashes = sessions::delete(c, row.id)?;
+        .write(move |db| {
+            let mut hashes = sessions::delete(db, row.id)?;
             if let (true, Some(user_id)) = (row.is_guest, row.user_id) {
-                hashes.extend(sessions::delete_all_of_user(c, user_id, None)?);
-                users::delete(c, user_id)?;
+                hashes.extend(sessions::delete_all_of_user(db, user_id, None)?);
+                users::delete(db, user_id)?;
             }
             Ok(hashes)
         })
@@ -449,7 +473,7 @@ pub(crate) async fn destroy_one(ctx: &Ctx, id: &str) -> Outcome {
     let hashes = ctx
         .state
         .store
-        .write(move |c| Ok(sessions::delete_of_user(c, id, user_id)?))
+        .write(move |db| Ok(sessions::delete_of_user(db, id, user_id)?))
         .await?;
     ensure(!hashes.is_empty(), ApiError::not_found)?;
     ctx.state.forget_sessions(&hashes);
@@ -468,7 +492,7 @@ pub(crate) async fn destroy_others(ctx: &Ctx) -> Outcome {
     let hashes = ctx
         .state
         .store
-        .write(move |c| Ok(sessions::delete_all_of_user(c, user_id, Some(own))?))
+        .write(move |db| Ok(sessions::delete_all_of_user(db, user_id, Some(own))?))
         .await?;
     ctx.state.forget_sessions(&hashes);
     Ok(Reply::empty())
@@ -485,7 +509,7 @@ pub(crate) async fn login(ctx: &Ctx) -> Outcome {
             let (app_id, now) = (row.app_id, ctx.now);
             ctx.state
                 .store
-                .write(move |c| link(c, app_id, now, &identity))
+                .write(move |db| Ok(links::sign_in(db, app_id, now, &identity)?))
                 .await?
         }
         None => {
@@ -507,7 +531,7 @@ pub(crate) async fn login(ctx: &Ctx) -> Outcome {
     let user = user.ok_or_else(ApiError::unauthorized)?;
     ctx.state.seen(user_id, ctx.now);
     let user = ctx.state.overlay(user);
-    Ok(Reply::ok(users::wrap(&user)).with_expiry(Expiry::At(row.deadline)))
+    Ok(Reply::ok_text(render::wrapped_user(&user)).with_expiry(Expiry::At(row.deadline)))
 }
 
 /// `DELETE /login`: back to an application session, same token.
@@ -523,20 +547,19 @@ async fn switch_user(
     ctx: &Ctx,
     mut row: SessionRow,
     user_id: Option<i64>,
-) -> Result<(SessionRow, Option<UserRow>), ApiError> {
+) -> Result<(SessionRow, Option<User>), ApiError> {
     let now = ctx.now;
     let deadline = now + SESSION_TTL;
     let (id, app_id) = (row.id, row.app_id);
     let user = ctx
         .state
         .store
-        .write(move |c| {
-            let exists = sessions::set_user(c, id, user_id, now, deadline)?;
+        .write(move |db| {
+            let exists = sessions::set_user(db, id, user_id, now, deadline)?;
             ensure(exists, ApiError::no_session)?;
             match user_id {
                 Some(uid) => Ok(Some(
-                    users::find(c, app_id, now, Key::Id, Sql::Integer(uid))?
-                        .ok_or_else(ApiError::unauthorized)?,
+                    users::find_by_id(db, app_id, now, uid)?.ok_or_else(ApiError::unauthorized)?,
                 )),
                 None => Ok(None),
             }

@@ -1,55 +1,54 @@
 //! `/users`: sign-up, update and delete self, and single-user look-ups
-//! (`docs/PROTOCOL.md`, "Users"). Lists and searches are in `search`.
+//! (`docs/PROTOCOL.md`, "Users"); the admin import of many users. Lists
+//! and searches are in `search`.
 
-use rusqlite::types::Value as Sql;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
+use super::render;
 use super::{Ctx, Expiry, Outcome, Reply};
 use crate::error::{ApiError, FieldErrors, ensure};
+use crate::limits::{
+    CUSTOM_DATA_MAX_BYTES, FULL_NAME_MAX_CHARS, IMPORT_USERS_MAX, LOGIN_CHARS, PASSWORD_CHARS,
+    TAGS_MAX, email_ok,
+};
 use crate::store::sessions;
-use crate::store::users::{self, Key, UserRow};
+use crate::store::users::{self, Change, Key, NewUser, User, UserPatch};
 use crate::wire::int_like;
 
-const MAX_TAGS: usize = 5;
-const MAX_FULL_NAME: usize = 200;
-const MAX_CUSTOM_DATA: usize = 64 * 1024;
 const ONLY_YOURSELF: &str = "You can change only yourself";
 
-pub(crate) fn valid_login(login: &str) -> bool {
-    (3..=70).contains(&login.chars().count())
-}
-
-pub(crate) fn valid_password(password: &str) -> bool {
-    (8..=40).contains(&password.chars().count())
-}
-
-/// A pragmatic well-formedness check: `local@domain.tld`, no spaces.
-pub(crate) fn valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && email.len() <= 254
-        && !domain.contains('@')
-        && !email.chars().any(char::is_whitespace)
-        && domain
-            .split_once('.')
-            .is_some_and(|(host, tld)| !host.is_empty() && !tld.is_empty() && !tld.ends_with('.'))
-}
-
-/// Validated sign-up or update fields.
+/// Validated sign-up or update fields: a patch (for a sign-up, `Some(None)`
+/// and `None` both mean "not given") and the passwords.
 #[derive(Default)]
 struct UserInput {
-    columns: Vec<(&'static str, Sql)>,
+    patch: UserPatch,
     password: Option<String>,
     old_password: Option<String>,
 }
 
 impl UserInput {
-    fn sets(&self, column: &str) -> bool {
-        self.columns
-            .iter()
-            .any(|(c, v)| *c == column && !matches!(v, Sql::Null))
+    /// The user a sign-up creates (`password_hash` is filled in later).
+    fn into_new_user(self) -> NewUser {
+        let p = self.patch;
+        NewUser {
+            login: p.login,
+            email: p.email.flatten(),
+            password_hash: None,
+            full_name: p.full_name.flatten(),
+            phone: p.phone.flatten(),
+            website: p.website.flatten(),
+            external_user_id: p.external_user_id.flatten(),
+            external_id: p.external_id.flatten(),
+            facebook_id: p.facebook_id.flatten(),
+            twitter_id: p.twitter_id.flatten(),
+            blob_id: p.blob_id.flatten(),
+            custom_data: p.custom_data.flatten(),
+            avatar: p.avatar.flatten(),
+            tags: p.tags.unwrap_or_default(),
+            timezone: p.timezone.flatten(),
+            guest_until: None,
+            last_request_at: None,
+        }
     }
 }
 
@@ -62,127 +61,151 @@ fn text_of(value: &Value) -> Option<String> {
     }
 }
 
+fn too_short(min: usize) -> String {
+    format!("is too short (minimum is {min} characters)")
+}
+
+fn too_long(max: usize) -> String {
+    format!("is too long (maximum is {max} characters)")
+}
+
+/// A text field: `null` clears it, a string sets it.
+fn text_change(value: &Value) -> Option<Change<String>> {
+    match value {
+        Value::Null => Some(Some(None)),
+        Value::String(s) => Some(Some(Some(s.clone()))),
+        _ => None,
+    }
+}
+
 /// Validates the user fields of a sign-up or update; unknown fields are
 /// ignored, as the public service does.
 fn user_input(fields: &Map<String, Value>) -> Result<UserInput, ApiError> {
     let mut input = UserInput::default();
     let mut errors = FieldErrors::default();
+    let p = &mut input.patch;
     for (field, value) in fields {
         let field = field.as_str();
-        if value.is_null() {
-            // `null` clears a field; login and password cannot be cleared.
-            if let Some(column) = column(field).filter(|c| *c != "login") {
-                input.columns.push((column, Sql::Null));
-                if column == "email" {
-                    input.columns.push(("email_key", Sql::Null));
-                }
-            }
-            continue;
-        }
-        let Some(name) = column(field) else {
-            // Not a stored field: the passwords, or unknown (ignored).
-            match (field, value.as_str()) {
-                ("password", Some(s)) if s.chars().count() < 8 => {
-                    errors.add(field, "is too short (minimum is 8 characters)");
-                }
-                ("password", Some(s)) if s.chars().count() > 40 => {
-                    errors.add(field, "is too long (maximum is 40 characters)");
-                }
-                ("password", Some(s)) => input.password = Some(s.to_owned()),
-                ("password", None) => errors.add(field, "is invalid"),
-                ("old_password", old) => input.old_password = old.map(str::to_owned),
-                _ => {}
-            }
-            continue;
-        };
         match field {
             "login" => match value.as_str() {
-                Some(s) if s.chars().count() < 3 => {
-                    errors.add(field, "is too short (minimum is 3 characters)");
+                // A login cannot be cleared: `null` leaves it as it is.
+                _ if value.is_null() => {}
+                Some(s) if s.chars().count() < *LOGIN_CHARS.start() => {
+                    errors.add(field, too_short(*LOGIN_CHARS.start()));
                 }
-                Some(s) if s.chars().count() > 70 => {
-                    errors.add(field, "is too long (maximum is 70 characters)");
+                Some(s) if s.chars().count() > *LOGIN_CHARS.end() => {
+                    errors.add(field, too_long(*LOGIN_CHARS.end()));
                 }
-                Some(s) => input.columns.push(("login", Sql::Text(s.to_owned()))),
+                Some(s) => p.login = Some(s.to_owned()),
                 None => errors.add(field, "is invalid"),
             },
-            "email" => match value.as_str() {
-                Some(s) if valid_email(s) => {
-                    input.columns.push(("email", Sql::Text(s.to_owned())));
-                    input
-                        .columns
-                        .push(("email_key", Sql::Text(s.to_lowercase())));
+            "password" => match value.as_str() {
+                _ if value.is_null() => {}
+                Some(s) if s.chars().count() < *PASSWORD_CHARS.start() => {
+                    errors.add(field, too_short(*PASSWORD_CHARS.start()));
                 }
+                Some(s) if s.chars().count() > *PASSWORD_CHARS.end() => {
+                    errors.add(field, too_long(*PASSWORD_CHARS.end()));
+                }
+                Some(s) => input.password = Some(s.to_owned()),
+                None => errors.add(field, "is invalid"),
+            },
+            "old_password" => input.old_password = value.as_str().map(str::to_owned),
+            "email" => match value {
+                Value::Null => p.email = Some(None),
+                Value::String(s) if email_ok(s) => p.email = Some(Some(s.clone())),
                 _ => errors.add(field, "is invalid"),
             },
             "full_name" => match value.as_str() {
-                Some(s) if s.chars().count() > MAX_FULL_NAME => {
-                    errors.add(field, "is too long (maximum is 200 characters)");
+                Some(s) if s.chars().count() > FULL_NAME_MAX_CHARS => {
+                    errors.add(field, too_long(FULL_NAME_MAX_CHARS));
                 }
-                Some(s) => input.columns.push(("full_name", Sql::Text(s.to_owned()))),
-                None => errors.add(field, "is invalid"),
+                _ => match text_change(value) {
+                    Some(change) => p.full_name = change,
+                    None => errors.add(field, "is invalid"),
+                },
             },
-            "phone" | "website" | "avatar" => match value.as_str() {
-                Some(s) => input.columns.push((name, Sql::Text(s.to_owned()))),
+            "phone" | "website" | "avatar" => match text_change(value) {
+                Some(change) => match field {
+                    "phone" => p.phone = change,
+                    "website" => p.website = change,
+                    _ => p.avatar = change,
+                },
                 None => errors.add(field, "is invalid"),
             },
             "external_id" | "facebook_id" | "twitter_id" | "external_user_id" => {
-                match text_of(value) {
-                    // An empty id means "none": it must not collide in the unique index.
-                    Some(s) if s.is_empty() => input.columns.push((name, Sql::Null)),
-                    Some(s) => input.columns.push((name, Sql::Text(s))),
-                    None => errors.add(field, "is invalid"),
+                // An empty id means "none": it must not collide with others.
+                let change = match value {
+                    Value::Null => Some(None),
+                    other => match text_of(other) {
+                        Some(s) if s.is_empty() => Some(None),
+                        Some(s) => Some(Some(s)),
+                        None => {
+                            errors.add(field, "is invalid");
+                            continue;
+                        }
+                    },
+                };
+                match field {
+                    "external_id" => p.external_id = change,
+                    "facebook_id" => p.facebook_id = change,
+                    "twitter_id" => p.twitter_id = change,
+                    _ => p.external_user_id = change,
                 }
             }
             "custom_data" => {
                 let text = match value {
+                    Value::Null => {
+                        p.custom_data = Some(None);
+                        continue;
+                    }
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                if text.len() > MAX_CUSTOM_DATA {
-                    errors.add(field, "is too long (maximum is 65536 bytes)");
+                if text.len() > CUSTOM_DATA_MAX_BYTES {
+                    errors.add(
+                        field,
+                        format!("is too long (maximum is {CUSTOM_DATA_MAX_BYTES} bytes)"),
+                    );
                 } else {
-                    input.columns.push(("custom_data", Sql::Text(text)));
+                    p.custom_data = Some(Some(text));
                 }
             }
-            "timezone" | "blob_id" => match int_like(value) {
-                Some(n) => input.columns.push((name, Sql::Integer(n))),
-                None => errors.add(field, "is not a number"),
-            },
-            "tag_list" | "user_tags" => match tags_of(value) {
-                Some(tags) if tags.len() > MAX_TAGS => {
-                    errors.add("tag_list", "is too long (maximum is 5 tags)");
+            "timezone" | "blob_id" => {
+                let change = match value {
+                    Value::Null => Some(None),
+                    other => match int_like(other) {
+                        Some(n) => Some(Some(n)),
+                        None => {
+                            errors.add(field, "is not a number");
+                            continue;
+                        }
+                    },
+                };
+                if field == "timezone" {
+                    p.timezone = change;
+                } else {
+                    p.blob_id = change;
                 }
-                Some(tags) if tags.is_empty() => input.columns.push(("user_tags", Sql::Null)),
-                Some(tags) => input.columns.push(("user_tags", Sql::Text(tags.join(",")))),
-                None => errors.add("tag_list", "is invalid"),
+            }
+            "tag_list" | "user_tags" => match value {
+                Value::Null => p.tags = Some(Vec::new()),
+                other => match tags_of(other) {
+                    Some(tags) if tags.len() > TAGS_MAX => {
+                        errors.add(
+                            "tag_list",
+                            format!("is too long (maximum is {TAGS_MAX} tags)"),
+                        );
+                    }
+                    Some(tags) => p.tags = Some(tags),
+                    None => errors.add("tag_list", "is invalid"),
+                },
             },
             _ => {}
         }
     }
     errors.into_result()?;
     Ok(input)
-}
-
-/// The column a sign-up/update field is stored in.
-fn column(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "login" => "login",
-        "email" => "email",
-        "full_name" => "full_name",
-        "phone" => "phone",
-        "website" => "website",
-        "avatar" => "avatar",
-        "external_id" => "external_id",
-        "facebook_id" => "facebook_id",
-        "twitter_id" => "twitter_id",
-        "external_user_id" => "external_user_id",
-        "custom_data" => "custom_data",
-        "timezone" => "timezone",
-        "blob_id" => "blob_id",
-        "tag_list" | "user_tags" => "user_tags",
-        _ => return None,
-    })
 }
 
 /// Tags from `"a, b"` or `["a", "b"]`: trimmed, empty ones dropped, no
@@ -217,6 +240,19 @@ fn parse_id(id: &str) -> Result<i64, ApiError> {
     id.parse().map_err(|_| ApiError::not_found())
 }
 
+/// The sign-up rules beyond single fields: a login or an e-mail.
+fn check_sign_up(input: &UserInput, password_required: bool) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::default();
+    let p = &input.patch;
+    if p.login.is_none() && !matches!(p.email, Some(Some(_))) {
+        errors.add("base", "Login or email required");
+    }
+    if password_required && input.password.is_none() {
+        errors.add("password", "can't be blank");
+    }
+    errors.into_result()
+}
+
 /// `POST /users` with a session token or `CB-AuthKey`.
 pub(crate) async fn sign_up(ctx: &Ctx) -> Outcome {
     let app_id = match (&ctx.session, ctx.header("cb-authkey")) {
@@ -230,28 +266,25 @@ pub(crate) async fn sign_up(ctx: &Ctx) -> Outcome {
         (None, None) => return Err(ApiError::no_session()),
     };
     let mut input = user_input(user_fields(ctx)?)?;
-    let mut errors = FieldErrors::default();
-    if !input.sets("login") && !input.sets("email") {
-        errors.add("base", "Login or email required");
-    }
-    if input.password.is_none() {
-        errors.add("password", "can't be blank");
-    }
-    errors.into_result()?;
-    if let Some(password) = input.password.take() {
-        let hash = ctx.state.hash_password(password).await?;
-        input.columns.push(("password_hash", Sql::Text(hash)));
+    check_sign_up(&input, true)?;
+    let password = input.password.take();
+    let mut user = input.into_new_user();
+    if let Some(password) = password {
+        user.password_hash = Some(ctx.state.hash_password(password).await?);
     }
     let now = ctx.now;
     let user = ctx
         .state
         .store
-        .write(move |c| {
-            let id = users::insert(c, app_id, now, &input.columns)?;
-            users::find(c, app_id, now, Key::Id, Sql::Integer(id))?.ok_or_else(ApiError::not_found)
+        .write(move |db| {
+            let id = users::insert(db, app_id, now, &user)?;
+            users::find_by_id(db, app_id, now, id)?.ok_or_else(ApiError::not_found)
         })
         .await?;
-    Ok(Reply::created(users::wrap(&user)))
+    Ok(Reply::json_text(
+        http::StatusCode::CREATED,
+        render::wrapped_user(&user),
+    ))
 }
 
 /// `PUT /users/{id}`: only yourself; a new password needs the old one.
@@ -265,7 +298,7 @@ pub(crate) async fn update(ctx: &Ctx, id: &str) -> Outcome {
         let current = ctx
             .state
             .store
-            .read(|c| Ok(users::find(c, app_id, ctx.now, Key::Id, Sql::Integer(me))?))?
+            .read(|db| Ok(users::find_by_id(db, app_id, ctx.now, me)?))?
             .ok_or_else(ApiError::not_found)?
             .password_hash;
         let old_ok = match (input.old_password.take(), current) {
@@ -275,19 +308,21 @@ pub(crate) async fn update(ctx: &Ctx, id: &str) -> Outcome {
         ensure(old_ok, || {
             ApiError::invalid_field("old_password", "is incorrect")
         })?;
-        let hash = ctx.state.hash_password(password).await?;
-        input.columns.push(("password_hash", Sql::Text(hash)));
+        input.patch.password_hash = Some(ctx.state.hash_password(password).await?);
     }
     let now = ctx.now;
+    let patch = input.patch;
     let user = ctx
         .state
         .store
-        .write(move |c| {
-            users::update(c, me, now, &input.columns)?;
-            users::find(c, app_id, now, Key::Id, Sql::Integer(me))?.ok_or_else(ApiError::not_found)
+        .write(move |db| {
+            users::update(db, app_id, me, now, &patch)?;
+            users::find_by_id(db, app_id, now, me)?.ok_or_else(ApiError::not_found)
         })
         .await?;
-    Ok(Reply::ok(users::wrap(&ctx.state.overlay(user))))
+    Ok(Reply::ok_text(render::wrapped_user(
+        &ctx.state.overlay(user),
+    )))
 }
 
 /// Deletes `user_id` with all its sessions; the caller's token dies too.
@@ -295,9 +330,9 @@ async fn delete_user(ctx: &Ctx, user_id: i64) -> Outcome {
     let hashes = ctx
         .state
         .store
-        .write(move |c| {
-            let hashes = sessions::delete_all_of_user(c, user_id, None)?;
-            users::delete(c, user_id)?;
+        .write(move |db| {
+            let hashes = sessions::delete_all_of_user(db, user_id, None)?;
+            users::delete(db, user_id)?;
             Ok(hashes)
         })
         .await?;
@@ -313,16 +348,10 @@ pub(crate) async fn delete(ctx: &Ctx, id: &str) -> Outcome {
     delete_user(ctx, me).await
 }
 
-fn find_external(ctx: &Ctx, app_id: i64, external: &str) -> Result<UserRow, ApiError> {
+fn find_external(ctx: &Ctx, app_id: i64, external: &str) -> Result<User, ApiError> {
     ctx.state
         .store
-        .read(|c| {
-            let by = |key| users::find(c, app_id, ctx.now, key, Sql::Text(external.to_owned()));
-            Ok(match by(Key::ExternalId)? {
-                Some(user) => Some(user),
-                None => by(Key::ExternalUserId)?,
-            })
-        })?
+        .read(|db| Ok(users::find_external(db, app_id, ctx.now, external)?))?
         .ok_or_else(ApiError::not_found)
 }
 
@@ -337,7 +366,9 @@ pub(crate) async fn delete_external(ctx: &Ctx, external: &str) -> Outcome {
 /// `GET /users/external/{id}`: `external_id` first, then `external_user_id`.
 pub(crate) async fn show_external(ctx: &Ctx, external: &str) -> Outcome {
     let user = find_external(ctx, ctx.session()?.app_id, external)?;
-    Ok(Reply::ok(users::wrap(&ctx.state.overlay(user))))
+    Ok(Reply::ok_text(render::wrapped_user(
+        &ctx.state.overlay(user),
+    )))
 }
 
 /// `GET /users/{id}`.
@@ -347,36 +378,90 @@ pub(crate) async fn show(ctx: &Ctx, id: &str) -> Outcome {
     let user = ctx
         .state
         .store
-        .read(|c| Ok(users::find(c, app_id, ctx.now, Key::Id, Sql::Integer(id))?))?
+        .read(|db| Ok(users::find_by_id(db, app_id, ctx.now, id)?))?
         .ok_or_else(ApiError::not_found)?;
-    Ok(Reply::ok(users::wrap(&ctx.state.overlay(user))))
+    Ok(Reply::ok_text(render::wrapped_user(
+        &ctx.state.overlay(user),
+    )))
 }
 
 /// `GET /users/by_login?login=` and its siblings.
 pub(crate) async fn show_by(ctx: &Ctx, key: Key, param: &str) -> Outcome {
     let app_id = ctx.session()?.app_id;
-    let value = ctx.required_query(param)?.to_owned();
+    let value = ctx.required_query(param)?;
     let user = ctx
         .state
         .store
-        .read(|c| Ok(users::find(c, app_id, ctx.now, key, Sql::Text(value))?))?
+        .read(|db| Ok(users::find(db, app_id, ctx.now, key, value)?))?
         .ok_or_else(ApiError::not_found)?;
-    Ok(Reply::ok(users::wrap(&ctx.state.overlay(user))))
+    Ok(Reply::ok_text(render::wrapped_user(
+        &ctx.state.overlay(user),
+    )))
+}
+
+/// `POST /_emulator/apps/{id}/users {"users": [...]}`: creates many users
+/// at once, for loading a realistic user base. Each item takes the
+/// sign-up fields; `password` is optional (a user without one cannot sign
+/// in with a password). All or nothing, in one transaction: a failing item
+/// is `422` with its errors under `users[i].field`.
+pub(crate) async fn import(ctx: &Ctx, app: &str) -> Outcome {
+    let app_id = app
+        .parse::<i64>()
+        .ok()
+        .filter(|id| ctx.state.app(*id).is_some())
+        .ok_or_else(ApiError::not_found)?;
+    let items = ctx
+        .body()?
+        .get("users")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::invalid_field("users", "must be a list of users"))?;
+    ensure(items.len() <= IMPORT_USERS_MAX, || {
+        ApiError::invalid_field(
+            "users",
+            format!("has too many items (maximum is {IMPORT_USERS_MAX})"),
+        )
+    })?;
+    let at = |i: usize, err: ApiError| ApiError {
+        status: err.status,
+        errors: err
+            .errors
+            .into_iter()
+            .map(|(field, messages)| (format!("users[{i}].{field}"), messages))
+            .collect(),
+    };
+    let mut new_users = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let fields = item
+            .as_object()
+            .ok_or_else(|| ApiError::invalid_field(&format!("users[{i}]"), "is invalid"))?;
+        let mut input = user_input(fields).map_err(|e| at(i, e))?;
+        check_sign_up(&input, false).map_err(|e| at(i, e))?;
+        let password = input.password.take();
+        let mut user = input.into_new_user();
+        if let Some(password) = password {
+            user.password_hash = Some(ctx.state.hash_password(password).await?);
+        }
+        new_users.push(user);
+    }
+    let now = ctx.now;
+    let ids = ctx
+        .state
+        .store
+        .write(move |db| {
+            new_users
+                .iter()
+                .enumerate()
+                .map(|(i, user)| users::insert(db, app_id, now, user).map_err(|e| at(i, e.into())))
+                .collect::<Result<Vec<i64>, ApiError>>()
+        })
+        .await?;
+    Ok(Reply::created(json!({ "ids": ids })))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn emails() {
-        assert!(valid_email("dacia_k@domain.com"));
-        assert!(!valid_email("nope"));
-        assert!(!valid_email("a@b"));
-        assert!(!valid_email("a b@c.d"));
-        assert!(!valid_email("@c.d"));
-    }
 
     #[test]
     fn tags_normalise() {
@@ -398,6 +483,10 @@ mod tests {
         assert_eq!(
             err.errors["login"],
             vec!["is too short (minimum is 3 characters)"]
+        );
+        assert_eq!(
+            err.errors["tag_list"],
+            vec!["is too long (maximum is 5 tags)"]
         );
     }
 }

@@ -7,10 +7,9 @@
 
 use serde_json::{Map, Value};
 
-use super::{Identity, id_text, profile_text};
+use super::outbound::Outbound;
+use super::{Verified, id_text, profile_name};
 use crate::error::ApiError;
-use crate::state::State;
-use crate::store::users::Key;
 use crate::wire::encode_component;
 
 /// The path inside `#{...}`, or the whole text.
@@ -42,7 +41,12 @@ fn fill(template: &Value, login: &str) -> String {
     text.replace("#{login}", login)
 }
 
-pub(crate) async fn verify(state: &State, cidp: &Value, login: &str) -> Result<Identity, ApiError> {
+/// Asks the provider configured by `cidp` whom `login` (a token) belongs to.
+pub(crate) async fn verify(
+    http: &Outbound,
+    cidp: &Value,
+    login: &str,
+) -> Result<Verified, ApiError> {
     let url = cidp["url"].as_str().ok_or_else(ApiError::unauthorized)?;
     let request = match cidp.get("request_params").and_then(Value::as_object) {
         Some(params) => params.clone(),
@@ -68,7 +72,7 @@ pub(crate) async fn verify(state: &State, cidp: &Value, login: &str) -> Result<I
     } else {
         format!("{url}{separator}{}", query.join("&"))
     };
-    let answer = state.providers.http.get(&full, &[]).await.map_err(|err| {
+    let answer = http.get(&full, &[]).await.map_err(|err| {
         tracing::info!(?err, "custom identity provider check failed");
         ApiError::unauthorized()
     })?;
@@ -90,18 +94,15 @@ pub(crate) async fn verify(state: &State, cidp: &Value, login: &str) -> Result<I
     let uid = at_path(&json, &path("uid", "uid"))
         .and_then(id_text)
         .ok_or_else(ApiError::unauthorized)?;
-    let mut profile = Vec::new();
-    if mapping.is_some_and(|m| m.contains_key("full_name")) {
-        profile_text(
-            &mut profile,
-            "full_name",
-            at_path(&json, &path("full_name", "")),
-        );
-    }
-    Ok(Identity {
-        key: Key::ExternalId,
+    let full_name = if mapping.is_some_and(|m| m.contains_key("full_name")) {
+        profile_name(at_path(&json, &path("full_name", "")))
+    } else {
+        None
+    };
+    Ok(Verified {
         uid,
-        profile,
+        full_name,
+        ..Verified::default()
     })
 }
 

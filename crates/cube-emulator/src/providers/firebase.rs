@@ -1,42 +1,159 @@
 //! Firebase ID tokens (JWTs), `docs/PROTOCOL.md` ("Identity providers"): RS256-signed by a key
 //! of the application's key set (`firebase_jwks` inline, or fetched from
-//! `firebase_jwks_url`, cached, and fetched again when a token names an
-//! unknown `kid` — how key rotation is picked up), or unsigned (`alg:
-//! none`, as the Firebase Auth Emulator issues them) when the application
-//! accepts those. The claims are checked either way. A fetched set is
-//! also fetched again once stale (`Cache-Control: max-age`, default 1 h).
+//! `firebase_jwks_url` and cached), or unsigned (`alg: none`, as the
+//! Firebase Auth Emulator issues them) when the application accepts those.
+//! The claims are checked either way.
+//!
+//! A fetched set is used while fresh (`Cache-Control: max-age`, default
+//! 1 h); a stale set, or one that lacks a token's `kid` (how a key
+//! rotation is picked up), is fetched again, but each URL at most once per
+//! [`KEY_SET_REFETCH_INTERVAL`]: forged tokens with made-up `kid`s cannot
+//! make the emulator fetch on their behalf. The fetch runs in a task of its
+//! own, outside any lock; every sign-in that needs it waits for that one
+//! fetch. Between fetches, and when a fetch fails, the set held is used.
 
 use std::collections::HashMap;
-use std::time::Duration;
-
-use tokio::time::Instant;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
-use rusqlite::types::Value as Sql;
 use serde_json::Value;
+use tokio::sync::watch;
 
-use super::{Identity, profile_text};
+use super::outbound::Outbound;
+use super::{Providers, Verified, profile_name, profile_text};
 use crate::error::{ApiError, ensure};
+use crate::limits::{
+    FIREBASE_SUB_MAX_BYTES, KEY_SET_DEFAULT_MAX_AGE, KEY_SET_LONGEST_MAX_AGE,
+    KEY_SET_REFETCH_INTERVAL,
+};
 use crate::settings::AppSettings;
-use crate::state::State;
-use crate::store::users::Key;
 
-/// How long a fetched key set is used when its answer does not say.
-const DEFAULT_MAX_AGE: Duration = Duration::from_secs(3600);
-/// The longest a key set is used without fetching it again.
-const LONGEST_MAX_AGE: Duration = Duration::from_secs(86_400);
-
-/// A fetched key set and until when it is fresh.
-struct Fetched {
-    set: Value,
-    fresh_until: Instant,
+/// What is known of one key-set URL. Times are emulator-clock seconds.
+#[derive(Default)]
+struct Entry {
+    set: Option<Arc<Value>>,
+    /// The set is fresh while `now < fresh_until`.
+    fresh_until: i64,
+    /// When the last fetch started.
+    fetched_at: Option<i64>,
+    /// Present while a fetch runs; ends (its sender drops) when it is done.
+    fetching: Option<watch::Receiver<()>>,
 }
 
 /// Key sets fetched from URLs, by URL.
 #[derive(Default)]
 pub(crate) struct KeyCache {
-    /// Held across a fetch, so concurrent misses fetch once.
-    sets: tokio::sync::Mutex<HashMap<String, Fetched>>,
+    entries: Arc<Mutex<HashMap<String, Entry>>>,
+}
+
+fn lock(
+    entries: &Mutex<HashMap<String, Entry>>,
+) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+    entries.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What a sign-in does next with a URL's set.
+enum Next {
+    Use(Option<Arc<Value>>),
+    Wait(watch::Receiver<()>),
+}
+
+/// Ends a fetch: whether it finished or its task was dropped, the entry
+/// stops saying "fetching", then the waiters wake (the sender drops after
+/// `drop` has run).
+struct FetchDone {
+    entries: Arc<Mutex<HashMap<String, Entry>>>,
+    url: String,
+    _wake: watch::Sender<()>,
+}
+
+impl Drop for FetchDone {
+    fn drop(&mut self) {
+        if let Some(entry) = lock(&self.entries).get_mut(&self.url) {
+            entry.fetching = None;
+        }
+    }
+}
+
+impl KeyCache {
+    /// The key `kid` of the set at `url`, fetching the set again when it is
+    /// stale or lacks `kid` and the URL's fetch interval allows.
+    async fn key(
+        &self,
+        http: &Arc<Outbound>,
+        url: &str,
+        kid: &str,
+        now: i64,
+    ) -> Option<(Vec<u8>, Vec<u8>)> {
+        let next = {
+            let mut entries = lock(&self.entries);
+            let entry = entries.entry(url.to_owned()).or_default();
+            match &entry.fetching {
+                Some(fetching) => Next::Wait(fetching.clone()),
+                None => {
+                    let held = entry.set.clone();
+                    let usable = now < entry.fresh_until
+                        && held.as_deref().and_then(|set| find_key(set, kid)).is_some();
+                    // A clock moved back also allows a fetch.
+                    let may_fetch = entry.fetched_at.is_none_or(|at| {
+                        now < at || now.saturating_sub(at) >= KEY_SET_REFETCH_INTERVAL
+                    });
+                    if usable || !may_fetch {
+                        Next::Use(held)
+                    } else {
+                        let (wake, fetching) = watch::channel(());
+                        entry.fetching = Some(fetching.clone());
+                        entry.fetched_at = Some(now);
+                        let done = FetchDone {
+                            entries: self.entries.clone(),
+                            url: url.to_owned(),
+                            _wake: wake,
+                        };
+                        tokio::spawn(fetch(http.clone(), done, now));
+                        Next::Wait(fetching)
+                    }
+                }
+            }
+        };
+        let set = match next {
+            Next::Use(set) => set,
+            Next::Wait(mut fetching) => {
+                // Err once the fetch is over: that is the signal.
+                let _ = fetching.changed().await;
+                lock(&self.entries).get(url).and_then(|e| e.set.clone())
+            }
+        };
+        set.as_deref().and_then(|set| find_key(set, kid))
+    }
+}
+
+/// Fetches the set at `done.url` and stores it; a failure keeps the set
+/// held.
+async fn fetch(http: Arc<Outbound>, done: FetchDone, now: i64) {
+    let answer = match http.get(&done.url, &[]).await {
+        Ok(answer) => answer,
+        Err(err) => {
+            tracing::info!(?err, "cannot fetch the Firebase key set");
+            return;
+        }
+    };
+    let Some(set) = answer.json_if_ok().filter(|s| s["keys"].is_array()) else {
+        tracing::info!(
+            status = answer.status.as_u16(),
+            "the Firebase key set answer is unusable"
+        );
+        return;
+    };
+    let max_age = answer
+        .max_age
+        .map_or(KEY_SET_DEFAULT_MAX_AGE, |age| {
+            i64::try_from(age.as_secs()).unwrap_or(i64::MAX)
+        })
+        .min(KEY_SET_LONGEST_MAX_AGE);
+    if let Some(entry) = lock(&done.entries).get_mut(&done.url) {
+        entry.set = Some(Arc::new(set));
+        entry.fresh_until = now.saturating_add(max_age);
+    }
 }
 
 /// The RSA key `kid` of a JWK set (`{"keys": [...]}`), as `(n, e)`.
@@ -58,44 +175,18 @@ fn find_key(set: &Value, kid: &str) -> Option<(Vec<u8>, Vec<u8>)> {
     Some((n, e))
 }
 
-/// The key `kid`: from the inline set, else from the URL's set — fetched
-/// again when it is stale (its `Cache-Control` max-age, default 1 h) or
-/// does not hold `kid`. If that fetch fails, the set held is used.
-async fn key_for(state: &State, settings: &AppSettings, kid: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+/// The key `kid`: from the inline set, else from the URL's set.
+async fn key_for(
+    providers: &Providers,
+    settings: &AppSettings,
+    kid: &str,
+    now: i64,
+) -> Option<(Vec<u8>, Vec<u8>)> {
     if let Some(key) = find_key(&settings.firebase_jwks, kid) {
         return Some(key);
     }
     let url = settings.firebase_jwks_url.as_deref()?;
-    let mut sets = state.providers.jwks.sets.lock().await;
-    if let Some(fetched) = sets.get(url)
-        && Instant::now() < fetched.fresh_until
-        && let Some(key) = find_key(&fetched.set, kid)
-    {
-        return Some(key);
-    }
-    let answer = match state.providers.http.get(url, &[]).await {
-        Ok(answer) => answer,
-        Err(err) => {
-            tracing::info!(?err, "cannot fetch the Firebase key set");
-            return sets.get(url).and_then(|f| find_key(&f.set, kid));
-        }
-    };
-    let Some(set) = answer.json_if_ok().filter(|s| s["keys"].is_array()) else {
-        return sets.get(url).and_then(|f| find_key(&f.set, kid));
-    };
-    let key = find_key(&set, kid);
-    let max_age = answer
-        .max_age
-        .unwrap_or(DEFAULT_MAX_AGE)
-        .min(LONGEST_MAX_AGE);
-    sets.insert(
-        url.to_owned(),
-        Fetched {
-            set,
-            fresh_until: Instant::now() + max_age,
-        },
-    );
-    key
+    providers.jwks.key(&providers.http, url, kid, now).await
 }
 
 fn segment_json(segment: &str) -> Option<Value> {
@@ -105,13 +196,13 @@ fn segment_json(segment: &str) -> Option<Value> {
 /// Verifies `id_token` for `project_id`; `phone` picks the phone provider
 /// (`phone_number` → `phone`) over the e-mail one (`email` → `email`).
 pub(crate) async fn verify(
-    state: &State,
+    providers: &Providers,
     settings: &AppSettings,
     phone: bool,
     project_id: &str,
     id_token: &str,
     now: i64,
-) -> Result<Identity, ApiError> {
+) -> Result<Verified, ApiError> {
     let unauthorized = ApiError::unauthorized;
     let mut parts = id_token.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
@@ -129,7 +220,7 @@ pub(crate) async fn verify(
         Some("RS256") => {
             let kid = header["kid"].as_str().ok_or_else(unauthorized)?;
             let signature = crate::b64::decode_url(signature).ok_or_else(unauthorized)?;
-            let (n, e) = key_for(state, settings, kid)
+            let (n, e) = key_for(providers, settings, kid, now)
                 .await
                 .ok_or_else(unauthorized)?;
             let signed = &id_token[..id_token.rfind('.').unwrap_or(0)];
@@ -156,18 +247,20 @@ pub(crate) async fn verify(
     )?;
     let sub = claims["sub"]
         .as_str()
-        .filter(|s| !s.is_empty() && s.len() <= 128)
+        .filter(|s| !s.is_empty() && s.len() <= FIREBASE_SUB_MAX_BYTES)
         .ok_or_else(unauthorized)?;
-    let mut profile: Vec<(&'static str, Sql)> = Vec::new();
-    if phone {
-        profile_text(&mut profile, "phone", claims.get("phone_number"));
-    } else {
-        profile_text(&mut profile, "email", claims.get("email"));
-    }
-    profile_text(&mut profile, "full_name", claims.get("name"));
-    Ok(Identity {
-        key: Key::FirebaseId,
+    Ok(Verified {
         uid: sub.to_owned(),
-        profile,
+        full_name: profile_name(claims.get("name")),
+        email: if phone {
+            None
+        } else {
+            profile_text(claims.get("email"))
+        },
+        phone: if phone {
+            profile_text(claims.get("phone_number"))
+        } else {
+            None
+        },
     })
 }

@@ -14,8 +14,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-/// Largest provider answer read.
-const MAX_ANSWER: usize = 1 << 20;
+use crate::limits::PROVIDER_ANSWER_MAX_BYTES as MAX_ANSWER;
 
 /// Why a provider could not be asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,12 +4,10 @@
 //! is the user's `twitter_id`. The signing code here is also what the fake
 //! Twitter API uses to check the signature.
 
-use super::{Identity, profile_text};
+use super::outbound::Outbound;
+use super::{Verified, profile_name};
 use crate::crypto::{hex, hmac_sha1, random_bytes};
 use crate::error::ApiError;
-use crate::settings::AppSettings;
-use crate::state::State;
-use crate::store::users::Key;
 use crate::wire::encode_component;
 
 /// The path of the credentials check below the API URL.
@@ -84,21 +82,25 @@ pub(crate) fn parse_authorization(header: &str) -> Option<Vec<(String, String)>>
     Some(out)
 }
 
+/// The application's Twitter API credentials.
+pub(crate) struct Consumer<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) secret: &'a str,
+}
+
+/// Asks the Twitter API at `api` whom the token pair belongs to.
 pub(crate) async fn verify(
-    state: &State,
-    settings: &AppSettings,
+    http: &Outbound,
+    api: &str,
+    consumer: &Consumer<'_>,
     token: &str,
     secret: &str,
     now: i64,
-) -> Result<Identity, ApiError> {
-    let api = settings.twitter_api_url(&state.base_url);
+) -> Result<Verified, ApiError> {
     let base_url = format!("{}{VERIFY_PATH}", api.trim_end_matches('/'));
     let query = vec![("skip_status".to_owned(), "true".to_owned())];
     let mut oauth = vec![
-        (
-            "oauth_consumer_key".to_owned(),
-            settings.twitter_consumer_key.clone(),
-        ),
+        ("oauth_consumer_key".to_owned(), consumer.key.to_owned()),
         ("oauth_nonce".to_owned(), hex(&random_bytes::<16>()?)),
         ("oauth_signature_method".to_owned(), "HMAC-SHA1".to_owned()),
         ("oauth_timestamp".to_owned(), now.to_string()),
@@ -107,13 +109,7 @@ pub(crate) async fn verify(
     ];
     let mut signed = query.clone();
     signed.extend(oauth.iter().cloned());
-    let signature = signature(
-        "GET",
-        &base_url,
-        &signed,
-        &settings.twitter_consumer_secret,
-        secret,
-    );
+    let signature = signature("GET", &base_url, &signed, consumer.secret, secret);
     oauth.push(("oauth_signature".to_owned(), signature));
     let header = format!(
         "OAuth {}",
@@ -124,9 +120,7 @@ pub(crate) async fn verify(
             .join(", ")
     );
     let url = format!("{base_url}?skip_status=true");
-    let answer = state
-        .providers
-        .http
+    let answer = http
         .get(&url, &[("authorization", header)])
         .await
         .map_err(|err| {
@@ -139,12 +133,10 @@ pub(crate) async fn verify(
         .filter(|s| !s.is_empty())
         .ok_or_else(ApiError::unauthorized)?
         .to_owned();
-    let mut profile = Vec::new();
-    profile_text(&mut profile, "full_name", json.get("name"));
-    Ok(Identity {
-        key: Key::TwitterId,
+    Ok(Verified {
         uid,
-        profile,
+        full_name: profile_name(json.get("name")),
+        ..Verified::default()
     })
 }
 

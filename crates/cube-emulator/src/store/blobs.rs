@@ -1,10 +1,9 @@
 //! File records (`/blobs`): who owns a file, its name, type and
 //! visibility. The bytes live on disk (see `files`), named by uid.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde_json::{Value, json};
+use rusqlite::{OptionalExtension, Row, params};
 
-use crate::clock::format_iso;
+use super::{Db, Result};
 
 /// A stored file record.
 #[derive(Debug, Clone)]
@@ -41,30 +40,14 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<BlobRow> {
     })
 }
 
-impl BlobRow {
-    /// The wire form (`docs/PROTOCOL.md`, "Storage"), without the upload permission.
-    pub(crate) fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "uid": self.uid,
-            "content_type": self.content_type,
-            "name": self.name,
-            "size": self.size,
-            "public": self.public,
-            "blob_status": if self.completed_at.is_some() { Value::from("complete") } else { Value::Null },
-            "set_completed_at": self.completed_at.map(format_iso),
-            "created_at": format_iso(self.created_at),
-            "updated_at": format_iso(self.updated_at),
-        })
-    }
-}
-
 /// Inserts a record; fills in its id.
-pub(crate) fn insert(conn: &Connection, blob: &mut BlobRow) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO blobs (app_id, uid, owner_id, content_type, name, public, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
+pub(crate) fn insert(db: &Db, blob: &mut BlobRow) -> Result<()> {
+    db.conn()
+        .prepare_cached(
+            "INSERT INTO blobs (app_id, uid, owner_id, content_type, name, public, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
             blob.app_id,
             blob.uid,
             blob.owner_id,
@@ -73,43 +56,57 @@ pub(crate) fn insert(conn: &Connection, blob: &mut BlobRow) -> rusqlite::Result<
             blob.public,
             blob.created_at,
             blob.updated_at
-        ],
-    )?;
-    blob.id = conn.last_insert_rowid();
+        ])?;
+    blob.id = db.conn().last_insert_rowid();
     Ok(())
 }
 
-pub(crate) fn by_id(conn: &Connection, app_id: i64, id: i64) -> rusqlite::Result<Option<BlobRow>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM blobs WHERE app_id = ?1 AND id = ?2"
-    ))?
-    .query_row(params![app_id, id], from_row)
-    .optional()
+pub(crate) fn by_id(db: &Db, app_id: i64, id: i64) -> Result<Option<BlobRow>> {
+    Ok(db
+        .conn()
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM blobs WHERE app_id = ?1 AND id = ?2"
+        ))?
+        .query_row(params![app_id, id], from_row)
+        .optional()?)
 }
 
 /// By uid, in any application (uids are unique across the emulator).
-pub(crate) fn by_uid(conn: &Connection, uid: &str) -> rusqlite::Result<Option<BlobRow>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM blobs WHERE uid = ?1"))?
+pub(crate) fn by_uid(db: &Db, uid: &str) -> Result<Option<BlobRow>> {
+    Ok(db
+        .conn()
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM blobs WHERE uid = ?1"))?
         .query_row(params![uid], from_row)
-        .optional()
+        .optional()?)
 }
 
 /// Declares a file uploaded with its size.
-pub(crate) fn complete(conn: &Connection, id: i64, size: i64, now: i64) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE blobs SET size = ?2, completed_at = ?3, updated_at = ?3 WHERE id = ?1",
-        params![id, size, now],
-    )?;
+pub(crate) fn complete(db: &Db, id: i64, size: i64, now: i64) -> Result<()> {
+    db.conn()
+        .prepare_cached(
+            "UPDATE blobs SET size = ?2, completed_at = ?3, updated_at = ?3 WHERE id = ?1",
+        )?
+        .execute(params![id, size, now])?;
     Ok(())
 }
 
-pub(crate) fn delete(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
-    Ok(conn.execute("DELETE FROM blobs WHERE id = ?1", params![id])? == 1)
+pub(crate) fn delete(db: &Db, id: i64) -> Result<bool> {
+    Ok(db
+        .conn()
+        .prepare_cached("DELETE FROM blobs WHERE id = ?1")?
+        .execute(params![id])?
+        == 1)
 }
 
 /// Every uid with a record.
-pub(crate) fn all_uids(conn: &Connection) -> rusqlite::Result<std::collections::HashSet<String>> {
-    let mut stmt = conn.prepare("SELECT uid FROM blobs")?;
+pub(crate) fn all_uids(db: &Db) -> Result<std::collections::HashSet<String>> {
+    let mut stmt = db.conn().prepare("SELECT uid FROM blobs")?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-    rows.collect()
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Deletes every record (data reset).
+pub(crate) fn clear(db: &Db) -> Result<()> {
+    db.conn().execute("DELETE FROM blobs", [])?;
+    Ok(())
 }

@@ -1,18 +1,25 @@
-//! SQLite storage: one writer thread that group-commits, and a pool of
-//! read connections used in place.
+//! SQLite storage: every SQL statement of the emulator lives below this
+//! module. Callers hand in and get back typed values ([`users::NewUser`],
+//! [`search::UserQuery`], [`sessions::SessionRow`], ...) and typed errors
+//! ([`Error`]); they never see a connection, only a [`Db`] that the
+//! functions of these modules take.
 //!
-//! Writes are closures sent to the writer thread. It runs every closure
+//! Writes are closures sent to one writer thread. It runs every closure
 //! that is waiting in one transaction, each inside its own savepoint (a
 //! failing request is rolled back alone and changes nothing), commits once
 //! with `synchronous=FULL`, and only then answers the callers: an
 //! acknowledged write is on disk, and a burst of writes shares one fsync.
-//! Reads use WAL snapshots on short-lived borrowed connections, so they
-//! never wait for the writer.
+//! Reads use WAL snapshots on pooled read-only connections (memory-mapped,
+//! with cached prepared statements), so they never wait for the writer.
+//! A separate thread checkpoints the WAL, so no write waits for a
+//! checkpoint either.
 
 pub(crate) mod apps;
 pub(crate) mod blobs;
+pub(crate) mod links;
+pub(crate) mod migrations;
 pub(crate) mod providers;
-pub(crate) mod schema;
+pub(crate) mod search;
 pub(crate) mod sessions;
 pub(crate) mod users;
 
@@ -21,19 +28,25 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::ApiError;
+use crate::limits::{STATEMENT_CACHE, WRITE_BATCH_MAX};
 
 /// Delivers a write's result once its transaction has committed (`true`)
 /// or failed to commit (`false`).
 type Completion = Box<dyn FnOnce(bool) + Send>;
 /// A write: runs on the writer connection, says whether it succeeded.
-type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
+type Job = Box<dyn FnOnce(&Db) -> (bool, Completion) + Send>;
 
-/// Most writes that share one transaction (and one fsync).
-const MAX_BATCH: usize = 256;
+/// How much of the database file readers map into memory.
+const MMAP_BYTES: i64 = 1 << 30;
+/// Each connection's page cache, in KiB (negative: KiB for SQLite).
+const CACHE_KIB: i64 = 32 * 1024;
+/// How often the WAL is checkpointed (off the writer thread).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// Errors opening the database.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +54,14 @@ pub enum StoreError {
     /// SQLite refused to open or migrate the database.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The database was written by a newer emulator.
+    #[error("the database has schema version {found}; this emulator knows versions up to {known}")]
+    TooNew {
+        /// The version found in the database.
+        found: i64,
+        /// The newest version this emulator knows.
+        known: i64,
+    },
     /// Another emulator is using this data directory.
     #[error("the data directory {0} is in use by another emulator")]
     InUse(PathBuf),
@@ -54,6 +75,64 @@ pub enum StoreError {
     },
 }
 
+/// A value that must be unique (per application, for user fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unique {
+    Login,
+    Email,
+    ExternalId,
+    FacebookId,
+    TwitterId,
+    /// An application's id or auth key.
+    Application,
+}
+
+impl Unique {
+    /// The wire name of the field.
+    pub(crate) fn field(self) -> &'static str {
+        match self {
+            Unique::Login => "login",
+            Unique::Email => "email",
+            Unique::ExternalId => "external_id",
+            Unique::FacebookId => "facebook_id",
+            Unique::TwitterId => "twitter_id",
+            Unique::Application => "base",
+        }
+    }
+}
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    /// A unique value is held by another record.
+    #[error("{} is already taken", .0.field())]
+    Taken(Unique),
+    /// The store is closing: no more writes are taken.
+    #[error("the store is closed")]
+    Closed,
+    /// The transaction holding the write could not commit.
+    #[error("the write was not committed")]
+    NotCommitted,
+    /// SQLite failed (disk, corruption, a bug in a statement).
+    #[error("storage failure: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Result of a storage call.
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A database connection, usable only through the functions of the store
+/// modules.
+pub(crate) struct Db {
+    conn: Connection,
+}
+
+impl Db {
+    fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
 pub(crate) struct Store {
     path: PathBuf,
     /// The data directory (or the private temporary one).
@@ -61,12 +140,32 @@ pub(crate) struct Store {
     /// Whether commits and files are fsynced (not in in-memory mode).
     durable: bool,
     writer: Mutex<Option<mpsc::Sender<Job>>>,
-    writer_thread: Mutex<Option<JoinHandle<()>>>,
-    readers: Mutex<Vec<Connection>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Dropped to stop the checkpointer.
+    checkpoint_stop: Mutex<Option<mpsc::Sender<()>>>,
+    readers: Mutex<Vec<Db>>,
     /// Set for in-memory mode: the private directory removed on close.
     temp_dir: Option<PathBuf>,
     /// Held (locked) while the store is open: one emulator per directory.
     _lock: std::fs::File,
+}
+
+fn tune(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    // A statement's plan never depends on the values bound to it (the store
+    // chooses the index itself), so SQLite need not prepare a statement
+    // again each time its values change.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+    conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+    // Savepoints (one per write) and sorts keep their scratch pages in
+    // memory, not in temporary files.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(())
 }
 
 impl Store {
@@ -105,26 +204,38 @@ impl Store {
             Err(std::fs::TryLockError::Error(source)) => return Err(io_error(source)),
         }
         let path = dir.join("emulator.sqlite3");
-        let conn = Connection::open(&path)?;
+        let mut conn = Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a commit is fsynced before the write is acknowledged. The
         // in-memory mode has nothing to keep, so it skips the fsync.
         conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" })?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        schema::migrate(&conn)?;
+        // The checkpointer thread does this work; a commit never waits for it.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        tune(&conn)?;
+        migrations::migrate(&mut conn)?;
+
+        let checkpointer = Connection::open(&path)?;
+        checkpointer.busy_timeout(Duration::from_secs(5))?;
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let checkpoint_thread = std::thread::Builder::new()
+            .name("cube-emulator-checkpoint".into())
+            .spawn(move || checkpoint_loop(&checkpointer, &stop_rx))
+            .map_err(io_error)?;
 
         let (tx, rx) = mpsc::channel::<Job>();
-        let thread = std::thread::Builder::new()
+        let db = Db { conn };
+        let writer_thread = std::thread::Builder::new()
             .name("cube-emulator-writer".into())
-            .spawn(move || writer_loop(&conn, &rx))
+            .spawn(move || writer_loop(&db, &rx))
             .map_err(io_error)?;
         Ok(Self {
             path,
             dir,
             durable,
             writer: Mutex::new(Some(tx)),
-            writer_thread: Mutex::new(Some(thread)),
+            threads: Mutex::new(vec![writer_thread, checkpoint_thread]),
+            checkpoint_stop: Mutex::new(Some(stop_tx)),
             readers: Mutex::new(Vec::new()),
             temp_dir,
             _lock: lock,
@@ -142,21 +253,23 @@ impl Store {
     }
 
     /// Runs `f` in the next write transaction and waits until it is durable.
-    /// An `Err` from `f` rolls back everything `f` did.
-    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    /// An `Err` from `f` rolls back everything `f` did. `f` fails with the
+    /// caller's error (a handler's precondition can undo its write); the
+    /// store's own failures reach it as [`Error`]s converted.
+    pub(crate) async fn write<T, F>(&self, f: F) -> std::result::Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&Db) -> std::result::Result<T, ApiError> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let result = f(conn);
+        let job: Job = Box::new(move |db| {
+            let result = f(db);
             let ok = result.is_ok();
             let completion: Completion = Box::new(move |committed| {
                 let result = if committed || result.is_err() {
                     result
                 } else {
-                    Err(ApiError::unavailable("storage error"))
+                    Err(ApiError::from(Error::NotCommitted))
                 };
                 let _ = reply.send(result);
             });
@@ -169,46 +282,49 @@ impl Store {
             .as_ref()
             .is_some_and(|tx| tx.send(job).is_ok());
         if !sent {
-            return Err(ApiError::unavailable("the emulator is stopping"));
+            return Err(ApiError::from(Error::Closed));
         }
         answer
             .await
-            .unwrap_or_else(|_| Err(ApiError::unavailable("storage error")))
+            .unwrap_or_else(|_| Err(ApiError::from(Error::NotCommitted)))
     }
 
-    /// Runs `f` on a read connection (a consistent WAL snapshot).
+    /// Runs `f` on a read connection (a WAL snapshot per statement; see
+    /// [`Db::snapshot`] for several statements that must agree).
     pub(crate) fn read<T>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
+        f: impl FnOnce(&Db) -> std::result::Result<T, ApiError>,
+    ) -> std::result::Result<T, ApiError> {
         let pooled = self
             .readers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
-        let conn = match pooled {
-            Some(conn) => conn,
-            None => self.open_reader()?,
+        let db = match pooled {
+            Some(db) => db,
+            None => self
+                .open_reader()
+                .map_err(|e| ApiError::from(Error::from(e)))?,
         };
-        let result = f(&conn);
+        let result = f(&db);
         self.readers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(conn);
+            .push(db);
         result
     }
 
-    fn open_reader(&self) -> Result<Connection, ApiError> {
+    fn open_reader(&self) -> rusqlite::Result<Db> {
         let conn = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.set_prepared_statement_cache_capacity(64);
-        Ok(conn)
+        tune(&conn)?;
+        Ok(Db { conn })
     }
 
-    /// Finishes queued writes, stops the writer and closes the database.
+    /// Finishes queued writes, stops the writer and the checkpointer and
+    /// closes the database.
     pub(crate) fn close(&self) {
         drop(
             self.writer
@@ -216,12 +332,15 @@ impl Store {
                 .unwrap_or_else(PoisonError::into_inner)
                 .take(),
         );
-        if let Some(thread) = self
-            .writer_thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
+        drop(
+            self.checkpoint_stop
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        let threads =
+            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        for thread in threads {
             let _ = thread.join();
         }
         self.readers
@@ -240,20 +359,45 @@ impl Drop for Store {
     }
 }
 
-fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Job>) {
+impl Db {
+    /// Runs `f` inside one read transaction, so that its statements see
+    /// the same snapshot (a page and its total agree).
+    pub(crate) fn snapshot<T>(&self, f: impl FnOnce(&Db) -> Result<T>) -> Result<T> {
+        self.conn.prepare_cached("BEGIN")?.execute([])?;
+        let result = f(self);
+        let end = self
+            .conn
+            .prepare_cached("COMMIT")
+            .and_then(|mut s| s.execute([]));
+        match (result, end) {
+            (Ok(value), Ok(_)) => Ok(value),
+            (Err(err), _) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(err)
+            }
+            (Ok(_), Err(err)) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(err.into())
+            }
+        }
+    }
+}
+
+fn writer_loop(db: &Db, rx: &mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        while batch.len() < WRITE_BATCH_MAX {
             match rx.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
-        run_batch(conn, batch);
+        run_batch(db, batch);
     }
 }
 
-fn run_batch(conn: &Connection, batch: Vec<Job>) {
+fn run_batch(db: &Db, batch: Vec<Job>) {
+    let conn = &db.conn;
     if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %err, "cannot begin a write transaction");
         // Dropping the jobs drops their reply channels: callers get 503.
@@ -264,7 +408,7 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
         if conn.execute_batch("SAVEPOINT job").is_err() {
             continue;
         }
-        match catch_unwind(AssertUnwindSafe(|| job(conn))) {
+        match catch_unwind(AssertUnwindSafe(|| job(db))) {
             Ok((ok, completion)) => {
                 if !ok {
                     let _ = conn.execute_batch("ROLLBACK TO job");
@@ -288,5 +432,16 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
     };
     for completion in completions {
         completion(committed);
+    }
+}
+
+/// Copies committed pages from the WAL into the database file every
+/// [`CHECKPOINT_EVERY`], without blocking the writer or the readers
+/// (`PASSIVE`), so the WAL stays small and commits stay fast.
+fn checkpoint_loop(conn: &Connection, stop: &mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::debug!(error = %err, "checkpoint skipped");
+        }
     }
 }

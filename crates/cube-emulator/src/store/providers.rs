@@ -1,8 +1,9 @@
 //! Tokens that the emulator's fake provider APIs accept (registered through
 //! `/_emulator/providers/...`).
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 
+use super::{Db, Result};
 use crate::crypto::Secret;
 
 /// A registered fake-provider identity. No `Debug` of its secrets.
@@ -16,34 +17,31 @@ pub(crate) struct FakeIdentity {
 
 /// Registers (or replaces) `token` of `provider`.
 pub(crate) fn register(
-    conn: &Connection,
+    db: &Db,
     provider: &str,
     token: &str,
     identity: &FakeIdentity,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO provider_tokens (provider, token, secret, uid, name, email)
+) -> Result<()> {
+    db.conn()
+        .prepare_cached(
+            "INSERT INTO provider_tokens (provider, token, secret, uid, name, email)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT(provider, token) DO UPDATE SET secret = excluded.secret,
              uid = excluded.uid, name = excluded.name, email = excluded.email",
-        params![
+        )?
+        .execute(params![
             provider,
             token,
             identity.secret.as_ref().map(Secret::expose),
             identity.uid,
             identity.name,
             identity.email
-        ],
-    )?;
+        ])?;
     Ok(())
 }
 
-pub(crate) fn find(
-    conn: &Connection,
-    provider: &str,
-    token: &str,
-) -> rusqlite::Result<Option<FakeIdentity>> {
-    conn.prepare_cached(
+pub(crate) fn find(db: &Db, provider: &str, token: &str) -> Result<Option<FakeIdentity>> {
+    Ok(db.conn().prepare_cached(
         "SELECT secret, uid, name, email FROM provider_tokens WHERE provider = ?1 AND token = ?2",
     )?
     .query_row(params![provider, token], |r| {
@@ -54,5 +52,11 @@ pub(crate) fn find(
             email: r.get(3)?,
         })
     })
-    .optional()
+    .optional()?)
+}
+
+/// Forgets every registered token (data reset).
+pub(crate) fn clear(db: &Db) -> Result<()> {
+    db.conn().execute("DELETE FROM provider_tokens", [])?;
+    Ok(())
 }

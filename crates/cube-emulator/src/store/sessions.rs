@@ -1,7 +1,8 @@
 //! Session rows. Only the token's SHA-256 is stored.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, params};
 
+use super::{Db, Result};
 use crate::crypto::TokenHash;
 
 /// A session as stored and cached.
@@ -36,14 +37,11 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
 }
 
 /// Inserts a session; fills in its id.
-pub(crate) fn insert(
-    conn: &Connection,
-    hash: &TokenHash,
-    row: &mut SessionRow,
-) -> rusqlite::Result<()> {
-    conn.execute(
+pub(crate) fn insert(db: &Db, hash: &TokenHash, row: &mut SessionRow) -> Result<()> {
+    db.conn().prepare_cached(
         "INSERT INTO sessions (app_id, user_id, token_hash, is_guest, nonce, ts, created_at, updated_at, deadline)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?.execute(
         params![
             row.app_id,
             row.user_id,
@@ -56,42 +54,39 @@ pub(crate) fn insert(
             row.deadline
         ],
     )?;
-    row.id = conn.last_insert_rowid();
+    row.id = db.conn().last_insert_rowid();
     Ok(())
 }
 
-pub(crate) fn find(conn: &Connection, hash: &TokenHash) -> rusqlite::Result<Option<SessionRow>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM sessions WHERE token_hash = ?1"
-    ))?
-    .query_row(params![&hash[..]], from_row)
-    .optional()
+pub(crate) fn find(db: &Db, hash: &TokenHash) -> Result<Option<SessionRow>> {
+    Ok(db
+        .conn()
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM sessions WHERE token_hash = ?1"
+        ))?
+        .query_row(params![&hash[..]], from_row)
+        .optional()?)
 }
 
 /// Switches the session's user (`None`: back to an application session).
 /// Returns whether the session still exists.
 pub(crate) fn set_user(
-    conn: &Connection,
+    db: &Db,
     id: i64,
     user_id: Option<i64>,
     now: i64,
     deadline: i64,
-) -> rusqlite::Result<bool> {
-    let n = conn.execute(
+) -> Result<bool> {
+    let n = db.conn().prepare_cached(
         "UPDATE sessions SET user_id = ?2, is_guest = 0, updated_at = ?3, deadline = ?4 WHERE id = ?1",
-        params![id, user_id, now, deadline],
-    )?;
+    )?.execute(params![id, user_id, now, deadline])?;
     Ok(n == 1)
 }
 
 /// Deletes sessions matching `filter` and returns their token hashes, so
 /// the caller can drop them from the cache.
-fn delete_where(
-    conn: &Connection,
-    filter: &str,
-    args: &[&dyn rusqlite::ToSql],
-) -> rusqlite::Result<Vec<TokenHash>> {
-    let mut stmt = conn.prepare(&format!(
+fn delete_where(db: &Db, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<TokenHash>> {
+    let mut stmt = db.conn().prepare_cached(&format!(
         "DELETE FROM sessions WHERE {filter} RETURNING token_hash"
     ))?;
     let rows = stmt.query_map(args, |r| r.get::<_, Vec<u8>>(0))?;
@@ -104,35 +99,40 @@ fn delete_where(
     Ok(hashes)
 }
 
-pub(crate) fn delete(conn: &Connection, id: i64) -> rusqlite::Result<Vec<TokenHash>> {
-    delete_where(conn, "id = ?1", &[&id])
+pub(crate) fn delete(db: &Db, id: i64) -> Result<Vec<TokenHash>> {
+    delete_where(db, "id = ?1", &[&id])
 }
 
 /// Deletes one session of `user_id`.
-pub(crate) fn delete_of_user(
-    conn: &Connection,
-    id: i64,
-    user_id: i64,
-) -> rusqlite::Result<Vec<TokenHash>> {
-    delete_where(conn, "id = ?1 AND user_id = ?2", &[&id, &user_id])
+pub(crate) fn delete_of_user(db: &Db, id: i64, user_id: i64) -> Result<Vec<TokenHash>> {
+    delete_where(db, "id = ?1 AND user_id = ?2", &[&id, &user_id])
 }
 
 /// Deletes every session of `user_id` except `keep`.
 pub(crate) fn delete_all_of_user(
-    conn: &Connection,
+    db: &Db,
     user_id: i64,
     keep: Option<i64>,
-) -> rusqlite::Result<Vec<TokenHash>> {
+) -> Result<Vec<TokenHash>> {
     let keep = keep.unwrap_or(0);
-    delete_where(conn, "user_id = ?1 AND id != ?2", &[&user_id, &keep])
+    delete_where(db, "user_id = ?1 AND id != ?2", &[&user_id, &keep])
 }
 
 /// Writes the sliding deadlines refreshed by reads since the last flush.
-pub(crate) fn save_deadlines(conn: &Connection, deadlines: &[(i64, i64)]) -> rusqlite::Result<()> {
-    let mut stmt =
-        conn.prepare_cached("UPDATE sessions SET deadline = ?2 WHERE id = ?1 AND deadline < ?2")?;
+pub(crate) fn save_deadlines(db: &Db, deadlines: &[(i64, i64)]) -> Result<()> {
+    let mut stmt = db
+        .conn()
+        .prepare_cached("UPDATE sessions SET deadline = ?2 WHERE id = ?1 AND deadline < ?2")?;
     for (id, deadline) in deadlines {
         stmt.execute(params![id, deadline])?;
     }
+    Ok(())
+}
+
+/// Deletes sessions whose deadline has passed.
+pub(crate) fn sweep(db: &Db, now: i64) -> Result<()> {
+    db.conn()
+        .prepare_cached("DELETE FROM sessions WHERE deadline <= ?1")?
+        .execute(params![now])?;
     Ok(())
 }

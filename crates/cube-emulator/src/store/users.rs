@@ -1,15 +1,16 @@
 //! User rows. Every query sees only live users: a guest whose lifetime has
 //! ended is gone at once, whether or not the sweeper has run yet.
+//!
+//! The store keeps the derived data consistent with what it is given: the
+//! case-folded e-mail (`email_key`), one `user_tags` row per tag, and the
+//! full name in the trigram index (`user_names`, row id = user id).
 
-use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
-use serde_json::{Map, Value, json};
+use rusqlite::{OptionalExtension, Row, ToSql, params};
 
-use crate::clock::format_iso;
-use crate::error::ApiError;
+use super::{Db, Error, Result, Unique};
 
 /// A stored user. No `Debug`: it holds the password hash.
-pub(crate) struct UserRow {
+pub(crate) struct User {
     pub(crate) id: i64,
     pub(crate) login: Option<String>,
     pub(crate) email: Option<String>,
@@ -24,7 +25,8 @@ pub(crate) struct UserRow {
     pub(crate) blob_id: Option<i64>,
     pub(crate) custom_data: Option<String>,
     pub(crate) avatar: Option<String>,
-    pub(crate) user_tags: Option<String>,
+    /// In the order they were given.
+    pub(crate) tags: Vec<String>,
     pub(crate) timezone: Option<i64>,
     pub(crate) is_guest: bool,
     pub(crate) created_at: i64,
@@ -32,15 +34,95 @@ pub(crate) struct UserRow {
     pub(crate) last_request_at: Option<i64>,
 }
 
-pub(crate) const COLUMNS: &str = "id, login, email, password_hash, full_name, phone, website, \
+/// A user to create. Text fields are stored as given (validated by the
+/// caller); tags should already be trimmed and without duplicates.
+#[derive(Default)]
+pub(crate) struct NewUser {
+    pub(crate) login: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) password_hash: Option<String>,
+    pub(crate) full_name: Option<String>,
+    pub(crate) phone: Option<String>,
+    pub(crate) website: Option<String>,
+    pub(crate) external_user_id: Option<String>,
+    pub(crate) external_id: Option<String>,
+    pub(crate) facebook_id: Option<String>,
+    pub(crate) twitter_id: Option<String>,
+    pub(crate) blob_id: Option<i64>,
+    pub(crate) custom_data: Option<String>,
+    pub(crate) avatar: Option<String>,
+    pub(crate) tags: Vec<String>,
+    pub(crate) timezone: Option<i64>,
+    /// For a guest: when it ends.
+    pub(crate) guest_until: Option<i64>,
+    pub(crate) last_request_at: Option<i64>,
+}
+
+/// One field of a patch: left alone (`None`), cleared (`Some(None)`) or set.
+pub(crate) type Change<T> = Option<Option<T>>;
+
+/// Changes to a user; unnamed fields stay as they are.
+#[derive(Default)]
+pub(crate) struct UserPatch {
+    /// A login can be changed but not cleared.
+    pub(crate) login: Option<String>,
+    pub(crate) email: Change<String>,
+    pub(crate) password_hash: Option<String>,
+    pub(crate) full_name: Change<String>,
+    pub(crate) phone: Change<String>,
+    pub(crate) website: Change<String>,
+    pub(crate) external_user_id: Change<String>,
+    pub(crate) external_id: Change<String>,
+    pub(crate) facebook_id: Change<String>,
+    pub(crate) twitter_id: Change<String>,
+    pub(crate) blob_id: Change<i64>,
+    pub(crate) custom_data: Change<String>,
+    pub(crate) avatar: Change<String>,
+    /// The new tags (empty: none).
+    pub(crate) tags: Option<Vec<String>>,
+    pub(crate) timezone: Change<i64>,
+}
+
+/// Which field a single-user look-up matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Key {
+    Login,
+    /// Case-insensitive.
+    Email,
+    FacebookId,
+    TwitterId,
+    ExternalId,
+    ExternalUserId,
+}
+
+impl Key {
+    fn column(self) -> &'static str {
+        match self {
+            Key::Login => "login",
+            Key::Email => "email_key",
+            Key::FacebookId => "facebook_id",
+            Key::TwitterId => "twitter_id",
+            Key::ExternalId => "external_id",
+            Key::ExternalUserId => "external_user_id",
+        }
+    }
+}
+
+/// The case-folded form e-mails are matched on.
+pub(crate) fn email_key(email: &str) -> String {
+    email.to_lowercase()
+}
+
+pub(super) const COLUMNS: &str = "id, login, email, password_hash, full_name, phone, website, \
      external_user_id, external_id, facebook_id, twitter_id, blob_id, custom_data, avatar, \
      user_tags, timezone, is_guest, created_at, updated_at, last_request_at";
 
 /// The live-user condition; `?1` is always the app id and `?2` now.
-pub(crate) const LIVE: &str = "app_id = ?1 AND (guest_expires_at IS NULL OR guest_expires_at > ?2)";
+pub(super) const LIVE: &str = "(guest_expires_at IS NULL OR guest_expires_at > ?2)";
 
-pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
-    Ok(UserRow {
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    let tags: Option<String> = r.get(14)?;
+    Ok(User {
         id: r.get(0)?,
         login: r.get(1)?,
         email: r.get(2)?,
@@ -55,7 +137,9 @@ pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
         blob_id: r.get(11)?,
         custom_data: r.get(12)?,
         avatar: r.get(13)?,
-        user_tags: r.get(14)?,
+        tags: tags
+            .map(|t| t.split(',').map(str::to_owned).collect())
+            .unwrap_or_default(),
         timezone: r.get(15)?,
         is_guest: r.get(16)?,
         created_at: r.get(17)?,
@@ -64,142 +148,279 @@ pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
     })
 }
 
-impl UserRow {
-    /// The wire form (`docs/PROTOCOL.md`, "Users"); never the password.
-    pub(crate) fn to_json(&self) -> Value {
-        // A digit-only deprecated external id goes back out as a number.
-        let external_user_id = match &self.external_user_id {
-            Some(s) => s
-                .parse::<i64>()
-                .map_or_else(|_| Value::String(s.clone()), Value::from),
-            None => Value::Null,
-        };
-        json!({
-            "id": self.id,
-            "login": self.login,
-            "email": self.email,
-            "full_name": self.full_name,
-            "phone": self.phone,
-            "website": self.website,
-            "created_at": format_iso(self.created_at),
-            "updated_at": format_iso(self.updated_at),
-            "last_request_at": self.last_request_at.map(format_iso),
-            "external_user_id": external_user_id,
-            "external_id": self.external_id,
-            "facebook_id": self.facebook_id,
-            "twitter_id": self.twitter_id,
-            "blob_id": self.blob_id,
-            "custom_data": self.custom_data,
-            "avatar": self.avatar,
-            "user_tags": self.user_tags,
-            "timezone": self.timezone,
-            "is_guest": self.is_guest,
-        })
-    }
+/// The stored (display) form of tags: `"a,b"`, or none.
+fn joined(tags: &[String]) -> Option<String> {
+    (!tags.is_empty()).then(|| tags.join(","))
 }
 
-/// Which column a single-user look-up matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Key {
-    Id,
-    Login,
-    /// Matched on the lower-cased e-mail.
-    Email,
-    FacebookId,
-    TwitterId,
-    ExternalId,
-    ExternalUserId,
-    /// The Firebase user id (`sub`) of Firebase sign-ins (never shown).
-    FirebaseId,
-}
-
-impl Key {
-    pub(crate) fn column(self) -> &'static str {
-        match self {
-            Key::Id => "id",
-            Key::Login => "login",
-            Key::Email => "email_key",
-            Key::FacebookId => "facebook_id",
-            Key::TwitterId => "twitter_id",
-            Key::ExternalId => "external_id",
-            Key::ExternalUserId => "external_user_id",
-            Key::FirebaseId => "firebase_id",
-        }
-    }
+/// A live user of `app_id` by id.
+pub(crate) fn find_by_id(db: &Db, app_id: i64, now: i64, id: i64) -> Result<Option<User>> {
+    Ok(db
+        .conn()
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM users WHERE id = ?3 AND app_id = ?1 AND {LIVE}"
+        ))?
+        .query_row(params![app_id, now, id], from_row)
+        .optional()?)
 }
 
 /// A live user of `app_id` by one key.
-pub(crate) fn find(
-    conn: &Connection,
-    app_id: i64,
-    now: i64,
-    key: Key,
-    value: Sql,
-) -> rusqlite::Result<Option<UserRow>> {
-    let value = match (key, value) {
-        (Key::Email, Sql::Text(s)) => Sql::Text(s.to_lowercase()),
-        (_, v) => v,
+pub(crate) fn find(db: &Db, app_id: i64, now: i64, key: Key, value: &str) -> Result<Option<User>> {
+    let folded;
+    let value = if key == Key::Email {
+        folded = email_key(value);
+        folded.as_str()
+    } else {
+        value
     };
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM users WHERE {LIVE} AND {} = ?3 LIMIT 1",
-        key.column()
-    ))?
-    .query_row(params![app_id, now, value], from_row)
-    .optional()
+    Ok(db
+        .conn()
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM users WHERE app_id = ?1 AND {} = ?3 AND {LIVE} LIMIT 1",
+            key.column()
+        ))?
+        .query_row(params![app_id, now, value], from_row)
+        .optional()?)
 }
 
-/// Inserts a user from validated `(column, value)` pairs; returns its id.
-/// A unique index violation becomes `422 {field: ["has already been taken"]}`.
-pub(crate) fn insert(
-    conn: &Connection,
+/// By `external_id`, then by the deprecated `external_user_id`.
+pub(crate) fn find_external(db: &Db, app_id: i64, now: i64, value: &str) -> Result<Option<User>> {
+    match find(db, app_id, now, Key::ExternalId, value)? {
+        Some(user) => Ok(Some(user)),
+        None => find(db, app_id, now, Key::ExternalUserId, value),
+    }
+}
+
+/// The unique values a user would hold, with the field each one is.
+fn unique_values<'a>(
+    login: Option<&'a str>,
+    email_key: Option<&'a str>,
+    external_id: Option<&'a str>,
+    facebook_id: Option<&'a str>,
+    twitter_id: Option<&'a str>,
+) -> [(Unique, &'static str, Option<&'a str>); 5] {
+    [
+        (Unique::Login, "login", login),
+        (Unique::Email, "email_key", email_key),
+        (Unique::ExternalId, "external_id", external_id),
+        (Unique::FacebookId, "facebook_id", facebook_id),
+        (Unique::TwitterId, "twitter_id", twitter_id),
+    ]
+}
+
+/// Whether another user of `app_id` (any but `except`) holds `value` in
+/// `column`. Writes run one at a time, so a check then an insert in one
+/// write cannot race.
+pub(crate) fn holder(
+    db: &Db,
     app_id: i64,
-    now: i64,
-    columns: &[(&'static str, Sql)],
-) -> Result<i64, ApiError> {
-    let mut names = vec!["app_id", "created_at", "updated_at"];
-    let mut values = vec![Sql::Integer(app_id), Sql::Integer(now), Sql::Integer(now)];
-    for (name, value) in columns {
-        names.push(name);
-        values.push(value.clone());
-    }
-    let placeholders = vec!["?"; names.len()].join(", ");
-    let sql = format!(
-        "INSERT INTO users ({}) VALUES ({placeholders})",
-        names.join(", ")
-    );
-    conn.execute(&sql, params_from_iter(values))
-        .map_err(taken_or_storage)?;
-    Ok(conn.last_insert_rowid())
+    column: &'static str,
+    value: &str,
+    except: Option<i64>,
+) -> Result<bool> {
+    Ok(db
+        .conn()
+        .prepare_cached(&format!(
+            "SELECT EXISTS(SELECT 1 FROM users WHERE app_id = ?1 AND {column} = ?2 AND id != ?3)"
+        ))?
+        .query_row(params![app_id, value, except.unwrap_or(0)], |r| r.get(0))?)
 }
 
-/// Updates a user's columns (and `updated_at`).
-pub(crate) fn update(
-    conn: &Connection,
-    id: i64,
-    now: i64,
-    columns: &[(&'static str, Sql)],
-) -> Result<(), ApiError> {
-    let mut sets = vec!["updated_at = ?".to_owned()];
-    let mut values = vec![Sql::Integer(now)];
-    for (name, value) in columns {
-        sets.push(format!("{name} = ?"));
-        values.push(value.clone());
+fn check_unique(
+    db: &Db,
+    app_id: i64,
+    except: Option<i64>,
+    values: &[(Unique, &'static str, Option<&str>)],
+) -> Result<()> {
+    for (unique, column, value) in values {
+        if let Some(value) = value
+            && holder(db, app_id, column, value, except)?
+        {
+            return Err(Error::Taken(*unique));
+        }
     }
-    values.push(Sql::Integer(id));
-    let sql = format!("UPDATE users SET {} WHERE id = ?", sets.join(", "));
-    conn.execute(&sql, params_from_iter(values))
-        .map_err(taken_or_storage)?;
     Ok(())
 }
 
-pub(crate) fn delete(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
-    Ok(conn.execute("DELETE FROM users WHERE id = ?1", params![id])? == 1)
+fn insert_tags(db: &Db, app_id: i64, id: i64, tags: &[String]) -> Result<()> {
+    let mut stmt = db.conn().prepare_cached(
+        "INSERT OR IGNORE INTO user_tags (app_id, tag, user_id) VALUES (?1, ?2, ?3)",
+    )?;
+    for tag in tags {
+        stmt.execute(params![app_id, tag, id])?;
+    }
+    Ok(())
+}
+
+/// Creates a user; returns its id. A login, e-mail or provider id another
+/// user of the application holds is [`Error::Taken`].
+pub(crate) fn insert(db: &Db, app_id: i64, now: i64, user: &NewUser) -> Result<i64> {
+    let key = user.email.as_deref().map(email_key);
+    check_unique(
+        db,
+        app_id,
+        None,
+        &unique_values(
+            user.login.as_deref(),
+            key.as_deref(),
+            user.external_id.as_deref(),
+            user.facebook_id.as_deref(),
+            user.twitter_id.as_deref(),
+        ),
+    )?;
+    db.conn()
+        .prepare_cached(
+            "INSERT INTO users (app_id, created_at, updated_at, login, email, email_key,
+                 password_hash, full_name, phone, website, external_user_id, external_id,
+                 facebook_id, twitter_id, blob_id, custom_data, avatar, user_tags, timezone,
+                 is_guest, guest_expires_at, last_request_at)
+             VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                 ?16, ?17, ?18, ?19, ?20, ?21)",
+        )?
+        .execute(params![
+            app_id,
+            now,
+            user.login,
+            user.email,
+            key,
+            user.password_hash,
+            user.full_name,
+            user.phone,
+            user.website,
+            user.external_user_id,
+            user.external_id,
+            user.facebook_id,
+            user.twitter_id,
+            user.blob_id,
+            user.custom_data,
+            user.avatar,
+            joined(&user.tags),
+            user.timezone,
+            user.guest_until.is_some(),
+            user.guest_until,
+            user.last_request_at,
+        ])?;
+    let id = db.conn().last_insert_rowid();
+    insert_tags(db, app_id, id, &user.tags)?;
+    if let Some(name) = &user.full_name {
+        index_name(db, id, name)?;
+    }
+    Ok(id)
+}
+
+fn index_name(db: &Db, id: i64, name: &str) -> Result<()> {
+    db.conn()
+        .prepare_cached("INSERT INTO user_names (rowid, full_name) VALUES (?1, ?2)")?
+        .execute(params![id, name])?;
+    Ok(())
+}
+
+fn unindex_name(db: &Db, id: i64) -> Result<()> {
+    db.conn()
+        .prepare_cached("DELETE FROM user_names WHERE rowid = ?1")?
+        .execute(params![id])?;
+    Ok(())
+}
+
+/// Applies `patch` to user `id` of `app_id` (and sets `updated_at`).
+/// Returns whether the user exists.
+pub(crate) fn update(db: &Db, app_id: i64, id: i64, now: i64, patch: &UserPatch) -> Result<bool> {
+    let key: Change<String> = patch
+        .email
+        .as_ref()
+        .map(|email| email.as_deref().map(email_key));
+    fn flat(change: &Change<String>) -> Option<&str> {
+        change.as_ref().and_then(|v| v.as_deref())
+    }
+    check_unique(
+        db,
+        app_id,
+        Some(id),
+        &unique_values(
+            patch.login.as_deref(),
+            flat(&key),
+            flat(&patch.external_id),
+            flat(&patch.facebook_id),
+            flat(&patch.twitter_id),
+        ),
+    )?;
+    let tags = patch.tags.as_ref().map(|t| joined(t));
+    let mut sets: Vec<String> = vec!["updated_at = ?1".into()];
+    let mut values: Vec<&dyn ToSql> = vec![&now];
+    // Each present change is bound as its inner Option (None clears).
+    macro_rules! change {
+        ($($column:literal => $change:expr),* $(,)?) => {$(
+            if let Some(value) = $change {
+                values.push(value);
+                sets.push(format!("{} = ?{}", $column, values.len()));
+            }
+        )*};
+    }
+    change! {
+        "login" => patch.login.as_ref(),
+        "email" => patch.email.as_ref(),
+        "email_key" => key.as_ref(),
+        "password_hash" => patch.password_hash.as_ref(),
+        "full_name" => patch.full_name.as_ref(),
+        "phone" => patch.phone.as_ref(),
+        "website" => patch.website.as_ref(),
+        "external_user_id" => patch.external_user_id.as_ref(),
+        "external_id" => patch.external_id.as_ref(),
+        "facebook_id" => patch.facebook_id.as_ref(),
+        "twitter_id" => patch.twitter_id.as_ref(),
+        "blob_id" => patch.blob_id.as_ref(),
+        "custom_data" => patch.custom_data.as_ref(),
+        "avatar" => patch.avatar.as_ref(),
+        "user_tags" => tags.as_ref(),
+        "timezone" => patch.timezone.as_ref(),
+    }
+    values.push(&id);
+    values.push(&app_id);
+    let sql = format!(
+        "UPDATE users SET {} WHERE id = ?{} AND app_id = ?{}",
+        sets.join(", "),
+        values.len() - 1,
+        values.len()
+    );
+    let changed = db.conn().prepare_cached(&sql)?.execute(values.as_slice())? == 1;
+    if changed && let Some(tags) = &patch.tags {
+        db.conn()
+            .prepare_cached("DELETE FROM user_tags WHERE user_id = ?1")?
+            .execute(params![id])?;
+        insert_tags(db, app_id, id, tags)?;
+    }
+    if changed && let Some(name) = &patch.full_name {
+        unindex_name(db, id)?;
+        if let Some(name) = name {
+            index_name(db, id, name)?;
+        }
+    }
+    Ok(changed)
+}
+
+/// Sets user `id`'s password hash (a password reset).
+pub(crate) fn set_password(db: &Db, id: i64, now: i64, hash: &str) -> Result<()> {
+    db.conn()
+        .prepare_cached("UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![id, hash, now])?;
+    Ok(())
+}
+
+/// Deletes a user; their sessions, tags, provider links and reset tokens
+/// go with them. Returns whether there was one.
+pub(crate) fn delete(db: &Db, id: i64) -> Result<bool> {
+    unindex_name(db, id)?;
+    Ok(db
+        .conn()
+        .prepare_cached("DELETE FROM users WHERE id = ?1")?
+        .execute(params![id])?
+        == 1)
 }
 
 /// Writes the `last_request_at` values refreshed by requests since the
 /// last flush.
-pub(crate) fn save_last_requests(conn: &Connection, seen: &[(i64, i64)]) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(
+pub(crate) fn save_last_requests(db: &Db, seen: &[(i64, i64)]) -> Result<()> {
+    let mut stmt = db.conn().prepare_cached(
         "UPDATE users SET last_request_at = ?2
          WHERE id = ?1 AND (last_request_at IS NULL OR last_request_at < ?2)",
     )?;
@@ -209,73 +430,18 @@ pub(crate) fn save_last_requests(conn: &Connection, seen: &[(i64, i64)]) -> rusq
     Ok(())
 }
 
-/// A filtered, ordered, paged user query (v1 list, v2 search, by name/tags).
-pub(crate) struct Page {
-    /// Extra SQL conditions, `?` placeholders, ANDed with [`LIVE`].
-    pub(crate) conditions: Vec<String>,
-    pub(crate) args: Vec<Sql>,
-    pub(crate) order: String,
-    pub(crate) limit: i64,
-    pub(crate) offset: i64,
-}
-
-/// Runs a [`Page`]: the total count and the rows of the page.
-pub(crate) fn page(
-    conn: &Connection,
-    app_id: i64,
-    now: i64,
-    page: &Page,
-) -> rusqlite::Result<(i64, Vec<UserRow>)> {
-    let mut filter = LIVE.to_owned();
-    for condition in &page.conditions {
-        filter.push_str(" AND (");
-        filter.push_str(condition);
-        filter.push(')');
-    }
-    let mut args = vec![Sql::Integer(app_id), Sql::Integer(now)];
-    args.extend(page.args.iter().cloned());
-    // `?1`/`?2` are numbered, so the other `?` continue from 3.
-    let total: i64 = conn.query_row(
-        &format!("SELECT COUNT(*) FROM users WHERE {filter}"),
-        params_from_iter(args.iter()),
-        |r| r.get(0),
-    )?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY {}, id LIMIT {} OFFSET {}",
-        page.order, page.limit, page.offset
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(args.iter()), from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok((total, rows))
-}
-
-fn taken_or_storage(err: rusqlite::Error) -> ApiError {
-    if let rusqlite::Error::SqliteFailure(e, Some(message)) = &err
-        && e.code == rusqlite::ErrorCode::ConstraintViolation
-    {
-        let field = [
-            ("users.login", "login"),
-            ("users.email_key", "email"),
-            ("users.external_id", "external_id"),
-            ("users.facebook_id", "facebook_id"),
-            ("users.twitter_id", "twitter_id"),
-            ("users.firebase_id", "firebase_id"),
-        ]
-        .iter()
-        .find(|(column, _)| message.contains(column))
-        .map(|(_, field)| *field);
-        if let Some(field) = field {
-            return ApiError::invalid_field(field, "has already been taken");
-        }
-    }
-    ApiError::from(err)
-}
-
-/// `{"user": {...}}`.
-pub(crate) fn wrap(user: &UserRow) -> Value {
-    let mut map = Map::new();
-    map.insert("user".into(), user.to_json());
-    Value::Object(map)
+/// Deletes guests whose lifetime has ended (their sessions go with them).
+pub(crate) fn sweep_guests(db: &Db, now: i64) -> Result<()> {
+    db.conn()
+        .prepare_cached(
+            "DELETE FROM user_names WHERE rowid IN (SELECT id FROM users
+             WHERE guest_expires_at IS NOT NULL AND guest_expires_at <= ?1)",
+        )?
+        .execute(params![now])?;
+    db.conn()
+        .prepare_cached(
+            "DELETE FROM users WHERE guest_expires_at IS NOT NULL AND guest_expires_at <= ?1",
+        )?
+        .execute(params![now])?;
+    Ok(())
 }

@@ -18,7 +18,7 @@ use crate::wire::{self, Request, RequestContext, Response};
 use http::{Method, StatusCode, Uri, header};
 use std::time::Duration;
 
-/// Largest file the storage accepts: 100 MiB (PROTOCOL.md section 7). A
+/// Largest file the storage accepts: 100 MiB (`docs/PROTOCOL.md`, "Storage"). A
 /// larger file is refused before anything is sent.
 pub const MAX_UPLOAD: u64 = 100 << 20;
 

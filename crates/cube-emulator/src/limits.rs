@@ -1,0 +1,166 @@
+//! Every limit and lifetime the emulator enforces, in one place: handlers,
+//! providers and the store refer to these names, so a rule is changed
+//! once. The user-field rules follow `docs/PROTOCOL.md`, "Users"; the others are
+//! the emulator's own choices (README, "Choices where the protocol is
+//! silent").
+
+use std::time::Duration;
+
+// ---- user fields (`docs/PROTOCOL.md`, "Users") ----
+
+/// A login has 3 to 70 characters.
+pub(crate) const LOGIN_CHARS: std::ops::RangeInclusive<usize> = 3..=70;
+/// A password has 8 to 40 characters.
+pub(crate) const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=40;
+/// The longest e-mail address, in bytes (RFC 5321's path limit).
+pub(crate) const EMAIL_MAX_BYTES: usize = 254;
+/// The longest full name, in characters; a provider's longer name is cut.
+pub(crate) const FULL_NAME_MAX_CHARS: usize = 200;
+/// The most tags a user has.
+pub(crate) const TAGS_MAX: usize = 5;
+/// The largest `custom_data`, in bytes.
+pub(crate) const CUSTOM_DATA_MAX_BYTES: usize = 64 * 1024;
+
+/// Whether `login` has an allowed length.
+pub(crate) fn login_ok(login: &str) -> bool {
+    LOGIN_CHARS.contains(&login.chars().count())
+}
+
+/// Whether `password` has an allowed length.
+pub(crate) fn password_ok(password: &str) -> bool {
+    PASSWORD_CHARS.contains(&password.chars().count())
+}
+
+/// A pragmatic well-formedness check: `local@domain.tld`, no spaces, at
+/// most [`EMAIL_MAX_BYTES`].
+pub(crate) fn email_ok(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && email.len() <= EMAIL_MAX_BYTES
+        && !domain.contains('@')
+        && !email.chars().any(char::is_whitespace)
+        && domain
+            .split_once('.')
+            .is_some_and(|(host, tld)| !host.is_empty() && !tld.is_empty() && !tld.ends_with('.'))
+}
+
+// ---- lifetimes (seconds on the emulator clock) ----
+
+/// A user session's idle lifetime (sliding).
+pub(crate) const SESSION_TTL: i64 = 2 * 3600;
+/// A guest session's (and guest user's) fixed lifetime.
+pub(crate) const GUEST_TTL: i64 = 24 * 3600;
+/// How long a password-reset link works.
+pub(crate) const RESET_TTL: i64 = 3600;
+
+// ---- lists and searches (`docs/PROTOCOL.md`, "Search") ----
+
+/// `per_page` of a v1 page when none is asked.
+pub(crate) const V1_PER_PAGE_DEFAULT: i64 = 10;
+/// `limit` of a v2 page when none is asked.
+pub(crate) const V2_LIMIT_DEFAULT: i64 = 100;
+/// The largest page; more is clamped to this.
+pub(crate) const PAGE_MAX: i64 = 100;
+/// `start_with` needs at least this many characters.
+pub(crate) const START_WITH_MIN_CHARS: usize = 4;
+/// The page size of any search with `start_with`, whatever was asked.
+pub(crate) const START_WITH_PAGE: i64 = 5;
+/// The most values one list may carry: `id[in][]`, `user_tags[nin][]`,
+/// `by_tags`'s tags, a v1 `in`/`nin` filter. More is `422` naming the
+/// field (the list is bound as one value, so the limit is about request
+/// cost, not SQL).
+pub(crate) const LIST_VALUES_MAX: usize = 1000;
+/// The most conditions one search may combine: v1 `filter[]` entries, or
+/// v2 `field[op]` groups. More is `422` naming the field.
+pub(crate) const CONDITIONS_MAX: usize = 32;
+/// The most users one admin import (`POST /_emulator/apps/{id}/users`) takes.
+pub(crate) const IMPORT_USERS_MAX: usize = 10_000;
+
+// ---- identity providers ----
+
+/// The longest Firebase user id (`sub`), in bytes.
+pub(crate) const FIREBASE_SUB_MAX_BYTES: usize = 128;
+/// How long a fetched Firebase key set is used when its answer does not say.
+pub(crate) const KEY_SET_DEFAULT_MAX_AGE: i64 = 3600;
+/// The longest a key set is used without fetching it again.
+pub(crate) const KEY_SET_LONGEST_MAX_AGE: i64 = 86_400;
+/// A key-set URL is fetched at most once per this many seconds, whatever
+/// tokens arrive (stale set, unknown `kid`, `no-cache`): a stream of forged
+/// tokens cannot turn into a stream of outbound fetches.
+pub(crate) const KEY_SET_REFETCH_INTERVAL: i64 = 30;
+/// The largest answer read from an identity provider.
+pub(crate) const PROVIDER_ANSWER_MAX_BYTES: usize = 1 << 20;
+/// How long an identity provider may take to answer, by default.
+pub(crate) const PROVIDER_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
+/// The fake Twitter API refuses OAuth timestamps further than this (s).
+pub(crate) const OAUTH_WINDOW: i64 = 300;
+
+// ---- requests and files ----
+
+/// The largest JSON or form body accepted (`docs/PROTOCOL.md`: over 1 MiB is `413`).
+pub(crate) const MAX_BODY: usize = 1 << 20;
+/// Past this much, an oversized body is no longer read to its end: the
+/// connection is simply closed after the `413`.
+pub(crate) const DRAIN_LIMIT: usize = 16 << 20;
+/// How long in-flight requests may take to finish once a stop is asked.
+pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest file accepted: 100 MiB.
+pub(crate) const MAX_FILE: u64 = 100 << 20;
+/// A rejected upload is still read (and discarded) up to this many body
+/// bytes, so that the client gets to read the answer; past it the
+/// connection is closed.
+pub(crate) const DRAIN_CAP: u64 = MAX_FILE + (64 << 20);
+/// Largest text field of an upload form.
+pub(crate) const MAX_FIELD: usize = 16 * 1024;
+/// Most fields of an upload form.
+pub(crate) const MAX_FIELDS: usize = 64;
+/// Longest header block of one part of an upload form.
+pub(crate) const MAX_PART_HEADERS: usize = 16 * 1024;
+/// Longest file name, in characters.
+pub(crate) const BLOB_NAME_MAX_CHARS: usize = 255;
+/// How long an upload policy (URL) is valid, in seconds.
+pub(crate) const POLICY_TTL: i64 = 3600;
+/// How far the admin API may move the clock from system time: 100 years.
+pub(crate) const MAX_CLOCK_OFFSET: i64 = 100 * 366 * 86_400;
+
+// ---- background work ----
+
+/// How often read refreshes (session deadlines, `last_request_at`) are
+/// written; `docs/EMULATOR.md` allows them to be this late on disk.
+pub(crate) const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// Garbage collection runs every this many flushes.
+pub(crate) const SWEEP_EVERY_TICKS: u64 = 10;
+
+// ---- storage ----
+
+/// The most writes that share one transaction (and one fsync).
+pub(crate) const WRITE_BATCH_MAX: usize = 256;
+/// Prepared statements kept per database connection.
+pub(crate) const STATEMENT_CACHE: usize = 256;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_rules_at_and_past_their_limits() {
+        assert!(login_ok("abc") && login_ok(&"a".repeat(70)));
+        assert!(!login_ok("ab") && !login_ok(&"a".repeat(71)));
+        assert!(password_ok(&"p".repeat(8)) && password_ok(&"p".repeat(40)));
+        assert!(!password_ok(&"p".repeat(7)) && !password_ok(&"p".repeat(41)));
+        let at_limit = format!("{}@example.com", "a".repeat(EMAIL_MAX_BYTES - 12));
+        assert!(email_ok(&at_limit));
+        assert!(!email_ok(&format!("a{at_limit}")));
+    }
+
+    #[test]
+    fn emails() {
+        assert!(email_ok("dacia_k@domain.com"));
+        assert!(!email_ok("nope"));
+        assert!(!email_ok("a@b"));
+        assert!(!email_ok("a b@c.d"));
+        assert!(!email_ok("@c.d"));
+    }
+}
