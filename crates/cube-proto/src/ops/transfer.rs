@@ -327,6 +327,10 @@ impl Redirect {
 impl Operation for DownloadBlob {
     type Output = BlobLocation;
 
+    fn name(&self) -> &'static str {
+        "download_blob"
+    }
+
     fn access(&self) -> Access {
         Access::Read
     }
