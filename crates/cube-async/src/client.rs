@@ -5,6 +5,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::transport::Transport;
 use proto::ops::Operation;
+use proto::surface::{ClientCore, ExecuteAsync};
 use proto::{
     Call, Config, IssuedToken, RestoreAnswer, Session, SessionListener, SessionSnapshot, Step,
 };
@@ -58,6 +59,10 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// # The client
+///
+/// Building one, its configuration and clock, the session it holds (saved,
+/// resumed, adopted, forgotten) and any operation run through it.
 impl Client {
     /// Starts configuring a client for an application.
     pub fn builder(application_id: u64, auth_key: impl Into<String>) -> ClientBuilder {
@@ -222,5 +227,31 @@ impl Client {
                 Step::Done(result) => return result.map_err(Error::from),
             }
         }
+    }
+}
+
+impl ClientCore for Client {
+    type Error = Error;
+
+    fn config(&self) -> &Config {
+        Client::config(self)
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        Client::now(self)
+    }
+
+    fn session_snapshot(&self) -> Session {
+        Client::session_snapshot(self)
+    }
+}
+
+impl ExecuteAsync for Client {
+    fn execute<O>(&self, op: O) -> impl Future<Output = Result<O::Output, Error>> + Send
+    where
+        O: Operation + Send,
+        O::Output: Send,
+    {
+        Client::execute(self, op)
     }
 }

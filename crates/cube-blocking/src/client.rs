@@ -5,6 +5,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::transport::Transport;
 use proto::ops::Operation;
+use proto::surface::{ClientCore, Execute};
 use proto::{
     Call, Config, IssuedToken, RestoreAnswer, Session, SessionListener, SessionSnapshot, Step,
 };
@@ -53,6 +54,10 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// # The client
+///
+/// Building one, its configuration and clock, the session it holds (saved,
+/// resumed, adopted, forgotten) and any operation run through it.
 impl Client {
     /// Starts configuring a client for an application.
     pub fn builder(application_id: u64, auth_key: impl Into<String>) -> ClientBuilder {
@@ -215,5 +220,27 @@ impl Client {
                 Step::Done(result) => return result.map_err(Error::from),
             }
         }
+    }
+}
+
+impl ClientCore for Client {
+    type Error = Error;
+
+    fn config(&self) -> &Config {
+        Client::config(self)
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        Client::now(self)
+    }
+
+    fn session_snapshot(&self) -> Session {
+        Client::session_snapshot(self)
+    }
+}
+
+impl Execute for Client {
+    fn execute<O: Operation>(&self, op: O) -> Result<O::Output, Error> {
+        Client::execute(self, op)
     }
 }

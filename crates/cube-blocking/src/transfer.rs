@@ -163,6 +163,10 @@ impl<'a> DownloadOptions<'a> {
     }
 }
 
+/// # Storage, streamed
+///
+/// Files of any size up to the storage's 100 MiB, streamed from a reader or
+/// a path and back to a writer, with progress, cancel and an idle timeout.
 impl Client {
     /// Uploads a file from disk without reading it into memory: creates the
     /// file record (named after the path's file name, its type guessed from

@@ -62,7 +62,7 @@ pub mod secret;
 pub mod session;
 pub mod sign;
 pub mod snapshot;
-mod surface;
+pub mod surface;
 pub mod wire;
 
 pub use call::{Call, Step};
@@ -76,3 +76,7 @@ pub use restore::RestoreAnswer;
 pub use secret::Secret;
 pub use session::{Session, SessionOptions, SessionStatus};
 pub use snapshot::{IssuedToken, SessionSnapshot};
+
+/// The `time` crate, whose types carry the session's deadlines and the
+/// clock's readings.
+pub use time;
