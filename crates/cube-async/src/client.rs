@@ -3,6 +3,7 @@
 use crate::builder::ClientBuilder;
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::trace;
 use crate::transport::Transport;
 use proto::ops::Operation;
 use proto::surface::{ClientCore, ExecuteAsync};
@@ -13,7 +14,9 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 use time::OffsetDateTime;
+use tracing::Instrument;
 
 /// The restore callback, boxed.
 pub(crate) type RestoreFn =
@@ -199,13 +202,31 @@ impl Client {
         self.change(Session::end);
     }
 
-    /// Runs any operation of [`proto::ops`] through the shared session.
+    /// Runs any operation of [`proto::ops`] through the shared session, in
+    /// a `cube_call` span at debug level: the operation's name, the attempt
+    /// (`first` or `retry`), what the call did to the session (`none`,
+    /// `existing`, `created`, `restored`), the last status and the elapsed
+    /// milliseconds.
     pub async fn execute<O>(&self, op: O) -> Result<O::Output, Error>
     where
         O: Operation + Send,
         O::Output: Send,
     {
         let mut call = Call::new(self.inner.config.clone(), op);
+        let span = trace::call_span(call.operation().name());
+        let started = Instant::now();
+        let outcome = self.drive(&mut call).instrument(span.clone()).await;
+        trace::record(&span, &call.report());
+        trace::finish(&span, started);
+        outcome
+    }
+
+    /// Polls the call, sends, hands the answers back, until it is done.
+    async fn drive<O>(&self, call: &mut Call<O>) -> Result<O::Output, Error>
+    where
+        O: Operation + Send,
+        O::Output: Send,
+    {
         let mut turn: Option<tokio::sync::MutexGuard<'_, ()>> = None;
         loop {
             let nonce = getrandom::u32().map_err(Error::Random)?;

@@ -55,6 +55,7 @@ mod client;
 mod clock;
 mod error;
 mod surface;
+mod trace;
 mod transfer;
 mod transport;
 

@@ -3,6 +3,7 @@
 use crate::builder::ClientBuilder;
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::trace;
 use crate::transport::Transport;
 use proto::ops::Operation;
 use proto::surface::{ClientCore, Execute};
@@ -11,6 +12,7 @@ use proto::{
 };
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 use time::OffsetDateTime;
 
 pub(crate) type RestoreFn = Box<dyn Fn() -> RestoreAnswer + Send + Sync>;
@@ -193,9 +195,23 @@ impl Client {
         self.change(Session::end);
     }
 
-    /// Runs any operation of [`proto::ops`] through the session.
+    /// Runs any operation of [`proto::ops`] through the session, in a
+    /// `cube_call` span at debug level: the operation's name, the attempt
+    /// (`first` or `retry`), what the call did to the session (`none`,
+    /// `existing`, `created`, `restored`), the last status and the elapsed
+    /// milliseconds.
     pub fn execute<O: Operation>(&self, op: O) -> Result<O::Output, Error> {
         let mut call = Call::new(self.inner.config.clone(), op);
+        let span = trace::call_span(call.operation().name());
+        let started = Instant::now();
+        let outcome = span.in_scope(|| self.drive(&mut call));
+        trace::record(&span, &call.report());
+        trace::finish(&span, started);
+        outcome
+    }
+
+    /// Polls the call, sends, hands the answers back, until it is done.
+    fn drive<O: Operation>(&self, call: &mut Call<O>) -> Result<O::Output, Error> {
         let mut turn: Option<MutexGuard<'_, ()>> = None;
         loop {
             let nonce = getrandom::u32().map_err(Error::Random)?;

@@ -284,3 +284,29 @@ fn a_report_shows_no_token() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_request_sent_outside_a_call_reports_whether_it_carried_the_token() {
+    let bare = http::Request::get("http://cube.test/files/1")
+        .body(())
+        .unwrap();
+    let with_token = http::Request::get("http://cube.test/files/1")
+        .header("CB-Token", SECRET_TOKEN)
+        .body(())
+        .unwrap();
+    let upload = CallReport::for_request(ops::StreamedUpload::OPERATION, &bare);
+    assert_eq!(
+        upload,
+        report("upload_stream", Attempt::First, SessionUse::None, None)
+    );
+    let fetch = CallReport::for_request(ops::Redirect::OPERATION, &with_token);
+    assert_eq!(
+        fetch.answered(StatusCode::OK),
+        report(
+            "download_file",
+            Attempt::First,
+            SessionUse::Existing,
+            Some(200)
+        )
+    );
+}

@@ -6,11 +6,14 @@
 //!   [`e2e_suite!`] (every mission call against the emulator),
 //!   [`persist_suite!`] (sessions that outlive the process),
 //!   [`transfer_suite!`] (streamed files and paged look-ups) and
-//!   [`logs_suite!`] (no secret in any log line or span field).
+//!   [`logs_suite!`] (no secret in any log line or span field) and
+//!   [`spans_suite!`] (the span of each call says what the call did).
 //! * [`errors`]: one generic check of the error helpers
 //!   ([`CallError`](proto::error::CallError)), fed with real failures each
 //!   adapter produced against the in-process emulator and the servers of
 //!   [`net`].
+//! * [`capture`]: a `tracing` layer that keeps every field of every span
+//!   and event.
 //! * What the tests stand on: the emulator [`harness`], [`fake`] servers
 //!   scripted by the test, [`net`] servers that fail on purpose, [`firebase`]
 //!   tokens, the [`transfer`] helpers, and the upload [`bench`](mod@bench)'s setup.
@@ -39,6 +42,7 @@
 //! ```
 
 pub mod bench;
+pub mod capture;
 pub mod errors;
 pub mod fake;
 pub mod firebase;

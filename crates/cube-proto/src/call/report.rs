@@ -3,6 +3,7 @@
 //! These are facts of the protocol and the session, so the call keeps them
 //! and the adapter only writes them down.
 
+use crate::wire::TOKEN_HEADER;
 use http::StatusCode;
 
 /// Which attempt of the operation ended the call.
@@ -67,4 +68,31 @@ pub struct CallReport {
     /// The status of the last answer the call received (a session request's
     /// or the operation's); `None` when none came.
     pub status: Option<StatusCode>,
+}
+
+impl CallReport {
+    /// The report of one request sent outside a [`Call`](crate::Call) (a
+    /// streamed upload, a download's storage fetch): a first attempt, that
+    /// used the session if it carries its token; no status yet.
+    pub fn for_request<B>(operation: &'static str, request: &http::Request<B>) -> Self {
+        let session = if request.headers().contains_key(TOKEN_HEADER) {
+            SessionUse::Existing
+        } else {
+            SessionUse::None
+        };
+        Self {
+            operation,
+            attempt: Attempt::First,
+            session,
+            status: None,
+        }
+    }
+
+    /// The same report, answered with `status`.
+    pub fn answered(self, status: StatusCode) -> Self {
+        Self {
+            status: Some(status),
+            ..self
+        }
+    }
 }

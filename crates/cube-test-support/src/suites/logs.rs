@@ -1,6 +1,9 @@
-//! [`logs_suite!`](crate::logs_suite): no secret in any log line.
+//! [`logs_suite!`](crate::logs_suite): no secret in any log line, span or
+//! field.
 
-/// The no-secrets-in-logs test, expanded for each adapter with the log
+/// The no-secrets-in-logs test: every log line at every level, and every
+/// field of every span and event, from the SDK and its HTTP client, while
+/// secrets go over the wire. Expanded for each adapter with the log
 /// target its HTTP stack writes under: `logs_suite!(cube_blocking, #[test], "ureq");`
 /// or `logs_suite!(cube_async, #[tokio::test] async await, "hyper_util::client");`.
 /// It installs the process's global subscriber, so it goes in a test file
@@ -9,35 +12,14 @@
 macro_rules! logs_suite {
     ($adapter:ident, #[$attr:meta] $($async:ident $await:ident)?, $stack:literal) => {
         use $adapter::{Client, Credentials};
-        use std::io::Write;
-        use std::sync::{Arc, Mutex};
-
         const PASSWORD: &str = "pw-5ecret-pa55word";
         const AUTH_SECRET: &str = "auth-5ecret-value";
         const TOKEN: &str = "t0ken-5ecret-0123456789";
         const FB_TOKEN: &str = "fb-5ecret-token";
 
-        #[derive(Clone, Default)]
-        struct Captured(Arc<Mutex<Vec<u8>>>);
-
-        impl Write for Captured {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-
         #[$attr]
         $($async)? fn no_secret_in_any_log_line() {
-            let captured = Captured::default();
-            let writer = captured.clone();
-            $crate::tracing_subscriber::fmt()
-                .with_max_level($crate::tracing::Level::TRACE)
-                .with_writer(move || writer.clone())
-                .init();
+            let (capture, text) = $crate::capture::install_global();
 
             let server = $crate::fake::FakeServer::start(|req| {
                 let mut reply = match req.path.as_str() {
@@ -68,7 +50,7 @@ macro_rules! logs_suite {
             client.destroy_session()$(.$await)?.unwrap();
             let debug = format!("{client:?} {err:?} {err}");
 
-            let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+            let logs = text.contents();
             assert!(
                 logs.contains("cube request"),
                 "the SDK's own lines were captured: {logs}"
@@ -77,10 +59,32 @@ macro_rules! logs_suite {
                 logs.contains($stack),
                 "the HTTP client's lines were captured too: {logs}"
             );
+            // Every field of every span and event, as recorded.
+            let fields = capture.everything();
+            let calls: Vec<(String, String)> = capture
+                .spans_named("cube_call")
+                .iter()
+                .map(|s| {
+                    let field = |name| s.field(name).unwrap_or("-").to_owned();
+                    (field("operation"), field("status"))
+                })
+                .collect();
+            let expected = [("create_session", "201"), ("sign_in", "401"), ("destroy_session", "200")];
+            let expected: Vec<(String, String)> =
+                expected.iter().map(|(o, s)| (o.to_string(), s.to_string())).collect();
+            assert_eq!(calls, expected, "one span per call, with its fields:\n{fields}");
+            assert!(
+                logs.contains("cube_call{operation=\"sign_in\""),
+                "the text log shows the spans too: {logs}"
+            );
             for secret in [PASSWORD, AUTH_SECRET, TOKEN, FB_TOKEN] {
                 assert!(
                     !logs.contains(secret),
                     "{secret} leaked into the logs:\n{logs}"
+                );
+                assert!(
+                    !fields.contains(secret),
+                    "{secret} leaked into a span or event field:\n{fields}"
                 );
                 assert!(
                     !debug.contains(secret),

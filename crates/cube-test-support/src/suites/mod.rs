@@ -5,4 +5,5 @@
 mod e2e;
 mod logs;
 mod persist;
+mod spans;
 mod transfer;
