@@ -5,7 +5,8 @@
 /// server no longer knows: the restore callback signs in again and the read
 /// is retried. The spans captured show each operation's name, the created
 /// session of the sign-in, the retry and the restore of the read, the
-/// statuses, and no secret in any field. Expanded for each adapter:
+/// statuses, and no secret in any field. A streamed upload and a download
+/// (its API call, then the storage fetch) follow, each in its span. Expanded for each adapter:
 /// `spans_suite!(cube_blocking, #[test]);` or
 /// `spans_suite!(cube_async, #[tokio::test] async await);`. It installs the
 /// process's global subscriber, so it goes in a test file of its own.
@@ -32,12 +33,20 @@ macro_rules! spans_suite {
         /// Sessions: the first without a user, the restore's with user 5.
         /// `/login` signs in; a read with the first token is refused as a
         /// session the server does not know, one with the restored token
-        /// finds user 5.
+        /// finds user 5. Uploads go to `/upload`; file `u9abc` redirects to
+        /// `/files/u9abc`.
         fn server() -> $crate::fake::FakeServer {
             use $crate::fake::Reply;
             $crate::fake::FakeServer::start(|req| {
                 let token = req.header("CB-Token");
                 match (req.method.as_str(), req.path.as_str()) {
+                    ("POST", "/upload") => Reply::new(201, "<PostResponse/>"),
+                    ("GET", "/blobs/u9abc/download") => {
+                        let mut moved = Reply::new(301, "");
+                        moved.headers.push(("Location".into(), "/files/u9abc".into()));
+                        moved
+                    }
+                    ("GET", "/files/u9abc") => Reply::new(200, "file bytes"),
                     ("POST", "/session") if String::from_utf8_lossy(&req.body).contains(LOGIN) => {
                         Reply::new(201, &format!(
                             r#"{{"session":{{"id":2,"user_id":5,"token":"{RESTORED_TOKEN}"}}}}"#
@@ -69,6 +78,15 @@ macro_rules! spans_suite {
             assert_eq!(client.sign_in(Credentials::login(LOGIN, PASSWORD))$(.$await)?.unwrap().id, 5);
             let user = client.get_user(5)$(.$await)?.unwrap();
             assert_eq!(user.map(|u| u.id), Some(5));
+            let blob: $adapter::Blob = $crate::serde_json::from_value($crate::serde_json::json!({
+                "id": 9, "uid": "u9abc", "name": "a.txt", "content_type": "text/plain",
+                "blob_object_access": {"params": format!("{}/upload?key=u9abc", server.url())}
+            }))
+            .unwrap();
+            let bytes = b"file bytes".to_vec();
+            let options = $adapter::UploadOptions::new();
+            client.upload_stream(&blob, std::io::Cursor::new(bytes.clone()), 10, options)$(.$await)?.unwrap();
+            assert_eq!(client.download_blob("u9abc")$(.$await)?.unwrap(), bytes);
             let wire: Vec<String> = server
                 .requests()
                 .iter()
@@ -82,8 +100,11 @@ macro_rules! spans_suite {
                     format!("GET /users/v2 {FIRST_TOKEN}"),
                     format!("POST /session -"),
                     format!("GET /users/v2 {RESTORED_TOKEN}"),
+                    format!("POST /upload -"),
+                    format!("GET /blobs/u9abc/download {RESTORED_TOKEN}"),
+                    format!("GET /files/u9abc {RESTORED_TOKEN}"),
                 ],
-                "the session was lost, restored, and the read retried"
+                "the session was lost, restored, and the read retried; then a file went up and came back"
             );
 
             let fields = capture.everything();
@@ -100,6 +121,9 @@ macro_rules! spans_suite {
                 [
                     ["sign_in", "first", "created", "202"],
                     ["get_user", "retry", "restored", "200"],
+                    ["upload_stream", "first", "none", "201"],
+                    ["download_blob", "first", "existing", "301"],
+                    ["download_file", "first", "existing", "200"],
                 ],
                 "{fields}"
             );
