@@ -1,0 +1,167 @@
+//! `cube avatar set` and `cube avatar get`: files streamed through the SDK,
+//! never held in memory, with a progress bar on a terminal.
+
+use super::Ctx;
+use crate::cli::AvatarCommand;
+use crate::error::{Failure, Result};
+use crate::output::human_size;
+use crate::progress;
+use crate::session::{Connected, Restore};
+use cube_blocking::{DownloadOptions, UploadOptions, User, UserUpdate};
+use serde_json::json;
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+pub(super) fn run(ctx: &Ctx, command: AvatarCommand) -> Result<()> {
+    match command {
+        AvatarCommand::Set { file, public } => set(ctx, &file, public),
+        AvatarCommand::Get { user, out } => get(ctx, user.as_deref(), &out),
+    }
+}
+
+fn set(ctx: &Ctx, path: &Path, public: bool) -> Result<()> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    if !meta.is_file() {
+        return Err(Failure::usage(format!("{} is not a file", path.display())));
+    }
+    let conn = ctx.connect(Restore::Ask)?;
+    conn.require_user()?;
+    let bar = progress::bar(&format!("uploading {}", path.display()), Some(meta.len()));
+    let options = UploadOptions::new()
+        .public(public)
+        .on_progress(|sent, total| {
+            progress::show(bar.as_ref(), sent, Some(total));
+            ControlFlow::Continue(())
+        });
+    let uploaded = conn.client.upload_from_path(path, options);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let blob = uploaded.map_err(|e| conn.failure(e))?;
+    let uid = blob
+        .uid
+        .clone()
+        .ok_or_else(|| Failure::refused("the server gave the file no uid"))?;
+    if let Err(e) = conn
+        .client
+        .update_user(UserUpdate::new().avatar(uid.clone()))
+    {
+        // The file is nobody's avatar: do not leave it behind.
+        let _ = conn.client.delete_blob(blob.id);
+        return Err(conn.failure(e));
+    }
+    let size = blob.size.unwrap_or(meta.len());
+    ctx.out.result(
+        json!({"uid": uid, "blob_id": blob.id, "size": size, "public": public}),
+        &format!(
+            "Avatar set: {} ({}, uid {uid})",
+            path.display(),
+            human_size(size)
+        ),
+    )
+}
+
+fn get(ctx: &Ctx, user: Option<&str>, out: &Path) -> Result<()> {
+    let conn = ctx.connect(Restore::Ask)?;
+    let user = find_user(&conn, user)?;
+    let uid = user
+        .avatar
+        .clone()
+        .ok_or_else(|| Failure::refused(format!("user {} has no avatar", user.id)))?;
+    if uid.contains("://") {
+        return Err(Failure::refused(format!(
+            "the avatar of user {} is a link, not a stored file: {uid}",
+            user.id
+        )));
+    }
+    let to_stdout = out == Path::new("-");
+    let bar = progress::bar("downloading", None);
+    let options = DownloadOptions::new().on_progress(|got, total| {
+        progress::show(bar.as_ref(), got, total);
+        ControlFlow::Continue(())
+    });
+    let written = if to_stdout {
+        let mut stdout = std::io::stdout().lock();
+        conn.client
+            .download_blob_to(&uid, &mut stdout, options)
+            .map_err(|e| conn.failure(e))
+    } else {
+        download_to_file(&conn, &uid, out, options)
+    };
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let size = written?;
+    if to_stdout {
+        return Ok(());
+    }
+    ctx.out.result(
+        json!({"user_id": user.id, "uid": uid, "file": out.display().to_string(), "size": size}),
+        &format!(
+            "Saved the avatar of user {} to {} ({})",
+            user.id,
+            out.display(),
+            human_size(size)
+        ),
+    )
+}
+
+/// Downloads into a fresh file beside `out`, renamed over it only once
+/// complete: a failed download leaves what was there.
+fn download_to_file(
+    conn: &Connected,
+    uid: &str,
+    out: &Path,
+    options: DownloadOptions<'_>,
+) -> Result<u64> {
+    let name = out
+        .file_name()
+        .ok_or_else(|| Failure::usage(format!("--out {} names no file", out.display())))?;
+    let dir = out.parent().filter(|d| !d.as_os_str().is_empty());
+    let temp: PathBuf = dir.unwrap_or(Path::new(".")).join(format!(
+        ".{}.{}.part",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let cannot_write =
+        |e: std::io::Error| Failure::refused(format!("cannot write {}: {e}", out.display()));
+    let mut file = std::fs::File::create(&temp).map_err(cannot_write)?;
+    let written = (|| {
+        let mut writer = std::io::BufWriter::new(&mut file);
+        let size = conn
+            .client
+            .download_blob_to(uid, &mut writer, options)
+            .map_err(|e| conn.failure(e))?;
+        writer.flush().map_err(cannot_write)?;
+        drop(writer);
+        file.sync_all().map_err(cannot_write)?;
+        std::fs::rename(&temp, out).map_err(cannot_write)?;
+        Ok(size)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
+}
+
+/// The user named (an id, else a login), or the signed-in one.
+fn find_user(conn: &Connected, user: Option<&str>) -> Result<User> {
+    let (found, asked) = match user {
+        None => {
+            let id = conn.require_user()?;
+            (conn.client.get_user(id), format!("id {id}"))
+        }
+        Some(text) => match text.parse::<u64>() {
+            Ok(id) => (conn.client.get_user(id), format!("id {id}")),
+            Err(_) => (
+                conn.client.get_user_by_login(text),
+                format!("login {text:?}"),
+            ),
+        },
+    };
+    found
+        .map_err(|e| conn.failure(e))?
+        .ok_or_else(|| Failure::refused(format!("no user with {asked}")))
+}

@@ -1,0 +1,65 @@
+//! One module per group of commands; each runs on the SDK and prints
+//! through [`Output`].
+
+mod avatar;
+mod config;
+mod session;
+mod users;
+
+use crate::cli::{Cli, Command};
+use crate::config::{Place, Settings};
+use crate::error::Result;
+use crate::output::Output;
+use crate::session::{Connected, Restore};
+
+/// What every command gets: the profile's place and the output mode.
+pub(crate) struct Ctx {
+    pub(crate) place: Place,
+    pub(crate) out: Output,
+}
+
+impl Ctx {
+    /// The profile's settings, the variables over the stored ones.
+    pub(crate) fn settings(&self) -> Result<Settings> {
+        Settings::resolve(&self.place, &self.place.load()?)
+    }
+
+    /// A client with the profile's session resumed.
+    pub(crate) fn connect(&self, restore: Restore) -> Result<Connected> {
+        Connected::open(&self.place, self.settings()?, restore)
+    }
+}
+
+/// Runs the command.
+pub(crate) fn run(cli: Cli) -> Result<()> {
+    let profile = cli.profile;
+    let out = Output::new(cli.json);
+    let ctx = || -> Result<Ctx> {
+        Ok(Ctx {
+            place: Place::new(profile.clone())?,
+            out,
+        })
+    };
+    match cli.command {
+        Command::Config(command) => config::run(&ctx()?, command),
+        Command::Login(args) => session::login(&ctx()?, args),
+        Command::Logout => session::logout(&ctx()?),
+        Command::Whoami => session::whoami(&ctx()?),
+        Command::Session(args) => session::run(&ctx()?, args),
+        Command::Signup(args) => users::signup(&ctx()?, args),
+        Command::Users(command) => users::run(&ctx()?, command),
+        Command::Passwd(source) => users::passwd(&ctx()?, &source),
+        Command::ResetPassword { email } => users::reset_password(&ctx()?, &email),
+        Command::Avatar(command) => avatar::run(&ctx()?, command),
+        Command::Emulator(args) => crate::emulator::run(args),
+        Command::Completions { shell } => completions(shell),
+    }
+}
+
+/// Prints the completion script of `shell` for the whole command line.
+fn completions(shell: clap_complete::Shell) -> Result<()> {
+    use clap::CommandFactory;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "cube", &mut script);
+    crate::output::write_stdout(&String::from_utf8_lossy(&script))
+}

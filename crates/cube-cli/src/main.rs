@@ -1,0 +1,88 @@
+//! `cube`: the ConnectyCube Auth & Users SDK as a command, for people at a
+//! terminal and for scripts.
+//!
+//! Profiles hold an application's settings; each command resumes the
+//! profile's saved session, so that signing in once serves every command
+//! after it. Results print as tables, or as JSON with `--json`. Every
+//! failure is one line on standard error and an exit status: 1 refused by
+//! the server or not found, 2 usage, 3 the server could not be reached.
+//! All of it runs on `cube-blocking`: the command decides nothing about the
+//! protocol or the session.
+
+mod cli;
+mod commands;
+mod config;
+mod emulator;
+mod error;
+mod files;
+mod filters;
+mod output;
+mod progress;
+mod prompt;
+mod session;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err),
+    };
+    let report_memory = cli.report_peak_memory;
+    let status = match commands::run(cli) {
+        Ok(()) => 0,
+        Err(failure) => {
+            if failure.status != error::Status::OutputClosed {
+                eprintln!("cube: {}", failure.line());
+            }
+            failure.status.code()
+        }
+    };
+    if report_memory {
+        report_peak_memory();
+    }
+    ExitCode::from(status)
+}
+
+/// Help and version as clap prints them; a mistake on the command line as
+/// one line (with clap's tip, if any) and status 2.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = err.print();
+        return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+    }
+    let text = err.to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid command line");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip:")).collect();
+    let mut line = error::one_line(first);
+    for tip in tips {
+        line.push_str(&format!(" ({})", error::one_line(tip)));
+    }
+    eprintln!("cube: {line}; see `cube --help`");
+    ExitCode::from(2)
+}
+
+/// The process's peak resident memory, on stderr (Linux).
+fn report_peak_memory() {
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .map(|v| v.trim().to_owned())
+        });
+    match peak {
+        Some(peak) => eprintln!("cube: peak memory {peak}"),
+        None => eprintln!("cube: peak memory unknown"),
+    }
+}
