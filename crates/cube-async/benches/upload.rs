@@ -3,9 +3,6 @@
 //! `cargo bench -p cube-async --bench upload`
 //! (`CUBE_BENCH_MIB`, default 64; `CUBE_BENCH_ROUNDS`, default 5).
 
-#[path = "../../cube-blocking/benches/support/mod.rs"]
-mod support;
-
 use bytes::Bytes;
 use cube_async::proto::ops::{CreateBlob, NewUser, StreamedUpload};
 use cube_async::{Client, Credentials, UploadOptions};
@@ -58,7 +55,7 @@ impl Body for RawBody {
 }
 
 fn main() {
-    let bench = support::Bench::start();
+    let bench = cube_test_support::bench::Bench::start();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -68,7 +65,7 @@ fn main() {
     bench.report("cube-async", "hyper", &sdk, &reference);
 }
 
-async fn run(bench: &support::Bench) -> (Vec<Duration>, Vec<Duration>) {
+async fn run(bench: &cube_test_support::bench::Bench) -> (Vec<Duration>, Vec<Duration>) {
     let e = &bench.emulator;
     let client = Client::builder(u64::try_from(e.app_id()).unwrap(), e.auth_key())
         .auth_secret(e.auth_secret())

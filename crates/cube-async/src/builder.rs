@@ -1,58 +1,46 @@
 //! Configuring a [`Client`].
 
 use crate::client::{Client, Parts, RestoreFn};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::SystemClock;
 use crate::error::Error;
 use crate::transport::{Roots, Transport};
-use proto::snapshot::SessionStart;
-use proto::{RestoreAnswer, Session, SessionListener, SessionOptions};
+use proto::surface::{BuilderCore, BuilderSettings};
+use proto::{RestoreAnswer, Session, SessionOptions};
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Builds a [`Client`]; see [`Client::builder`].
 pub struct ClientBuilder {
-    config: proto::config::ConfigBuilder,
-    timeout: Duration,
-    roots: Roots,
-    extra_roots: Vec<Vec<u8>>,
-    clock: Arc<dyn Clock>,
+    settings: BuilderSettings<Roots>,
     restore: Option<RestoreFn>,
-    margin: time::Duration,
-    start: SessionStart,
-    listener: Option<Arc<SessionListener>>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("config", &self.config)
-            .field("timeout", &self.timeout)
-            .field("roots", &self.roots)
-            .field("extra_roots", &self.extra_roots.len())
+            .field("settings", &self.settings)
             .field("restore", &self.restore.is_some())
-            .field("start", &self.start)
-            .field("listener", &self.listener.is_some())
-            .finish_non_exhaustive()
+            .finish()
+    }
+}
+
+impl BuilderCore for ClientBuilder {
+    type Roots = Roots;
+
+    fn settings(&mut self) -> &mut BuilderSettings<Roots> {
+        &mut self.settings
     }
 }
 
 impl ClientBuilder {
     pub(crate) fn new(config: proto::config::ConfigBuilder) -> Self {
         Self {
-            config,
-            timeout: Duration::from_secs(30),
-            roots: Roots::default(),
-            extra_roots: Vec::new(),
-            clock: Arc::new(SystemClock),
+            settings: BuilderSettings::new(config, Arc::new(SystemClock)),
             restore: None,
-            margin: proto::session::DEFAULT_MARGIN,
-            start: SessionStart::Empty,
-            listener: None,
         }
     }
 
-    proto::client_builder_settings!();
+    proto::client_builder_settings!(Roots);
 
     /// The restore callback: called when the session is missing, expired, or
     /// rejected by the server. It answers with credentials to create a new
@@ -75,21 +63,22 @@ impl ClientBuilder {
 
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<Client, Error> {
-        let config = self.config.build()?;
+        let settings = self.settings;
+        let config = settings.config.build()?;
         let options = SessionOptions {
-            margin: self.margin,
+            margin: settings.margin,
             restore: self.restore.is_some(),
             auth_key: config.auth_key().is_some(),
         };
-        let session = Session::start(&config, options, self.start)?;
-        let transport = Transport::new(self.timeout, &self.roots, &self.extra_roots)?;
+        let session = Session::start(&config, options, settings.start)?;
+        let transport = Transport::new(settings.timeout, &settings.roots, &settings.extra_roots)?;
         Ok(Client::from_parts(Parts {
             config,
             session,
             transport,
-            clock: self.clock,
+            clock: settings.clock,
             restore: self.restore,
-            listener: self.listener,
+            listener: settings.listener,
         }))
     }
 }

@@ -3,8 +3,10 @@
 use crate::builder::ClientBuilder;
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::trace;
 use crate::transport::Transport;
 use proto::ops::Operation;
+use proto::surface::{ClientCore, ExecuteAsync};
 use proto::{
     Call, Config, IssuedToken, RestoreAnswer, Session, SessionListener, SessionSnapshot, Step,
 };
@@ -12,7 +14,9 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 use time::OffsetDateTime;
+use tracing::Instrument;
 
 /// The restore callback, boxed.
 pub(crate) type RestoreFn =
@@ -58,6 +62,10 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// # The client
+///
+/// Building one, its configuration and clock, the session it holds (saved,
+/// resumed, adopted, forgotten) and any operation run through it.
 impl Client {
     /// Starts configuring a client for an application.
     pub fn builder(application_id: u64, auth_key: impl Into<String>) -> ClientBuilder {
@@ -194,13 +202,31 @@ impl Client {
         self.change(Session::end);
     }
 
-    /// Runs any operation of [`proto::ops`] through the shared session.
+    /// Runs any operation of [`proto::ops`] through the shared session, in
+    /// a `cube_call` span at debug level: the operation's name, the attempt
+    /// (`first` or `retry`), what the call did to the session (`none`,
+    /// `existing`, `created`, `restored`), the last status and the elapsed
+    /// milliseconds.
     pub async fn execute<O>(&self, op: O) -> Result<O::Output, Error>
     where
         O: Operation + Send,
         O::Output: Send,
     {
         let mut call = Call::new(self.inner.config.clone(), op);
+        let span = trace::call_span(call.operation().name());
+        let started = Instant::now();
+        let outcome = self.drive(&mut call).instrument(span.clone()).await;
+        trace::record(&span, &call.report());
+        trace::finish(&span, started);
+        outcome
+    }
+
+    /// Polls the call, sends, hands the answers back, until it is done.
+    async fn drive<O>(&self, call: &mut Call<O>) -> Result<O::Output, Error>
+    where
+        O: Operation + Send,
+        O::Output: Send,
+    {
         let mut turn: Option<tokio::sync::MutexGuard<'_, ()>> = None;
         loop {
             let nonce = getrandom::u32().map_err(Error::Random)?;
@@ -222,5 +248,31 @@ impl Client {
                 Step::Done(result) => return result.map_err(Error::from),
             }
         }
+    }
+}
+
+impl ClientCore for Client {
+    type Error = Error;
+
+    fn config(&self) -> &Config {
+        Client::config(self)
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        Client::now(self)
+    }
+
+    fn session_snapshot(&self) -> Session {
+        Client::session_snapshot(self)
+    }
+}
+
+impl ExecuteAsync for Client {
+    fn execute<O>(&self, op: O) -> impl Future<Output = Result<O::Output, Error>> + Send
+    where
+        O: Operation + Send,
+        O::Output: Send,
+    {
+        Client::execute(self, op)
     }
 }

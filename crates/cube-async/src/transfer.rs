@@ -12,19 +12,22 @@ pub(crate) use body::UploadBody;
 
 use crate::client::Client;
 use crate::error::Error;
+use crate::trace;
 use body::{AbortOnDrop, CHUNK, Capped, Shared, UploadProgress, stalled};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use proto::call::CallReport;
 use proto::model::Blob;
 use proto::ops::{
-    BlobLocation, CreateBlob, DEFAULT_IDLE_TIMEOUT, DownloadBlob, StreamedUpload, check_file_size,
-    file_answer,
+    BlobLocation, CreateBlob, DEFAULT_IDLE_TIMEOUT, DownloadBlob, Redirect, StreamedUpload,
+    check_file_size, file_answer,
 };
 use std::fmt;
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tracing::{Instrument, Span};
 
 /// The most of an error answer read to find its messages.
 const ERROR_BODY: usize = 64 * 1024;
@@ -193,6 +196,10 @@ impl DownloadOptions {
     }
 }
 
+/// # Storage, streamed
+///
+/// Files of any size up to the storage's 100 MiB, streamed from a reader or
+/// a path and back to a writer, with progress, cancel and an idle timeout.
 impl Client {
     /// Uploads a file from disk without reading it into memory: creates the
     /// file record (named after the path's file name, its type guessed from
@@ -250,7 +257,8 @@ impl Client {
     /// Streams `len` bytes from `reader` to the upload URL of a blob just
     /// created with [`create_blob`](Self::create_blob) (no session involved;
     /// complete it afterwards with [`complete_blob`](Self::complete_blob)).
-    /// The content type of `options` is not used: the blob has one.
+    /// The content type of `options` is not used: the blob has one. It
+    /// runs in a `cube_call` span named `upload_stream`.
     pub async fn upload_stream(
         &self,
         blob: &Blob,
@@ -258,10 +266,29 @@ impl Client {
         len: u64,
         options: UploadOptions,
     ) -> Result<(), Error> {
+        let span = trace::call_span(StreamedUpload::OPERATION);
+        let started = Instant::now();
+        let outcome = self
+            .send_upload(blob, reader, len, options, &span)
+            .instrument(span.clone())
+            .await;
+        trace::finish(&span, started);
+        outcome
+    }
+
+    async fn send_upload(
+        &self,
+        blob: &Blob,
+        reader: impl AsyncRead + Send + 'static,
+        len: u64,
+        options: UploadOptions,
+        span: &Span,
+    ) -> Result<(), Error> {
         let mut random = [0u8; 16];
         getrandom::fill(&mut random).map_err(Error::Random)?;
         let upload = StreamedUpload::for_blob(self.config(), blob, len, random)?;
         let (head, head_bytes, tail_bytes) = upload.into_parts();
+        let report = CallReport::for_request(StreamedUpload::OPERATION, &head);
         let shared = Shared::new();
         let _abort = AbortOnDrop(shared.clone());
         let mut body = UploadBody::new(
@@ -290,6 +317,7 @@ impl Client {
             return Err(failure);
         }
         let (status, answer) = outcome?;
+        trace::record(span, &report.answered(status));
         tracing::debug!(status = status.as_u16(), bytes = len, "cube upload");
         Ok(file_answer(status, &answer)?)
     }
@@ -309,7 +337,9 @@ impl Client {
     /// Streams a file's bytes into `writer` (see
     /// [`download_blob`](Self::download_blob)); returns how many were
     /// written. The session token goes only to the API's own host, never to
-    /// the host the storage redirects to.
+    /// the host the storage redirects to. The API call runs in a
+    /// `cube_call` span named `download_blob`, the storage fetch in one
+    /// named `download_file`.
     pub async fn download_blob_to(
         &self,
         uid: &str,
@@ -326,8 +356,27 @@ impl Client {
             }
             BlobLocation::Redirect(redirect) => redirect,
         };
+        let span = trace::call_span(Redirect::OPERATION);
+        let started = Instant::now();
+        let outcome = self
+            .fetch_file(&redirect, writer, options, &span)
+            .instrument(span.clone())
+            .await;
+        trace::finish(&span, started);
+        outcome
+    }
+
+    /// The storage half of a download: the redirect's one hop, streamed.
+    async fn fetch_file(
+        &self,
+        redirect: &Redirect,
+        writer: &mut (impl AsyncWrite + Unpin + Send),
+        mut options: DownloadOptions,
+        span: &Span,
+    ) -> Result<u64, Error> {
         let token = self.session_token();
         let request = redirect.request(self.config(), token.as_ref())?;
+        let report = CallReport::for_request(Redirect::OPERATION, &request);
         let idle = options.idle_timeout;
         let shared = Shared::new();
         let cancel = options.cancel.clone();
@@ -341,6 +390,7 @@ impl Client {
                 .map_err(|e| Error::Transport(Box::new(e)))?;
             shared.touch();
             let status = response.status();
+            trace::record(span, &report.answered(status));
             tracing::debug!(status = status.as_u16(), "cube download");
             let (parts, mut body) = response.into_parts();
             if !status.is_success() {

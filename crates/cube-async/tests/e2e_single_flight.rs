@@ -1,15 +1,10 @@
 //! A hundred tasks on an expired session, against the emulator: exactly one
 //! session is created, and every call succeeds.
 
-#[path = "../../cube-blocking/tests/support/mod.rs"]
-mod support;
-
-use cube_async::proto;
-use cube_async::{Client, Credentials, SessionStatus};
-use proto::ops::NewUser;
+use cube_async::{Client, Credentials, NewUser, SessionStatus};
+use cube_test_support::harness::Harness;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use support::e2e::Harness;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_tasks_on_an_expired_session_make_one_session() {

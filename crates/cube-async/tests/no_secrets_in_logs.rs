@@ -2,9 +2,4 @@
 //! secrets go over the wire: none of them may show a secret. The test itself
 //! is shared with cube-blocking.
 
-#[path = "../../cube-blocking/tests/support/mod.rs"]
-mod support;
-
-use cube_async::{Client, Credentials, proto};
-
-crate::logs_suite!(#[tokio::test] async await, "hyper_util::client");
+cube_test_support::logs_suite!(cube_async, #[tokio::test] async await, "hyper_util::client");

@@ -2,17 +2,10 @@
 //! in another process, adopted, every change heard. The suite is shared with
 //! cube-blocking; the hundred-tasks test is this adapter's own.
 
-#[path = "../../cube-blocking/tests/support/mod.rs"]
-mod support;
-
-use cube_async::proto::RestoreAnswer;
-use cube_async::{Client, ClientBuilder, Credentials, Error, proto};
-
-async fn restore_with(answer: impl Into<RestoreAnswer>) -> RestoreAnswer {
-    answer.into()
-}
-
-crate::persist_suite!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async await);
+cube_test_support::persist_suite!(
+    cube_async,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async await
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_tasks_on_an_expired_session_hear_one_expiry_and_one_restore() {

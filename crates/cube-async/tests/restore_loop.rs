@@ -1,11 +1,8 @@
 //! A server that rejects every token: one retry per call, then a typed error.
 
-#[path = "../../cube-blocking/tests/support/mod.rs"]
-mod support;
-
 use cube_async::proto::ops::Access;
 use cube_async::{Client, Credentials, Error, proto};
-use support::{FakeServer, Probe, Reply};
+use cube_test_support::fake::{FakeServer, Probe, Reply};
 
 #[tokio::test]
 async fn each_call_restores_once_then_fails_typed() {

@@ -1,13 +1,10 @@
 //! A hundred tasks on an expired session: one restore, all succeed.
 
-#[path = "../../cube-blocking/tests/support/mod.rs"]
-mod support;
-
 use cube_async::proto::ops::Access;
-use cube_async::{Client, Credentials, proto};
+use cube_async::{Client, Credentials};
+use cube_test_support::fake::{FakeServer, Probe, Reply};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use support::{FakeServer, Probe, Reply};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_tasks_one_restore() {

@@ -1,11 +1,8 @@
 //! HTTPS with a self-signed certificate: trusted when its root is added,
 //! refused when not.
 
-#[path = "../../cube-blocking/tests/support/mod.rs"]
-mod support;
-
 use cube_async::{Client, Error, Roots, proto};
-use support::tls_server;
+use cube_test_support::fake::tls_server;
 
 #[tokio::test]
 async fn trusts_a_self_signed_server_once_its_root_is_added() {

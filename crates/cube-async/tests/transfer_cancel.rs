@@ -1,15 +1,11 @@
 //! The async ways to stop an upload: a cancel handle used from another
 //! task, and dropping the future. Either way the storage keeps nothing.
 
-#[path = "../../cube-blocking/tests/support/mod.rs"]
-mod support;
-
-use cube_async::{CancelHandle, Client, Credentials, Error, UploadOptions, proto};
-use proto::ops::{CreateBlob, NewUser};
+use cube_async::{CancelHandle, Client, CreateBlob, Credentials, Error, NewUser, UploadOptions};
+use cube_test_support::transfer::{self as tx, TempDir};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use support::transfer::{self as tx, TempDir};
 
 const LEN: u64 = 32 << 20;
 

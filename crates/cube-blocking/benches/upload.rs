@@ -3,16 +3,13 @@
 //! `cargo bench -p cube-blocking --bench upload`
 //! (`CUBE_BENCH_MIB`, default 64; `CUBE_BENCH_ROUNDS`, default 5).
 
-#[path = "support/mod.rs"]
-mod support;
-
 use cube_blocking::proto::ops::{CreateBlob, NewUser, StreamedUpload};
 use cube_blocking::{Client, Credentials, UploadOptions};
 use std::io::Read;
 use std::time::{Duration, Instant};
 
 fn main() {
-    let bench = support::Bench::start();
+    let bench = cube_test_support::bench::Bench::start();
     let e = &bench.emulator;
     let client = Client::builder(u64::try_from(e.app_id()).unwrap(), e.auth_key())
         .auth_secret(e.auth_secret())

@@ -3,13 +3,16 @@
 use crate::builder::ClientBuilder;
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::trace;
 use crate::transport::Transport;
 use proto::ops::Operation;
+use proto::surface::{ClientCore, Execute};
 use proto::{
     Call, Config, IssuedToken, RestoreAnswer, Session, SessionListener, SessionSnapshot, Step,
 };
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 use time::OffsetDateTime;
 
 pub(crate) type RestoreFn = Box<dyn Fn() -> RestoreAnswer + Send + Sync>;
@@ -53,6 +56,10 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// # The client
+///
+/// Building one, its configuration and clock, the session it holds (saved,
+/// resumed, adopted, forgotten) and any operation run through it.
 impl Client {
     /// Starts configuring a client for an application.
     pub fn builder(application_id: u64, auth_key: impl Into<String>) -> ClientBuilder {
@@ -188,9 +195,23 @@ impl Client {
         self.change(Session::end);
     }
 
-    /// Runs any operation of [`proto::ops`] through the session.
+    /// Runs any operation of [`proto::ops`] through the session, in a
+    /// `cube_call` span at debug level: the operation's name, the attempt
+    /// (`first` or `retry`), what the call did to the session (`none`,
+    /// `existing`, `created`, `restored`), the last status and the elapsed
+    /// milliseconds.
     pub fn execute<O: Operation>(&self, op: O) -> Result<O::Output, Error> {
         let mut call = Call::new(self.inner.config.clone(), op);
+        let span = trace::call_span(call.operation().name());
+        let started = Instant::now();
+        let outcome = span.in_scope(|| self.drive(&mut call));
+        trace::record(&span, &call.report());
+        trace::finish(&span, started);
+        outcome
+    }
+
+    /// Polls the call, sends, hands the answers back, until it is done.
+    fn drive<O: Operation>(&self, call: &mut Call<O>) -> Result<O::Output, Error> {
         let mut turn: Option<MutexGuard<'_, ()>> = None;
         loop {
             let nonce = getrandom::u32().map_err(Error::Random)?;
@@ -215,5 +236,27 @@ impl Client {
                 Step::Done(result) => return result.map_err(Error::from),
             }
         }
+    }
+}
+
+impl ClientCore for Client {
+    type Error = Error;
+
+    fn config(&self) -> &Config {
+        Client::config(self)
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        Client::now(self)
+    }
+
+    fn session_snapshot(&self) -> Session {
+        Client::session_snapshot(self)
+    }
+}
+
+impl Execute for Client {
+    fn execute<O: Operation>(&self, op: O) -> Result<O::Output, Error> {
+        Client::execute(self, op)
     }
 }

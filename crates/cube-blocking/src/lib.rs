@@ -45,18 +45,19 @@
 //! ```
 
 mod builder;
-mod calls;
 mod client;
 mod clock;
 mod error;
+mod surface;
+mod trace;
 mod transfer;
 mod transport;
 
 pub use builder::ClientBuilder;
-pub use calls::UserPages;
 pub use client::Client;
 pub use clock::{Clock, SystemClock};
 pub use error::Error;
+pub use surface::UserPages;
 pub use transport::Roots;
 
 // What an application names, at the root: credentials and session types,

@@ -6,16 +6,19 @@
 
 use crate::client::Client;
 use crate::error::Error;
+use crate::trace;
+use proto::call::CallReport;
 use proto::model::Blob;
 use proto::ops::{
-    BlobLocation, CreateBlob, DEFAULT_IDLE_TIMEOUT, DownloadBlob, MAX_UPLOAD, StreamedUpload,
-    check_file_size, file_answer,
+    BlobLocation, CreateBlob, DEFAULT_IDLE_TIMEOUT, DownloadBlob, MAX_UPLOAD, Redirect,
+    StreamedUpload, check_file_size, file_answer,
 };
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use tracing::Span;
 
 /// The most of an error answer read to find its messages.
 const ERROR_BODY: u64 = 64 * 1024;
@@ -163,6 +166,10 @@ impl<'a> DownloadOptions<'a> {
     }
 }
 
+/// # Storage, streamed
+///
+/// Files of any size up to the storage's 100 MiB, streamed from a reader or
+/// a path and back to a writer, with progress, cancel and an idle timeout.
 impl Client {
     /// Uploads a file from disk without reading it into memory: creates the
     /// file record (named after the path's file name, its type guessed from
@@ -216,8 +223,23 @@ impl Client {
     /// Streams `len` bytes from `reader` to the upload URL of a blob just
     /// created with [`create_blob`](Self::create_blob) (no session involved;
     /// complete it afterwards with [`complete_blob`](Self::complete_blob)).
-    /// The content type of `options` is not used: the blob has one.
+    /// The content type of `options` is not used: the blob has one. It
+    /// runs in a `cube_call` span named `upload_stream`.
     pub fn upload_stream(
+        &self,
+        blob: &Blob,
+        reader: impl Read,
+        len: u64,
+        options: UploadOptions<'_>,
+    ) -> Result<(), Error> {
+        let span = trace::call_span(StreamedUpload::OPERATION);
+        let started = Instant::now();
+        let outcome = span.in_scope(|| self.send_upload(blob, reader, len, options));
+        trace::finish(&span, started);
+        outcome
+    }
+
+    fn send_upload(
         &self,
         blob: &Blob,
         mut reader: impl Read,
@@ -228,6 +250,7 @@ impl Client {
         getrandom::fill(&mut random).map_err(Error::Random)?;
         let upload = StreamedUpload::for_blob(self.config(), blob, len, random)?;
         let (head, head_bytes, tail_bytes) = upload.into_parts();
+        let report = CallReport::for_request(StreamedUpload::OPERATION, &head);
         let mut body = UploadBody {
             parts: [head_bytes, Vec::new(), tail_bytes],
             part: 0,
@@ -248,6 +271,7 @@ impl Client {
             return Err(failure);
         }
         let mut response = outcome.map_err(|e| transport_error(e, idle))?;
+        trace::record(&Span::current(), &report.answered(response.status()));
         tracing::debug!(
             status = response.status().as_u16(),
             bytes = len,
@@ -272,7 +296,9 @@ impl Client {
     /// Streams a file's bytes into `writer` (see
     /// [`download_blob`](Self::download_blob)); returns how many were
     /// written. The session token goes only to the API's own host, never to
-    /// the host the storage redirects to.
+    /// the host the storage redirects to. The API call runs in a `cube_call`
+    /// span named `download_blob`, the storage fetch in one named
+    /// `download_file`.
     pub fn download_blob_to(
         &self,
         uid: &str,
@@ -289,13 +315,29 @@ impl Client {
             }
             BlobLocation::Redirect(redirect) => redirect,
         };
+        let span = trace::call_span(Redirect::OPERATION);
+        let started = Instant::now();
+        let outcome = span.in_scope(|| self.fetch_file(&redirect, writer, options));
+        trace::finish(&span, started);
+        outcome
+    }
+
+    /// The storage half of a download: the redirect's one hop, streamed.
+    fn fetch_file(
+        &self,
+        redirect: &Redirect,
+        writer: &mut impl Write,
+        mut options: DownloadOptions<'_>,
+    ) -> Result<u64, Error> {
         let token = self.session_token();
         let request = redirect.request(self.config(), token.as_ref())?;
+        let report = CallReport::for_request(Redirect::OPERATION, &request);
         let idle = options.idle_timeout;
         let agent = self.transport().agent();
         let request = idle_timeouts(agent, request, idle);
         let response = agent.run(request).map_err(|e| transport_error(e, idle))?;
         let status = response.status();
+        trace::record(&Span::current(), &report.answered(status));
         tracing::debug!(status = status.as_u16(), "cube download");
         let (parts, mut body) = response.into_parts();
         if !status.is_success() {

@@ -2,8 +2,4 @@
 //! secrets go over the wire: none of them may show a secret. The test itself
 //! is shared with cube-async.
 
-mod support;
-
-use cube_blocking::{Client, Credentials, proto};
-
-crate::logs_suite!(#[test], "ureq");
+cube_test_support::logs_suite!(cube_blocking, #[test], "ureq");

@@ -2,16 +2,7 @@
 //! resumed in another process, adopted, every change heard. The suite is
 //! shared with cube-async; the many-threads test is this adapter's own.
 
-mod support;
-
-use cube_blocking::proto::RestoreAnswer;
-use cube_blocking::{Client, ClientBuilder, Credentials, Error, proto};
-
-fn restore_with(answer: impl Into<RestoreAnswer>) -> RestoreAnswer {
-    answer.into()
-}
-
-crate::persist_suite!(#[test]);
+cube_test_support::persist_suite!(cube_blocking, #[test]);
 
 #[test]
 fn forty_threads_on_an_expired_session_hear_one_expiry_and_one_restore() {

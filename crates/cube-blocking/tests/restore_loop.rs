@@ -1,12 +1,10 @@
 //! A server that rejects every token: one retry per call, then a typed error.
 
-mod support;
-
 use cube_blocking::proto::ops::Access;
 use cube_blocking::{Client, Credentials, Error, proto};
+use cube_test_support::fake::{FakeServer, Probe, Reply};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use support::{FakeServer, Probe, Reply};
 
 const MISSING: &str = r#"{"errors":{"base":["Required session does not exist"]}}"#;
 

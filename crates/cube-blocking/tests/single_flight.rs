@@ -1,12 +1,10 @@
 //! Many threads on a missing session cause one restore, not one each.
 
-mod support;
-
 use cube_blocking::proto::ops::Access;
-use cube_blocking::{Client, Credentials, proto};
+use cube_blocking::{Client, Credentials};
+use cube_test_support::fake::{FakeServer, Probe, Reply};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
-use support::{FakeServer, Probe, Reply};
 
 #[test]
 fn forty_threads_one_restore() {

@@ -36,6 +36,11 @@
 //! wins ([`Error::RestoreOverruled`] if the call cannot go on without it).
 //! Once [`Step::Done`] has been returned, polling again is a
 //! [`Misuse`] and sends nothing.
+//!
+//! [`Call::report`] says what the call did: the operation's name, whether it
+//! retried, whether it created or restored the session, the last status.
+//! An adapter records it in the span it opens per call, and decides nothing
+//! of it.
 
 use crate::config::Config;
 use crate::error::{ApiError, Error, Misuse};
@@ -45,8 +50,13 @@ use crate::ops::{Access, CreateSession, Operation};
 use crate::restore::RestoreAnswer;
 use crate::session::{Generation, Plan, Refusal, Session};
 use crate::wire::{Request, RequestContext, Response};
+use http::StatusCode;
 use std::mem;
 use time::OffsetDateTime;
+
+mod report;
+
+pub use report::{Attempt, CallReport, SessionUse};
 
 /// What the adapter must do next; see the module docs.
 #[derive(Debug)]
@@ -140,6 +150,10 @@ pub struct Call<O: Operation> {
     /// the session meanwhile: from then on the call only goes ahead with the
     /// session the application left in place.
     overruled: bool,
+    /// What the call did to the session, for its report.
+    session_use: SessionUse,
+    /// The status of the last answer, for its report.
+    last_status: Option<StatusCode>,
 }
 
 impl<O: Operation> Call<O> {
@@ -152,6 +166,8 @@ impl<O: Operation> Call<O> {
             sessions_created: 0,
             retries: 0,
             overruled: false,
+            session_use: SessionUse::None,
+            last_status: None,
         }
     }
 
@@ -163,6 +179,22 @@ impl<O: Operation> Call<O> {
     /// How many times the operation was resent after a 401 (0 or 1).
     pub fn retries(&self) -> u8 {
         self.retries
+    }
+
+    /// What the call did so far: its operation's name, whether it retried,
+    /// what it did to the session, the last status. An adapter records it
+    /// in its span when the call is over.
+    pub fn report(&self) -> CallReport {
+        CallReport {
+            operation: self.op.name(),
+            attempt: if self.retries > 0 {
+                Attempt::Retry
+            } else {
+                Attempt::First
+            },
+            session: self.session_use,
+            status: self.last_status,
+        }
     }
 
     /// Whether [`Step::Done`] has been returned.
@@ -283,6 +315,9 @@ impl<O: Operation> Call<O> {
         };
         match self.op.build(&ctx) {
             Ok(request) => {
+                if token.is_some() && self.session_use == SessionUse::None {
+                    self.session_use = SessionUse::Existing;
+                }
                 self.phase = Phase::Sent(Sent::Operation {
                     generation: session.generation(),
                     sent_at: now,
@@ -359,6 +394,7 @@ impl<O: Operation> Call<O> {
             RestoreAnswer::Session(token) => match session.restore_with(token) {
                 Ok(()) => {
                     self.sessions_created += 1;
+                    self.session_use = SessionUse::Restored;
                     Phase::Releasing(Then::Plan)
                 }
                 Err(e) => Phase::Releasing(Then::Finish(Err(e))),
@@ -390,6 +426,7 @@ impl<O: Operation> Call<O> {
         };
         let header = expiration_of(&response);
         let status = response.status();
+        self.last_status = Some(status);
         self.phase = match sent {
             Sent::Session {
                 op,
@@ -408,12 +445,14 @@ impl<O: Operation> Call<O> {
                     Err(e) => Phase::Finished(Err(e)),
                     Ok(info) => {
                         if session.revision() == revision {
-                            let change = match purpose {
-                                Purpose::Restore => SessionChange::Restored,
-                                Purpose::Application => {
-                                    SessionChange::Created(op.credentials().kind())
-                                }
+                            let (change, used) = match purpose {
+                                Purpose::Restore => (SessionChange::Restored, SessionUse::Restored),
+                                Purpose::Application => (
+                                    SessionChange::Created(op.credentials().kind()),
+                                    SessionUse::Created,
+                                ),
                             };
+                            self.session_use = used;
                             session.establish(op.transition(&info), sent_at, header, change);
                         } else if restoring {
                             // The application changed the session meanwhile:

@@ -15,10 +15,14 @@
 //! * [`Call`]: drives one operation through the session: creates or restores a
 //!   session when needed, retries once after a lost session, never loops. A
 //!   typed phase machine: polling a finished call is a [`Misuse`], never a
-//!   resend.
+//!   resend. Its [`report`](Call::report) is what an adapter's span per
+//!   call records: the operation's name, the retry, the session created or
+//!   restored, the status.
 //! * [`SessionSnapshot`], [`IssuedToken`]: save a session and resume it, or
 //!   adopt a token minted elsewhere; [`SessionEvent`]: every change of the
 //!   session, as the state machine reports it.
+//! * [`surface`]: the calls every adapter offers, written once, and the
+//!   hooks (traits) an adapter's client implements to have them.
 //!
 //! ```
 //! use cube_proto::{Call, Config, Credentials, Session, Step, ops::CreateSession};
@@ -62,7 +66,7 @@ pub mod secret;
 pub mod session;
 pub mod sign;
 pub mod snapshot;
-mod surface;
+pub mod surface;
 pub mod wire;
 
 pub use call::{Call, Step};
@@ -76,3 +80,7 @@ pub use restore::RestoreAnswer;
 pub use secret::Secret;
 pub use session::{Session, SessionOptions, SessionStatus};
 pub use snapshot::{IssuedToken, SessionSnapshot};
+
+/// The `time` crate, whose types carry the session's deadlines and the
+/// clock's readings.
+pub use time;

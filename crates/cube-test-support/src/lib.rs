@@ -1,12 +1,26 @@
 //! What the SDK adapters' tests share, written once and run against each
 //! adapter (`publish = false`).
 //!
+//! * The suites, as macros a test file of each adapter expands with the
+//!   adapter's crate name and its test attribute:
+//!   [`e2e_suite!`] (every mission call against the emulator),
+//!   [`persist_suite!`] (sessions that outlive the process),
+//!   [`transfer_suite!`] (streamed files and paged look-ups) and
+//!   [`logs_suite!`] (no secret in any log line or span field) and
+//!   [`spans_suite!`] (the span of each call says what the call did).
 //! * [`errors`]: one generic check of the error helpers
 //!   ([`CallError`](proto::error::CallError)), fed with real failures each
 //!   adapter produced against the in-process emulator and the servers of
 //!   [`net`].
-//! * [`net`]: servers that fail on purpose: one that never answers, and an
-//!   address where nobody listens.
+//! * [`capture`]: a `tracing` layer that keeps every field of every span
+//!   and event.
+//! * What the tests stand on: the emulator [`harness`], [`fake`] servers
+//!   scripted by the test, [`net`] servers that fail on purpose, [`firebase`]
+//!   tokens, the [`transfer`] helpers, and the upload [`bench`](mod@bench)'s setup.
+//!
+//! A suite for the blocking adapter, in its `tests/e2e.rs`, is one line,
+//! `cube_test_support::e2e_suite!(cube_blocking, #[test]);`, and for the
+//! async one `cube_test_support::e2e_suite!(cube_async, #[tokio::test] async await);`.
 //!
 //! Each adapter's `tests/error_shape.rs` gathers one failure of each kind
 //! through its own client and hands them to
@@ -27,5 +41,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod bench;
+pub mod capture;
 pub mod errors;
+pub mod fake;
+pub mod firebase;
+pub mod harness;
 pub mod net;
+mod suites;
+pub mod transfer;
+
+// The crates the suites name, so that a test file needs none of them.
+#[doc(hidden)]
+pub use {cube_emulator, http, serde_json, time, tracing, tracing_subscriber, ureq};

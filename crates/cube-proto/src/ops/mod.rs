@@ -89,6 +89,14 @@ pub trait Operation {
     /// What a successful call returns.
     type Output;
 
+    /// The operation's name in logs and spans (`sign_in`, `get_user`): a
+    /// fixed word, never a value the operation carries. The library's own
+    /// operations name themselves in snake case; a custom one goes by its
+    /// type's name unless it says otherwise.
+    fn name(&self) -> &'static str {
+        short_type_name(std::any::type_name::<Self>())
+    }
+
     /// The session the call needs.
     fn access(&self) -> Access;
 
@@ -110,5 +118,24 @@ pub trait Operation {
     /// How a success moves the session.
     fn transition(&self, _output: &Self::Output) -> Transition {
         Transition::None
+    }
+}
+
+/// `Probe` of `my_app::ops::Probe<my_app::X>`: the last path segment before
+/// any generic arguments.
+fn short_type_name(full: &'static str) -> &'static str {
+    let plain = full.split('<').next().unwrap_or(full);
+    plain.rsplit("::").next().unwrap_or(plain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_type_name;
+
+    #[test]
+    fn a_type_name_is_shortened_to_its_last_segment() {
+        assert_eq!(short_type_name("my_app::ops::Probe"), "Probe");
+        assert_eq!(short_type_name("my_app::Probe<my_app::X>"), "Probe");
+        assert_eq!(short_type_name("Probe"), "Probe");
     }
 }

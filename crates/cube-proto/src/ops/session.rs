@@ -66,6 +66,10 @@ impl CreateSession {
 impl Operation for CreateSession {
     type Output = SessionInfo;
 
+    fn name(&self) -> &'static str {
+        "create_session"
+    }
+
     fn access(&self) -> Access {
         Access::Public
     }
@@ -133,6 +137,10 @@ impl SignIn {
 impl Operation for SignIn {
     type Output = User;
 
+    fn name(&self) -> &'static str {
+        "sign_in"
+    }
+
     fn access(&self) -> Access {
         Access::SignIn
     }
@@ -160,13 +168,17 @@ impl Operation for SignIn {
 
 /// Defines an operation on the current session with an empty answer.
 macro_rules! current_session_call {
-    ($(#[$doc:meta])* $name:ident, $method:expr, $path:expr, $transition:expr) => {
+    ($(#[$doc:meta])* $name:ident, $op_name:literal, $method:expr, $path:expr, $transition:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, Default)]
         pub struct $name;
 
         impl Operation for $name {
             type Output = ();
+
+            fn name(&self) -> &'static str {
+                $op_name
+            }
 
             fn access(&self) -> Access {
                 Access::Current
@@ -190,15 +202,15 @@ macro_rules! current_session_call {
 current_session_call!(
     /// `DELETE /login`: downgrades the user session to an application
     /// session, keeping its token.
-    SignOut, Method::DELETE, "/login", Transition::SignedOut
+    SignOut, "sign_out", Method::DELETE, "/login", Transition::SignedOut
 );
 current_session_call!(
     /// `DELETE /session`: destroys the current session; its token is dead.
-    DestroySession, Method::DELETE, "/session", Transition::Ended
+    DestroySession, "destroy_session", Method::DELETE, "/session", Transition::Ended
 );
 current_session_call!(
     /// `DELETE /session/list`: destroys every session of the user but this one.
-    DestroyOtherSessions, Method::DELETE, "/session/list", Transition::None
+    DestroyOtherSessions, "destroy_other_sessions", Method::DELETE, "/session/list", Transition::None
 );
 
 /// `GET /session`: what the server knows about the current session.
@@ -207,6 +219,10 @@ pub struct GetSession;
 
 impl Operation for GetSession {
     type Output = SessionInfo;
+
+    fn name(&self) -> &'static str {
+        "get_session"
+    }
 
     fn access(&self) -> Access {
         Access::Current
@@ -237,6 +253,10 @@ impl DestroySessionById {
 
 impl Operation for DestroySessionById {
     type Output = ();
+
+    fn name(&self) -> &'static str {
+        "destroy_session_by_id"
+    }
 
     fn access(&self) -> Access {
         Access::Current

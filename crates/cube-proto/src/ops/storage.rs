@@ -118,6 +118,10 @@ impl CreateBlob {
 impl Operation for CreateBlob {
     type Output = Blob;
 
+    fn name(&self) -> &'static str {
+        "create_blob"
+    }
+
     fn access(&self) -> Access {
         Access::Write
     }
@@ -167,6 +171,10 @@ impl CompleteBlob {
 impl Operation for CompleteBlob {
     type Output = ();
 
+    fn name(&self) -> &'static str {
+        "complete_blob"
+    }
+
     fn access(&self) -> Access {
         Access::Write
     }
@@ -212,6 +220,10 @@ impl GetBlob {
 impl Operation for GetBlob {
     type Output = Blob;
 
+    fn name(&self) -> &'static str {
+        "get_blob"
+    }
+
     fn access(&self) -> Access {
         Access::Read
     }
@@ -253,6 +265,10 @@ impl DeleteBlob {
 
 impl Operation for DeleteBlob {
     type Output = ();
+
+    fn name(&self) -> &'static str {
+        "delete_blob"
+    }
 
     fn access(&self) -> Access {
         Access::Write
@@ -366,6 +382,10 @@ impl Upload {
 /// needs no session, and any 2xx (the S3-style XML answer) means stored.
 impl Operation for Upload {
     type Output = ();
+
+    fn name(&self) -> &'static str {
+        "upload"
+    }
 
     fn access(&self) -> Access {
         Access::Public

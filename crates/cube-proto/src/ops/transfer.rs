@@ -104,6 +104,9 @@ impl std::fmt::Debug for StreamedUpload {
 }
 
 impl StreamedUpload {
+    /// The name of a streamed upload in logs and spans.
+    pub const OPERATION: &'static str = "upload_stream";
+
     /// The upload of `file_len` bytes under a blob's permission, with the
     /// file's name and content type; `random` makes the boundary. A file
     /// over [`MAX_UPLOAD`] is refused.
@@ -280,6 +283,9 @@ impl std::fmt::Debug for Redirect {
 }
 
 impl Redirect {
+    /// The name of a download's storage fetch in logs and spans.
+    pub const OPERATION: &'static str = "download_file";
+
     /// The request for the bytes. It carries `CB-SDK`, and `CB-Token` only
     /// when the target has the API's own origin (scheme, host and port of
     /// the base URL): the token never goes to another host. A redirect from
@@ -326,6 +332,10 @@ impl Redirect {
 
 impl Operation for DownloadBlob {
     type Output = BlobLocation;
+
+    fn name(&self) -> &'static str {
+        "download_blob"
+    }
 
     fn access(&self) -> Access {
         Access::Read

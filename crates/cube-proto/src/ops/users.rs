@@ -306,6 +306,10 @@ impl SignUp {
 impl Operation for SignUp {
     type Output = User;
 
+    fn name(&self) -> &'static str {
+        "sign_up"
+    }
+
     fn access(&self) -> Access {
         Access::Optional
     }
@@ -464,6 +468,10 @@ fn session_user(session: &Session) -> Result<u64, Error> {
 impl Operation for UpdateUser {
     type Output = User;
 
+    fn name(&self) -> &'static str {
+        "update_user"
+    }
+
     fn access(&self) -> Access {
         Access::Write
     }
@@ -516,6 +524,10 @@ impl DeleteUser {
 impl Operation for DeleteUser {
     type Output = ();
 
+    fn name(&self) -> &'static str {
+        "delete_user"
+    }
+
     fn access(&self) -> Access {
         Access::Write
     }
@@ -566,6 +578,10 @@ impl DeleteUserByExternalId {
 
 impl Operation for DeleteUserByExternalId {
     type Output = ();
+
+    fn name(&self) -> &'static str {
+        "delete_user_by_external_id"
+    }
 
     fn access(&self) -> Access {
         Access::Write
@@ -618,6 +634,10 @@ impl ResetPassword {
 
 impl Operation for ResetPassword {
     type Output = ();
+
+    fn name(&self) -> &'static str {
+        "reset_password"
+    }
 
     fn access(&self) -> Access {
         Access::Read
@@ -886,6 +906,10 @@ impl ListUsers {
 impl Operation for ListUsers {
     type Output = PageV1;
 
+    fn name(&self) -> &'static str {
+        "list_users_v1"
+    }
+
     fn access(&self) -> Access {
         Access::Read
     }
@@ -1012,6 +1036,10 @@ impl GetUserV1 {
 impl Operation for GetUserV1 {
     type Output = User;
 
+    fn name(&self) -> &'static str {
+        "get_user_v1"
+    }
+
     fn access(&self) -> Access {
         Access::Read
     }
@@ -1137,6 +1165,10 @@ impl FindUsersV1 {
 
 impl Operation for FindUsersV1 {
     type Output = PageV1;
+
+    fn name(&self) -> &'static str {
+        "find_users_v1"
+    }
 
     fn access(&self) -> Access {
         Access::Read

@@ -367,6 +367,10 @@ impl SearchUsers {
 impl Operation for SearchUsers {
     type Output = PageV2;
 
+    fn name(&self) -> &'static str {
+        "search_users"
+    }
+
     fn access(&self) -> Access {
         Access::Read
     }
@@ -500,6 +504,10 @@ impl GetUser {
 
 impl Operation for GetUser {
     type Output = Option<User>;
+
+    fn name(&self) -> &'static str {
+        "get_user"
+    }
 
     fn access(&self) -> Access {
         Access::Read

@@ -6,13 +6,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use time::OffsetDateTime;
 
+/// An emulator on a free port of 127.0.0.1, and how far its clock was moved.
+#[derive(Debug)]
 pub struct Harness {
+    /// The emulator; it stops when the harness is dropped.
     pub emulator: RunningEmulator,
     /// Seconds the emulator's clock runs ahead of the system clock.
     offset: Arc<AtomicI64>,
 }
 
 impl Harness {
+    /// Starts an emulator with the default configuration.
     pub fn start() -> Self {
         let emulator =
             Emulator::start_blocking(EmulatorConfig::default()).expect("emulator starts");
@@ -22,18 +26,22 @@ impl Harness {
         }
     }
 
+    /// The emulator's API URL.
     pub fn base_url(&self) -> String {
         self.emulator.base_url().to_owned()
     }
 
+    /// The application the emulator serves.
     pub fn app_id(&self) -> u64 {
         u64::try_from(self.emulator.app_id()).unwrap()
     }
 
+    /// Its auth key.
     pub fn auth_key(&self) -> String {
         self.emulator.auth_key().to_owned()
     }
 
+    /// Its auth secret.
     pub fn auth_secret(&self) -> String {
         self.emulator.auth_secret().to_owned()
     }

@@ -1,12 +1,24 @@
-/// The end-to-end suite, written once and expanded for both adapters: in a
-/// test file that imports one adapter's `Client` and friends,
-/// `e2e_suite!(#[test]);` or `e2e_suite!(#[tokio::test] async await);`.
+//! [`e2e_suite!`](crate::e2e_suite): every mission call against the
+//! emulator.
+
+/// The end-to-end suite: every mission call through one adapter's client
+/// against the in-process emulator. Written once, expanded in a test file of
+/// each adapter: `e2e_suite!(cube_blocking, #[test]);` or
+/// `e2e_suite!(cube_async, #[tokio::test] async await);`.
 #[macro_export]
 macro_rules! e2e_suite {
-    (#[$attr:meta] $($async:ident $await:ident)?) => {
-        use $crate::support::e2e::Harness;
-        use proto::ops::{ListUsers, NewUser, UserUpdate};
-        use proto::search::{Field, UserSearch};
+    ($adapter:ident, #[$attr:meta] $($async:ident $await:ident)?) => {
+        use $crate::harness::Harness;
+        use $crate::http;
+        use $adapter::{
+            Client, ClientBuilder, Credentials, Error, Field, ListUsers, NewUser, RestoreAnswer,
+            SessionStatus, UserSearch, UserUpdate, proto,
+        };
+
+        /// What the restore callback answers, as the adapter takes it.
+        $($async)? fn restore_with(answer: impl Into<RestoreAnswer>) -> RestoreAnswer {
+            answer.into()
+        }
 
         fn client_for(h: &Harness) -> ClientBuilder {
             Client::builder(h.app_id(), h.auth_key())
@@ -47,7 +59,7 @@ macro_rules! e2e_suite {
             assert_eq!(g.session_status(), SessionStatus::Guest);
             assert_eq!(guest.user.unwrap().full_name.as_deref(), Some("Visitor Vera"));
             let lifetime = g.session_expires_at().unwrap() - g.now();
-            assert!((lifetime - time::Duration::days(1)).abs() < time::Duration::seconds(5), "{lifetime}");
+            assert!((lifetime - $crate::time::Duration::days(1)).abs() < $crate::time::Duration::seconds(5), "{lifetime}");
         }
 
         #[$attr]
@@ -217,10 +229,10 @@ macro_rules! e2e_suite {
             let seen = viewer.get_user(user.id)$(.$await)?.unwrap().unwrap();
             let url = viewer.blob_private_url(seen.avatar.as_deref().unwrap()).unwrap().unwrap();
             assert!(url.contains(viewer.session_token().unwrap().expose()), "the viewer's own token");
-            let fetched = ureq::get(&url).call().unwrap().body_mut().read_to_vec().unwrap();
+            let fetched = $crate::ureq::get(&url).call().unwrap().body_mut().read_to_vec().unwrap();
             assert_eq!(fetched, image);
             // Without a token the private file is refused.
-            let bare = ureq::get(&format!("{}/blobs/{uid}", h.base_url()))
+            let bare = $crate::ureq::get(&format!("{}/blobs/{uid}", h.base_url()))
                 .config().http_status_as_error(false).build().call().unwrap().status();
             assert_eq!(bare, 401);
             // Only the owner deletes.
@@ -234,7 +246,7 @@ macro_rules! e2e_suite {
             let unauthorized = |e: Error| assert_eq!(e.status(), Some(http::StatusCode::UNAUTHORIZED), "{e}");
 
             // Facebook, through the emulator's fake Graph API.
-            h.admin_post("/providers/facebook/tokens", serde_json::json!({"token": "fb-token-1", "id": "fb-1001", "name": "Faye"}));
+            h.admin_post("/providers/facebook/tokens", $crate::serde_json::json!({"token": "fb-token-1", "id": "fb-1001", "name": "Faye"}));
             let c = client_for(&h).build().unwrap();
             let fb = c.create_session(Credentials::facebook("fb-token-1"))$(.$await)?.unwrap().user.unwrap();
             assert_eq!(fb.facebook_id.as_deref(), Some("fb-1001"));
@@ -245,7 +257,7 @@ macro_rules! e2e_suite {
             unauthorized(c.create_session(Credentials::facebook("unknown"))$(.$await)?.unwrap_err());
 
             // Twitter, OAuth 1.0a-checked by the fake Twitter API.
-            h.admin_post("/providers/twitter/tokens", serde_json::json!({"token": "tw-token", "secret": "tw-secret", "id": "tw-2002"}));
+            h.admin_post("/providers/twitter/tokens", $crate::serde_json::json!({"token": "tw-token", "secret": "tw-secret", "id": "tw-2002"}));
             let tw = c.create_session(Credentials::twitter("tw-token", "tw-secret"))$(.$await)?.unwrap().user.unwrap();
             assert_eq!(tw.twitter_id.as_deref(), Some("tw-2002"));
             let up = client_for(&h).build().unwrap();
@@ -253,28 +265,28 @@ macro_rules! e2e_suite {
             unauthorized(c.create_session(Credentials::twitter("tw-token", "wrong-secret"))$(.$await)?.unwrap_err());
 
             // Firebase phone and e-mail, RS256 against a key set this test serves.
-            let key = $crate::support::firebase::SigningKey::test_key();
+            let key = $crate::firebase::SigningKey::test_key();
             let jwks = key.jwks().to_string();
-            let keys = $crate::support::FakeServer::start(move |_| $crate::support::Reply::new(200, &jwks));
-            h.settings(serde_json::json!({"firebase_jwks_url": format!("{}/jwks", keys.url()), "firebase_accept_unsigned": false}));
-            let phone_token = key.token("cube-sdk", serde_json::json!({"sub": "fire-phone-1", "phone_number": "+15550123"}));
+            let keys = $crate::fake::FakeServer::start(move |_| $crate::fake::Reply::new(200, &jwks));
+            h.settings($crate::serde_json::json!({"firebase_jwks_url": format!("{}/jwks", keys.url()), "firebase_accept_unsigned": false}));
+            let phone_token = key.token("cube-sdk", $crate::serde_json::json!({"sub": "fire-phone-1", "phone_number": "+15550123"}));
             let phone = c.create_session(Credentials::firebase_phone("cube-sdk", phone_token.clone()))$(.$await)?.unwrap().user.unwrap();
             assert_eq!(phone.phone.as_deref(), Some("+15550123"));
             let up = client_for(&h).build().unwrap();
             assert_eq!(up.sign_in(Credentials::firebase_phone("cube-sdk", phone_token))$(.$await)?.unwrap().id, phone.id);
-            let email_token = key.token("cube-sdk", serde_json::json!({"sub": "fire-mail-1", "email": "fire@example.com"}));
+            let email_token = key.token("cube-sdk", $crate::serde_json::json!({"sub": "fire-mail-1", "email": "fire@example.com"}));
             let mail = up.sign_in(Credentials::firebase_email("cube-sdk", email_token))$(.$await)?.unwrap();
             assert_eq!(mail.email.as_deref(), Some("fire@example.com"));
-            let other_project = key.token("another-project", serde_json::json!({"sub": "x", "phone_number": "+1"}));
+            let other_project = key.token("another-project", $crate::serde_json::json!({"sub": "x", "phone_number": "+1"}));
             unauthorized(c.create_session(Credentials::firebase_phone("cube-sdk", other_project))$(.$await)?.unwrap_err());
             assert!(!keys.requests().is_empty(), "the key set was fetched from the test");
 
             // The application's own identity provider, served by this test.
-            let idp = $crate::support::FakeServer::start(|req| match req.path.split("token=").nth(1) {
-                Some("good-idp-token") => $crate::support::Reply::new(200, r#"{"user": {"id": 7007}}"#),
-                _ => $crate::support::Reply::new(401, r#"{"error": "no"}"#),
+            let idp = $crate::fake::FakeServer::start(|req| match req.path.split("token=").nth(1) {
+                Some("good-idp-token") => $crate::fake::Reply::new(200, r#"{"user": {"id": 7007}}"#),
+                _ => $crate::fake::Reply::new(401, r#"{"error": "no"}"#),
             });
-            h.settings(serde_json::json!({"cidp": {"url": format!("{}/verify", idp.url()),
+            h.settings($crate::serde_json::json!({"cidp": {"url": format!("{}/verify", idp.url()),
                 "request_params": {"token": "#{login}"}, "response_params": {"uid": "#{user.id}"}}}));
             let ext = c.create_session(Credentials::custom_idp("good-idp-token"))$(.$await)?.unwrap().user.unwrap();
             assert_eq!(ext.external_id.as_deref(), Some("7007"));
@@ -282,104 +294,6 @@ macro_rules! e2e_suite {
             up.create_application_session()$(.$await)?.unwrap();
             assert_eq!(up.sign_in(Credentials::custom_idp("good-idp-token"))$(.$await)?.unwrap().id, ext.id);
             unauthorized(c.create_session(Credentials::custom_idp("bad-idp-token"))$(.$await)?.unwrap_err());
-        }
-    };
-}
-
-/// The no-secrets-in-logs test, expanded for each adapter with the log
-/// target its HTTP stack writes under: `logs_suite!(#[test], "ureq");` or
-/// `logs_suite!(#[tokio::test] async await, "hyper_util::client");`.
-#[macro_export]
-macro_rules! logs_suite {
-    (#[$attr:meta] $($async:ident $await:ident)?, $stack:literal) => {
-        use std::io::Write;
-        use std::sync::{Arc, Mutex};
-
-        const PASSWORD: &str = "pw-5ecret-pa55word";
-        const AUTH_SECRET: &str = "auth-5ecret-value";
-        const TOKEN: &str = "t0ken-5ecret-0123456789";
-        const FB_TOKEN: &str = "fb-5ecret-token";
-
-        #[derive(Clone, Default)]
-        struct Captured(Arc<Mutex<Vec<u8>>>);
-
-        impl Write for Captured {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-
-        #[$attr]
-        $($async)? fn no_secret_in_any_log_line() {
-            let captured = Captured::default();
-            let writer = captured.clone();
-            ::tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_writer(move || writer.clone())
-                .init();
-
-            let server = $crate::support::FakeServer::start(|req| {
-                let mut reply = match req.path.as_str() {
-                    "/session" if req.method == "POST" => $crate::support::Reply::new(
-                        201,
-                        &format!(r#"{{"session":{{"id":1,"user_id":4,"token":"{TOKEN}"}}}}"#),
-                    ),
-                    "/login" if req.method == "POST" => {
-                        $crate::support::Reply::new(401, r#"{"errors":{"base":["Unauthorized"]}}"#)
-                    }
-                    _ => $crate::support::Reply::new(200, ""),
-                };
-                reply.headers.push((
-                    "CB-Token-ExpirationDate".into(),
-                    "2099-01-01 00:00:00 UTC".into(),
-                ));
-                reply
-            });
-            let client = Client::builder(1, "key")
-                .auth_secret(AUTH_SECRET)
-                .base_url(server.url())
-                .build()
-                .unwrap();
-            client
-                .create_session(Credentials::login("john", PASSWORD))$(.$await)?
-                .unwrap();
-            let err = client.sign_in(Credentials::facebook(FB_TOKEN))$(.$await)?.unwrap_err();
-            client.destroy_session()$(.$await)?.unwrap();
-            let debug = format!("{client:?} {err:?} {err}");
-
-            let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-            assert!(
-                logs.contains("cube request"),
-                "the SDK's own lines were captured: {logs}"
-            );
-            assert!(
-                logs.contains($stack),
-                "the HTTP client's lines were captured too: {logs}"
-            );
-            for secret in [PASSWORD, AUTH_SECRET, TOKEN, FB_TOKEN] {
-                assert!(
-                    !logs.contains(secret),
-                    "{secret} leaked into the logs:\n{logs}"
-                );
-                assert!(
-                    !debug.contains(secret),
-                    "{secret} leaked into Debug: {debug}"
-                );
-            }
-            // The secrets did go over the wire (the test would prove nothing otherwise).
-            let wire: Vec<String> = server
-                .requests()
-                .iter()
-                .map(|r| format!("{:?} {}", r.headers, String::from_utf8_lossy(&r.body)))
-                .collect();
-            let wire = wire.join("\n");
-            for secret in [PASSWORD, TOKEN, FB_TOKEN] {
-                assert!(wire.contains(secret), "{secret} was never sent");
-            }
         }
     };
 }

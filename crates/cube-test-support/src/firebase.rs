@@ -6,14 +6,16 @@ use rustls::pki_types::PrivatePkcs8KeyDer;
 use rustls::pki_types::pem::PemObject;
 use serde_json::{Value, json};
 
+/// The emulator's checked-in RSA test key, as a Firebase signing key.
 pub struct SigningKey {
     kid: &'static str,
     pair: RsaKeyPair,
 }
 
 impl SigningKey {
+    /// `cube-emulator/testdata/firebase-test-key-1.pem`.
     pub fn test_key() -> Self {
-        let pem = include_bytes!("../../../cube-emulator/testdata/firebase-test-key-1.pem");
+        let pem = include_bytes!("../../cube-emulator/testdata/firebase-test-key-1.pem");
         let der = PrivatePkcs8KeyDer::from_pem_slice(pem).unwrap();
         Self {
             kid: "sdk-test-key",
@@ -21,6 +23,7 @@ impl SigningKey {
         }
     }
 
+    /// The key set (JWKS) with the public half, as a test serves it.
     pub fn jwks(&self) -> Value {
         let public = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(self.pair.public());
         json!({"keys": [{"kty": "RSA", "alg": "RS256", "use": "sig", "kid": self.kid,

@@ -1,25 +1,31 @@
-//! A scripted HTTP/1.1 server on 127.0.0.1 for adapter tests: every request
-//! is recorded and answered by a closure. One request per connection.
-//! Shared by the cube-blocking and cube-async tests.
+//! Servers scripted by the test, on 127.0.0.1: [`FakeServer`] records every
+//! request and answers it with a closure (one request per connection), and
+//! [`tls_server`] answers a session request over HTTPS with a self-signed
+//! certificate. [`Probe`] is an operation of the test's own.
 
-// Shared by several test binaries, each of which uses only part of it.
-#![allow(dead_code, unreachable_pub)]
-
+use proto::ops::{Access, Operation};
+use proto::wire::{Request, RequestContext, Response};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
+/// A request as the server read it.
 #[derive(Debug, Clone)]
 pub struct Recorded {
+    /// `GET`, `POST`, …
     pub method: String,
+    /// The path with its query.
     pub path: String,
+    /// The headers, in order, as sent.
     pub headers: Vec<(String, String)>,
+    /// The body.
     pub body: Vec<u8>,
 }
 
 impl Recorded {
+    /// The first header of this name (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -28,13 +34,19 @@ impl Recorded {
     }
 }
 
+/// The answer to one request.
+#[derive(Debug, Clone)]
 pub struct Reply {
+    /// The status code.
     pub status: u16,
+    /// Headers besides `Content-Length` and `Connection: close`.
     pub headers: Vec<(String, String)>,
+    /// The body.
     pub body: String,
 }
 
 impl Reply {
+    /// `status` with `body` and no extra header.
     pub fn new(status: u16, body: &str) -> Self {
         Self {
             status,
@@ -44,12 +56,18 @@ impl Reply {
     }
 }
 
+/// A server whose answers a closure writes; see the module docs. Its
+/// threads end with the test process.
+#[derive(Debug)]
 pub struct FakeServer {
+    /// Where it listens.
     pub addr: SocketAddr,
+    /// Every request answered so far.
     pub log: Arc<Mutex<Vec<Recorded>>>,
 }
 
 impl FakeServer {
+    /// Listens on a free port and answers each request with `handler`.
     pub fn start(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
@@ -112,10 +130,12 @@ impl FakeServer {
         Self { addr, log }
     }
 
+    /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
+    /// The requests answered so far, in order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.log.lock().unwrap().clone()
     }
@@ -175,32 +195,24 @@ pub fn tls_server() -> (u16, Vec<u8>) {
     (port, cert_der)
 }
 
-/// `GET /probe` under the chosen access; its answer is ignored. The test
-/// crate's root names the adapter's `proto` re-export.
-pub struct Probe(pub crate::proto::ops::Access);
+/// `GET /probe` under the chosen access; its answer is ignored.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe(pub Access);
 
-impl crate::proto::ops::Operation for Probe {
+impl Operation for Probe {
     type Output = ();
-    fn access(&self) -> crate::proto::ops::Access {
+    fn access(&self) -> Access {
         self.0
     }
-    fn build(
-        &self,
-        ctx: &crate::proto::wire::RequestContext<'_>,
-    ) -> Result<crate::proto::wire::Request, crate::proto::Error> {
+    fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, proto::Error> {
         let mut b = http::Request::get(ctx.config.url("/probe", None));
         if let Some(t) = ctx.token {
             b = b.header("CB-Token", t.expose());
         }
-        Ok(b.body(Vec::new()).unwrap())
+        b.body(Vec::new())
+            .map_err(|e| proto::Error::Config(format!("the probe request: {e}")))
     }
-    fn parse(&self, _: &crate::proto::wire::Response) -> Result<(), crate::proto::Error> {
+    fn parse(&self, _: &Response) -> Result<(), proto::Error> {
         Ok(())
     }
 }
-
-pub mod e2e;
-pub mod firebase;
-pub mod persist;
-pub mod suite;
-pub mod transfer;

@@ -1,246 +1,24 @@
-//! Streamed uploads and downloads, and the paged look-ups, written once and
-//! expanded for both adapters: `transfer_suite!(#[test]);` or
-//! `transfer_suite!(#[tokio::test(flavor = "multi_thread")] async await);`
-//! in a test file that imports the adapter's `Client`, `Error`,
-//! `UploadOptions`, `DownloadOptions` and `proto`.
+//! [`transfer_suite!`](crate::transfer_suite): streamed files and paged
+//! look-ups.
 
-use cube_emulator::{Emulator, EmulatorConfig, RunningEmulator, Storage};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
-/// A directory removed when dropped.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "cube-transfer-{name}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// An emulator keeping its files under `dir/data/blobs`, so a test can
-/// see what it stored.
-pub fn emulator_in(dir: &Path) -> RunningEmulator {
-    Emulator::start_blocking(EmulatorConfig {
-        storage: Storage::DataDir(dir.join("data")),
-        ..EmulatorConfig::default()
-    })
-    .expect("emulator starts")
-}
-
-/// The files the emulator holds: (complete, partial).
-pub fn stored_files(dir: &Path) -> (Vec<String>, Vec<String>) {
-    let mut done = Vec::new();
-    let mut partial = Vec::new();
-    for entry in std::fs::read_dir(dir.join("data").join("blobs"))
-        .unwrap()
-        .flatten()
-    {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(".partial-") {
-            partial.push(name);
-        } else {
-            done.push(name);
-        }
-    }
-    (done, partial)
-}
-
-/// Waits (up to 10 s) until the emulator has noticed every dropped upload.
-pub fn settled_files(dir: &Path) -> (Vec<String>, Vec<String>) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let files = stored_files(dir);
-        if files.1.is_empty() || std::time::Instant::now() > deadline {
-            return files;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
-/// `len` bytes that differ from position to position (xorshift).
-pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
-
-/// Writes `len` pattern bytes to `path`, 1 MiB at a time.
-pub fn write_pattern_file(path: &Path, len: u64) {
-    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    let chunk = pattern(1 << 20, 7);
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(chunk.len() as u64) as usize;
-        file.write_all(&chunk[..n]).unwrap();
-        left -= n as u64;
-    }
-    file.flush().unwrap();
-}
-
-/// Whether two files hold the same bytes (read 1 MiB at a time).
-pub fn same_file(a: &Path, b: &Path) -> bool {
-    use std::io::Read;
-    let (mut a, mut b) = (
-        std::fs::File::open(a).unwrap(),
-        std::fs::File::open(b).unwrap(),
-    );
-    let (mut x, mut y) = (vec![0; 1 << 20], vec![0; 1 << 20]);
-    loop {
-        let n = read_full(&mut a, &mut x);
-        let m = read_full(&mut b, &mut y);
-        if n != m || x[..n] != y[..m] {
-            return false;
-        }
-        if n == 0 {
-            return true;
-        }
-    }
-    fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> usize {
-        let mut at = 0;
-        while at < buf.len() {
-            match f.read(&mut buf[at..]).unwrap() {
-                0 => break,
-                n => at += n,
-            }
-        }
-        at
-    }
-}
-
-/// `VmHWM` (peak resident memory) of this process, in KiB.
-pub fn own_peak_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
-/// Progress calls as recorded: (done, total).
-pub type Calls = std::sync::Arc<std::sync::Mutex<Vec<(u64, u64)>>>;
-
-/// Whether progress never went back and ended at the total.
-pub fn monotonic_to_total(calls: &[(u64, u64)], total: u64) -> bool {
-    calls.windows(2).all(|w| w[0].0 <= w[1].0)
-        && calls.iter().all(|c| c.1 == total)
-        && calls.first() == Some(&(0, total))
-        && calls.last() == Some(&(total, total))
-}
-
-/// A server whose handler writes raw answers (with pauses, half bodies):
-/// it gets "METHOD PATH" and the connection, after the request was read.
-pub fn raw_server(
-    handler: impl Fn(&str, &mut std::net::TcpStream) + Send + Sync + 'static,
-) -> String {
-    use std::io::{BufRead, BufReader, Read};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let handler = std::sync::Arc::new(handler);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let handler = handler.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    return;
-                }
-                let mut length = 0u64;
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let lower = h.trim_end().to_ascii_lowercase();
-                    if lower.is_empty() {
-                        break;
-                    }
-                    if let Some(v) = lower.strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let request: Vec<&str> = line.split_whitespace().take(2).collect();
-                let request = request.join(" ");
-                // Uploads to /hold are never read: the client stalls.
-                if !request.ends_with("/hold") {
-                    let _ = std::io::copy(&mut (&mut reader).take(length), &mut std::io::sink());
-                }
-                handler(&request, &mut stream);
-            });
-        }
-    });
-    url
-}
-
-/// A scripted API: sessions, and `/blobs/{uid}/download` redirecting to
-/// `/files/{uid}`, whose answer `files` writes.
-pub fn api_with_files(
-    files: impl Fn(&str, &mut std::net::TcpStream) + Send + Sync + 'static,
-) -> String {
-    raw_server(move |request, stream| {
-        let answer = |stream: &mut std::net::TcpStream, head: &str, body: &str| {
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        };
-        if request == "POST /session" {
-            answer(
-                stream,
-                "201 Created",
-                r#"{"session":{"id":1,"token":"tok"}}"#,
-            );
-        } else if let Some(uid) = request
-            .strip_prefix("GET /blobs/")
-            .and_then(|r| r.strip_suffix("/download"))
-        {
-            answer(stream, &format!("301 Moved\r\nLocation: /files/{uid}"), "");
-        } else if request.starts_with("GET /files/") {
-            files(request, stream);
-        } else {
-            answer(stream, "404 Not Found", "{}");
-        }
-    })
-}
-
-/// The peak memory figure and progress checks a child process reports.
-pub const CHILD_REPORT: &str = "CHILD-REPORT ";
-
-/// The suite; see the module docs.
+/// Streamed uploads and downloads (progress, cancel, lengths, idle
+/// timeouts, a 100 MiB file in a child process), the token's host rule and
+/// the paged look-ups, through one adapter's client. Written once, expanded
+/// in a test file of each adapter: `transfer_suite!(cube_blocking, #[test]);`
+/// or `transfer_suite!(cube_async, #[tokio::test(flavor = "multi_thread")] async await);`.
 #[macro_export]
 macro_rules! transfer_suite {
-    (#[$attr:meta] $($async:ident $await:ident)?) => {
-        use $crate::support::transfer::{self as tx, TempDir};
-        use proto::ops::{CreateBlob, NewUser, UserUpdate};
-        use proto::search::{Field, Paging};
+    ($adapter:ident, #[$attr:meta] $($async:ident $await:ident)?) => {
+        use $crate::transfer::{self as tx, TempDir};
+        use $crate::http;
+        use $adapter::{
+            Client, CreateBlob, Credentials, DownloadOptions, Error, Field, NewUser, Paging,
+            UploadOptions, UserUpdate, proto,
+        };
         use std::ops::ControlFlow;
         use std::sync::{Arc, Mutex};
 
-        fn client_for(e: &cube_emulator::RunningEmulator) -> Client {
+        fn client_for(e: &$crate::cube_emulator::RunningEmulator) -> Client {
             Client::builder(u64::try_from(e.app_id()).unwrap(), e.auth_key())
                 .auth_secret(e.auth_secret())
                 .base_url(e.base_url())
@@ -248,7 +26,7 @@ macro_rules! transfer_suite {
                 .unwrap()
         }
 
-        $($async)? fn signed_in(e: &cube_emulator::RunningEmulator, login: &str) -> Client {
+        $($async)? fn signed_in(e: &$crate::cube_emulator::RunningEmulator, login: &str) -> Client {
             let c = client_for(e);
             c.sign_up(NewUser::with_login(login, "password-transfer"))$(.$await)?.unwrap();
             c.create_session(Credentials::login(login, "password-transfer"))$(.$await)?.unwrap();
@@ -395,7 +173,7 @@ macro_rules! transfer_suite {
 
         #[$attr]
         $($async)? fn every_sdk_request_says_cb_sdk_and_the_token_stays_on_the_api_host() {
-            use $crate::support::{FakeServer, Reply};
+            use $crate::fake::{FakeServer, Reply};
             let files = FakeServer::start(|req| Reply::new(200, &format!("bytes of {}", req.path)));
             let files_url = files.url();
             let api_url = Arc::new(std::sync::OnceLock::<String>::new());
@@ -459,7 +237,7 @@ macro_rules! transfer_suite {
 
         #[$attr]
         $($async)? fn two_hundred_fifty_ids_in_three_requests_in_the_order_asked() {
-            use $crate::support::{FakeServer, Reply};
+            use $crate::fake::{FakeServer, Reply};
             let server = FakeServer::start(|req| {
                 if req.method == "POST" {
                     return Reply::new(201, r#"{"session":{"id":1,"user_id":null,"token":"t"}}"#);
@@ -560,7 +338,7 @@ macro_rules! transfer_suite {
             // An upload URL that accepts the connection and never reads.
             let hold = tx::raw_server(|_, _| std::thread::sleep(Duration::from_secs(20)));
             let c = Client::builder(1, "key").base_url(hold.clone()).build().unwrap();
-            let blob: proto::model::Blob = serde_json::from_value(serde_json::json!({"id": 1, "uid": "u1hold",
+            let blob: proto::model::Blob = $crate::serde_json::from_value($crate::serde_json::json!({"id": 1, "uid": "u1hold",
                 "name": "f.bin", "content_type": "application/octet-stream",
                 "blob_object_access": {"params": format!("{hold}/hold?key=u1hold")}})).unwrap();
             let big = vec![0u8; 48 << 20];
@@ -643,7 +421,7 @@ macro_rules! transfer_suite {
                 ControlFlow::Continue(())
             }))$(.$await)?.unwrap_err();
             let s = state.lock().unwrap();
-            let report = serde_json::json!({
+            let report = $crate::serde_json::json!({
                 "baseline_kib": baseline, "after_upload_kib": after_upload,
                 "after_download_kib": after_download, "vmhwm_kib": tx::own_peak_kib(),
                 "calls": s.0, "first": s.1, "last": s.2, "monotonic": s.3,
@@ -675,13 +453,13 @@ macro_rules! transfer_suite {
             let stdout = String::from_utf8_lossy(&output.stdout);
             let line = stdout.lines().find_map(|l| l.split_once(tx::CHILD_REPORT).map(|(_, r)| r))
                 .unwrap_or_else(|| panic!("no report: {stdout}\n{}", String::from_utf8_lossy(&output.stderr)));
-            let report: serde_json::Value = serde_json::from_str(line).unwrap();
+            let report: $crate::serde_json::Value = $crate::serde_json::from_str(line).unwrap();
             eprintln!("child report: {report}");
             let peak = ["baseline_kib", "after_upload_kib", "after_download_kib", "vmhwm_kib"]
                 .iter().map(|k| report[k].as_u64().unwrap()).max().unwrap();
             assert!(peak < 32 * 1024, "the client process peaked at {peak} KiB");
-            assert_eq!(report["first"], serde_json::json!([0, len]));
-            assert_eq!(report["last"], serde_json::json!([len, len]));
+            assert_eq!(report["first"], $crate::serde_json::json!([0, len]));
+            assert_eq!(report["last"], $crate::serde_json::json!([len, len]));
             assert_eq!(report["monotonic"], true);
             assert!(report["calls"].as_u64().unwrap() > 100);
             assert_eq!(report["downloaded"], len);

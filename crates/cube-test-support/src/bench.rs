@@ -1,17 +1,21 @@
 //! What both upload benchmarks share: an emulator, a signed-in user, a
 //! test file, and the figures printed at the end.
 
-#![allow(dead_code, missing_docs, unreachable_pub)]
-
 use cube_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// An emulator and a test file of `len` bytes, removed when dropped.
+#[derive(Debug)]
 pub struct Bench {
+    /// The emulator uploads go to.
     pub emulator: RunningEmulator,
+    /// The file uploaded.
     pub file: PathBuf,
+    /// Its size in bytes.
     pub len: u64,
+    /// How many rounds each client uploads.
     pub rounds: usize,
 }
 
@@ -46,6 +50,7 @@ impl Bench {
         }
     }
 
+    /// Prints the median throughput of each client and their ratio.
     pub fn report(&self, adapter: &str, raw: &str, sdk: &[Duration], reference: &[Duration]) {
         let mib = self.len as f64 / f64::from(1 << 20);
         let rate = |d: &[Duration]| {

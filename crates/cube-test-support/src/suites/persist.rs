@@ -1,9 +1,13 @@
+//! [`persist_suite!`](crate::persist_suite): sessions that outlive the
+//! process.
+
 /// Sessions that live as long as the app, end to end against the emulator:
 /// resumed in another process, adopted from another client, every change
-/// heard. Written once and expanded for both adapters, in a test file that
-/// imports one adapter's `Client`, `ClientBuilder`, `Credentials`, `proto`
-/// and defines `restore_with(answer)` (async for cube-async):
-/// `persist_suite!(#[test]);` or `persist_suite!(#[tokio::test] async await);`.
+/// heard. Written once, expanded in a test file of each adapter:
+/// `persist_suite!(cube_blocking, #[test]);` or
+/// `persist_suite!(cube_async, #[tokio::test] async await);`. The file may
+/// add tests of its own that use what the suite defines (`Harness`,
+/// `client_for`, `recorder`, `changes`, `LOGIN`, …).
 ///
 /// "Another process" is this very test binary, run again with the exact name
 /// of an ignored test (`child_resumes_the_saved_session`) and the snapshot
@@ -12,12 +16,19 @@
 /// session the parent makes says how many sessions were made meanwhile.
 #[macro_export]
 macro_rules! persist_suite {
-    (#[$attr:meta] $($async:ident $await:ident)?) => {
-        use $crate::support::e2e::Harness;
-        use proto::ops::{NewUser, UserUpdate};
-        use proto::{ExpiredBy, IssuedToken, SessionChange, SessionEvent, SessionKind, SessionSnapshot};
+    ($adapter:ident, #[$attr:meta] $($async:ident $await:ident)?) => {
+        use $crate::harness::Harness;
+        use $adapter::{
+            Client, ClientBuilder, Credentials, Error, ExpiredBy, IssuedToken, NewUser, RestoreAnswer,
+            SessionChange, SessionEvent, SessionKind, SessionSnapshot, UserUpdate, proto,
+        };
         use std::sync::atomic::{AtomicUsize, Ordering};
         use std::sync::{Arc, Mutex};
+
+        /// What the restore callback answers, as the adapter takes it.
+        $($async)? fn restore_with(answer: impl Into<RestoreAnswer>) -> RestoreAnswer {
+            answer.into()
+        }
 
         const LOGIN: &str = "paula01";
         const PASSWORD: &str = "password-paula";
@@ -81,7 +92,7 @@ macro_rules! persist_suite {
                 env!("CARGO_CRATE_NAME")
             ));
             let snapshot = owner.export_session().unwrap();
-            std::fs::write(&file, serde_json::to_string(&snapshot).unwrap()).unwrap();
+            std::fs::write(&file, $crate::serde_json::to_string(&snapshot).unwrap()).unwrap();
 
             // A new process resumes the session and reads the user at once.
             let out = run_child(&h, &file, 0, user.id);
@@ -98,7 +109,7 @@ macro_rules! persist_suite {
             );
             assert_eq!(next_session_id(&h)$(.$await)?, first.id + 3, "one restore session, then this one");
             // The listener saved the restored session, and the next launch uses it.
-            let saved: SessionSnapshot = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+            let saved: SessionSnapshot = $crate::serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
             assert_eq!(saved.session_id(), Some(first.id + 2));
             let out = run_child(&h, &file, later, user.id);
             assert!(out.contains("after 0 restore(s); changes []"), "{out}");
@@ -119,7 +130,7 @@ macro_rules! persist_suite {
                 std::env::var(name).unwrap_or_else(|_| panic!("{name} is unset: this test runs as the child of a_session_resumed_in_another_process_makes_no_session_request"))
             };
             let file = var("CUBE_CHILD_SNAPSHOT");
-            let snapshot: SessionSnapshot = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+            let snapshot: SessionSnapshot = $crate::serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
             let offset: i64 = var("CUBE_CHILD_CLOCK_OFFSET").parse().unwrap();
             let user: u64 = var("CUBE_CHILD_USER").parse().unwrap();
             let restores = Arc::new(AtomicUsize::new(0));
@@ -129,7 +140,7 @@ macro_rules! persist_suite {
             let client = Client::builder(var("CUBE_CHILD_APP").parse().unwrap(), var("CUBE_CHILD_KEY"))
                 .auth_secret(var("CUBE_CHILD_SECRET"))
                 .base_url(var("CUBE_CHILD_API"))
-                .clock(move || time::OffsetDateTime::now_utc() + time::Duration::seconds(offset))
+                .clock(move || $crate::time::OffsetDateTime::now_utc() + $crate::time::Duration::seconds(offset))
                 .resume_session(snapshot)
                 .restore(move || {
                     counter.fetch_add(1, Ordering::SeqCst);
@@ -139,7 +150,7 @@ macro_rules! persist_suite {
                     // What an app does: persist every change.
                     sink.lock().unwrap().push(e.change);
                     if let Some(snapshot) = &e.snapshot {
-                        std::fs::write(&save_to, serde_json::to_string(snapshot).unwrap()).unwrap();
+                        std::fs::write(&save_to, $crate::serde_json::to_string(snapshot).unwrap()).unwrap();
                     }
                 })
                 .build()
@@ -172,7 +183,7 @@ macro_rules! persist_suite {
             assert_eq!(adopted.session_expires_at(), None, "nobody said the deadline yet");
             assert_eq!(adopted.get_user(user.id)$(.$await)?.unwrap().unwrap().id, user.id);
             let deadline = adopted.session_expires_at().expect("the first answer's header");
-            assert!((deadline - adopted.now() - time::Duration::hours(2)).abs() < time::Duration::seconds(5));
+            assert!((deadline - adopted.now() - $crate::time::Duration::hours(2)).abs() < $crate::time::Duration::seconds(5));
             let updated = adopted.update_user(UserUpdate::new().full_name("Paula Adopted"))$(.$await)?.unwrap();
             assert_eq!(updated.full_name.as_deref(), Some("Paula Adopted"));
             assert_eq!(next_session_id(&h)$(.$await)?, first.id + 1, "the adopted client made no session");

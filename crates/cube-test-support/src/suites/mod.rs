@@ -1,0 +1,9 @@
+//! The suites written once and expanded in each adapter's tests, as macros
+//! that take the adapter's crate name and the test attribute (with `async
+//! await` for an async adapter).
+
+mod e2e;
+mod logs;
+mod persist;
+mod spans;
+mod transfer;
