@@ -26,6 +26,7 @@ mod config;
 mod crypto;
 mod error;
 mod files;
+mod form;
 mod multipart;
 mod operations;
 mod providers;

@@ -19,7 +19,7 @@ use crate::multipart::{self, FormError, Multipart};
 use crate::state::State;
 use crate::store::blobs::{self, BlobRow};
 use crate::store::sessions::SessionRow;
-use crate::wire::{encode_component, int_like, truthy};
+use crate::wire::{encode_component, flag, int_like};
 
 /// Path of the upload URL.
 pub(crate) const UPLOAD_PATH: &str = "/_storage/upload";
@@ -139,8 +139,15 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
     if name.is_none() {
         errors.add("name", "is invalid");
     }
+    let public = match fields.get("public") {
+        None | Some(Value::Null) => Some(false),
+        Some(value) => flag(value),
+    };
+    if public.is_none() {
+        errors.add("public", "is not a boolean");
+    }
     errors.into_result()?;
-    let public = fields.get("public").is_some_and(truthy);
+    let public = public.unwrap_or_default();
     let now = ctx.now;
     let mut blob = BlobRow {
         id: 0,

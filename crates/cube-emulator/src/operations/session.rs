@@ -14,7 +14,7 @@ use crate::state::{GUEST_TTL, SESSION_TTL, State};
 use crate::store::apps::{self, App};
 use crate::store::sessions::{self, SessionRow};
 use crate::store::users::{self, Key, UserRow};
-use crate::wire::{int_like, signature_base, truthy, uint_like};
+use crate::wire::{flag, int_like, signature_base, uint_like};
 
 /// What kind of session a request asks for.
 enum Credentials {
@@ -53,7 +53,13 @@ fn credentials(
     let Some(params) = params else {
         return Ok(Credentials::Application);
     };
-    if params.get("guest").is_some_and(truthy) {
+    let guest = match params.get("guest") {
+        None | Some(Value::Null) => false,
+        Some(value) => {
+            flag(value).ok_or_else(|| ApiError::invalid_field("guest", "is not a boolean"))?
+        }
+    };
+    if guest {
         let full_name = params
             .get("full_name")
             .and_then(Value::as_str)
@@ -194,7 +200,8 @@ fn check_signature(
         .get("nonce")
         .and_then(uint_like)
         .ok_or_else(|| ApiError::invalid_field("nonce", "can't be blank"))?;
-    let base = signature_base(body);
+    let base = signature_base(body)
+        .ok_or_else(|| ApiError::bad_request("The signed parameters are too long"))?;
     ensure(
         signature_matches(app.auth_secret.expose(), &base, signature),
         ApiError::bad_signature,
