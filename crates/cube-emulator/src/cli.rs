@@ -59,8 +59,8 @@ pub(crate) fn parse(
     if let Some(cost) = env("CUBE_EMULATOR_PASSWORD_COST") {
         config.password_cost = cost.parse::<PasswordCost>()?;
     }
-    if let Some(token) = env("CUBE_EMULATOR_ADMIN_TOKEN").filter(|t| !t.is_empty()) {
-        config.admin_token = Some(token);
+    if let Some(token) = env("CUBE_EMULATOR_ADMIN_TOKEN") {
+        config.admin_token = Some(admin_token(token, "CUBE_EMULATOR_ADMIN_TOKEN")?);
     }
     if let Some(seconds) = env("CUBE_EMULATOR_PROVIDER_TIMEOUT") {
         config.provider_timeout = parse_timeout(&seconds)?;
@@ -98,7 +98,7 @@ pub(crate) fn parse(
             "--auth-key" => config.auth_key = value()?,
             "--auth-secret" => config.auth_secret = value()?,
             "--password-cost" => config.password_cost = value()?.parse()?,
-            "--admin-token" => config.admin_token = Some(value()?),
+            "--admin-token" => config.admin_token = Some(admin_token(value()?, "--admin-token")?),
             "--provider-timeout" => config.provider_timeout = parse_timeout(&value()?)?,
             other => return Err(format!("unknown option {other:?}")),
         }
@@ -107,6 +107,17 @@ pub(crate) fn parse(
         config.storage = Storage::InMemory;
     }
     Ok(Action::Run(config))
+}
+
+/// An admin token: an empty one would let every peer in (`""` equals
+/// `""`), so it is refused rather than guessed at.
+fn admin_token(token: String, source: &str) -> Result<String, String> {
+    if token.is_empty() {
+        return Err(format!(
+            "the admin token must not be empty ({source}); leave it unset to serve loopback peers only"
+        ));
+    }
+    Ok(token)
 }
 
 /// Seconds, fractions allowed, more than 0 and at most 600.
@@ -196,5 +207,23 @@ mod tests {
             parse(["--help".to_string()], |_| None),
             Ok(Action::Help)
         ));
+    }
+
+    #[test]
+    fn an_empty_admin_token_is_an_error() {
+        for (args, env) in [
+            (&["--admin-token", ""][..], &[][..]),
+            (&["--admin-token="][..], &[][..]),
+            (&[][..], &[("CUBE_EMULATOR_ADMIN_TOKEN", "")][..]),
+            (
+                &["--admin-token", ""][..],
+                &[("CUBE_EMULATOR_ADMIN_TOKEN", "t")][..],
+            ),
+        ] {
+            let err = run(args, env).unwrap_err();
+            assert!(err.contains("admin token must not be empty"), "{err}");
+        }
+        let c = run(&["--admin-token", "t"], &[]).unwrap();
+        assert_eq!(c.admin_token.as_deref(), Some("t"));
     }
 }

@@ -37,7 +37,7 @@ mod state;
 mod store;
 mod wire;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -78,6 +78,9 @@ pub enum StartError {
     /// The runtime or its thread could not be created (blocking start).
     #[error("cannot start the emulator runtime: {0}")]
     Runtime(std::io::Error),
+    /// A setting of [`EmulatorConfig`] cannot be used.
+    #[error("invalid configuration: {0}")]
+    Config(String),
 }
 
 /// Starts emulators. See [`Emulator::start`] and [`Emulator::start_blocking`].
@@ -89,6 +92,12 @@ impl Emulator {
     /// accepts connections. It stops when the returned handle is dropped
     /// (or on [`RunningEmulator::stop`]).
     pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError> {
+        if config.admin_token.as_deref() == Some("") {
+            return Err(StartError::Config(
+                "the admin token must not be empty; leave it unset to serve loopback peers only"
+                    .into(),
+            ));
+        }
         let dir = match &config.storage {
             Storage::InMemory => None,
             Storage::DataDir(dir) => Some(dir.clone()),
@@ -142,7 +151,27 @@ impl Emulator {
             addr: config.listen,
             source,
         })?;
-        let base_url = format!("http://{addr}");
+        // The emulator's own URL (the ready line, and how it reaches its
+        // fake providers): a wildcard address names no host, so it is the
+        // loopback address of the same family.
+        let base_url = match addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => {
+                format!(
+                    "http://{}",
+                    SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()))
+                )
+            }
+            IpAddr::V6(ip) if ip.is_unspecified() => {
+                format!(
+                    "http://{}",
+                    SocketAddr::from((Ipv6Addr::LOCALHOST, addr.port()))
+                )
+            }
+            _ => format!("http://{addr}"),
+        };
+        for app in &apps {
+            app.settings.warn_if_unsafe(app.id);
+        }
         // The application as stored wins over the flags (an existing one is kept).
         let app = apps.iter().find(|a| a.id == config.app_id).cloned();
         let state = Arc::new(State::new(

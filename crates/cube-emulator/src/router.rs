@@ -1,7 +1,7 @@
 //! The route table, and the decoding every request shares: `.json`
 //! stripping, the session token, the query string and the body.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -86,7 +86,12 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
         ) => fake::twitter_verify(ctx).await,
 
         (_, ["_emulator", rest @ ..]) => {
-            admin::authorize(ctx)?;
+            admin::authorize(
+                ctx.state.admin_token.as_ref(),
+                &ctx.headers,
+                ctx.host.as_deref(),
+                ctx.remote.ip(),
+            )?;
             match (method, rest) {
                 (&M::GET, ["health"]) => admin::health(ctx).await,
                 (&M::POST, ["apps"]) => admin::create_app(ctx).await,
@@ -107,22 +112,28 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
     }
 }
 
+/// The connection a request arrived on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Connection {
+    /// The client's address.
+    pub(crate) remote: SocketAddr,
+    /// The emulator's address the client reached.
+    pub(crate) local: SocketAddr,
+}
+
 /// Handles one HTTP request. Never fails: every problem is an error reply.
+/// Everything under `/_emulator/` answers without CORS headers (no page of
+/// another origin may read it); the ConnectyCube API allows any origin.
 pub(crate) async fn handle<B>(
     state: Arc<State>,
     req: Request<B>,
-    peer: SocketAddr,
+    conn: Connection,
 ) -> Response<ResponseBody>
 where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let (parts, body) = req.into_parts();
-    if parts.method == Method::OPTIONS {
-        return preflight(&parts.headers);
-    }
-    let now = state.clock.now();
-
     // `PATH.json` is `PATH` (the JavaScript SDK appends it to every call).
     let path = parts.uri.path();
     let path = path.strip_suffix(".json").unwrap_or(path);
@@ -131,15 +142,82 @@ where
         .filter(|s| !s.is_empty())
         .map(|s| wire::decode_component(s, false))
         .collect();
-    let Some(decoded) = decoded else {
-        return respond(Err(ApiError::bad_request("Malformed path")), None);
+    let admin = decoded
+        .as_ref()
+        .is_none_or(|d| d.first().is_some_and(|s| s == "_emulator"));
+    let mut response = match decoded {
+        None => respond(Err(ApiError::bad_request("Malformed path")), None),
+        Some(_) if parts.method == Method::OPTIONS => {
+            if admin {
+                admin_preflight(&state, &parts, conn)
+            } else {
+                preflight(&parts.headers)
+            }
+        }
+        Some(decoded) => serve(state, parts, body, conn, &decoded).await,
     };
+    let headers = response.headers_mut();
+    if !admin {
+        allow_any_origin(headers);
+    }
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// The authority the client named: the request target's (absolute form),
+/// else `Host`.
+fn request_host(parts: &http::request::Parts) -> Option<String> {
+    match parts.uri.authority() {
+        Some(authority) => Some(authority.as_str().to_owned()),
+        None => parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
+}
+
+/// Where the links a reply carries point (upload URLs, redirects, reset
+/// links): the address this client reached, so that a phone on the LAN
+/// of an emulator listening on `0.0.0.0` gets links it can open. It is
+/// the socket's own address, never the client's `Host`, which anyone can
+/// write.
+fn link_base(state: &State, local: SocketAddr) -> String {
+    let ip = local.ip().to_canonical();
+    match (ip, local) {
+        (IpAddr::V6(_), SocketAddr::V6(v6)) if v6.scope_id() != 0 => state.base_url.clone(),
+        _ if ip.is_unspecified() => state.base_url.clone(),
+        _ => format!("http://{}", SocketAddr::new(ip, local.port())),
+    }
+}
+
+async fn serve<B>(
+    state: Arc<State>,
+    parts: http::request::Parts,
+    body: B,
+    conn: Connection,
+    decoded: &[String],
+) -> Response<ResponseBody>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let now = state.clock.now();
+    let path = parts.uri.path();
+    let path = path.strip_suffix(".json").unwrap_or(path);
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    let base_url = link_base(&state, conn.local);
 
     // The upload streams its body to disk: it never goes through
     // `read_body`, and it ignores any `CB-Token` (the policy is its permit).
     if parts.method == Method::POST && path == blobs::UPLOAD_PATH {
-        let response = respond(blobs::upload(&state, &parts.headers, body, now).await, None);
+        let response = respond(
+            blobs::upload(&state, &base_url, &parts.headers, body, now).await,
+            None,
+        );
         tracing::debug!(method = %parts.method, path, status = response.status().as_u16(), "request");
         return response;
     }
@@ -184,6 +262,7 @@ where
         Value::Object(Map::new())
     };
 
+    let host = request_host(&parts);
     let ctx = Ctx {
         state,
         now,
@@ -192,8 +271,10 @@ where
         query,
         raw_path: parts.uri.path().to_owned(),
         body,
+        host,
         headers: parts.headers,
-        peer,
+        remote: conn.remote,
+        base_url,
     };
     let started = std::time::Instant::now();
     let outcome = route(&ctx, &parts.method, &segments).await;
@@ -258,6 +339,7 @@ fn respond(outcome: Outcome, deadline: Option<i64>) -> Response<ResponseBody> {
         Expiry::Ended => None,
     };
     let mut location = None;
+    let mut file_headers = None;
     let (content_type, body) = match reply.body {
         Body::Empty => (None, Either::Left(Full::new(Bytes::new()))),
         Body::Json(value) => (
@@ -278,13 +360,20 @@ fn respond(outcome: Outcome, deadline: Option<i64>) -> Response<ResponseBody> {
             file,
             len,
             content_type,
-        } => (
-            Some(
-                HeaderValue::from_str(&content_type)
-                    .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream")),
-            ),
-            Either::Right(FileBody::new(file, len)),
-        ),
+            disposition,
+        } => {
+            file_headers = Some(
+                HeaderValue::from_str(&disposition)
+                    .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+            );
+            (
+                Some(
+                    HeaderValue::from_str(&content_type)
+                        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream")),
+                ),
+                Either::Right(FileBody::new(file, len)),
+            )
+        }
         Body::Redirect(url) => {
             location = HeaderValue::from_str(&url).ok();
             (None, Either::Left(Full::new(Bytes::new())))
@@ -293,9 +382,17 @@ fn respond(outcome: Outcome, deadline: Option<i64>) -> Response<ResponseBody> {
     let mut response = Response::new(body);
     *response.status_mut() = reply.status;
     let headers = response.headers_mut();
-    allow_any_origin(headers);
     if let Some(ct) = content_type {
         headers.insert(CONTENT_TYPE, ct);
+    }
+    // Stored bytes are whatever a user uploaded: on the emulator's origin
+    // a browser must never run them (nor anything they would load).
+    if let Some(disposition) = file_headers {
+        headers.insert(http::header::CONTENT_DISPOSITION, disposition);
+        headers.insert(
+            http::header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; sandbox"),
+        );
     }
     if let Some(location) = location {
         headers.insert(http::header::LOCATION, location);
@@ -324,7 +421,6 @@ fn preflight(request: &http::HeaderMap) -> Response<ResponseBody> {
     let mut response = Response::new(Either::Left(Full::new(Bytes::new())));
     *response.status_mut() = http::StatusCode::NO_CONTENT;
     let headers = response.headers_mut();
-    allow_any_origin(headers);
     headers.insert(
         "access-control-allow-methods",
         HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
@@ -336,6 +432,33 @@ fn preflight(request: &http::HeaderMap) -> Response<ResponseBody> {
     headers.insert("access-control-allow-headers", asked);
     headers.insert("access-control-max-age", HeaderValue::from_static("86400"));
     response
+}
+
+/// `OPTIONS` under `/_emulator/`: the admin rules apply, and a caller
+/// they let through learns the methods, never a CORS permission.
+fn admin_preflight(
+    state: &State,
+    parts: &http::request::Parts,
+    conn: Connection,
+) -> Response<ResponseBody> {
+    let host = request_host(parts);
+    match admin::authorize(
+        state.admin_token.as_ref(),
+        &parts.headers,
+        host.as_deref(),
+        conn.remote.ip(),
+    ) {
+        Err(err) => respond(Err(err), None),
+        Ok(()) => {
+            let mut response = Response::new(Either::Left(Full::new(Bytes::new())));
+            *response.status_mut() = http::StatusCode::NO_CONTENT;
+            response.headers_mut().insert(
+                http::header::ALLOW,
+                HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
+            );
+            response
+        }
+    }
 }
 
 #[cfg(test)]
@@ -367,16 +490,92 @@ mod tests {
         token: Option<&str>,
         body: Vec<u8>,
     ) -> Response<ResponseBody> {
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json");
+        let mut headers = vec![("content-type", "application/json")];
         if let Some(token) = token {
-            builder = builder.header("cb-token", token);
+            headers.push(("cb-token", token));
+        }
+        call_from(f, "127.0.0.1:9", method, uri, &headers, body)
+    }
+
+    /// A request from `remote` with exactly `headers` (and `Host:
+    /// 127.0.0.1:1` unless they name one).
+    fn call_from(
+        f: &Fixture,
+        remote: &str,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Response<ResponseBody> {
+        let mut builder = Request::builder().method(method).uri(uri);
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            builder = builder.header("host", "127.0.0.1:1");
+        }
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
         }
         let request = builder.body(Full::new(Bytes::from(body))).unwrap();
-        let peer: SocketAddr = "127.0.0.1:9".parse().unwrap();
-        f.runtime.block_on(handle(f.state.clone(), request, peer))
+        let conn = Connection {
+            remote: remote.parse().unwrap(),
+            local: "127.0.0.1:1".parse().unwrap(),
+        };
+        f.runtime.block_on(handle(f.state.clone(), request, conn))
+    }
+
+    #[test]
+    fn admin_answers_loopback_peers_with_loopback_hosts_only() {
+        // Peers no machine needs to have: the rule itself, in process.
+        let f = fixture();
+        let health = |remote: &str, host: &str| {
+            call_from(
+                &f,
+                remote,
+                "GET",
+                "/_emulator/health",
+                &[("host", host)],
+                Vec::new(),
+            )
+            .status()
+            .as_u16()
+        };
+        for (remote, host, status) in [
+            ("127.0.0.1:5", "127.0.0.1:1", 200),
+            ("127.0.0.1:5", "localhost:1", 200),
+            ("[::1]:5", "[::1]:1", 200),
+            ("[::ffff:127.0.0.1]:5", "localhost", 200),
+            ("127.0.0.1:5", "evil.example:1", 403),
+            ("192.0.2.7:5", "127.0.0.1:1", 403),
+            ("10.0.0.2:5", "localhost:1", 403),
+            ("[fd00::7]:5", "[::1]:1", 403),
+            ("[::ffff:192.0.2.7]:5", "localhost:1", 403),
+        ] {
+            assert_eq!(health(remote, host), status, "{remote} naming {host}");
+        }
+        // The public API answers every peer, with CORS for browser apps.
+        let response = call_from(
+            &f,
+            "192.0.2.7:5",
+            "POST",
+            "/session",
+            &[
+                ("content-type", "application/json"),
+                ("origin", "https://app.example"),
+            ],
+            br#"{"application_id": 1, "auth_key": "key"}"#.to_vec(),
+        );
+        assert_eq!(response.status(), 201);
+        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        // Admin answers never carry CORS headers, whatever the status.
+        for remote in ["127.0.0.1:5", "192.0.2.7:5"] {
+            let response = call_from(&f, remote, "GET", "/_emulator/clock", &[], Vec::new());
+            assert!(
+                response
+                    .headers()
+                    .get("access-control-allow-origin")
+                    .is_none()
+            );
+            assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        }
     }
 
     fn fixture() -> Fixture {

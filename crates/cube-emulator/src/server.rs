@@ -47,13 +47,17 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: watch::Rece
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
+                Ok((stream, remote)) => {
                     // Small request/response pairs: don't wait for Nagle.
                     let _ = stream.set_nodelay(true);
+                    let Ok(local) = stream.local_addr() else { continue };
+                    let connection = router::Connection { remote, local };
                     let state = state.clone();
                     let service = service_fn(move |req| {
                         let state = state.clone();
-                        async move { Ok::<_, Infallible>(router::handle(state, req, peer).await) }
+                        async move {
+                            Ok::<_, Infallible>(router::handle(state, req, connection).await)
+                        }
                     });
                     let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
                     tokio::spawn(async move {

@@ -87,7 +87,7 @@ impl Policy {
 
 /// The upload URL of a blob: `{base}/_storage/upload?key=..&policy=..`.
 /// Spaces are `%20` and `+` is `%2B` (PROTOCOL.md section 7).
-fn upload_url(state: &State, blob: &BlobRow, expires: i64) -> String {
+fn upload_url(state: &State, base_url: &str, blob: &BlobRow, expires: i64) -> String {
     let policy = Policy {
         blob_id: blob.id,
         uid: blob.uid.clone(),
@@ -107,7 +107,7 @@ fn upload_url(state: &State, blob: &BlobRow, expires: i64) -> String {
         .iter()
         .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
         .collect();
-    format!("{}{UPLOAD_PATH}?{}", state.base_url, query.join("&"))
+    format!("{base_url}{UPLOAD_PATH}?{}", query.join("&"))
 }
 
 fn blob_fields(ctx: &Ctx) -> Result<&Map<String, Value>, ApiError> {
@@ -177,7 +177,7 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
         "blob_id": blob.id,
         "expires": format_iso(expires),
         "object_access_type": "Write",
-        "params": upload_url(&ctx.state, &blob, expires),
+        "params": upload_url(&ctx.state, &ctx.base_url, &blob, expires),
     });
     Ok(Reply::created(json!({ "blob": body })))
 }
@@ -282,18 +282,54 @@ pub(crate) async fn file(ctx: &Ctx, uid: &str) -> Outcome {
         .open_file(&blob.uid)
         .await
         .ok_or_else(ApiError::not_found)?;
-    Ok(Reply::file(file, len, blob.content_type).with_expiry(expiry_of(session.as_ref())))
+    let disposition = disposition(&blob.content_type, &blob.name);
+    Ok(Reply::file(file, len, blob.content_type, disposition)
+        .with_expiry(expiry_of(session.as_ref())))
+}
+
+/// Types a browser shows without running anything: pictures (not SVG,
+/// which is a document), sound, video and plain text.
+fn shows_inert(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    (essence.starts_with("image/") && !essence.starts_with("image/svg"))
+        || essence.starts_with("audio/")
+        || essence.starts_with("video/")
+        || essence == "text/plain"
+}
+
+/// `Content-Disposition` of a stored file: `inline` for inert types, else
+/// `attachment`, so that a stored page is downloaded rather than opened on
+/// the emulator's origin; the name as an ASCII fallback and as RFC 5987
+/// UTF-8.
+fn disposition(content_type: &str, name: &str) -> String {
+    let kind = if shows_inert(content_type) {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let ascii: String = name
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if c != '"' && c != '\\' => c,
+            _ => '_',
+        })
+        .collect();
+    format!(
+        "{kind}; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        encode_component(name)
+    )
 }
 
 /// `GET /blobs/{uid}/download`: `301` to the file's URL (with `?token=`
 /// for a private file, taken from `CB-Token` or `?token=`).
 pub(crate) async fn download(ctx: &Ctx, uid: &str) -> Outcome {
     let (blob, session) = readable(ctx, uid)?;
-    let base = format!(
-        "{}/blobs/{}",
-        ctx.state.base_url,
-        encode_component(&blob.uid)
-    );
+    let base = format!("{}/blobs/{}", ctx.base_url, encode_component(&blob.uid));
     let token = ctx
         .query("token")
         .filter(|t| !t.is_empty())
@@ -348,7 +384,13 @@ fn check_policy(state: &State, fields: &[(String, String)], now: i64) -> Result<
 
 /// `POST /_storage/upload` (multipart): the policy fields, then `file`.
 /// The file streams to disk; the answer is S3's XML `PostResponse`.
-pub(crate) async fn upload<B>(state: &State, headers: &HeaderMap, body: B, now: i64) -> Outcome
+pub(crate) async fn upload<B>(
+    state: &State,
+    base_url: &str,
+    headers: &HeaderMap,
+    body: B,
+    now: i64,
+) -> Outcome
 where
     B: Body<Data = bytes::Bytes>,
 {
@@ -375,7 +417,7 @@ where
         }
         return Err(ApiError::too_large());
     }
-    let result = receive(state, &mut form, now).await;
+    let result = receive(state, base_url, &mut form, now).await;
     if result.is_err() {
         // Let the client finish sending, so that it reads the answer.
         form.drain(DRAIN_CAP).await;
@@ -383,7 +425,7 @@ where
     result
 }
 
-async fn receive<B>(state: &State, form: &mut Multipart<B>, now: i64) -> Outcome
+async fn receive<B>(state: &State, base_url: &str, form: &mut Multipart<B>, now: i64) -> Outcome
 where
     B: Body<Data = bytes::Bytes>,
 {
@@ -438,7 +480,7 @@ where
         return Err(ApiError::not_found());
     }
     tracing::debug!(blob = blob.id, size, "upload stored");
-    let location = format!("{}/blobs/{}", state.base_url, blob.uid);
+    let location = format!("{base_url}/blobs/{}", blob.uid);
     let xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PostResponse><Location>{}</Location>\
          <Bucket>{BUCKET}</Bucket><Key>{}</Key><ETag>\"{}-{size}\"</ETag></PostResponse>",

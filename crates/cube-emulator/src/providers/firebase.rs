@@ -3,7 +3,7 @@
 //! `firebase_jwks_url`, cached, and fetched again when a token names an
 //! unknown `kid` — how key rotation is picked up), or unsigned (`alg:
 //! none`, as the Firebase Auth Emulator issues them) when the application
-//! accepts those. The claims are checked either way. A fetched set is
+//! accepts those and has no key set. The claims are checked either way. A fetched set is
 //! also fetched again once stale (`Cache-Control: max-age`, default 1 h).
 
 use std::collections::HashMap;
@@ -123,7 +123,7 @@ pub(crate) async fn verify(
     let claims = segment_json(payload).ok_or_else(unauthorized)?;
     match header["alg"].as_str() {
         Some("none") => ensure(
-            settings.firebase_accept_unsigned && signature.is_empty(),
+            settings.accepts_unsigned_firebase() && signature.is_empty(),
             unauthorized,
         )?,
         Some("RS256") => {
