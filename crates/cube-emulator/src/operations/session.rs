@@ -333,7 +333,7 @@ async fn start_session(
         .write(move |c| {
             let now = new.now;
             if let Some(nonce) = &new.nonce_to_use {
-                apps::use_nonce(c, new.app_id, nonce, now, new.window)?;
+                apps::use_nonce(c, new.app_id, nonce, now, new.ts.unwrap_or(now), new.window)?;
             }
             let (user_id, is_guest) = match plan {
                 Plan::Application => (None, false),

@@ -125,12 +125,16 @@ pub(crate) fn save_clock_offset(conn: &Connection, offset: i64) -> rusqlite::Res
 }
 
 /// Records a signed request's nonce; one already used by this application
-/// within the last `window` seconds is a replay (`422`).
+/// within the last `window` seconds is a replay (`422`). A nonce is kept
+/// from the later of its arrival and its request's `timestamp`: a request
+/// stamped ahead of the clock stays replayable (and so stays refused)
+/// until its timestamp leaves the window.
 pub(crate) fn use_nonce(
     conn: &Connection,
     app_id: i64,
     nonce: &str,
     now: i64,
+    timestamp: i64,
     window: i64,
 ) -> Result<(), ApiError> {
     let seen: Option<i64> = conn
@@ -146,7 +150,7 @@ pub(crate) fn use_nonce(
     conn.execute(
         "INSERT INTO nonces (app_id, nonce, seen_at) VALUES (?1, ?2, ?3)
          ON CONFLICT(app_id, nonce) DO UPDATE SET seen_at = excluded.seen_at",
-        params![app_id, nonce, now],
+        params![app_id, nonce, now.max(timestamp)],
     )?;
     Ok(())
 }
