@@ -27,6 +27,8 @@ mod crypto;
 mod error;
 mod files;
 mod form;
+#[cfg(test)]
+mod harness;
 mod multipart;
 mod operations;
 mod providers;

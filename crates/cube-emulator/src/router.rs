@@ -464,80 +464,37 @@ fn admin_preflight(
 #[cfg(test)]
 mod tests {
     //! The router driven in-process with arbitrary requests: whatever
-    //! arrives, the answer is never a 5xx, and errors use the object form.
+    //! arrives (JSON, forms, multipart, raw bytes; deep, huge or broken),
+    //! the answer is never a 5xx, and errors use the object form.
 
     use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
-    use crate::clock::{Clock, SystemTimeSource};
-    use crate::config::PasswordCost;
-    use crate::crypto::{Passwords, Secret};
-    use crate::settings::AppSettings;
-    use crate::store::Store;
-    use crate::store::apps::{self, App};
+    use crate::harness::{Answer, Harness};
 
-    struct Fixture {
-        runtime: tokio::runtime::Runtime,
-        state: Arc<State>,
-        token: String,
-    }
-
-    fn call(
-        f: &Fixture,
-        method: &str,
-        uri: &str,
-        token: Option<&str>,
-        body: Vec<u8>,
-    ) -> Response<ResponseBody> {
-        let mut headers = vec![("content-type", "application/json")];
-        if let Some(token) = token {
-            headers.push(("cb-token", token));
-        }
-        call_from(f, "127.0.0.1:9", method, uri, &headers, body)
-    }
-
-    /// A request from `remote` with exactly `headers` (and `Host:
-    /// 127.0.0.1:1` unless they name one).
-    fn call_from(
-        f: &Fixture,
+    fn from(
+        h: &Harness,
         remote: &str,
         method: &str,
         uri: &str,
         headers: &[(&str, &str)],
-        body: Vec<u8>,
-    ) -> Response<ResponseBody> {
-        let mut builder = Request::builder().method(method).uri(uri);
-        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
-            builder = builder.header("host", "127.0.0.1:1");
-        }
-        for (k, v) in headers {
-            builder = builder.header(*k, *v);
-        }
-        let request = builder.body(Full::new(Bytes::from(body))).unwrap();
-        let conn = Connection {
-            remote: remote.parse().unwrap(),
-            local: "127.0.0.1:1".parse().unwrap(),
-        };
-        f.runtime.block_on(handle(f.state.clone(), request, conn))
+    ) -> Answer {
+        let headers: Vec<(&str, &[u8])> = headers.iter().map(|(k, v)| (*k, v.as_bytes())).collect();
+        h.call(
+            remote.parse().unwrap(),
+            method.as_bytes(),
+            uri,
+            &headers,
+            Vec::new(),
+        )
+        .unwrap()
     }
 
     #[test]
     fn admin_answers_loopback_peers_with_loopback_hosts_only() {
         // Peers no machine needs to have: the rule itself, in process.
-        let f = fixture();
-        let health = |remote: &str, host: &str| {
-            call_from(
-                &f,
-                remote,
-                "GET",
-                "/_emulator/health",
-                &[("host", host)],
-                Vec::new(),
-            )
-            .status()
-            .as_u16()
-        };
+        let h = Harness::new();
         for (remote, host, status) in [
             ("127.0.0.1:5", "127.0.0.1:1", 200),
             ("127.0.0.1:5", "localhost:1", 200),
@@ -549,118 +506,68 @@ mod tests {
             ("[fd00::7]:5", "[::1]:1", 403),
             ("[::ffff:192.0.2.7]:5", "localhost:1", 403),
         ] {
-            assert_eq!(health(remote, host), status, "{remote} naming {host}");
+            let answer = from(&h, remote, "GET", "/_emulator/health", &[("host", host)]);
+            assert_eq!(answer.status, status, "{remote} naming {host}");
         }
         // The public API answers every peer, with CORS for browser apps.
-        let response = call_from(
-            &f,
-            "192.0.2.7:5",
-            "POST",
-            "/session",
-            &[
-                ("content-type", "application/json"),
-                ("origin", "https://app.example"),
-            ],
-            br#"{"application_id": 1, "auth_key": "key"}"#.to_vec(),
-        );
-        assert_eq!(response.status(), 201);
-        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        let answer = h
+            .call(
+                "192.0.2.7:5".parse().unwrap(),
+                b"POST",
+                "/session",
+                &[
+                    ("content-type", b"application/json"),
+                    ("origin", b"https://app.example"),
+                ],
+                br#"{"application_id": 1, "auth_key": "key"}"#.to_vec(),
+            )
+            .unwrap();
+        assert_eq!(answer.status, 201);
+        assert_eq!(answer.headers["access-control-allow-origin"], "*");
         // Admin answers never carry CORS headers, whatever the status.
         for remote in ["127.0.0.1:5", "192.0.2.7:5"] {
-            let response = call_from(&f, remote, "GET", "/_emulator/clock", &[], Vec::new());
-            assert!(
-                response
-                    .headers()
-                    .get("access-control-allow-origin")
-                    .is_none()
-            );
-            assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+            let answer = from(&h, remote, "GET", "/_emulator/clock", &[]);
+            assert!(answer.headers.get("access-control-allow-origin").is_none());
+            assert_eq!(answer.headers["x-content-type-options"], "nosniff");
         }
     }
 
-    fn fixture() -> Fixture {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let app = App {
-            id: 1,
-            auth_key: "key".into(),
-            auth_secret: Secret::new("secret"),
-            settings: AppSettings::default(),
-        };
-        let state = runtime.block_on(async {
-            let store = Store::open(None).unwrap();
-            let stored = app.clone();
-            store
-                .write(move |c| Ok(apps::ensure_exists(c, &stored)?))
-                .await
-                .unwrap();
-            let files = crate::files::Files::open(store.dir().join("blobs"), false).unwrap();
-            Arc::new(State::new(
-                store,
-                Clock::new(Arc::new(SystemTimeSource), 0),
-                "http://127.0.0.1:1".into(),
-                None,
-                files,
-                Secret::new("upload-key"),
-                crate::providers::Providers::new(std::time::Duration::from_secs(1)),
-                Passwords::new(PasswordCost::Dev),
-                vec![app],
-            ))
-        });
-        let mut f = Fixture {
-            runtime,
-            state,
-            token: String::new(),
-        };
-        let body = json!({"application_id": 1, "auth_key": "key",
-            "user": {"login": "fuzzer", "password": "password123"}});
-        let response = call(&f, "POST", "/session", None, body.to_string().into_bytes());
-        let bytes = f
-            .runtime
-            .block_on(response.into_body().collect())
-            .unwrap()
-            .to_bytes();
-        let value: Value = serde_json::from_slice(&bytes).unwrap();
-        f.token = value["session"]["token"].as_str().unwrap().to_owned();
-        f
-    }
+    const KEYS: &[&str] = &[
+        "user",
+        "login",
+        "password",
+        "email",
+        "application_id",
+        "auth_key",
+        "nonce",
+        "timestamp",
+        "signature",
+        "guest",
+        "tag_list",
+        "full_name",
+        "provider",
+        "seconds",
+        "id",
+        "old_password",
+        "custom_data",
+        "timezone",
+        "external_id",
+        "keys",
+        "token",
+        "secret",
+        "firebase_phone",
+        "firebase_email",
+        "project_id",
+        "access_token",
+        "blob",
+        "size",
+        "content_type",
+        "name",
+        "public",
+    ];
 
     fn json_value() -> impl Strategy<Value = Value> {
-        let keys = prop::sample::select(vec![
-            "user",
-            "login",
-            "password",
-            "email",
-            "application_id",
-            "auth_key",
-            "nonce",
-            "timestamp",
-            "signature",
-            "guest",
-            "tag_list",
-            "full_name",
-            "provider",
-            "seconds",
-            "id",
-            "old_password",
-            "custom_data",
-            "timezone",
-            "external_id",
-            "keys",
-            "token",
-            "secret",
-            "firebase_phone",
-            "firebase_email",
-            "project_id",
-            "access_token",
-            "blob",
-            "size",
-            "content_type",
-            "name",
-            "public",
-        ]);
+        let keys = prop::sample::select(KEYS);
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::from),
@@ -675,8 +582,9 @@ mod tests {
             Just(Value::from("firebase_phone")),
             Just(Value::from("firebase_email")),
             Just(Value::from("eyJhbGciOiJub25lIn0.e30.")),
+            (1usize..200_000).prop_map(|n| Value::from("x".repeat(n))),
         ];
-        leaf.prop_recursive(3, 24, 6, move |inner| {
+        leaf.prop_recursive(6, 48, 6, move |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
                 prop::collection::btree_map(keys.clone(), inner, 0..6).prop_map(|m| Value::Object(
@@ -684,6 +592,89 @@ mod tests {
                 )),
             ]
         })
+    }
+
+    /// JSON nested `levels` deep around a session body.
+    fn deep_json() -> impl Strategy<Value = Vec<u8>> {
+        (1usize..200, any::<bool>()).prop_map(|(levels, arrays)| {
+            let (open, close) = if arrays {
+                ("[", "]")
+            } else {
+                (r#"{"user":"#, "}")
+            };
+            format!(
+                r#"{{"application_id":1,"auth_key":"key","user":{}1{}}}"#,
+                open.repeat(levels),
+                close.repeat(levels)
+            )
+            .into_bytes()
+        })
+    }
+
+    /// A bracketed form: known keys with up to 80 levels of brackets,
+    /// values that may be empty, encoded, or very long.
+    fn form_body() -> impl Strategy<Value = Vec<u8>> {
+        let pair = (
+            prop::sample::select(KEYS),
+            prop::collection::vec(
+                prop_oneof![
+                    Just(String::new()),
+                    prop::sample::select(KEYS).prop_map(str::to_owned)
+                ],
+                0..4,
+            ),
+            prop_oneof![0usize..80, 5_000usize..10_000],
+            prop_oneof![
+                "[a-z0-9%+=\\[\\]]{0,16}".prop_map(|v| v),
+                (1usize..300_000).prop_map(|n| "v".repeat(n)),
+            ],
+        )
+            .prop_map(|(key, path, extra, value)| {
+                let mut k = key.to_owned();
+                for part in path {
+                    k.push_str(&format!("[{part}]"));
+                }
+                k.push_str(&"[a]".repeat(extra));
+                format!("{k}={value}")
+            });
+        prop::collection::vec(pair, 0..6).prop_map(|pairs| {
+            let mut body = "application_id=1&auth_key=key&".to_owned();
+            body.push_str(&pairs.join("&"));
+            body.into_bytes()
+        })
+    }
+
+    /// A multipart form as browsers send it, possibly cut short.
+    fn multipart_body() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop::collection::vec(
+                (
+                    prop::sample::select(vec!["key", "policy", "signature", "Content-Type", "file", "x"]),
+                    "[ -~]{0,24}",
+                ),
+                0..5,
+            ),
+            prop::collection::vec(any::<u8>(), 0..256),
+            any::<Option<usize>>(),
+        )
+            .prop_map(|(fields, file, cut)| {
+                let mut body = Vec::new();
+                for (name, value) in fields {
+                    body.extend_from_slice(
+                        format!("--B0undary\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                            .as_bytes(),
+                    );
+                }
+                body.extend_from_slice(
+                    b"--B0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\n",
+                );
+                body.extend_from_slice(&file);
+                body.extend_from_slice(b"\r\n--B0undary--\r\n");
+                if let Some(cut) = cut {
+                    body.truncate(cut % (body.len() + 1));
+                }
+                body
+            })
     }
 
     fn path() -> impl Strategy<Value = String> {
@@ -705,8 +696,10 @@ mod tests {
                 "/users/1",
                 "/users/1.json",
                 "/_emulator/clock",
+                "/_emulator/clock/advance",
                 "/_emulator/apps",
                 "/_emulator/apps/1/settings",
+                "/_emulator/providers/twitter/tokens",
                 "/blobs",
                 "/blobs/1",
                 "/blobs/1/complete",
@@ -723,53 +716,106 @@ mod tests {
     fn no_request_yields_a_server_error() {
         // One emulator for all cases (dropped at the end, which removes its
         // temporary database).
-        let f = fixture();
+        let h = Harness::new();
+        let token = h.session(Some("fuzzer"));
+        let content_type = prop::sample::select(vec![
+            "application/json",
+            "application/json;charset=utf-8",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=B0undary",
+            "text/plain",
+            "",
+        ]);
+        let body = prop_oneof![
+            json_value().prop_map(|v| v.to_string().into_bytes()),
+            deep_json(),
+            form_body(),
+            multipart_body(),
+            prop::collection::vec(any::<u8>(), 0..512),
+            (0usize..3).prop_map(|n| vec![b'x'; (1 << 20) + n - 1]),
+        ];
+        let query = prop_oneof![
+            "[a-z_\\[\\]=&%0-9+]{0,40}",
+            (0usize..100).prop_map(|n| format!("user_tags{}=a", "[in]".repeat(n))),
+        ];
         let strategy = (
             prop::sample::select(vec!["GET", "POST", "PUT", "DELETE", "PATCH"]),
             path(),
-            "[a-z_\\[\\]=&%0-9+]{0,40}",
-            prop_oneof![
-                json_value().prop_map(|v| v.to_string().into_bytes()),
-                prop::collection::vec(any::<u8>(), 0..48),
-            ],
+            query,
+            content_type,
+            body,
             any::<bool>(),
         );
         let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-            cases: 300,
+            cases: 400,
             ..ProptestConfig::default()
         });
-        let result = runner.run(&strategy, |(method, path, query, body, with_token)| {
-            // Never end the fixture's own session or user, nor wipe the data.
-            let ends_fixture = method == "DELETE"
-                && (path.starts_with("/session")
-                    || path.starts_with("/users/1")
-                    || path.starts_with("/_emulator"));
-            let uri = if query.is_empty() {
-                path.clone()
-            } else {
-                format!("{path}?{query}")
-            };
-            if ends_fixture || uri.parse::<http::Uri>().is_err() {
-                return Ok(());
-            }
-            let token = with_token.then_some(f.token.as_str());
-            let response = call(&f, method, &uri, token, body);
-            let status = response.status();
-            prop_assert!(status.as_u16() < 500, "{method} {uri}: {status}");
-            if status.as_u16() >= 400 {
-                let bytes = f
-                    .runtime
-                    .block_on(response.into_body().collect())
-                    .unwrap()
-                    .to_bytes();
-                if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
+        let routed = std::cell::Cell::new(0);
+        let result = runner.run(
+            &strategy,
+            |(method, path, query, content_type, body, with_token)| {
+                // Never end the fixture's own session or user, nor wipe the data.
+                let ends_fixture = method == "DELETE"
+                    && (path.starts_with("/session")
+                        || path.starts_with("/users/1")
+                        || path.starts_with("/_emulator"));
+                let uri = if query.is_empty() {
+                    path.clone()
+                } else {
+                    format!("{path}?{query}")
+                };
+                if ends_fixture || uri.parse::<http::Uri>().is_err() {
+                    return Ok(());
+                }
+                let mut headers: Vec<(&str, &[u8])> =
+                    vec![("content-type", content_type.as_bytes())];
+                if with_token {
+                    headers.push(("cb-token", token.as_bytes()));
+                }
+                let Some(answer) = h.call(
+                    "127.0.0.1:9".parse().unwrap(),
+                    method.as_bytes(),
+                    &uri,
+                    &headers,
+                    body,
+                ) else {
+                    return Ok(());
+                };
+                routed.set(routed.get() + 1);
+                prop_assert!(answer.status < 500, "{method} {uri}: {}", answer.status);
+                if answer.status >= 400
+                    && let Ok(value) = serde_json::from_slice::<Value>(&answer.body)
+                {
                     prop_assert!(value["errors"].is_object(), "{method} {uri}: {value}");
                 }
-            }
-            Ok(())
-        });
+                Ok(())
+            },
+        );
         if let Err(failure) = result {
             panic!("{failure}");
         }
+        // Nearly every case reached the router (none were skipped to pass).
+        assert!(
+            routed.get() >= 300,
+            "only {} requests were sent",
+            routed.get()
+        );
+        // Whatever it was sent, the fixture's user still signs in (with
+        // the settings a case may have changed put back).
+        let reset =
+            json!({"require_signature": false, "session_without_user": "allow", "cidp": null});
+        assert_eq!(
+            h.json("PUT", "/_emulator/apps/1/settings", None, &reset)
+                .status,
+            200
+        );
+        let answer = h.json(
+            "POST",
+            "/session",
+            None,
+            &json!({"application_id": 1, "auth_key": "key",
+                    "user": {"login": "fuzzer", "password": "password123"}}),
+        );
+        assert_eq!(answer.status, 201);
     }
 }

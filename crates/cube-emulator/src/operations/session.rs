@@ -153,30 +153,51 @@ async fn verified_identity(
     }))
 }
 
-/// The user named by `key`/`value` if `password` is theirs; `Ok(None)` if
-/// there is no such user; `401` for a wrong password.
+/// What a password check found.
+enum Checked {
+    /// The user, whose password it is.
+    User(i64),
+    /// No such user (a decoy hash was checked unless the caller signs the
+    /// user up next, which costs a hash anyway).
+    Unknown,
+}
+
+/// The user named by `key`/`value` if `password` is theirs; `401` for a
+/// wrong password or a user without one. Every outcome costs one password
+/// hash (`signs_up_next`: the caller pays it by hashing the new user's),
+/// so response times do not reveal which logins exist.
 async fn check_password(
     state: &State,
     app_id: i64,
     now: i64,
-    key: Key,
-    value: &str,
+    (key, value): (Key, &str),
     password: &str,
-) -> Result<Option<i64>, ApiError> {
+    signs_up_next: bool,
+) -> Result<Checked, ApiError> {
     let found = state.store.read(|c| {
         Ok(
             users::find(c, app_id, now, key, Sql::Text(value.to_owned()))?
                 .map(|u| (u.id, u.password_hash)),
         )
     })?;
-    let Some((id, hash)) = found else {
-        return Ok(None);
-    };
-    let hash = hash.ok_or_else(ApiError::unauthorized)?;
-    if state.verify_password(password.to_owned(), hash).await {
-        Ok(Some(id))
-    } else {
-        Err(ApiError::unauthorized())
+    match found {
+        Some((id, Some(hash))) => {
+            if state.verify_password(password.to_owned(), hash).await {
+                Ok(Checked::User(id))
+            } else {
+                Err(ApiError::unauthorized())
+            }
+        }
+        Some((_, None)) => {
+            state.verify_decoy(password.to_owned()).await;
+            Err(ApiError::unauthorized())
+        }
+        None => {
+            if !signs_up_next {
+                state.verify_decoy(password.to_owned()).await;
+            }
+            Ok(Checked::Unknown)
+        }
     }
 }
 
@@ -286,27 +307,36 @@ async fn plan(ctx: &Ctx, app: &App, creds: &Credentials) -> Result<Plan, ApiErro
             key,
             value,
             password,
-        } => match check_password(&ctx.state, app.id, ctx.now, *key, value, password).await? {
-            Some(id) => Plan::Existing(id),
-            None => {
-                ensure(app.settings.session_without_user, ApiError::unauthorized)?;
-                // An unusable login is simply 401, never a validation error.
-                let usable = match key {
-                    Key::Email => valid_email(value),
-                    _ => valid_login(value),
-                } && valid_password(password);
-                ensure(usable, ApiError::unauthorized)?;
-                let hash = ctx.state.hash_password(password.clone()).await?;
-                let mut columns = vec![("password_hash", Sql::Text(hash))];
-                if *key == Key::Email {
-                    columns.push(("email", Sql::Text(value.clone())));
-                    columns.push(("email_key", Sql::Text(value.to_lowercase())));
-                } else {
-                    columns.push(("login", Sql::Text(value.clone())));
-                }
-                Plan::SignUp(columns)
+        } => {
+            // An unusable login is simply 401, never a validation error.
+            let usable = match key {
+                Key::Email => valid_email(value),
+                _ => valid_login(value),
+            } && valid_password(password);
+            let signs_up = app.settings.session_without_user && usable;
+            let checked = check_password(
+                &ctx.state,
+                app.id,
+                ctx.now,
+                (*key, value),
+                password,
+                signs_up,
+            )
+            .await?;
+            if let Checked::User(id) = checked {
+                return Ok(Plan::Existing(id));
             }
-        },
+            ensure(signs_up, ApiError::unauthorized)?;
+            let hash = ctx.state.hash_password(password.clone()).await?;
+            let mut columns = vec![("password_hash", Sql::Text(hash))];
+            if *key == Key::Email {
+                columns.push(("email", Sql::Text(value.clone())));
+                columns.push(("email_key", Sql::Text(value.to_lowercase())));
+            } else {
+                columns.push(("login", Sql::Text(value.clone())));
+            }
+            Plan::SignUp(columns)
+        }
     })
 }
 
@@ -377,7 +407,7 @@ async fn start_session(
             Ok((row, user))
         })
         .await?;
-    state.remember_session(&token, row.clone());
+    state.remember_session(&token, row.clone(), new.now);
     let user = user.map(|u| {
         state.seen(u.id, new.now);
         state.overlay(u)
@@ -505,9 +535,19 @@ pub(crate) async fn login(ctx: &Ctx) -> Outcome {
                 // Only credential kinds sign in; an empty body or a guest is not one.
                 return Err(ApiError::unauthorized());
             };
-            check_password(&ctx.state, row.app_id, ctx.now, key, &value, &password)
-                .await?
-                .ok_or_else(ApiError::unauthorized)?
+            match check_password(
+                &ctx.state,
+                row.app_id,
+                ctx.now,
+                (key, &value),
+                &password,
+                false,
+            )
+            .await?
+            {
+                Checked::User(id) => id,
+                Checked::Unknown => return Err(ApiError::unauthorized()),
+            }
         }
     };
     let (row, user) = switch_user(ctx, row, Some(user_id)).await?;
@@ -557,4 +597,68 @@ async fn switch_user(
         ctx.state.update_session(token, row.clone());
     }
     Ok((row, user))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::harness::Harness;
+
+    /// Password checks one refused request costs.
+    fn checks_of(h: &Harness, path: &str, token: Option<&str>, body: &Value) -> u64 {
+        let before = h.state.password_checks();
+        let answer = h.json("POST", path, token, body);
+        assert_eq!(answer.status, 401, "{path} {body}");
+        h.state.password_checks() - before
+    }
+
+    #[test]
+    fn unknown_logins_cost_a_password_check_like_wrong_passwords() {
+        let h = Harness::new();
+        h.session(Some("known-user"));
+        let app = h.session(None);
+        let session = |user: Value| json!({"application_id": 1, "auth_key": "key", "user": user});
+        let wrong = json!({"login": "known-user", "password": "wrong-password"});
+        let unknown = json!({"login": "no-such-user", "password": "wrong-password"});
+        let unknown_short = json!({"login": "no-such-user", "password": "x"});
+        let unknown_email = json!({"email": "nobody@example.com", "password": "wrong-password"});
+        // POST /login never signs up: every refusal costs one check.
+        for user in [&wrong, &unknown, &unknown_short, &unknown_email] {
+            assert_eq!(checks_of(&h, "/login", Some(&app), user), 1, "{user}");
+        }
+        // POST /session with sign-up on first log-in off: the same.
+        let deny = json!({"session_without_user": "deny"});
+        assert_eq!(h.json("PUT", "/_emulator/apps/1/settings", None, &deny).status, 200);
+        for user in [&wrong, &unknown, &unknown_short, &unknown_email] {
+            assert_eq!(checks_of(&h, "/session", None, &session(user.clone())), 1, "{user}");
+        }
+        // With sign-up on, credentials that could not sign up are refused
+        // at the same cost as a wrong password.
+        let allow = json!({"session_without_user": "allow"});
+        assert_eq!(h.json("PUT", "/_emulator/apps/1/settings", None, &allow).status, 200);
+        for user in [&wrong, &unknown_short] {
+            assert_eq!(checks_of(&h, "/session", None, &session(user.clone())), 1, "{user}");
+        }
+        // A user without a password (made by a provider sign-in, here an
+        // unsigned Firebase token) costs the same.
+        let now = h.state.clock.now();
+        let claims = json!({"iss": "https://securetoken.google.com/p", "aud": "p",
+            "iat": now - 1, "exp": now + 60, "sub": "fire", "email": "fire@example.com"});
+        let token = format!(
+            "{}.{}.",
+            crate::b64::encode_url(br#"{"alg":"none"}"#),
+            crate::b64::encode_url(claims.to_string().as_bytes())
+        );
+        let answer = h.json(
+            "POST",
+            "/session",
+            None,
+            &json!({"application_id": 1, "auth_key": "key", "provider": "firebase_email",
+                    "firebase_email": {"project_id": "p", "access_token": token}}),
+        );
+        assert_eq!(answer.status, 201);
+        let passwordless = json!({"email": "fire@example.com", "password": "any-password"});
+        assert_eq!(checks_of(&h, "/login", Some(&app), &passwordless), 1);
+    }
 }
