@@ -26,6 +26,9 @@ Options (environment variable in brackets):
                            [CUBE_EMULATOR_ADMIN_TOKEN] (default: loopback only)
   --provider-timeout SECS  how long an identity provider may take to answer
                            [CUBE_EMULATOR_PROVIDER_TIMEOUT] (default 5)
+  --max-connections N      client connections served at once
+                           [CUBE_EMULATOR_MAX_CONNECTIONS] (default: half of
+                           the open-files limit left after 64)
   -h, --help               print this help
   -V, --version            print the version
 
@@ -34,7 +37,7 @@ Logs go to stderr (filter with RUST_LOG); the ready line goes to stdout.";
 /// What the command line asks for.
 #[derive(Debug)]
 pub(crate) enum Action {
-    Run(EmulatorConfig),
+    Run(Box<EmulatorConfig>),
     Help,
     Version,
 }
@@ -64,6 +67,9 @@ pub(crate) fn parse(
     }
     if let Some(seconds) = env("CUBE_EMULATOR_PROVIDER_TIMEOUT") {
         config.provider_timeout = parse_timeout(&seconds)?;
+    }
+    if let Some(n) = env("CUBE_EMULATOR_MAX_CONNECTIONS") {
+        config.limits.max_connections = Some(parse_connections(&n)?);
     }
 
     let mut in_memory = false;
@@ -100,13 +106,16 @@ pub(crate) fn parse(
             "--password-cost" => config.password_cost = value()?.parse()?,
             "--admin-token" => config.admin_token = Some(admin_token(value()?, "--admin-token")?),
             "--provider-timeout" => config.provider_timeout = parse_timeout(&value()?)?,
+            "--max-connections" => {
+                config.limits.max_connections = Some(parse_connections(&value()?)?);
+            }
             other => return Err(format!("unknown option {other:?}")),
         }
     }
     if in_memory {
         config.storage = Storage::InMemory;
     }
-    Ok(Action::Run(config))
+    Ok(Action::Run(Box::new(config)))
 }
 
 /// An admin token: an empty one would let every peer in (`""` equals
@@ -130,6 +139,15 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("invalid provider timeout {text:?} (seconds, up to 600)"))
 }
 
+/// A positive number of connections.
+fn parse_connections(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("invalid connection count {text:?} (a positive number)"))
+}
+
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {
     text.parse()
         .map_err(|_| format!("invalid listen address {text:?} (expected IP:PORT)"))
@@ -147,7 +165,7 @@ mod tests {
         match parse(args.iter().map(|s| s.to_string()), |k| {
             env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
         })? {
-            Action::Run(config) => Ok(config),
+            Action::Run(config) => Ok(*config),
             other => Err(format!("{other:?}")),
         }
     }
@@ -203,6 +221,18 @@ mod tests {
         for bad in ["0", "-1", "x", "601", "NaN"] {
             assert!(run(&["--provider-timeout", bad], &[]).is_err(), "{bad}");
         }
+        for bad in ["0", "-1", "x", ""] {
+            assert!(run(&["--max-connections", bad], &[]).is_err(), "{bad}");
+        }
+        let c = run(
+            &["--max-connections", "8"],
+            &[("CUBE_EMULATOR_MAX_CONNECTIONS", "9")],
+        )
+        .unwrap();
+        assert_eq!(c.limits.max_connections, Some(8));
+        let c = run(&[], &[("CUBE_EMULATOR_MAX_CONNECTIONS", "9")]).unwrap();
+        assert_eq!(c.limits.max_connections, Some(9));
+        assert_eq!(run(&[], &[]).unwrap().limits.max_connections, None);
         assert!(matches!(
             parse(["--help".to_string()], |_| None),
             Ok(Action::Help)

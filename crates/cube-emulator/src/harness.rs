@@ -69,6 +69,7 @@ impl Harness {
                 Providers::new(Duration::from_millis(500)),
                 Passwords::new(PasswordCost::Dev),
                 vec![app],
+                crate::limits::Limits::default(),
             ))
         });
         Self { runtime, state }
@@ -101,6 +102,7 @@ impl Harness {
         let conn = Connection {
             remote,
             local: LOCAL.parse().ok()?,
+            activity: None,
         };
         let state = self.state.clone();
         self.runtime.block_on(async move {

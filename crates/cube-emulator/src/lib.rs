@@ -23,12 +23,15 @@
 mod b64;
 mod clock;
 mod config;
+mod conns;
 mod crypto;
 mod error;
 mod files;
 mod form;
 #[cfg(test)]
 mod harness;
+mod inflow;
+mod limits;
 mod multipart;
 mod operations;
 mod providers;
@@ -49,6 +52,7 @@ pub use clock::{SystemTimeSource, TimeSource};
 pub use config::{
     DEFAULT_APP_ID, DEFAULT_AUTH_KEY, DEFAULT_AUTH_SECRET, EmulatorConfig, PasswordCost, Storage,
 };
+pub use limits::Limits;
 pub use store::StoreError;
 
 use crate::clock::Clock;
@@ -186,6 +190,7 @@ impl Emulator {
             providers::Providers::new(config.provider_timeout),
             Passwords::new(config.password_cost),
             apps,
+            config.limits.clone(),
         ));
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(server::run(listener, state, stop_rx));

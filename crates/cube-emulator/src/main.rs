@@ -10,7 +10,7 @@ use cube_emulator::Emulator;
 
 fn main() -> ExitCode {
     let config = match cli::parse(std::env::args().skip(1), |k| std::env::var(k).ok()) {
-        Ok(cli::Action::Run(config)) => config,
+        Ok(cli::Action::Run(config)) => *config,
         Ok(cli::Action::Help) => {
             println!("{}", cli::USAGE);
             return ExitCode::SUCCESS;

@@ -7,12 +7,14 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response};
-use http_body_util::{BodyExt, Either, Full};
+use http_body_util::{Either, Full};
 use serde_json::{Map, Value};
 
 use crate::clock::format_header;
+use crate::conns::Activity;
 use crate::error::ApiError;
 use crate::files::FileBody;
+use crate::inflow::Inflow;
 use crate::operations::{
     Body, Ctx, Expiry, Outcome, Reply, admin, blobs, fake, reset, search, session, users,
 };
@@ -113,12 +115,14 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
 }
 
 /// The connection a request arrived on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Connection {
     /// The client's address.
     pub(crate) remote: SocketAddr,
     /// The emulator's address the client reached.
     pub(crate) local: SocketAddr,
+    /// What the connection is doing (`None` in process, without a socket).
+    pub(crate) activity: Option<Arc<Activity>>,
 }
 
 /// Handles one HTTP request. Never fails: every problem is an error reply.
@@ -149,7 +153,7 @@ where
         None => respond(Err(ApiError::bad_request("Malformed path")), None),
         Some(_) if parts.method == Method::OPTIONS => {
             if admin {
-                admin_preflight(&state, &parts, conn)
+                admin_preflight(&state, &parts, &conn)
             } else {
                 preflight(&parts.headers)
             }
@@ -210,6 +214,12 @@ where
     let path = path.strip_suffix(".json").unwrap_or(path);
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let base_url = link_base(&state, conn.local);
+    let mut body = Inflow::new(
+        body,
+        &state.limits,
+        state.body_budget.clone(),
+        conn.activity.clone(),
+    );
 
     // The upload streams its body to disk: it never goes through
     // `read_body`, and it ignores any `CB-Token` (the policy is its permit).
@@ -245,21 +255,14 @@ where
         Ok(query) => query,
         Err(err) => return respond(Err(err), deadline),
     };
-    let bytes = match read_body(body).await {
-        Ok(bytes) => bytes,
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let carries_body = matches!(parts.method, Method::POST | Method::PUT | Method::PATCH);
+    let value = match read_value(&mut body, carries_body.then_some(content_type)).await {
+        Ok(value) => value,
         Err(err) => return respond(Err(err), deadline),
-    };
-    let body = if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
-        let content_type = parts
-            .headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
-        match wire::parse_body(content_type, &bytes) {
-            Ok(body) => body,
-            Err(err) => return respond(Err(err), deadline),
-        }
-    } else {
-        Value::Object(Map::new())
     };
 
     let host = request_host(&parts);
@@ -270,7 +273,8 @@ where
         session,
         query,
         raw_path: parts.uri.path().to_owned(),
-        body,
+        body: value,
+        _body_memory: body.memory,
         host,
         headers: parts.headers,
         remote: conn.remote,
@@ -301,23 +305,37 @@ fn loggable(path: &str) -> &str {
 /// connection is simply closed after the `413`.
 const DRAIN_LIMIT: usize = 16 << 20;
 
-/// Reads a body of at most [`wire::MAX_BODY`] bytes. A larger one is `413`,
-/// but is still read (up to [`DRAIN_LIMIT`]) so that the client, which is
-/// busy sending it, gets to read the answer instead of a reset connection.
-async fn read_body<B>(body: B) -> Result<Bytes, ApiError>
+/// Reads a body of at most [`wire::MAX_BODY`] bytes and, when
+/// `content_type` is given, parses it (an empty object otherwise). A
+/// larger body is `413`, but is still read (up to [`DRAIN_LIMIT`], holding
+/// none of it) so that the client, which is busy sending it, gets to read
+/// the answer instead of a reset connection. The body's memory — its
+/// bytes, then what they parse into — is taken from the shared budget as
+/// it grows, and stays taken while the request is handled.
+async fn read_value<B>(
+    inflow: &mut Inflow<B>,
+    content_type: Option<Option<&str>>,
+) -> Result<Value, ApiError>
 where
     B: hyper::body::Body<Data = Bytes>,
 {
-    let mut body = std::pin::pin!(body);
-    let mut kept = Vec::new();
+    let mut kept: Vec<u8> = Vec::new();
     let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| ApiError::bad_request("Unreadable body"))?;
-        if let Ok(data) = frame.into_data() {
-            seen = seen.saturating_add(data.len());
-            if seen <= wire::MAX_BODY {
-                kept.extend_from_slice(&data);
-            } else if seen > DRAIN_LIMIT {
+    while let Some(data) = inflow.next().await? {
+        seen = seen.saturating_add(data.len());
+        if seen <= wire::MAX_BODY {
+            if seen > kept.capacity() {
+                let target = seen.max(kept.capacity() * 2).min(wire::MAX_BODY);
+                inflow.reserve(target).await?;
+                kept.reserve_exact(target - kept.len());
+            }
+            kept.extend_from_slice(&data);
+        } else {
+            if kept.capacity() > 0 {
+                kept = Vec::new();
+                inflow.memory.release();
+            }
+            if seen > DRAIN_LIMIT {
                 break;
             }
         }
@@ -325,7 +343,14 @@ where
     if seen > wire::MAX_BODY {
         return Err(ApiError::too_large());
     }
-    Ok(Bytes::from(kept))
+    let Some(content_type) = content_type else {
+        inflow.memory.release();
+        return Ok(Value::Object(Map::new()));
+    };
+    let value = wire::parse_body(content_type, &kept)?;
+    drop(kept);
+    inflow.reserve(wire::heap_size(&value)).await?;
+    Ok(value)
 }
 
 /// Turns an outcome into a response; `deadline` is the request's own
@@ -382,6 +407,10 @@ fn respond(outcome: Outcome, deadline: Option<i64>) -> Response<ResponseBody> {
     let mut response = Response::new(body);
     *response.status_mut() = reply.status;
     let headers = response.headers_mut();
+    if reply.status == http::StatusCode::REQUEST_TIMEOUT {
+        // The rest of a body that came too slowly is not waited for.
+        headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if let Some(ct) = content_type {
         headers.insert(CONTENT_TYPE, ct);
     }
@@ -439,7 +468,7 @@ fn preflight(request: &http::HeaderMap) -> Response<ResponseBody> {
 fn admin_preflight(
     state: &State,
     parts: &http::request::Parts,
-    conn: Connection,
+    conn: &Connection,
 ) -> Response<ResponseBody> {
     let host = request_host(parts);
     match admin::authorize(

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use tokio::sync::Semaphore;
 
@@ -18,6 +18,8 @@ use crate::clock::Clock;
 use crate::crypto::{Passwords, Secret, TokenHash, hash_token};
 use crate::error::ApiError;
 use crate::files::Files;
+use crate::inflow::BodyBudget;
+use crate::limits::Limits;
 use crate::providers::Providers;
 use crate::store::Store;
 use crate::store::apps::{self, App};
@@ -54,6 +56,10 @@ pub(crate) struct State {
     pub(crate) upload_key: Secret,
     /// The HTTP client and key caches of the identity providers.
     pub(crate) providers: Providers,
+    /// What clients may hold.
+    pub(crate) limits: Limits,
+    /// The memory request bodies share.
+    pub(crate) body_budget: Arc<BodyBudget>,
     passwords: Passwords,
     /// A hash at the current cost of no one's password: checking a
     /// password for a login that does not exist costs what a wrong
@@ -88,6 +94,7 @@ impl State {
         providers: Providers,
         passwords: Passwords,
         apps: Vec<App>,
+        limits: Limits,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
@@ -98,6 +105,8 @@ impl State {
             files,
             upload_key,
             providers,
+            body_budget: Arc::new(BodyBudget::new(limits.body_memory)),
+            limits,
             passwords,
             decoy_hash: tokio::sync::OnceCell::new(),
             password_checks: AtomicU64::new(0),

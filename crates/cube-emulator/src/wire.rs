@@ -85,6 +85,30 @@ pub(crate) fn parse_body(content_type: Option<&str>, body: &[u8]) -> Result<Valu
     Ok(value)
 }
 
+/// About how many bytes `value` occupies once parsed (every value, the
+/// text of strings and keys, the overhead of map entries), counted without
+/// recursion: a 1 MiB body can parse into far more than 1 MiB.
+pub(crate) fn heap_size(value: &Value) -> usize {
+    const MAP_ENTRY: usize = 48;
+    let mut total = 0usize;
+    let mut stack = vec![value];
+    while let Some(node) = stack.pop() {
+        total = total.saturating_add(std::mem::size_of::<Value>());
+        match node {
+            Value::String(s) => total = total.saturating_add(s.len()),
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => {
+                for (key, child) in map {
+                    total = total.saturating_add(key.len() + MAP_ENTRY);
+                    stack.push(child);
+                }
+            }
+            _ => {}
+        }
+    }
+    total
+}
+
 /// The longest signature base built: more than any body within
 /// [`MAX_BODY`] signs legitimately, far less than the quadratic blow-up
 /// of long keys repeated at every level or leaf.
@@ -259,6 +283,15 @@ mod tests {
         let leaves: Map<String, Value> = (0..40).map(|i| (i.to_string(), json!(1))).collect();
         let amplified = json!({ "k".repeat(100_000): leaves });
         assert_eq!(signature_base(amplified.as_object().unwrap()), None);
+    }
+
+    #[test]
+    fn heap_size_grows_with_what_a_body_parses_into() {
+        let small = heap_size(&json!({"a": "b"}));
+        assert!(small >= 2 * std::mem::size_of::<Value>() + 2);
+        // A megabyte of zeros in an array is sixteen times that in values.
+        let zeros: Value = serde_json::from_str(&format!("[{}0]", "0,".repeat(500_000))).unwrap();
+        assert!(heap_size(&zeros) > 16 * 500_000);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use super::{Ctx, Expiry, Outcome, Reply};
 use crate::clock::format_iso;
 use crate::crypto::{self, constant_time_eq, hmac_sha256_hex};
 use crate::error::{ApiError, ensure};
+use crate::inflow::Inflow;
 use crate::multipart::{self, FormError, Multipart};
 use crate::state::State;
 use crate::store::blobs::{self, BlobRow};
@@ -347,7 +348,7 @@ fn form_error(err: FormError) -> ApiError {
         FormError::FieldTooLong => {
             ApiError::bad_request("Malformed upload form: a field is too long")
         }
-        FormError::Body => ApiError::bad_request("Unreadable body"),
+        FormError::Body(err) => err.into(),
     }
 }
 
@@ -388,7 +389,7 @@ pub(crate) async fn upload<B>(
     state: &State,
     base_url: &str,
     headers: &HeaderMap,
-    body: B,
+    body: Inflow<B>,
     now: i64,
 ) -> Outcome
 where
@@ -418,8 +419,11 @@ where
         return Err(ApiError::too_large());
     }
     let result = receive(state, base_url, &mut form, now).await;
-    if result.is_err() {
-        // Let the client finish sending, so that it reads the answer.
+    if let Err(err) = &result
+        && err.status != StatusCode::REQUEST_TIMEOUT
+    {
+        // Let the client finish sending, so that it reads the answer
+        // (unless it was too slow: then it is not waited for).
         form.drain(DRAIN_CAP).await;
     }
     result

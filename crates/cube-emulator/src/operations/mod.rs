@@ -34,6 +34,8 @@ pub(crate) struct Ctx {
     /// The request path as sent (still percent-encoded, `.json` kept).
     pub(crate) raw_path: String,
     pub(crate) body: Value,
+    /// The share of body memory `body` holds until the request ends.
+    pub(crate) _body_memory: crate::inflow::BodyMemory,
     /// The authority the client named (`Host`).
     pub(crate) host: Option<String>,
     pub(crate) headers: HeaderMap,

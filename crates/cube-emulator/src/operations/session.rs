@@ -629,16 +629,32 @@ mod tests {
         }
         // POST /session with sign-up on first log-in off: the same.
         let deny = json!({"session_without_user": "deny"});
-        assert_eq!(h.json("PUT", "/_emulator/apps/1/settings", None, &deny).status, 200);
+        assert_eq!(
+            h.json("PUT", "/_emulator/apps/1/settings", None, &deny)
+                .status,
+            200
+        );
         for user in [&wrong, &unknown, &unknown_short, &unknown_email] {
-            assert_eq!(checks_of(&h, "/session", None, &session(user.clone())), 1, "{user}");
+            assert_eq!(
+                checks_of(&h, "/session", None, &session(user.clone())),
+                1,
+                "{user}"
+            );
         }
         // With sign-up on, credentials that could not sign up are refused
         // at the same cost as a wrong password.
         let allow = json!({"session_without_user": "allow"});
-        assert_eq!(h.json("PUT", "/_emulator/apps/1/settings", None, &allow).status, 200);
+        assert_eq!(
+            h.json("PUT", "/_emulator/apps/1/settings", None, &allow)
+                .status,
+            200
+        );
         for user in [&wrong, &unknown_short] {
-            assert_eq!(checks_of(&h, "/session", None, &session(user.clone())), 1, "{user}");
+            assert_eq!(
+                checks_of(&h, "/session", None, &session(user.clone())),
+                1,
+                "{user}"
+            );
         }
         // A user without a password (made by a provider sign-in, here an
         // unsigned Firebase token) costs the same.
