@@ -28,7 +28,13 @@ mod crypto;
 mod error;
 mod files;
 mod form;
-#[cfg(test)]
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+// Built in tests too: they replay every checked-in fuzz seed and crash.
+#[cfg(all(test, not(feature = "fuzzing")))]
+mod fuzzing;
+#[cfg(any(test, feature = "fuzzing"))]
 mod harness;
 mod inflow;
 mod limits;

@@ -17,7 +17,7 @@ use crate::store::users::{self, Key, UserRow};
 use crate::wire::{flag, int_like, signature_base, uint_like};
 
 /// What kind of session a request asks for.
-enum Credentials {
+pub(crate) enum Credentials {
     Application,
     Password {
         key: Key,
@@ -43,7 +43,7 @@ enum Plan {
 
 /// Reads the credentials of a session kind from `user` (create) or the
 /// top level (sign-in); provider fields are always at the top level.
-fn credentials(
+pub(crate) fn credentials(
     params: Option<&Map<String, Value>>,
     top: &Map<String, Value>,
 ) -> Result<Credentials, ApiError> {

@@ -39,7 +39,7 @@ pub(crate) fn valid_email(email: &str) -> bool {
 
 /// Validated sign-up or update fields.
 #[derive(Default)]
-struct UserInput {
+pub(crate) struct UserInput {
     columns: Vec<(&'static str, Sql)>,
     password: Option<String>,
     old_password: Option<String>,
@@ -64,7 +64,7 @@ fn text_of(value: &Value) -> Option<String> {
 
 /// Validates the user fields of a sign-up or update; unknown fields are
 /// ignored, as the public service does.
-fn user_input(fields: &Map<String, Value>) -> Result<UserInput, ApiError> {
+pub(crate) fn user_input(fields: &Map<String, Value>) -> Result<UserInput, ApiError> {
     let mut input = UserInput::default();
     let mut errors = FieldErrors::default();
     for (field, value) in fields {
