@@ -1,74 +1,31 @@
-//! Base64 (RFC 4648): the standard alphabet with padding for upload
-//! policies and OAuth signatures, the URL-safe one without padding for JWTs.
+//! Base64 (RFC 4648) through the `base64` crate, in the two forms the
+//! emulator reads and writes: the standard alphabet, padded when written
+//! and padding optional when read (upload policies, OAuth signatures), and
+//! the URL-safe alphabet without padding (JWT segments). Both refuse
+//! non-canonical input (stray bits after the last byte).
 
-const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-fn encode_with(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let digits = chunk.len() + 1;
-        for i in 0..4 {
-            if i < digits {
-                let index = (n >> (18 - 6 * i)) & 63;
-                out.push(char::from(alphabet[index as usize]));
-            } else if pad {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD_PAD_INDIFFERENT, URL_SAFE_NO_PAD_INDIFFERENT};
 
 /// Standard alphabet, padded.
 pub(crate) fn encode(bytes: &[u8]) -> String {
-    encode_with(bytes, STANDARD, true)
+    STANDARD_PAD_INDIFFERENT.encode(bytes)
 }
 
 /// URL-safe alphabet, unpadded (JWT segments).
 #[cfg(test)]
 pub(crate) fn encode_url(bytes: &[u8]) -> String {
-    encode_with(bytes, URL_SAFE, false)
-}
-
-fn decode_with(text: &str, alphabet: &[u8; 64]) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=').as_bytes();
-    if text.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
-    for &c in text {
-        let value = alphabet.iter().position(|&a| a == c)?;
-        acc = ((acc << 6) | u32::try_from(value).ok()?) & 0xff_ffff;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(u8::try_from((acc >> bits) & 0xff).ok()?);
-        }
-    }
-    // Leftover bits must be zero (canonical encoding).
-    if acc & ((1 << bits) - 1) != 0 {
-        return None;
-    }
-    Some(out)
+    URL_SAFE_NO_PAD_INDIFFERENT.encode(bytes)
 }
 
 /// Standard alphabet, padding optional.
 pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
-    decode_with(text, STANDARD)
+    STANDARD_PAD_INDIFFERENT.decode(text).ok()
 }
 
 /// URL-safe alphabet, padding optional.
 pub(crate) fn decode_url(text: &str) -> Option<Vec<u8>> {
-    decode_with(text, URL_SAFE)
+    URL_SAFE_NO_PAD_INDIFFERENT.decode(text).ok()
 }
 
 #[cfg(test)]
@@ -89,11 +46,19 @@ mod tests {
         for (plain, encoded) in vectors {
             assert_eq!(encode(plain.as_bytes()), encoded);
             assert_eq!(decode(encoded).unwrap(), plain.as_bytes());
+            assert_eq!(
+                decode(encoded.trim_end_matches('=')).unwrap(),
+                plain.as_bytes()
+            );
         }
         assert_eq!(encode_url(&[0xfb, 0xff]), "-_8");
         assert_eq!(decode_url("-_8").unwrap(), vec![0xfb, 0xff]);
+        assert_eq!(decode_url("-_8=").unwrap(), vec![0xfb, 0xff]);
+        assert!(decode_url("+/8").is_none());
         assert!(decode("Zm9v!").is_none());
         assert!(decode("Z").is_none());
+        // Non-canonical: the last digit carries bits past the last byte.
         assert!(decode("Zh==").is_none());
+        assert!(decode("Zm9=").is_none());
     }
 }

@@ -26,6 +26,9 @@ Options (environment variable in brackets):
                            [CUBE_EMULATOR_ADMIN_TOKEN] (default: loopback only)
   --provider-timeout SECS  how long an identity provider may take to answer
                            [CUBE_EMULATOR_PROVIDER_TIMEOUT] (default 5)
+  --max-connections N      client connections served at once
+                           [CUBE_EMULATOR_MAX_CONNECTIONS] (default: half of
+                           the open-files limit left after 64)
   -h, --help               print this help
   -V, --version            print the version
 
@@ -34,7 +37,7 @@ Logs go to stderr (filter with RUST_LOG); the ready line goes to stdout.";
 /// What the command line asks for.
 #[derive(Debug)]
 pub(crate) enum Action {
-    Run(EmulatorConfig),
+    Run(Box<EmulatorConfig>),
     Help,
     Version,
 }
@@ -59,11 +62,14 @@ pub(crate) fn parse(
     if let Some(cost) = env("CUBE_EMULATOR_PASSWORD_COST") {
         config.password_cost = cost.parse::<PasswordCost>()?;
     }
-    if let Some(token) = env("CUBE_EMULATOR_ADMIN_TOKEN").filter(|t| !t.is_empty()) {
-        config.admin_token = Some(token);
+    if let Some(token) = env("CUBE_EMULATOR_ADMIN_TOKEN") {
+        config.admin_token = Some(admin_token(token, "CUBE_EMULATOR_ADMIN_TOKEN")?);
     }
     if let Some(seconds) = env("CUBE_EMULATOR_PROVIDER_TIMEOUT") {
         config.provider_timeout = parse_timeout(&seconds)?;
+    }
+    if let Some(n) = env("CUBE_EMULATOR_MAX_CONNECTIONS") {
+        config.limits.max_connections = Some(parse_connections(&n)?);
     }
 
     let mut in_memory = false;
@@ -98,15 +104,29 @@ pub(crate) fn parse(
             "--auth-key" => config.auth_key = value()?,
             "--auth-secret" => config.auth_secret = value()?,
             "--password-cost" => config.password_cost = value()?.parse()?,
-            "--admin-token" => config.admin_token = Some(value()?),
+            "--admin-token" => config.admin_token = Some(admin_token(value()?, "--admin-token")?),
             "--provider-timeout" => config.provider_timeout = parse_timeout(&value()?)?,
+            "--max-connections" => {
+                config.limits.max_connections = Some(parse_connections(&value()?)?);
+            }
             other => return Err(format!("unknown option {other:?}")),
         }
     }
     if in_memory {
         config.storage = Storage::InMemory;
     }
-    Ok(Action::Run(config))
+    Ok(Action::Run(Box::new(config)))
+}
+
+/// An admin token: an empty one would let every peer in (`""` equals
+/// `""`), so it is refused rather than guessed at.
+fn admin_token(token: String, source: &str) -> Result<String, String> {
+    if token.is_empty() {
+        return Err(format!(
+            "the admin token must not be empty ({source}); leave it unset to serve loopback peers only"
+        ));
+    }
+    Ok(token)
 }
 
 /// Seconds, fractions allowed, more than 0 and at most 600.
@@ -117,6 +137,15 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
         .filter(|s| *s > 0.0 && *s <= 600.0)
         .map(Duration::from_secs_f64)
         .ok_or_else(|| format!("invalid provider timeout {text:?} (seconds, up to 600)"))
+}
+
+/// A positive number of connections.
+fn parse_connections(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("invalid connection count {text:?} (a positive number)"))
 }
 
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {
@@ -136,7 +165,7 @@ mod tests {
         match parse(args.iter().map(|s| s.to_string()), |k| {
             env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
         })? {
-            Action::Run(config) => Ok(config),
+            Action::Run(config) => Ok(*config),
             other => Err(format!("{other:?}")),
         }
     }
@@ -192,9 +221,39 @@ mod tests {
         for bad in ["0", "-1", "x", "601", "NaN"] {
             assert!(run(&["--provider-timeout", bad], &[]).is_err(), "{bad}");
         }
+        for bad in ["0", "-1", "x", ""] {
+            assert!(run(&["--max-connections", bad], &[]).is_err(), "{bad}");
+        }
+        let c = run(
+            &["--max-connections", "8"],
+            &[("CUBE_EMULATOR_MAX_CONNECTIONS", "9")],
+        )
+        .unwrap();
+        assert_eq!(c.limits.max_connections, Some(8));
+        let c = run(&[], &[("CUBE_EMULATOR_MAX_CONNECTIONS", "9")]).unwrap();
+        assert_eq!(c.limits.max_connections, Some(9));
+        assert_eq!(run(&[], &[]).unwrap().limits.max_connections, None);
         assert!(matches!(
             parse(["--help".to_string()], |_| None),
             Ok(Action::Help)
         ));
+    }
+
+    #[test]
+    fn an_empty_admin_token_is_an_error() {
+        for (args, env) in [
+            (&["--admin-token", ""][..], &[][..]),
+            (&["--admin-token="][..], &[][..]),
+            (&[][..], &[("CUBE_EMULATOR_ADMIN_TOKEN", "")][..]),
+            (
+                &["--admin-token", ""][..],
+                &[("CUBE_EMULATOR_ADMIN_TOKEN", "t")][..],
+            ),
+        ] {
+            let err = run(args, env).unwrap_err();
+            assert!(err.contains("admin token must not be empty"), "{err}");
+        }
+        let c = run(&["--admin-token", "t"], &[]).unwrap();
+        assert_eq!(c.admin_token.as_deref(), Some("t"));
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{SystemTimeSource, TimeSource};
+use crate::limits::Limits;
 
 /// Where the emulator keeps its state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +88,8 @@ pub struct EmulatorConfig {
     /// Firebase key set, the custom identity provider) may take before the
     /// sign-in is refused (`401`). Default 5 s (`docs/PROTOCOL.md`, "Identity providers").
     pub provider_timeout: Duration,
+    /// What clients may hold: connections, body memory, body pace.
+    pub limits: Limits,
 }
 
 impl Default for EmulatorConfig {
@@ -101,6 +104,7 @@ impl Default for EmulatorConfig {
             admin_token: None,
             time_source: Arc::new(SystemTimeSource),
             provider_timeout: crate::limits::PROVIDER_TIMEOUT_DEFAULT,
+            limits: Limits::default(),
         }
     }
 }
@@ -116,6 +120,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("auth_secret", &"[redacted]")
             .field("password_cost", &self.password_cost)
             .field("provider_timeout", &self.provider_timeout)
+            .field("limits", &self.limits)
             .field(
                 "admin_token",
                 &self.admin_token.as_ref().map(|_| "[redacted]"),

@@ -31,9 +31,20 @@
 mod b64;
 mod clock;
 mod config;
+mod conns;
 mod crypto;
 mod error;
 mod files;
+mod form;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+// Built in tests too: they replay every checked-in fuzz seed and crash.
+#[cfg(all(test, not(feature = "fuzzing")))]
+mod fuzzing;
+#[cfg(any(test, feature = "fuzzing"))]
+mod harness;
+mod inflow;
 mod limits;
 mod multipart;
 mod operations;
@@ -45,7 +56,7 @@ mod state;
 mod store;
 mod wire;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -55,6 +66,7 @@ pub use clock::{SystemTimeSource, TimeSource};
 pub use config::{
     DEFAULT_APP_ID, DEFAULT_AUTH_KEY, DEFAULT_AUTH_SECRET, EmulatorConfig, PasswordCost, Storage,
 };
+pub use limits::Limits;
 pub use store::StoreError;
 
 use crate::clock::Clock;
@@ -86,6 +98,9 @@ pub enum StartError {
     /// The runtime or its thread could not be created (blocking start).
     #[error("cannot start the emulator runtime: {0}")]
     Runtime(std::io::Error),
+    /// A setting of [`EmulatorConfig`] cannot be used.
+    #[error("invalid configuration: {0}")]
+    Config(String),
 }
 
 /// Starts emulators. See [`Emulator::start`] and [`Emulator::start_blocking`].
@@ -97,6 +112,12 @@ impl Emulator {
     /// accepts connections. It stops when the returned handle is dropped
     /// (or on [`RunningEmulator::stop`]).
     pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError> {
+        if config.admin_token.as_deref() == Some("") {
+            return Err(StartError::Config(
+                "the admin token must not be empty; leave it unset to serve loopback peers only"
+                    .into(),
+            ));
+        }
         let dir = match &config.storage {
             Storage::InMemory => None,
             Storage::DataDir(dir) => Some(dir.clone()),
@@ -153,7 +174,27 @@ impl Emulator {
             addr: config.listen,
             source,
         })?;
-        let base_url = format!("http://{addr}");
+        // The emulator's own URL (the ready line, and how it reaches its
+        // fake providers): a wildcard address names no host, so it is the
+        // loopback address of the same family.
+        let base_url = match addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => {
+                format!(
+                    "http://{}",
+                    SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()))
+                )
+            }
+            IpAddr::V6(ip) if ip.is_unspecified() => {
+                format!(
+                    "http://{}",
+                    SocketAddr::from((Ipv6Addr::LOCALHOST, addr.port()))
+                )
+            }
+            _ => format!("http://{addr}"),
+        };
+        for app in &apps {
+            app.settings.warn_if_unsafe(app.id);
+        }
         // The application as stored wins over the flags (an existing one is kept).
         let app = apps.iter().find(|a| a.id == config.app_id).cloned();
         let state = Arc::new(State::new(
@@ -166,6 +207,7 @@ impl Emulator {
             providers::Providers::new(config.provider_timeout),
             Passwords::new(config.password_cost),
             apps,
+            config.limits.clone(),
         ));
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(server::run(listener, state, stop_rx));

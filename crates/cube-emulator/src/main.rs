@@ -3,14 +3,14 @@
 
 mod cli;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use cube_emulator::Emulator;
 
 fn main() -> ExitCode {
     let config = match cli::parse(std::env::args().skip(1), |k| std::env::var(k).ok()) {
-        Ok(cli::Action::Run(config)) => config,
+        Ok(cli::Action::Run(config)) => *config,
         Ok(cli::Action::Help) => {
             println!("{}", cli::USAGE);
             return ExitCode::SUCCESS;
@@ -24,8 +24,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Colour only for a person at a terminal: log files and pipes get
+    // plain text (and NO_COLOR is honoured).
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

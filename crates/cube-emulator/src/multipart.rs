@@ -6,12 +6,10 @@
 //! quoted or bare boundary, a preamble, transport padding after a
 //! delimiter, any extra part headers (ignored), and an epilogue.
 
-use std::pin::Pin;
-
 use bytes::{Buf, Bytes, BytesMut};
-use http_body_util::BodyExt;
 use hyper::body::Body;
 
+use crate::inflow::{BodyError, Inflow};
 use crate::limits::MAX_PART_HEADERS;
 
 /// Why a form could not be read.
@@ -21,8 +19,15 @@ pub(crate) enum FormError {
     Malformed(&'static str),
     /// A text field is longer than allowed.
     FieldTooLong,
-    /// The body could not be read (the client went away).
-    Body,
+    /// The body could not be read: the client went away, was too slow,
+    /// or the emulator had no memory to hold it.
+    Body(BodyError),
+}
+
+impl From<BodyError> for FormError {
+    fn from(err: BodyError) -> Self {
+        FormError::Body(err)
+    }
 }
 
 /// The headers of one part.
@@ -45,7 +50,7 @@ enum At {
 
 /// Reads the parts of a multipart body.
 pub(crate) struct Multipart<B> {
-    body: Pin<Box<B>>,
+    body: Inflow<B>,
     buf: BytesMut,
     /// `\r\n--BOUNDARY`.
     delimiter: Vec<u8>,
@@ -163,15 +168,15 @@ impl<B> Multipart<B>
 where
     B: Body<Data = Bytes>,
 {
-    pub(crate) fn new(body: B, boundary: &str) -> Self {
+    pub(crate) fn new(body: Inflow<B>, boundary: &str) -> Self {
         // A body may start right with `--BOUNDARY`: a leading CRLF makes that
         // match the delimiter like every later one.
-        let mut buf = BytesMut::with_capacity(64 * 1024);
+        let mut buf = BytesMut::with_capacity(8 * 1024);
         buf.extend_from_slice(b"\r\n");
         let mut delimiter = b"\r\n--".to_vec();
         delimiter.extend_from_slice(boundary.as_bytes());
         Self {
-            body: Box::pin(body),
+            body,
             buf,
             delimiter,
             at: At::Content,
@@ -179,23 +184,16 @@ where
         }
     }
 
-    /// Reads the next frame into the buffer; `false` at the end of the body.
+    /// Reads the next piece of the body into the buffer, once the body
+    /// memory to hold it is there; `false` at the end of the body.
     async fn fill(&mut self) -> Result<bool, FormError> {
-        loop {
-            match self.body.frame().await {
-                None => return Ok(false),
-                Some(Err(_)) => return Err(FormError::Body),
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data()
-                        && !data.is_empty()
-                    {
-                        self.read += data.len() as u64;
-                        self.buf.extend_from_slice(&data);
-                        return Ok(true);
-                    }
-                }
-            }
-        }
+        let Some(data) = self.body.next().await? else {
+            return Ok(false);
+        };
+        self.read += data.len() as u64;
+        self.body.reserve(self.buf.len() + data.len()).await?;
+        self.buf.extend_from_slice(&data);
+        Ok(true)
     }
 
     /// The next piece of the current part's content; `None` once the part
@@ -296,14 +294,16 @@ where
         Ok(Some(part))
     }
 
-    /// Reads and discards the rest of the body, up to `cap` bytes read in
-    /// all; `true` if the body was read to its end.
+    /// Reads and discards the rest of the body (at the body's pace, holding
+    /// none of it), up to `cap` bytes read in all; `true` if the body was
+    /// read to its end.
     pub(crate) async fn drain(&mut self, cap: u64) -> bool {
-        self.buf.clear();
+        self.buf = BytesMut::new();
+        self.body.memory.release();
         while self.read <= cap {
-            match self.fill().await {
-                Ok(true) => self.buf.clear(),
-                Ok(false) => return true,
+            match self.body.next().await {
+                Ok(Some(data)) => self.read += data.len() as u64,
+                Ok(None) => return true,
                 Err(_) => return false,
             }
         }
@@ -315,7 +315,12 @@ where
 mod tests {
     use std::collections::VecDeque;
     use std::convert::Infallible;
+    use std::pin::Pin;
+    use std::sync::Arc;
     use std::task::{Context, Poll};
+
+    use crate::inflow::BodyBudget;
+    use crate::limits::Limits;
 
     use hyper::body::Frame;
 
@@ -339,10 +344,17 @@ mod tests {
     fn parse(body: &[u8], boundary: &str, piece: usize) -> Result<Vec<(Part, Vec<u8>)>, FormError> {
         let frames = body.chunks(piece).map(Bytes::copy_from_slice).collect();
         let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .unwrap();
         runtime.block_on(async move {
-            let mut form = Multipart::new(Frames(frames), boundary);
+            let inflow = Inflow::new(
+                Frames(frames),
+                &Limits::default(),
+                Arc::new(BodyBudget::new(1 << 20)),
+                None,
+            );
+            let mut form = Multipart::new(inflow, boundary);
             let mut parts = Vec::new();
             while let Some(part) = form.next_part().await? {
                 let mut content = Vec::new();

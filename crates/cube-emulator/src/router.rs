@@ -1,18 +1,20 @@
 //! The route table, and the decoding every request shares: `.json`
 //! stripping, the session token, the query string and the body.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response};
-use http_body_util::{BodyExt, Either, Full};
+use http_body_util::{Either, Full};
 use serde_json::{Map, Value};
 
 use crate::clock::format_header;
+use crate::conns::Activity;
 use crate::error::ApiError;
 use crate::files::FileBody;
+use crate::inflow::Inflow;
 use crate::operations::{
     Body, Ctx, Expiry, Outcome, Reply, admin, blobs, fake, reset, search, session, users,
 };
@@ -86,7 +88,12 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
         ) => fake::twitter_verify(ctx).await,
 
         (_, ["_emulator", rest @ ..]) => {
-            admin::authorize(ctx)?;
+            admin::authorize(
+                ctx.state.admin_token.as_ref(),
+                &ctx.headers,
+                ctx.host.as_deref(),
+                ctx.remote.ip(),
+            )?;
             match (method, rest) {
                 (&M::GET, ["health"]) => admin::health(ctx).await,
                 (&M::POST, ["apps"]) => admin::create_app(ctx).await,
@@ -108,22 +115,30 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
     }
 }
 
+/// The connection a request arrived on.
+#[derive(Debug, Clone)]
+pub(crate) struct Connection {
+    /// The client's address.
+    pub(crate) remote: SocketAddr,
+    /// The emulator's address the client reached.
+    pub(crate) local: SocketAddr,
+    /// What the connection is doing (`None` in process, without a socket).
+    pub(crate) activity: Option<Arc<Activity>>,
+}
+
 /// Handles one HTTP request. Never fails: every problem is an error reply.
+/// Everything under `/_emulator/` answers without CORS headers (no page of
+/// another origin may read it); the ConnectyCube API allows any origin.
 pub(crate) async fn handle<B>(
     state: Arc<State>,
     req: Request<B>,
-    peer: SocketAddr,
+    conn: Connection,
 ) -> Response<ResponseBody>
 where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let (parts, body) = req.into_parts();
-    if parts.method == Method::OPTIONS {
-        return preflight(&parts.headers);
-    }
-    let now = state.clock.now();
-
     // `PATH.json` is `PATH` (the JavaScript SDK appends it to every call).
     let path = parts.uri.path();
     let path = path.strip_suffix(".json").unwrap_or(path);
@@ -132,15 +147,88 @@ where
         .filter(|s| !s.is_empty())
         .map(|s| wire::decode_component(s, false))
         .collect();
-    let Some(decoded) = decoded else {
-        return respond(Err(ApiError::bad_request("Malformed path")), None);
+    let admin = decoded
+        .as_ref()
+        .is_none_or(|d| d.first().is_some_and(|s| s == "_emulator"));
+    let mut response = match decoded {
+        None => respond(Err(ApiError::bad_request("Malformed path")), None),
+        Some(_) if parts.method == Method::OPTIONS => {
+            if admin {
+                admin_preflight(&state, &parts, &conn)
+            } else {
+                preflight(&parts.headers)
+            }
+        }
+        Some(decoded) => serve(state, parts, body, conn, &decoded).await,
     };
+    let headers = response.headers_mut();
+    if !admin {
+        allow_any_origin(headers);
+    }
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// The authority the client named: the request target's (absolute form),
+/// else `Host`.
+fn request_host(parts: &http::request::Parts) -> Option<String> {
+    match parts.uri.authority() {
+        Some(authority) => Some(authority.as_str().to_owned()),
+        None => parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
+}
+
+/// Where the links a reply carries point (upload URLs, redirects, reset
+/// links): the address this client reached, so that a phone on the LAN
+/// of an emulator listening on `0.0.0.0` gets links it can open. It is
+/// the socket's own address, never the client's `Host`, which anyone can
+/// write.
+fn link_base(state: &State, local: SocketAddr) -> String {
+    let ip = local.ip().to_canonical();
+    match (ip, local) {
+        (IpAddr::V6(_), SocketAddr::V6(v6)) if v6.scope_id() != 0 => state.base_url.clone(),
+        _ if ip.is_unspecified() => state.base_url.clone(),
+        _ => format!("http://{}", SocketAddr::new(ip, local.port())),
+    }
+}
+
+async fn serve<B>(
+    state: Arc<State>,
+    parts: http::request::Parts,
+    body: B,
+    conn: Connection,
+    decoded: &[String],
+) -> Response<ResponseBody>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let now = state.clock.now();
+    let path = parts.uri.path();
+    let path = path.strip_suffix(".json").unwrap_or(path);
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    let base_url = link_base(&state, conn.local);
+    let mut body = Inflow::new(
+        body,
+        &state.limits,
+        state.body_budget.clone(),
+        conn.activity.clone(),
+    );
 
     // The upload streams its body to disk: it never goes through
     // `read_body`, and it ignores any `CB-Token` (the policy is its permit).
     if parts.method == Method::POST && path == blobs::UPLOAD_PATH {
-        let response = respond(blobs::upload(&state, &parts.headers, body, now).await, None);
+        let response = respond(
+            blobs::upload(&state, &base_url, &parts.headers, body, now).await,
+            None,
+        );
         tracing::debug!(method = %parts.method, path, status = response.status().as_u16(), "request");
         return response;
     }
@@ -168,23 +256,17 @@ where
         Ok(query) => query,
         Err(err) => return respond(Err(err), deadline),
     };
-    let bytes = match read_body(body).await {
-        Ok(bytes) => bytes,
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let carries_body = matches!(parts.method, Method::POST | Method::PUT | Method::PATCH);
+    let value = match read_value(&mut body, carries_body.then_some(content_type)).await {
+        Ok(value) => value,
         Err(err) => return respond(Err(err), deadline),
     };
-    let body = if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
-        let content_type = parts
-            .headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
-        match wire::parse_body(content_type, &bytes) {
-            Ok(body) => body,
-            Err(err) => return respond(Err(err), deadline),
-        }
-    } else {
-        Value::Object(Map::new())
-    };
 
+    let host = request_host(&parts);
     let ctx = Ctx {
         state,
         now,
@@ -192,9 +274,12 @@ where
         session,
         query,
         raw_path: parts.uri.path().to_owned(),
-        body,
+        body: value,
+        _body_memory: body.memory,
+        host,
         headers: parts.headers,
-        peer,
+        remote: conn.remote,
+        base_url,
     };
     let started = std::time::Instant::now();
     let outcome = route(&ctx, &parts.method, &segments).await;
@@ -219,23 +304,37 @@ fn loggable(path: &str) -> &str {
 
 use crate::limits::DRAIN_LIMIT;
 
-/// Reads a body of at most [`wire::MAX_BODY`] bytes. A larger one is `413`,
-/// but is still read (up to [`DRAIN_LIMIT`]) so that the client, which is
-/// busy sending it, gets to read the answer instead of a reset connection.
-async fn read_body<B>(body: B) -> Result<Bytes, ApiError>
+/// Reads a body of at most [`wire::MAX_BODY`] bytes and, when
+/// `content_type` is given, parses it (an empty object otherwise). A
+/// larger body is `413`, but is still read (up to [`DRAIN_LIMIT`], holding
+/// none of it) so that the client, which is busy sending it, gets to read
+/// the answer instead of a reset connection. The body's memory — its
+/// bytes, then what they parse into — is taken from the shared budget as
+/// it grows, and stays taken while the request is handled.
+async fn read_value<B>(
+    inflow: &mut Inflow<B>,
+    content_type: Option<Option<&str>>,
+) -> Result<Value, ApiError>
 where
     B: hyper::body::Body<Data = Bytes>,
 {
-    let mut body = std::pin::pin!(body);
-    let mut kept = Vec::new();
+    let mut kept: Vec<u8> = Vec::new();
     let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| ApiError::bad_request("Unreadable body"))?;
-        if let Ok(data) = frame.into_data() {
-            seen = seen.saturating_add(data.len());
-            if seen <= wire::MAX_BODY {
-                kept.extend_from_slice(&data);
-            } else if seen > DRAIN_LIMIT {
+    while let Some(data) = inflow.next().await? {
+        seen = seen.saturating_add(data.len());
+        if seen <= wire::MAX_BODY {
+            if seen > kept.capacity() {
+                let target = seen.max(kept.capacity() * 2).min(wire::MAX_BODY);
+                inflow.reserve(target).await?;
+                kept.reserve_exact(target - kept.len());
+            }
+            kept.extend_from_slice(&data);
+        } else {
+            if kept.capacity() > 0 {
+                kept = Vec::new();
+                inflow.memory.release();
+            }
+            if seen > DRAIN_LIMIT {
                 break;
             }
         }
@@ -243,7 +342,14 @@ where
     if seen > wire::MAX_BODY {
         return Err(ApiError::too_large());
     }
-    Ok(Bytes::from(kept))
+    let Some(content_type) = content_type else {
+        inflow.memory.release();
+        return Ok(Value::Object(Map::new()));
+    };
+    let value = wire::parse_body(content_type, &kept)?;
+    drop(kept);
+    inflow.reserve(wire::heap_size(&value)).await?;
+    Ok(value)
 }
 
 /// Turns an outcome into a response; `deadline` is the request's own
@@ -257,6 +363,7 @@ fn respond(outcome: Outcome, deadline: Option<i64>) -> Response<ResponseBody> {
         Expiry::Ended => None,
     };
     let mut location = None;
+    let mut file_headers = None;
     let (content_type, body) = match reply.body {
         Body::Empty => (None, Either::Left(Full::new(Bytes::new()))),
         Body::Json(value) => (
@@ -281,13 +388,20 @@ fn respond(outcome: Outcome, deadline: Option<i64>) -> Response<ResponseBody> {
             file,
             len,
             content_type,
-        } => (
-            Some(
-                HeaderValue::from_str(&content_type)
-                    .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream")),
-            ),
-            Either::Right(FileBody::new(file, len)),
-        ),
+            disposition,
+        } => {
+            file_headers = Some(
+                HeaderValue::from_str(&disposition)
+                    .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+            );
+            (
+                Some(
+                    HeaderValue::from_str(&content_type)
+                        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream")),
+                ),
+                Either::Right(FileBody::new(file, len)),
+            )
+        }
         Body::Redirect(url) => {
             location = HeaderValue::from_str(&url).ok();
             (None, Either::Left(Full::new(Bytes::new())))
@@ -296,9 +410,21 @@ fn respond(outcome: Outcome, deadline: Option<i64>) -> Response<ResponseBody> {
     let mut response = Response::new(body);
     *response.status_mut() = reply.status;
     let headers = response.headers_mut();
-    allow_any_origin(headers);
+    if reply.status == http::StatusCode::REQUEST_TIMEOUT {
+        // The rest of a body that came too slowly is not waited for.
+        headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if let Some(ct) = content_type {
         headers.insert(CONTENT_TYPE, ct);
+    }
+    // Stored bytes are whatever a user uploaded: on the emulator's origin
+    // a browser must never run them (nor anything they would load).
+    if let Some(disposition) = file_headers {
+        headers.insert(http::header::CONTENT_DISPOSITION, disposition);
+        headers.insert(
+            http::header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; sandbox"),
+        );
     }
     if let Some(location) = location {
         headers.insert(http::header::LOCATION, location);
@@ -327,7 +453,6 @@ fn preflight(request: &http::HeaderMap) -> Response<ResponseBody> {
     let mut response = Response::new(Either::Left(Full::new(Bytes::new())));
     *response.status_mut() = http::StatusCode::NO_CONTENT;
     let headers = response.headers_mut();
-    allow_any_origin(headers);
     headers.insert(
         "access-control-allow-methods",
         HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
@@ -341,130 +466,140 @@ fn preflight(request: &http::HeaderMap) -> Response<ResponseBody> {
     response
 }
 
+/// `OPTIONS` under `/_emulator/`: the admin rules apply, and a caller
+/// they let through learns the methods, never a CORS permission.
+fn admin_preflight(
+    state: &State,
+    parts: &http::request::Parts,
+    conn: &Connection,
+) -> Response<ResponseBody> {
+    let host = request_host(parts);
+    match admin::authorize(
+        state.admin_token.as_ref(),
+        &parts.headers,
+        host.as_deref(),
+        conn.remote.ip(),
+    ) {
+        Err(err) => respond(Err(err), None),
+        Ok(()) => {
+            let mut response = Response::new(Either::Left(Full::new(Bytes::new())));
+            *response.status_mut() = http::StatusCode::NO_CONTENT;
+            response.headers_mut().insert(
+                http::header::ALLOW,
+                HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
+            );
+            response
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The router driven in-process with arbitrary requests: whatever
-    //! arrives, the answer is never a 5xx, and errors use the object form.
+    //! arrives (JSON, forms, multipart, raw bytes; deep, huge or broken),
+    //! the answer is never a 5xx, and errors use the object form.
 
     use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
-    use crate::clock::{Clock, SystemTimeSource};
-    use crate::config::PasswordCost;
-    use crate::crypto::{Passwords, Secret};
-    use crate::settings::AppSettings;
-    use crate::store::Store;
-    use crate::store::apps::{self, App};
+    use crate::harness::{Answer, Harness};
 
-    struct Fixture {
-        runtime: tokio::runtime::Runtime,
-        state: Arc<State>,
-        token: String,
-    }
-
-    fn call(
-        f: &Fixture,
+    fn from(
+        h: &Harness,
+        remote: &str,
         method: &str,
         uri: &str,
-        token: Option<&str>,
-        body: Vec<u8>,
-    ) -> Response<ResponseBody> {
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json");
-        if let Some(token) = token {
-            builder = builder.header("cb-token", token);
-        }
-        let request = builder.body(Full::new(Bytes::from(body))).unwrap();
-        let peer: SocketAddr = "127.0.0.1:9".parse().unwrap();
-        f.runtime.block_on(handle(f.state.clone(), request, peer))
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let headers: Vec<(&str, &[u8])> = headers.iter().map(|(k, v)| (*k, v.as_bytes())).collect();
+        h.call(
+            remote.parse().unwrap(),
+            method.as_bytes(),
+            uri,
+            &headers,
+            Vec::new(),
+        )
+        .unwrap()
     }
 
-    fn fixture() -> Fixture {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
+    #[test]
+    fn admin_answers_loopback_peers_with_loopback_hosts_only() {
+        // Peers no machine needs to have: the rule itself, in process.
+        let h = Harness::new();
+        for (remote, host, status) in [
+            ("127.0.0.1:5", "127.0.0.1:1", 200),
+            ("127.0.0.1:5", "localhost:1", 200),
+            ("[::1]:5", "[::1]:1", 200),
+            ("[::ffff:127.0.0.1]:5", "localhost", 200),
+            ("127.0.0.1:5", "evil.example:1", 403),
+            ("192.0.2.7:5", "127.0.0.1:1", 403),
+            ("10.0.0.2:5", "localhost:1", 403),
+            ("[fd00::7]:5", "[::1]:1", 403),
+            ("[::ffff:192.0.2.7]:5", "localhost:1", 403),
+        ] {
+            let answer = from(&h, remote, "GET", "/_emulator/health", &[("host", host)]);
+            assert_eq!(answer.status, status, "{remote} naming {host}");
+        }
+        // The public API answers every peer, with CORS for browser apps.
+        let answer = h
+            .call(
+                "192.0.2.7:5".parse().unwrap(),
+                b"POST",
+                "/session",
+                &[
+                    ("content-type", b"application/json"),
+                    ("origin", b"https://app.example"),
+                ],
+                br#"{"application_id": 1, "auth_key": "key"}"#.to_vec(),
+            )
             .unwrap();
-        let app = App {
-            id: 1,
-            auth_key: "key".into(),
-            auth_secret: Secret::new("secret"),
-            settings: AppSettings::default(),
-        };
-        let state = runtime.block_on(async {
-            let store = Store::open(None).unwrap();
-            let stored = app.clone();
-            store
-                .write(move |c| Ok(apps::ensure_exists(c, &stored)?))
-                .await
-                .unwrap();
-            let files = crate::files::Files::open(store.dir().join("blobs"), false).unwrap();
-            Arc::new(State::new(
-                store,
-                Clock::new(Arc::new(SystemTimeSource), 0),
-                "http://127.0.0.1:1".into(),
-                None,
-                files,
-                Secret::new("upload-key"),
-                crate::providers::Providers::new(std::time::Duration::from_secs(1)),
-                Passwords::new(PasswordCost::Dev),
-                vec![app],
-            ))
-        });
-        let mut f = Fixture {
-            runtime,
-            state,
-            token: String::new(),
-        };
-        let body = json!({"application_id": 1, "auth_key": "key",
-            "user": {"login": "fuzzer", "password": "password123"}});
-        let response = call(&f, "POST", "/session", None, body.to_string().into_bytes());
-        let bytes = f
-            .runtime
-            .block_on(response.into_body().collect())
-            .unwrap()
-            .to_bytes();
-        let value: Value = serde_json::from_slice(&bytes).unwrap();
-        f.token = value["session"]["token"].as_str().unwrap().to_owned();
-        f
+        assert_eq!(answer.status, 201);
+        assert_eq!(answer.headers["access-control-allow-origin"], "*");
+        // Admin answers never carry CORS headers, whatever the status.
+        for remote in ["127.0.0.1:5", "192.0.2.7:5"] {
+            let answer = from(&h, remote, "GET", "/_emulator/clock", &[]);
+            assert!(answer.headers.get("access-control-allow-origin").is_none());
+            assert_eq!(answer.headers["x-content-type-options"], "nosniff");
+        }
     }
+
+    const KEYS: &[&str] = &[
+        "user",
+        "login",
+        "password",
+        "email",
+        "application_id",
+        "auth_key",
+        "nonce",
+        "timestamp",
+        "signature",
+        "guest",
+        "tag_list",
+        "full_name",
+        "provider",
+        "seconds",
+        "id",
+        "old_password",
+        "custom_data",
+        "timezone",
+        "external_id",
+        "keys",
+        "token",
+        "secret",
+        "firebase_phone",
+        "firebase_email",
+        "project_id",
+        "access_token",
+        "blob",
+        "size",
+        "content_type",
+        "name",
+        "public",
+    ];
 
     fn json_value() -> impl Strategy<Value = Value> {
-        let keys = prop::sample::select(vec![
-            "user",
-            "login",
-            "password",
-            "email",
-            "application_id",
-            "auth_key",
-            "nonce",
-            "timestamp",
-            "signature",
-            "guest",
-            "tag_list",
-            "full_name",
-            "provider",
-            "seconds",
-            "id",
-            "old_password",
-            "custom_data",
-            "timezone",
-            "external_id",
-            "keys",
-            "token",
-            "secret",
-            "firebase_phone",
-            "firebase_email",
-            "project_id",
-            "access_token",
-            "blob",
-            "size",
-            "content_type",
-            "name",
-            "public",
-        ]);
+        let keys = prop::sample::select(KEYS);
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::from),
@@ -479,8 +614,9 @@ mod tests {
             Just(Value::from("firebase_phone")),
             Just(Value::from("firebase_email")),
             Just(Value::from("eyJhbGciOiJub25lIn0.e30.")),
+            (1usize..200_000).prop_map(|n| Value::from("x".repeat(n))),
         ];
-        leaf.prop_recursive(3, 24, 6, move |inner| {
+        leaf.prop_recursive(6, 48, 6, move |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
                 prop::collection::btree_map(keys.clone(), inner, 0..6).prop_map(|m| Value::Object(
@@ -488,6 +624,89 @@ mod tests {
                 )),
             ]
         })
+    }
+
+    /// JSON nested `levels` deep around a session body.
+    fn deep_json() -> impl Strategy<Value = Vec<u8>> {
+        (1usize..200, any::<bool>()).prop_map(|(levels, arrays)| {
+            let (open, close) = if arrays {
+                ("[", "]")
+            } else {
+                (r#"{"user":"#, "}")
+            };
+            format!(
+                r#"{{"application_id":1,"auth_key":"key","user":{}1{}}}"#,
+                open.repeat(levels),
+                close.repeat(levels)
+            )
+            .into_bytes()
+        })
+    }
+
+    /// A bracketed form: known keys with up to 80 levels of brackets,
+    /// values that may be empty, encoded, or very long.
+    fn form_body() -> impl Strategy<Value = Vec<u8>> {
+        let pair = (
+            prop::sample::select(KEYS),
+            prop::collection::vec(
+                prop_oneof![
+                    Just(String::new()),
+                    prop::sample::select(KEYS).prop_map(str::to_owned)
+                ],
+                0..4,
+            ),
+            prop_oneof![0usize..80, 5_000usize..10_000],
+            prop_oneof![
+                "[a-z0-9%+=\\[\\]]{0,16}".prop_map(|v| v),
+                (1usize..300_000).prop_map(|n| "v".repeat(n)),
+            ],
+        )
+            .prop_map(|(key, path, extra, value)| {
+                let mut k = key.to_owned();
+                for part in path {
+                    k.push_str(&format!("[{part}]"));
+                }
+                k.push_str(&"[a]".repeat(extra));
+                format!("{k}={value}")
+            });
+        prop::collection::vec(pair, 0..6).prop_map(|pairs| {
+            let mut body = "application_id=1&auth_key=key&".to_owned();
+            body.push_str(&pairs.join("&"));
+            body.into_bytes()
+        })
+    }
+
+    /// A multipart form as browsers send it, possibly cut short.
+    fn multipart_body() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop::collection::vec(
+                (
+                    prop::sample::select(vec!["key", "policy", "signature", "Content-Type", "file", "x"]),
+                    "[ -~]{0,24}",
+                ),
+                0..5,
+            ),
+            prop::collection::vec(any::<u8>(), 0..256),
+            any::<Option<usize>>(),
+        )
+            .prop_map(|(fields, file, cut)| {
+                let mut body = Vec::new();
+                for (name, value) in fields {
+                    body.extend_from_slice(
+                        format!("--B0undary\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                            .as_bytes(),
+                    );
+                }
+                body.extend_from_slice(
+                    b"--B0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\n",
+                );
+                body.extend_from_slice(&file);
+                body.extend_from_slice(b"\r\n--B0undary--\r\n");
+                if let Some(cut) = cut {
+                    body.truncate(cut % (body.len() + 1));
+                }
+                body
+            })
     }
 
     fn path() -> impl Strategy<Value = String> {
@@ -509,8 +728,10 @@ mod tests {
                 "/users/1",
                 "/users/1.json",
                 "/_emulator/clock",
+                "/_emulator/clock/advance",
                 "/_emulator/apps",
                 "/_emulator/apps/1/settings",
+                "/_emulator/providers/twitter/tokens",
                 "/blobs",
                 "/blobs/1",
                 "/blobs/1/complete",
@@ -527,53 +748,106 @@ mod tests {
     fn no_request_yields_a_server_error() {
         // One emulator for all cases (dropped at the end, which removes its
         // temporary database).
-        let f = fixture();
+        let h = Harness::new();
+        let token = h.session(Some("fuzzer"));
+        let content_type = prop::sample::select(vec![
+            "application/json",
+            "application/json;charset=utf-8",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=B0undary",
+            "text/plain",
+            "",
+        ]);
+        let body = prop_oneof![
+            json_value().prop_map(|v| v.to_string().into_bytes()),
+            deep_json(),
+            form_body(),
+            multipart_body(),
+            prop::collection::vec(any::<u8>(), 0..512),
+            (0usize..3).prop_map(|n| vec![b'x'; (1 << 20) + n - 1]),
+        ];
+        let query = prop_oneof![
+            "[a-z_\\[\\]=&%0-9+]{0,40}",
+            (0usize..100).prop_map(|n| format!("user_tags{}=a", "[in]".repeat(n))),
+        ];
         let strategy = (
             prop::sample::select(vec!["GET", "POST", "PUT", "DELETE", "PATCH"]),
             path(),
-            "[a-z_\\[\\]=&%0-9+]{0,40}",
-            prop_oneof![
-                json_value().prop_map(|v| v.to_string().into_bytes()),
-                prop::collection::vec(any::<u8>(), 0..48),
-            ],
+            query,
+            content_type,
+            body,
             any::<bool>(),
         );
         let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-            cases: 300,
+            cases: 400,
             ..ProptestConfig::default()
         });
-        let result = runner.run(&strategy, |(method, path, query, body, with_token)| {
-            // Never end the fixture's own session or user, nor wipe the data.
-            let ends_fixture = method == "DELETE"
-                && (path.starts_with("/session")
-                    || path.starts_with("/users/1")
-                    || path.starts_with("/_emulator"));
-            let uri = if query.is_empty() {
-                path.clone()
-            } else {
-                format!("{path}?{query}")
-            };
-            if ends_fixture || uri.parse::<http::Uri>().is_err() {
-                return Ok(());
-            }
-            let token = with_token.then_some(f.token.as_str());
-            let response = call(&f, method, &uri, token, body);
-            let status = response.status();
-            prop_assert!(status.as_u16() < 500, "{method} {uri}: {status}");
-            if status.as_u16() >= 400 {
-                let bytes = f
-                    .runtime
-                    .block_on(response.into_body().collect())
-                    .unwrap()
-                    .to_bytes();
-                if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
+        let routed = std::cell::Cell::new(0);
+        let result = runner.run(
+            &strategy,
+            |(method, path, query, content_type, body, with_token)| {
+                // Never end the fixture's own session or user, nor wipe the data.
+                let ends_fixture = method == "DELETE"
+                    && (path.starts_with("/session")
+                        || path.starts_with("/users/1")
+                        || path.starts_with("/_emulator"));
+                let uri = if query.is_empty() {
+                    path.clone()
+                } else {
+                    format!("{path}?{query}")
+                };
+                if ends_fixture || uri.parse::<http::Uri>().is_err() {
+                    return Ok(());
+                }
+                let mut headers: Vec<(&str, &[u8])> =
+                    vec![("content-type", content_type.as_bytes())];
+                if with_token {
+                    headers.push(("cb-token", token.as_bytes()));
+                }
+                let Some(answer) = h.call(
+                    "127.0.0.1:9".parse().unwrap(),
+                    method.as_bytes(),
+                    &uri,
+                    &headers,
+                    body,
+                ) else {
+                    return Ok(());
+                };
+                routed.set(routed.get() + 1);
+                prop_assert!(answer.status < 500, "{method} {uri}: {}", answer.status);
+                if answer.status >= 400
+                    && let Ok(value) = serde_json::from_slice::<Value>(&answer.body)
+                {
                     prop_assert!(value["errors"].is_object(), "{method} {uri}: {value}");
                 }
-            }
-            Ok(())
-        });
+                Ok(())
+            },
+        );
         if let Err(failure) = result {
             panic!("{failure}");
         }
+        // Nearly every case reached the router (none were skipped to pass).
+        assert!(
+            routed.get() >= 300,
+            "only {} requests were sent",
+            routed.get()
+        );
+        // Whatever it was sent, the fixture's user still signs in (with
+        // the settings a case may have changed put back).
+        let reset =
+            json!({"require_signature": false, "session_without_user": "allow", "cidp": null});
+        assert_eq!(
+            h.json("PUT", "/_emulator/apps/1/settings", None, &reset)
+                .status,
+            200
+        );
+        let answer = h.json(
+            "POST",
+            "/session",
+            None,
+            &json!({"application_id": 1, "auth_key": "key",
+                    "user": {"login": "fuzzer", "password": "password123"}}),
+        );
+        assert_eq!(answer.status, 201);
     }
 }

@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -12,6 +13,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::conns::{Connections, Tracked};
 use crate::router;
 use crate::state::State;
 
@@ -35,28 +37,66 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
 }
 
+/// The most a connection buffers on its own (request head, body frames):
+/// hyper's default is about 400 KiB, multiplied by every connection.
+const CONNECTION_BUFFER: usize = 64 * 1024;
+
 async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: watch::Receiver<bool>) {
     let stop = stopped(stop);
     tokio::pin!(stop);
     let graceful = GracefulShutdown::new();
+    let connections = Arc::new(Connections::new(state.limits.connection_cap()));
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new()).keep_alive(true);
+    http.timer(TokioTimer::new())
+        .keep_alive(true)
+        .max_buf_size(CONNECTION_BUFFER);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
+                Ok((stream, remote)) => {
+                    // Full: the connection that has waited longest on its
+                    // client makes room; if all are busy, this one is told so.
+                    if !connections.make_room() {
+                        refuse(&stream);
+                        continue;
+                    }
                     // Small request/response pairs: don't wait for Nagle.
                     let _ = stream.set_nodelay(true);
+                    let Ok(local) = stream.local_addr() else { continue };
+                    let registration = connections.register();
+                    let activity = registration.activity.clone();
+                    let connection = router::Connection {
+                        remote,
+                        local,
+                        activity: Some(activity.clone()),
+                    };
                     let state = state.clone();
                     let service = service_fn(move |req| {
-                        let state = state.clone();
-                        async move { Ok::<_, Infallible>(router::handle(state, req, peer).await) }
-                    });
-                    let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-                    tokio::spawn(async move {
-                        if let Err(err) = conn.await {
-                            tracing::debug!(error = %err, "connection ended with an error");
+                        let (state, connection) = (state.clone(), connection.clone());
+                        async move {
+                            let activity = connection.activity.clone();
+                            if let Some(activity) = &activity {
+                                activity.handling(true);
+                            }
+                            let response = router::handle(state, req, connection).await;
+                            if let Some(activity) = &activity {
+                                activity.handling(false);
+                            }
+                            Ok::<_, Infallible>(response)
                         }
+                    });
+                    let io = TokioIo::new(Tracked::new(stream, activity));
+                    let conn = graceful.watch(http.serve_connection(io, service));
+                    tokio::spawn(async move {
+                        tokio::select! {
+                            result = conn => if let Err(err) = result {
+                                tracing::debug!(error = %err, "connection ended with an error");
+                            },
+                            () = registration.activity.closed() => {
+                                tracing::debug!("connection closed to make room for another");
+                            }
+                        }
+                        drop(registration);
                     });
                 }
                 Err(err) => {
@@ -74,6 +114,26 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: watch::Rece
         .is_err()
     {
         tracing::warn!("some connections did not finish in time");
+    }
+}
+
+/// Tells a client the emulator is full (without waiting on it) and
+/// closes its connection.
+fn refuse(stream: &tokio::net::TcpStream) {
+    const BODY: &str = r#"{"errors":{"base":["Too many connections; try again shortly"]}}"#;
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\n\
+         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    let _ = stream.try_write(answer.as_bytes());
+    // Said once a second at most: under a flood this would be every line.
+    static LAST_WARNED: AtomicU64 = AtomicU64::new(0);
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if LAST_WARNED.swap(second, Ordering::Relaxed) != second {
+        tracing::warn!("refusing connections: every connection is busy (see --max-connections)");
     }
 }
 

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use tokio::sync::Semaphore;
 
@@ -18,7 +18,8 @@ use crate::clock::Clock;
 use crate::crypto::{Passwords, Secret, TokenHash, hash_token};
 use crate::error::ApiError;
 use crate::files::Files;
-use crate::limits::SESSION_TTL;
+use crate::inflow::BodyBudget;
+use crate::limits::{Limits, MAX_CACHED_SESSIONS, SESSION_TTL};
 use crate::providers::Providers;
 use crate::store::Store;
 use crate::store::apps::{self, App};
@@ -44,7 +45,17 @@ pub(crate) struct State {
     pub(crate) upload_key: Secret,
     /// The HTTP client and key caches of the identity providers.
     pub(crate) providers: Providers,
+    /// What clients may hold.
+    pub(crate) limits: Limits,
+    /// The memory request bodies share.
+    pub(crate) body_budget: Arc<BodyBudget>,
     passwords: Passwords,
+    /// A hash at the current cost of no one's password: checking a
+    /// password for a login that does not exist costs what a wrong
+    /// password costs, so timing does not tell which logins exist.
+    decoy_hash: tokio::sync::OnceCell<String>,
+    /// Password checks run (decoys included), for tests.
+    password_checks: AtomicU64,
     /// Bounds concurrent argon2 runs to the cores, so a burst of sign-ins
     /// queues instead of allocating argon2 memory on hundreds of threads.
     hashing: Semaphore,
@@ -72,6 +83,7 @@ impl State {
         providers: Providers,
         passwords: Passwords,
         apps: Vec<App>,
+        limits: Limits,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
@@ -82,7 +94,11 @@ impl State {
             files,
             upload_key,
             providers,
+            body_budget: Arc::new(BodyBudget::new(limits.body_memory)),
+            limits,
             passwords,
+            decoy_hash: tokio::sync::OnceCell::new(),
+            password_checks: AtomicU64::new(0),
             hashing: Semaphore::new(cores),
             apps: RwLock::new(apps.into_iter().map(|a| (a.id, a)).collect()),
             sessions: Mutex::new(HashMap::new()),
@@ -200,14 +216,20 @@ impl State {
         }
         let mut cache = lock(&self.sessions);
         if self.generation.load(Ordering::Acquire) == generation {
-            cache.insert(*hash, row.clone());
+            cache_insert(&mut cache, *hash, row.clone(), now);
         }
         Ok(Some(row))
     }
 
     /// Caches a session just created (its token is known to no one else yet).
-    pub(crate) fn remember_session(&self, token: &str, row: SessionRow) {
-        lock(&self.sessions).insert(hash_token(token), row);
+    pub(crate) fn remember_session(&self, token: &str, row: SessionRow, now: i64) {
+        cache_insert(&mut lock(&self.sessions), hash_token(token), row, now);
+    }
+
+    /// How many sessions the cache holds.
+    #[cfg(test)]
+    pub(crate) fn cached_sessions(&self) -> usize {
+        lock(&self.sessions).len()
     }
 
     /// Updates a cached session after a sign-in or sign-out; an entry that is
@@ -301,8 +323,116 @@ impl State {
         let Ok(_permit) = self.hashing.acquire().await else {
             return false;
         };
+        self.password_checks.fetch_add(1, Ordering::Relaxed);
         tokio::task::spawn_blocking(move || Passwords::verify(&password, &stored))
             .await
             .unwrap_or(false)
+    }
+
+    /// Checks `password` against no one's hash, as long as a real check
+    /// takes, and fails: what a login that does not exist costs.
+    pub(crate) async fn verify_decoy(&self, password: String) {
+        let decoy = self
+            .decoy_hash
+            .get_or_try_init(|| self.hash_password("no one's password".into()))
+            .await;
+        if let Ok(decoy) = decoy {
+            self.verify_password(password, decoy.clone()).await;
+        }
+    }
+
+    /// Password checks run so far (decoys included).
+    #[cfg(test)]
+    pub(crate) fn password_checks(&self) -> u64 {
+        self.password_checks.load(Ordering::Relaxed)
+    }
+}
+
+/// Caches `row`, making room first when the cache is full: expired
+/// entries go, then (if that was not enough) a quarter of the rest.
+fn cache_insert(
+    cache: &mut HashMap<TokenHash, SessionRow>,
+    hash: TokenHash,
+    row: SessionRow,
+    now: i64,
+) {
+    if cache.len() >= MAX_CACHED_SESSIONS && !cache.contains_key(&hash) {
+        cache.retain(|_, cached| cached.deadline > now);
+        if cache.len() >= MAX_CACHED_SESSIONS {
+            let excess = cache.len() + 1 - MAX_CACHED_SESSIONS * 3 / 4;
+            let victims: Vec<TokenHash> = cache.keys().take(excess).copied().collect();
+            for victim in victims {
+                cache.remove(&victim);
+            }
+        }
+    }
+    cache.insert(hash, row);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::Harness;
+
+    fn row(id: i64, now: i64) -> SessionRow {
+        SessionRow {
+            id,
+            app_id: 1,
+            user_id: None,
+            is_guest: false,
+            nonce: None,
+            ts: None,
+            created_at: now,
+            updated_at: now,
+            deadline: now + SESSION_TTL,
+        }
+    }
+
+    #[test]
+    fn the_session_cache_is_bounded_and_forgets_only_what_the_database_keeps() {
+        let h = Harness::new();
+        let real: Vec<String> = (0..3)
+            .map(|i| h.session(Some(&format!("cached-{i}"))))
+            .collect();
+        let now = h.state.clock.now();
+        // Up to the limit, everything is kept.
+        for i in 0..MAX_CACHED_SESSIONS - real.len() {
+            h.state
+                .remember_session(&format!("fake-{i}"), row(-1 - i as i64, now), now);
+        }
+        assert_eq!(h.state.cached_sessions(), MAX_CACHED_SESSIONS);
+        // One past it makes room; no number of sessions grows it further.
+        h.state.remember_session("one-more", row(-1, now), now);
+        let after = h.state.cached_sessions();
+        assert!(
+            (MAX_CACHED_SESSIONS * 3 / 4..=MAX_CACHED_SESSIONS).contains(&after),
+            "{after}"
+        );
+        for i in 0..MAX_CACHED_SESSIONS {
+            h.state
+                .remember_session(&format!("more-{i}"), row(-1, now), now);
+        }
+        assert!(h.state.cached_sessions() <= MAX_CACHED_SESSIONS);
+        // Sessions pushed out of the cache are read back from the database.
+        for token in &real {
+            assert!(h.state.authenticate(token, now).unwrap().is_some());
+        }
+        assert!(h.state.cached_sessions() <= MAX_CACHED_SESSIONS);
+    }
+
+    #[test]
+    fn a_full_cache_drops_expired_sessions_first() {
+        let h = Harness::new();
+        let now = h.state.clock.now();
+        for i in 0..MAX_CACHED_SESSIONS {
+            let mut expired = row(-1, now - 2 * SESSION_TTL);
+            if i == 0 {
+                expired.deadline = now + SESSION_TTL;
+            }
+            h.state.remember_session(&format!("old-{i}"), expired, now);
+        }
+        h.state.remember_session("new", row(-2, now), now);
+        // Only the live one and the new one remain.
+        assert_eq!(h.state.cached_sessions(), 2);
     }
 }

@@ -1,38 +1,34 @@
-//! What arrives on the wire, turned into values: query strings and form
-//! bodies (with bracketed keys), JSON bodies, and the flattened parameter
-//! string a create-session signature covers.
+//! What arrives on the wire, turned into values: query strings, request
+//! bodies (JSON, or forms with bracketed keys, see [`crate::form`]), and
+//! the flattened parameter string a create-session signature covers.
 
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
+use crate::form;
 
 pub(crate) use crate::limits::MAX_BODY;
 
 /// Decodes one `application/x-www-form-urlencoded` component strictly:
-/// `+` is a space, `%` must start two hex digits, the result must be UTF-8.
+/// `+` is a space (when `plus_is_space`), `%` must start two hex digits
+/// (the `percent-encoding` crate passes a malformed one through as text,
+/// so it is checked first), and the result must be UTF-8.
 pub(crate) fn decode_component(raw: &str, plus_is_space: bool) -> Option<String> {
     let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hi = char::from(*bytes.get(i + 1)?).to_digit(16)?;
-                let lo = char::from(*bytes.get(i + 2)?).to_digit(16)?;
-                out.push(u8::try_from(hi * 16 + lo).ok()?);
-                i += 3;
-            }
-            b'+' if plus_is_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
+    let well_formed = memchr::memchr_iter(b'%', bytes).all(|i| {
+        bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+    });
+    if !well_formed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    let decoded: Vec<u8> = if plus_is_space && bytes.contains(&b'+') {
+        let spaced = raw.replace('+', " ");
+        percent_encoding::percent_decode_str(&spaced).collect()
+    } else {
+        percent_encoding::percent_decode(bytes).collect()
+    };
+    String::from_utf8(decoded).ok()
 }
 
 /// What [`encode_component`] leaves alone: RFC 3986's unreserved characters.
@@ -63,70 +59,9 @@ pub(crate) fn parse_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError
         .collect()
 }
 
-/// Builds a JSON object from bracketed form pairs: `user[login]=x` becomes
-/// `{"user": {"login": "x"}}` and `tags[]=a&tags[]=b` becomes
-/// `{"tags": ["a", "b"]}`. A key used in two incompatible shapes is `400`.
-pub(crate) fn pairs_to_json(pairs: &[(String, String)]) -> Result<Value, ApiError> {
-    let mut root = Value::Object(Map::new());
-    for (key, value) in pairs {
-        let path =
-            split_key(key).ok_or_else(|| ApiError::bad_request("Malformed parameter name"))?;
-        insert(&mut root, &path, value.clone())
-            .ok_or_else(|| ApiError::bad_request("Conflicting parameter names"))?;
-    }
-    Ok(root)
-}
-
-/// `a[b][]` → `["a", "b", ""]`; `None` for unbalanced brackets.
-fn split_key(key: &str) -> Option<Vec<&str>> {
-    let (head, mut rest) = match key.find('[') {
-        Some(i) => (&key[..i], &key[i..]),
-        None => (key, ""),
-    };
-    if head.is_empty() {
-        return None;
-    }
-    let mut path = vec![head];
-    while !rest.is_empty() {
-        let inner = rest.strip_prefix('[')?;
-        let end = inner.find(']')?;
-        path.push(&inner[..end]);
-        rest = &inner[end + 1..];
-    }
-    Some(path)
-}
-
-fn insert(node: &mut Value, path: &[&str], value: String) -> Option<()> {
-    let Some((first, rest)) = path.split_first() else {
-        return Some(());
-    };
-    if first.is_empty() {
-        // `[]`: append to an array.
-        let items = node.as_array_mut()?;
-        if rest.is_empty() {
-            items.push(Value::String(value));
-            return Some(());
-        }
-        items.push(Value::Object(Map::new()));
-        return insert(items.last_mut()?, rest, value);
-    }
-    let map = node.as_object_mut()?;
-    if rest.is_empty() {
-        map.insert((*first).to_owned(), Value::String(value));
-        return Some(());
-    }
-    let child = map.entry((*first).to_owned()).or_insert_with(|| {
-        if rest[0].is_empty() {
-            Value::Array(Vec::new())
-        } else {
-            Value::Object(Map::new())
-        }
-    });
-    insert(child, rest, value)
-}
-
 /// Parses a request body by its content type: JSON (any charset) or a
-/// bracketed form. An empty body is an empty object.
+/// bracketed form. An empty body is an empty object. Either kind nests at
+/// most [`form::MAX_DEPTH`] levels (`400` beyond).
 pub(crate) fn parse_body(content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Map::new()));
@@ -139,45 +74,102 @@ pub(crate) fn parse_body(content_type: Option<&str>, body: &[u8]) -> Result<Valu
     if is_form {
         let text =
             std::str::from_utf8(body).map_err(|_| ApiError::bad_request("Malformed form body"))?;
-        return pairs_to_json(&parse_pairs(text)?);
+        return Ok(form::pairs_to_json(&parse_pairs(text)?)?);
     }
-    serde_json::from_slice(body).map_err(|_| ApiError::bad_request("Malformed JSON body"))
+    let value: Value =
+        serde_json::from_slice(body).map_err(|_| ApiError::bad_request("Malformed JSON body"))?;
+    if form::depth(&value) > form::MAX_DEPTH {
+        return Err(form::FormError::TooDeep.into());
+    }
+    Ok(value)
 }
 
+/// About how many bytes `value` occupies once parsed (every value, the
+/// text of strings and keys, the overhead of map entries), counted without
+/// recursion: a 1 MiB body can parse into far more than 1 MiB.
+pub(crate) fn heap_size(value: &Value) -> usize {
+    const MAP_ENTRY: usize = 48;
+    let mut total = 0usize;
+    let mut stack = vec![value];
+    while let Some(node) = stack.pop() {
+        total = total.saturating_add(std::mem::size_of::<Value>());
+        match node {
+            Value::String(s) => total = total.saturating_add(s.len()),
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => {
+                for (key, child) in map {
+                    total = total.saturating_add(key.len() + MAP_ENTRY);
+                    stack.push(child);
+                }
+            }
+            _ => {}
+        }
+    }
+    total
+}
+
+pub(crate) use crate::limits::MAX_SIGNATURE_BASE;
+
 /// The string a create-session signature covers: every parameter but
-/// `signature`, nested objects flattened to `a[b]=v`, sorted by key (byte
-/// order, stable), joined with `&`, values exactly as sent.
-pub(crate) fn signature_base(params: &Map<String, Value>) -> String {
-    let mut pairs = Vec::new();
-    for (key, value) in params {
+/// `signature`, nested objects flattened to `a[b]=v`, arrays to `a[]=v`,
+/// sorted by key (byte order, stable), joined with `&`, values exactly as
+/// sent. Built without recursion; `None` once it would pass
+/// [`MAX_SIGNATURE_BASE`] bytes (counting every key built on the way).
+pub(crate) fn signature_base(params: &Map<String, Value>) -> Option<String> {
+    let mut budget = MAX_SIGNATURE_BASE;
+    let mut spend = |n: usize| -> Option<()> {
+        budget = budget.checked_sub(n)?;
+        Some(())
+    };
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    // Depth first, in document order: children are pushed in reverse.
+    let mut stack: Vec<(String, &Value)> = Vec::new();
+    for (key, value) in params.iter().rev() {
         if key != "signature" {
-            flatten(key.clone(), value, &mut pairs);
+            spend(key.len())?;
+            stack.push((key.clone(), value));
+        }
+    }
+    while let Some((key, value)) = stack.pop() {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map.iter().rev() {
+                    spend(key.len() + k.len() + 2)?;
+                    stack.push((format!("{key}[{k}]"), v));
+                }
+            }
+            Value::Array(items) => {
+                for v in items.iter().rev() {
+                    spend(key.len() + 2)?;
+                    stack.push((format!("{key}[]"), v));
+                }
+            }
+            Value::String(s) => {
+                spend(s.len() + 2)?;
+                pairs.push((key, s.clone()));
+            }
+            Value::Null => {
+                spend(2)?;
+                pairs.push((key, String::new()));
+            }
+            other => {
+                let text = other.to_string();
+                spend(text.len() + 2)?;
+                pairs.push((key, text));
+            }
         }
     }
     pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn flatten(key: String, value: &Value, out: &mut Vec<(String, String)>) {
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                flatten(format!("{key}[{k}]"), v, out);
-            }
+    let mut base = String::with_capacity(MAX_SIGNATURE_BASE - budget);
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            base.push('&');
         }
-        Value::Array(items) => {
-            for v in items {
-                flatten(format!("{key}[]"), v, out);
-            }
-        }
-        Value::String(s) => out.push((key, s.clone())),
-        Value::Null => out.push((key, String::new())),
-        other => out.push((key, other.to_string())),
+        base.push_str(k);
+        base.push('=');
+        base.push_str(v);
     }
+    Some(base)
 }
 
 /// An integer sent as a JSON number or a digit string (`1` or `"1"`).
@@ -200,13 +192,23 @@ pub(crate) fn uint_like(value: &Value) -> Option<u64> {
     }
 }
 
-/// A truthy flag: `1`, `"1"`, `true`, `"true"`.
-pub(crate) fn truthy(value: &Value) -> bool {
+/// A boolean sent as JSON `true`/`false`, `1`/`0`, or (as forms send
+/// them) `"true"`/`"false"`/`"1"`/`"0"`; `None` for anything else, which
+/// callers refuse (`422`) rather than guess.
+pub(crate) fn flag(value: &Value) -> Option<bool> {
     match value {
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_i64().is_some_and(|n| n != 0),
-        Value::String(s) => matches!(s.as_str(), "1" | "true"),
-        _ => false,
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => match n.as_u64() {
+            Some(1) => Some(true),
+            Some(0) => Some(false),
+            _ => None,
+        },
+        Value::String(s) => match s.as_str() {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -236,31 +238,97 @@ mod tests {
     }
 
     #[test]
-    fn bracketed_forms_nest() {
-        let pairs = parse_pairs("user[login]=john&user[password]=x&tags[]=a&tags[]=b&n=1").unwrap();
-        assert_eq!(
-            pairs_to_json(&pairs).unwrap(),
-            json!({"user": {"login": "john", "password": "x"}, "tags": ["a", "b"], "n": "1"})
-        );
-        assert!(pairs_to_json(&parse_pairs("a=1&a[b]=2").unwrap()).is_err());
-        assert!(pairs_to_json(&parse_pairs("a[b=1").unwrap()).is_err());
-    }
-
-    #[test]
     fn signature_base_matches_protocol_vectors() {
         let body = json!({"application_id": 1, "auth_key": "29WfrNWdvkhmX6V", "nonce": 7,
             "timestamp": 1572434294, "provider": "twitter",
             "keys": {"token": "tok en&x", "secret": "sêcret"}, "signature": "x"});
         assert_eq!(
-            signature_base(body.as_object().unwrap()),
+            signature_base(body.as_object().unwrap()).unwrap(),
             "application_id=1&auth_key=29WfrNWdvkhmX6V&keys[secret]=sêcret&keys[token]=tok en&x&nonce=7&provider=twitter&timestamp=1572434294"
         );
         let body = json!({"application_id": "1", "auth_key": "29WfrNWdvkhmX6V", "nonce": "4214611091",
             "timestamp": 1544010993, "user": {"login": "john", "password": "11111111"}});
         assert_eq!(
-            signature_base(body.as_object().unwrap()),
+            signature_base(body.as_object().unwrap()).unwrap(),
             "application_id=1&auth_key=29WfrNWdvkhmX6V&nonce=4214611091&timestamp=1544010993&user[login]=john&user[password]=11111111"
         );
+    }
+
+    #[test]
+    fn signature_base_keeps_array_order_and_flattens_nulls() {
+        let body = json!({"tags": ["b", "a"], "t": null, "n": {"x": [true, 1.5]}});
+        assert_eq!(
+            signature_base(body.as_object().unwrap()).unwrap(),
+            "n[x][]=true&n[x][]=1.5&t=&tags[]=b&tags[]=a"
+        );
+    }
+
+    #[test]
+    fn signature_base_is_bounded() {
+        // One key and its value: `k` + the value + 2 separators, exactly
+        // at the limit, then one byte past it.
+        let fits = json!({"k": "x".repeat(MAX_SIGNATURE_BASE - 3)});
+        assert_eq!(
+            signature_base(fits.as_object().unwrap()).map(|b| b.len()),
+            Some(MAX_SIGNATURE_BASE - 1)
+        );
+        let past = json!({"k": "x".repeat(MAX_SIGNATURE_BASE - 2)});
+        assert_eq!(signature_base(past.as_object().unwrap()), None);
+        // A long key repeated at every leaf: a 100 KB body whose base
+        // would be 40 times larger is refused before it is built.
+        let leaves: Map<String, Value> = (0..40).map(|i| (i.to_string(), json!(1))).collect();
+        let amplified = json!({ "k".repeat(100_000): leaves });
+        assert_eq!(signature_base(amplified.as_object().unwrap()), None);
+    }
+
+    #[test]
+    fn heap_size_grows_with_what_a_body_parses_into() {
+        let small = heap_size(&json!({"a": "b"}));
+        assert!(small >= 2 * std::mem::size_of::<Value>() + 2);
+        // A megabyte of zeros in an array is sixteen times that in values.
+        let zeros: Value = serde_json::from_str(&format!("[{}0]", "0,".repeat(500_000))).unwrap();
+        assert!(heap_size(&zeros) > 16 * 500_000);
+    }
+
+    #[test]
+    fn flags_are_strict() {
+        for (value, expected) in [
+            (json!(true), Some(true)),
+            (json!(false), Some(false)),
+            (json!(1), Some(true)),
+            (json!(0), Some(false)),
+            (json!("true"), Some(true)),
+            (json!("1"), Some(true)),
+            (json!("false"), Some(false)),
+            (json!("0"), Some(false)),
+            (json!("maybe"), None),
+            (json!("yes"), None),
+            (json!(2), None),
+            (json!(-1), None),
+            (json!(1.0), None),
+            (json!(null), None),
+            (json!([]), None),
+        ] {
+            assert_eq!(flag(&value), expected, "{value}");
+        }
+    }
+
+    #[test]
+    fn bodies_nest_at_most_max_depth_levels() {
+        let nested =
+            |levels: usize| format!("{}1{}", r#"{"a":"#.repeat(levels), "}".repeat(levels));
+        let at_limit = parse_body(None, nested(form::MAX_DEPTH).as_bytes()).unwrap();
+        assert_eq!(form::depth(&at_limit), form::MAX_DEPTH);
+        assert_eq!(
+            parse_body(None, nested(form::MAX_DEPTH + 1).as_bytes())
+                .unwrap_err()
+                .status,
+            http::StatusCode::BAD_REQUEST
+        );
+        let form_key = |levels: usize| format!("a{}=1", "[a]".repeat(levels - 1));
+        let form = Some("application/x-www-form-urlencoded");
+        assert!(parse_body(form, form_key(form::MAX_DEPTH).as_bytes()).is_ok());
+        assert!(parse_body(form, form_key(form::MAX_DEPTH + 1).as_bytes()).is_err());
     }
 
     #[test]

@@ -163,10 +163,67 @@ fn clock_get_and_advance() {
         json!({"seconds": -200 * 365 * 86400_i64}),
     )
     .assert(422);
+    // i64::MIN once wrapped to a positive offset in release builds (and
+    // panicked in debug ones): refused, the clock unchanged.
+    for seconds in [i64::MIN, i64::MIN + 1, -i64::MAX] {
+        let resp = emu.post(
+            "/_emulator/clock/advance",
+            None,
+            json!({ "seconds": seconds }),
+        );
+        resp.assert(422);
+        assert!(resp.body["errors"]["seconds"].is_array());
+    }
+    let unchanged = parse_iso(
+        emu.get("/_emulator/clock", None).body["now"]
+            .as_str()
+            .unwrap(),
+    );
+    assert!((unchanged - after).abs() <= 2, "{unchanged} vs {after}");
     // New sessions are stamped with the emulator clock.
     let resp = emu.create_session(json!({}));
     let created = parse_iso(resp.body["session"]["created_at"].as_str().unwrap());
     assert!(created >= after);
+}
+
+#[test]
+fn the_clock_moves_at_most_a_hundred_years_either_way() {
+    let emu = Emu::with(EmulatorConfig {
+        time_source: std::sync::Arc::new(Fixed(1_800_000_000)),
+        ..EmulatorConfig::default()
+    });
+    let limit = 100 * 366 * 86_400_i64;
+    let advance = |seconds: i64| {
+        emu.post(
+            "/_emulator/clock/advance",
+            None,
+            json!({ "seconds": seconds }),
+        )
+        .status
+    };
+    // From a zero offset, i64::MIN once passed the check (its absolute
+    // value wraps) and sent the clock to 1970; debug builds panicked.
+    assert_eq!(advance(i64::MIN), 422);
+    assert_eq!(
+        parse_iso(
+            emu.get("/_emulator/clock", None).body["now"]
+                .as_str()
+                .unwrap()
+        ),
+        1_800_000_000
+    );
+    assert_eq!(advance(limit), 200);
+    assert_eq!(advance(1), 422);
+    assert_eq!(advance(-2 * limit), 200);
+    assert_eq!(advance(-1), 422);
+    assert_eq!(
+        parse_iso(
+            emu.get("/_emulator/clock", None).body["now"]
+                .as_str()
+                .unwrap()
+        ),
+        1_800_000_000 - limit
+    );
 }
 
 #[test]
@@ -231,28 +288,178 @@ fn admin_token_guards_the_admin_api() {
 
 #[test]
 fn without_a_token_only_loopback_peers_are_served() {
-    // Listen on every interface and come in through a non-loopback address,
-    // when this machine has one.
+    // Listen on every interface and come in through a non-loopback address
+    // of this machine. With none (a sandbox with loopback only) this test
+    // fails rather than pass without checking: the same rule is also
+    // checked in-process, with a simulated peer, by the router's unit test
+    // `admin_answers_loopback_peers_with_loopback_hosts_only`.
     let emu = Emu::with(EmulatorConfig {
         listen: "0.0.0.0:0".parse().unwrap(),
         ..EmulatorConfig::default()
     });
     let port = emu.running.addr().port();
-    let Some(ip) = non_loopback_ip() else {
-        eprintln!("no non-loopback address; skipping the remote half");
-        return;
-    };
+    let ip = non_loopback_ip().expect(
+        "this test needs a non-loopback address (see the router's unit test for the simulated peer)",
+    );
     let agent = common::agent();
     let resp = agent
         .get(&format!("http://{ip}:{port}/_emulator/health"))
         .call()
         .unwrap();
     assert_eq!(resp.status(), 403);
+    // The public API answers that peer, of course.
+    let resp = agent
+        .post(&format!("http://{ip}:{port}/session"))
+        .header("Content-Type", "application/json")
+        .send(r#"{"application_id": 1, "auth_key": "emulator-auth-key"}"#)
+        .unwrap();
+    assert_eq!(resp.status(), 201);
     let resp = agent
         .get(&format!("http://127.0.0.1:{port}/_emulator/health"))
         .call()
         .unwrap();
     assert_eq!(resp.status(), 200);
+}
+
+#[test]
+fn ipv4_peers_of_a_dual_stack_listener_count_as_loopback() {
+    // `[::]` also accepts IPv4: 127.0.0.1 arrives as ::ffff:127.0.0.1.
+    let Ok(probe) = std::net::TcpListener::bind("[::]:0") else {
+        panic!("this machine has no IPv6 stack to listen on [::]");
+    };
+    drop(probe);
+    let emu = Emu::with(EmulatorConfig {
+        listen: "[::]:0".parse().unwrap(),
+        ..EmulatorConfig::default()
+    });
+    let port = emu.running.addr().port();
+    let agent = common::agent();
+    for host in ["127.0.0.1", "[::1]"] {
+        let resp = agent
+            .get(&format!("http://{host}:{port}/_emulator/health"))
+            .call()
+            .unwrap();
+        assert_eq!(resp.status(), 200, "through {host}");
+    }
+}
+
+/// A request to the admin API with extra headers.
+fn admin_call(emu: &Emu, method: &str, path: &str, headers: &[(&str, &str)]) -> common::Resp {
+    let body = (method == "PUT")
+        .then(|| json!({"cidp": {"url": "https://evil.example/verify"}}).to_string());
+    emu.send(method, path, headers, body, "application/json")
+}
+
+#[test]
+fn web_pages_of_other_origins_cannot_drive_the_admin_api() {
+    let emu = Emu::start();
+    let port = emu.running.addr().port();
+    let evil = ("Origin", "https://evil.example");
+    // A preflight from another origin gets no CORS permission.
+    let resp = admin_call(
+        &emu,
+        "OPTIONS",
+        "/_emulator/data",
+        &[evil, ("Access-Control-Request-Method", "DELETE")],
+    );
+    assert_eq!(resp.status, 403, "{}", resp.text);
+    assert!(resp.headers.get("access-control-allow-origin").is_none());
+    // Reads and writes from another origin are refused, and change nothing.
+    for (method, path) in [
+        ("GET", "/_emulator/outbox"),
+        ("PUT", "/_emulator/apps/1/settings"),
+        ("DELETE", "/_emulator/data"),
+        ("GET", "/_emulator/health"),
+    ] {
+        for origin in ["https://evil.example", "null", "http://localhost:1"] {
+            let resp = admin_call(&emu, method, path, &[("Origin", origin)]);
+            assert_eq!(
+                resp.status, 403,
+                "{method} {path} from {origin}: {}",
+                resp.text
+            );
+            assert!(resp.body["errors"]["base"].is_array());
+            assert!(resp.headers.get("access-control-allow-origin").is_none());
+        }
+    }
+    let settings = emu.get("/_emulator/apps/1/settings", None);
+    assert!(settings.body["settings"]["cidp"].is_null());
+    // DNS rebinding: the page's own name in `Host`.
+    for host in [
+        format!("evil.example:{port}"),
+        "evil.example".to_owned(),
+        format!("127.0.0.1.evil.example:{port}"),
+        format!("192.0.2.1:{port}"),
+    ] {
+        let resp = admin_call(&emu, "GET", "/_emulator/health", &[("Host", &host)]);
+        assert_eq!(resp.status, 403, "Host {host}");
+    }
+    // Loopback names and the emulator's own origin are served, without
+    // CORS headers.
+    for host in [
+        format!("localhost:{port}"),
+        format!("LOCALHOST:{port}"),
+        "localhost".to_owned(),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+    ] {
+        let origin = format!("http://{host}");
+        let resp = admin_call(
+            &emu,
+            "GET",
+            "/_emulator/health",
+            &[("Host", &host), ("Origin", &origin)],
+        );
+        assert_eq!(resp.status, 200, "Host {host}");
+        assert!(resp.headers.get("access-control-allow-origin").is_none());
+    }
+    // The public API stays open to browser apps of any origin.
+    let resp = emu.send(
+        "OPTIONS",
+        "/session",
+        &[evil, ("Access-Control-Request-Method", "POST")],
+        None,
+        "",
+    );
+    resp.assert(204);
+    assert_eq!(resp.headers["access-control-allow-origin"], "*");
+}
+
+#[test]
+fn with_an_admin_token_any_host_may_call_but_never_another_origin() {
+    let emu = Emu::with(EmulatorConfig {
+        admin_token: Some("let-me-in".into()),
+        ..EmulatorConfig::default()
+    });
+    let bearer = ("Authorization", "Bearer let-me-in");
+    let resp = admin_call(
+        &emu,
+        "GET",
+        "/_emulator/health",
+        &[bearer, ("Host", "emulator.lan:8080")],
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text);
+    let resp = admin_call(
+        &emu,
+        "GET",
+        "/_emulator/health",
+        &[
+            bearer,
+            ("Host", "emulator.lan:8080"),
+            ("Origin", "http://emulator.lan:8080"),
+        ],
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text);
+    let resp = admin_call(
+        &emu,
+        "PUT",
+        "/_emulator/apps/1/settings",
+        &[bearer, ("Origin", "https://evil.example")],
+    );
+    assert_eq!(resp.status, 403, "{}", resp.text);
+    let settings = emu.send("GET", "/_emulator/apps/1/settings", &[bearer], None, "");
+    settings.assert(200);
+    assert!(settings.body["settings"]["cidp"].is_null());
 }
 
 /// The address this machine would use to reach the outside, if any.

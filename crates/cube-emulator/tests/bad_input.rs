@@ -40,9 +40,40 @@ fn malformed_json_and_queries_are_400() {
         );
         assert_error_object(&resp, 400);
     }
-    let invalid_utf8 = String::from_utf8_lossy(b"{\"a\": \"\xff\"}").into_owned();
-    let resp = emu.send("POST", "/users", &auth, Some(invalid_utf8), "text/plain");
-    assert!(resp.status == 400 || resp.status == 422, "{}", resp.text);
+    // Raw bytes that are not UTF-8, as JSON and as a form: 400 both ways.
+    let invalid_utf8 =
+        b"{\"user\": {\"login\": \"\xff\xfe\", \"password\": \"password123\"}}".to_vec();
+    assert!(std::str::from_utf8(&invalid_utf8).is_err());
+    let resp = emu.send_raw(
+        "POST",
+        "/users",
+        &auth,
+        invalid_utf8.clone(),
+        "application/json",
+    );
+    assert_error_object(&resp, 400);
+    assert_eq!(resp.error("base"), "Malformed JSON body");
+    let resp = emu.send_raw("POST", "/users", &auth, invalid_utf8, "text/plain");
+    assert_error_object(&resp, 400);
+    let form = b"user[login]=\xff\xfe&user[password]=password123".to_vec();
+    let resp = emu.send_raw(
+        "POST",
+        "/users",
+        &auth,
+        form,
+        "application/x-www-form-urlencoded",
+    );
+    assert_error_object(&resp, 400);
+    assert_eq!(resp.error("base"), "Malformed form body");
+    // Percent-encoded bytes that are not UTF-8 are refused the same way.
+    let resp = emu.send_raw(
+        "POST",
+        "/users",
+        &auth,
+        b"user[login]=%ff%fe&user[password]=password123".to_vec(),
+        "application/x-www-form-urlencoded",
+    );
+    assert_error_object(&resp, 400);
 
     for query in [
         "/users/v2?login=%zz",
@@ -88,6 +119,104 @@ fn json_with_charset_and_forms_are_accepted() {
     );
     resp.assert(201);
     assert_eq!(resp.body["user"]["user_tags"], "a,b");
+}
+
+/// `user` followed by `[a]` levels-1 times: a form key `levels` deep.
+fn deep_form_key(levels: usize) -> String {
+    format!("user{}", "[a]".repeat(levels - 1))
+}
+
+#[test]
+fn deeply_nested_form_keys_are_400_and_the_emulator_lives_on() {
+    let emu = Emu::start();
+    let (token, id) = emu.user("still-standing");
+    let form = "application/x-www-form-urlencoded";
+    let session = "application_id=1&auth_key=emulator-auth-key";
+    // 7,001 levels (about 21 KB), unauthenticated, before any routing:
+    // once a stack overflow that aborted the whole process.
+    for (path, headers) in [
+        ("/session", vec![]),
+        ("/users", vec![("CB-Token", token.as_str())]),
+        ("/login", vec![("CB-Token", token.as_str())]),
+        ("/no/such/route", vec![]),
+    ] {
+        let body = format!("{}=1&{session}", deep_form_key(7_001));
+        let resp = emu.send_raw("POST", path, &headers, body.into_bytes(), form);
+        assert_error_object(&resp, 400);
+        assert_eq!(resp.error("base"), "Parameters are nested too deeply");
+    }
+    // The same key in a signed request (its flattening once grew with the
+    // square of the depth).
+    let body = format!(
+        "{}=1&{session}&nonce=1&timestamp={}&signature={}",
+        deep_form_key(7_001),
+        common::unix_now(),
+        "0".repeat(40)
+    );
+    assert_error_object(
+        &emu.send_raw("POST", "/session", &[], body.into_bytes(), form),
+        400,
+    );
+    // At the limit the body parses (and names no credentials: 401); one
+    // level more is 400. JSON bodies follow the same limit.
+    let at_limit = format!("{}=1&{session}", deep_form_key(32));
+    assert_error_object(
+        &emu.send_raw("POST", "/session", &[], at_limit.into_bytes(), form),
+        401,
+    );
+    let past = format!("{}=1&{session}", deep_form_key(33));
+    assert_error_object(
+        &emu.send_raw("POST", "/session", &[], past.into_bytes(), form),
+        400,
+    );
+    let nested_json = |levels: usize| {
+        format!(
+            r#"{{"application_id": 1, "auth_key": "emulator-auth-key", "user": {}1{}}}"#,
+            r#"{"a": "#.repeat(levels - 1),
+            "}".repeat(levels - 1)
+        )
+    };
+    assert_error_object(
+        &emu.send_raw(
+            "POST",
+            "/session",
+            &[],
+            nested_json(32).into_bytes(),
+            "application/json",
+        ),
+        401,
+    );
+    assert_error_object(
+        &emu.send_raw(
+            "POST",
+            "/session",
+            &[],
+            nested_json(33).into_bytes(),
+            "application/json",
+        ),
+        400,
+    );
+    // Still serving, data intact.
+    emu.get("/_emulator/health", None).assert(200);
+    emu.get(&format!("/users/{id}"), Some(&token)).assert(200);
+    emu.login("still-standing", "password123");
+}
+
+#[test]
+fn a_signed_body_whose_flattening_would_explode_is_400() {
+    let emu = Emu::start();
+    // A 100 KB key over 40 leaves: a 100 KB body whose signature base
+    // would be 4 MB (and grows with keys times leaves).
+    let leaves: serde_json::Map<String, Value> =
+        (0..40).map(|i| (i.to_string(), json!(1))).collect();
+    let mut body = emu.session_body(json!({ "k".repeat(100_000): leaves }));
+    body["nonce"] = json!(1);
+    body["timestamp"] = json!(common::unix_now());
+    body["signature"] = json!("0".repeat(40));
+    let resp = emu.post("/session", None, body);
+    assert_error_object(&resp, 400);
+    assert_eq!(resp.error("base"), "The signed parameters are too long");
+    emu.get("/_emulator/health", None).assert(200);
 }
 
 #[test]

@@ -242,6 +242,86 @@ fn acknowledged_writes_survive_kill_9() {
 }
 
 #[test]
+fn acknowledged_writes_survive_kill_9_in_the_middle_of_a_burst() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let dir = temp_dir("burst");
+    let args = ["--listen", "127.0.0.1:0", "--data-dir", dir_arg(&dir)];
+    let (mut first, _) = spawn(&args);
+    // Writers sign users up as fast as they can and note every sign-up
+    // the emulator acknowledged (201) with the id it gave.
+    let acked: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (acked, stop, base_url) = (acked.clone(), stop.clone(), first.base_url.clone());
+            std::thread::spawn(move || {
+                let agent = agent();
+                for i in 0.. {
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let login = format!("burst-{w}-{i}");
+                    let body = json!({"user": {"login": login, "password": "password123"}});
+                    let Ok(mut resp) = agent
+                        .post(&format!("{base_url}/users"))
+                        .header("CB-AuthKey", "emulator-auth-key")
+                        .header("Content-Type", "application/json")
+                        .send(body.to_string())
+                    else {
+                        return; // the emulator is gone
+                    };
+                    if resp.status() == 201 {
+                        let text = resp.body_mut().read_to_string().unwrap_or_default();
+                        let user: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                        if let Some(id) = user["user"]["id"].as_i64() {
+                            acked.lock().unwrap().push((login, id));
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    // Kill it while the writers are busy (after a few hundred sign-ups).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.lock().unwrap().len() < 300 {
+        assert!(Instant::now() < deadline, "the burst did not get going");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    first.child.kill().unwrap(); // SIGKILL, writes in flight
+    first.child.wait().unwrap();
+    stop.store(true, Ordering::SeqCst);
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= 300);
+
+    let (mut second, _) = spawn(&args);
+    let c = client(&second.base_url);
+    let app = common::token_of(&c.session(Value::Null));
+    for (login, id) in &acked {
+        let resp = c.send(
+            "GET",
+            &format!("/users/by_login?login={login}"),
+            Some(&app),
+            None,
+        );
+        resp.assert(200);
+        assert_eq!(resp.body["user"]["id"], *id, "{login}");
+    }
+    // The last one acknowledged signs in with its password.
+    let (login, id) = &acked[acked.len() - 1];
+    let resp = c.session(json!({"login": login, "password": "password123"}));
+    resp.assert(201);
+    assert_eq!(resp.body["session"]["user_id"], *id);
+    signal(&second.child, "TERM");
+    assert!(wait_exit(&mut second.child, Duration::from_secs(10)));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn in_process_restart_on_the_same_directory() {
     let dir = temp_dir("restart");
     let config = || cube_emulator::EmulatorConfig {

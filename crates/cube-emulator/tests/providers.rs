@@ -668,6 +668,46 @@ fn firebase_unsigned_emulator_tokens_when_accepted() {
     refused_both_ways(&emu, firebase("firebase_email", &unsigned(&good)));
 }
 
+#[test]
+fn unsigned_firebase_tokens_are_refused_once_a_key_set_is_configured() {
+    let emu = Emu::frozen();
+    let (key1, _) = keys();
+    let unsigned = |claims: &Value| {
+        format!(
+            "{}.{}.",
+            b64url(json!({"alg": "none", "typ": "JWT"}).to_string().as_bytes()),
+            b64url(claims.to_string().as_bytes())
+        )
+    };
+    // Anyone could mint this one: any sub, any e-mail.
+    let forged = unsigned(&claims(
+        &emu,
+        "victim-sub",
+        json!({"email": "victim@example.com"}),
+    ));
+    let signed = key1.sign(&claims(&emu, "real-sub", json!({})), None);
+    // An inline key set: signed tokens work, unsigned ones no longer do,
+    // even with firebase_accept_unsigned left (or set) true.
+    settings(
+        &emu,
+        json!({"firebase_jwks": {"keys": [key1.jwk()]}, "firebase_accept_unsigned": true}),
+    );
+    sign_in_both_ways(&emu, firebase("firebase_email", &signed));
+    refused_both_ways(&emu, firebase("firebase_email", &forged));
+    // A key-set URL does the same.
+    let endpoint = jwks(json!({"keys": [key1.jwk()]}));
+    settings(
+        &emu,
+        json!({"firebase_jwks": null,
+               "firebase_jwks_url": format!("{}/jwks", endpoint.server.base_url)}),
+    );
+    sign_in_both_ways(&emu, firebase("firebase_phone", &signed));
+    refused_both_ways(&emu, firebase("firebase_email", &forged));
+    // Without any key set, the Firebase Auth Emulator's tokens work again.
+    settings(&emu, json!({"firebase_jwks_url": null}));
+    sign_in_both_ways(&emu, firebase("firebase_email", &forged));
+}
+
 // ---- Custom identity provider ----
 
 /// An IdP that answers by token: `uid-N` → `{"user": {"id": N}}`, `str-X`

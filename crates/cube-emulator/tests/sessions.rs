@@ -262,6 +262,32 @@ fn bad_signatures_windows_and_replays_are_422() {
 }
 
 #[test]
+fn a_nonce_is_kept_until_its_timestamp_plus_the_window() {
+    // A request stamped 3,500 s ahead, replayed once the clock has moved
+    // 3,601 s: its timestamp is still inside the window, so its nonce
+    // must still be remembered.
+    let emu = Emu::frozen();
+    let now = emu.now();
+    let signed = emu.sign(emu.session_body(json!({})), 4242, now + 3500);
+    emu.post("/session", None, signed.clone()).assert(201);
+    emu.advance(3601);
+    let resp = emu.post("/session", None, signed.clone());
+    resp.assert(422);
+    assert_eq!(resp.error("nonce"), "has already been used");
+    // Still remembered at the very end of the window after the timestamp,
+    // by the sweep too (it runs every ten seconds)...
+    emu.advance(3500 + 3600 - 3601 - 1);
+    std::thread::sleep(std::time::Duration::from_millis(10_500));
+    emu.post("/session", None, signed.clone()).assert(422);
+    // ...and forgotten just after it (the timestamp is outside the window
+    // by then anyway, so the replay is refused for that).
+    emu.advance(2);
+    let resp = emu.post("/session", None, signed);
+    resp.assert(422);
+    assert!(!resp.error("timestamp").is_empty());
+}
+
+#[test]
 fn require_signature_rejects_unsigned_requests() {
     let emu = Emu::start();
     emu.put(

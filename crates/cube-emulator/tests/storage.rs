@@ -127,6 +127,7 @@ struct Fetched {
     content_type: String,
     bytes: Vec<u8>,
     location: Option<String>,
+    headers: http::HeaderMap,
 }
 
 fn fetch(emu: &Emu, path: &str, headers: &[(&str, &str)]) -> Fetched {
@@ -150,6 +151,7 @@ fn fetch(emu: &Emu, path: &str, headers: &[(&str, &str)]) -> Fetched {
     let content_type = header("content-type").unwrap_or_default();
     let location = header("location");
     let status = response.status().as_u16();
+    let headers = response.headers().clone();
     let bytes = response
         .body_mut()
         .with_config()
@@ -161,6 +163,7 @@ fn fetch(emu: &Emu, path: &str, headers: &[(&str, &str)]) -> Fetched {
         content_type,
         bytes,
         location,
+        headers,
     }
 }
 
@@ -169,6 +172,191 @@ fn photo() -> Vec<u8> {
     let mut bytes = b"\xFF\xD8\xFF\xE0\r\n--cube-\r\n".to_vec();
     bytes.extend((0..20_000u32).map(|i| (i * 7 % 251) as u8));
     bytes
+}
+
+/// A public blob of `content_type` holding `bytes`, uploaded; its uid.
+fn stored(emu: &Emu, token: &str, content_type: &str, name: &str, bytes: &[u8]) -> String {
+    let resp = emu.post(
+        "/blobs",
+        Some(token),
+        json!({"blob": {"content_type": content_type, "name": name, "public": true}}),
+    );
+    resp.assert(201);
+    let blob = resp.body["blob"].clone();
+    assert_eq!(upload(emu, &blob, bytes).0, 201);
+    blob["uid"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn stored_bytes_never_run_as_active_content_on_the_emulator_origin() {
+    let emu = Emu::start();
+    let (token, _) = emu.user("page-writer");
+    let page = b"<html><script>fetch('/_emulator/outbox')</script></html>";
+    let header = |f: &Fetched, name: &str| {
+        f.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for content_type in [
+        "text/html",
+        "image/svg+xml",
+        "application/xhtml+xml",
+        "text/javascript",
+        "TEXT/HTML; charset=utf-8",
+    ] {
+        let uid = stored(&emu, &token, content_type, "evil \"page\".html", page);
+        let file = fetch(&emu, &format!("/blobs/{uid}"), &[]);
+        assert_eq!(file.status, 200);
+        assert_eq!(file.bytes, page);
+        // The record's type is kept (PROTOCOL.md), but a browser must
+        // neither sniff nor render it here: a download, in a sandbox.
+        assert_eq!(
+            header(&file, "x-content-type-options"),
+            "nosniff",
+            "{content_type}"
+        );
+        let csp = header(&file, "content-security-policy");
+        assert!(
+            csp.contains("sandbox") && csp.contains("default-src 'none'"),
+            "{content_type}: {csp}"
+        );
+        let disposition = header(&file, "content-disposition");
+        assert!(
+            disposition.starts_with("attachment"),
+            "{content_type}: {disposition}"
+        );
+        assert!(
+            disposition.contains("filename*=UTF-8''evil%20%22page%22.html"),
+            "{disposition}"
+        );
+        assert!(!disposition.contains("\"page\""), "{disposition}");
+    }
+    // Pictures and plain text may show inline, still sandboxed.
+    for content_type in ["image/jpeg", "image/png", "text/plain"] {
+        let uid = stored(&emu, &token, content_type, "cat.jpeg", &photo());
+        let file = fetch(&emu, &format!("/blobs/{uid}"), &[]);
+        assert_eq!(file.content_type, content_type);
+        assert_eq!(header(&file, "x-content-type-options"), "nosniff");
+        assert!(header(&file, "content-security-policy").contains("sandbox"));
+        assert!(
+            header(&file, "content-disposition").starts_with("inline"),
+            "{content_type}"
+        );
+    }
+}
+
+#[test]
+fn blob_flags_of_the_wrong_type_are_422_never_coerced() {
+    let emu = Emu::start();
+    let (token, _) = emu.user("typist");
+    let create = |public: Value| {
+        emu.post(
+            "/blobs",
+            Some(&token),
+            json!({"blob": {"content_type": "text/plain", "name": "a.txt", "public": public}}),
+        )
+    };
+    for wrong in [
+        json!("maybe"),
+        json!("yes"),
+        json!(2),
+        json!(-1),
+        json!(0.5),
+        json!([]),
+        json!({}),
+    ] {
+        let resp = create(wrong.clone());
+        resp.assert(422);
+        assert_eq!(resp.error("public"), "is not a boolean", "{wrong}");
+    }
+    for (value, public) in [
+        (json!(true), true),
+        (json!("true"), true),
+        (json!(1), true),
+        (json!("1"), true),
+        (json!(false), false),
+        (json!("0"), false),
+        (json!(null), false),
+    ] {
+        let resp = create(value.clone());
+        resp.assert(201);
+        assert_eq!(resp.body["blob"]["public"], public, "{value}");
+    }
+    // A form body sends flags as text.
+    let resp = emu.send(
+        "POST",
+        "/blobs",
+        &[("CB-Token", &token)],
+        Some("blob[content_type]=text/plain&blob[name]=a.txt&blob[public]=true".into()),
+        "application/x-www-form-urlencoded",
+    );
+    resp.assert(201);
+    assert_eq!(resp.body["blob"]["public"], true);
+    // The guest flag of a session is held to the same rule.
+    let resp = emu.create_session(json!({"user": {"guest": "maybe"}}));
+    resp.assert(422);
+    assert_eq!(resp.error("guest"), "is not a boolean");
+    emu.create_session(json!({"user": {"guest": "1"}}))
+        .assert(201);
+}
+
+#[test]
+fn links_name_the_address_a_client_came_in_on_never_the_wildcard() {
+    let emu = Emu::with(cube_emulator::EmulatorConfig {
+        listen: "0.0.0.0:0".parse().unwrap(),
+        ..cube_emulator::EmulatorConfig::default()
+    });
+    let port = emu.running.addr().port();
+    assert_eq!(emu.running.base_url(), format!("http://127.0.0.1:{port}"));
+    let (token, _) = emu.user("linked");
+    let local = create_blob(&emu, &token, "a.jpeg", false);
+    let url = local["blob_object_access"]["params"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("http://127.0.0.1:{port}/_storage/upload?")),
+        "{url}"
+    );
+    // The same request through this machine's LAN address gets links a
+    // phone on that LAN can use.
+    let lan = non_loopback_ip().expect("this test needs a non-loopback address");
+    let resp = agent()
+        .post(&format!("http://{lan}:{port}/blobs"))
+        .header("CB-Token", &token)
+        .header("Content-Type", "application/json")
+        .send(json!({"blob": {"content_type": "image/jpeg", "name": "b.jpeg"}}).to_string())
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    let blob: Value = serde_json::from_str(&resp).unwrap();
+    let url = blob["blob"]["blob_object_access"]["params"]
+        .as_str()
+        .unwrap();
+    assert!(
+        url.starts_with(&format!("http://{lan}:{port}/_storage/upload?")),
+        "{url}"
+    );
+    // Reset links too.
+    emu.sign_up(json!({"login": "resetter", "email": "r@example.com", "password": "password123"}));
+    let app = emu.app_session();
+    emu.get("/users/password/reset?email=r%40example.com", Some(&app))
+        .assert(200);
+    let outbox = emu.get("/_emulator/outbox", None);
+    let link = outbox.body["items"][0]["link"].as_str().unwrap();
+    assert!(
+        link.starts_with(&format!("http://127.0.0.1:{port}/users/password/reset/")),
+        "{link}"
+    );
+    assert!(!outbox.text.contains("0.0.0.0"));
+}
+
+/// The address this machine would use to reach the outside, if any.
+fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
 }
 
 #[test]

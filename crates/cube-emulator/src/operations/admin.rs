@@ -1,7 +1,9 @@
 //! `/_emulator/*`: health, applications and settings, the clock, the
 //! outbox and the data reset (`docs/EMULATOR.md`). Not part of ConnectyCube.
 
-use http::StatusCode;
+use std::net::IpAddr;
+
+use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use super::reset::mail_json;
@@ -14,13 +16,32 @@ use crate::store::apps::{self, App};
 
 use crate::limits::MAX_CLOCK_OFFSET;
 
-/// With an admin token: `Bearer <token>` or `401`. Without: loopback
-/// peers only, others `403`.
-pub(crate) fn authorize(ctx: &Ctx) -> Result<(), ApiError> {
-    match &ctx.state.admin_token {
+/// Who may use the admin API (EMULATOR.md): never a web page of another
+/// origin (an `Origin` that is not `http://{Host}` is `403`, whatever
+/// else the request carries); then, with an admin token, whoever sends
+/// `Bearer <token>` (`401` otherwise); without one, a loopback peer that
+/// names the emulator by a loopback name (`403` otherwise, which also
+/// defeats DNS rebinding: the attacker's page would send its own name).
+pub(crate) fn authorize(
+    admin_token: Option<&Secret>,
+    headers: &HeaderMap,
+    host: Option<&str>,
+    peer: IpAddr,
+) -> Result<(), ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(origin) = headers.get(http::header::ORIGIN) {
+        let own = host.is_some_and(|host| {
+            origin
+                .to_str()
+                .is_ok_and(|o| o.eq_ignore_ascii_case(&format!("http://{host}")))
+        });
+        ensure(own, || {
+            ApiError::forbidden("The admin API does not answer web pages of other origins")
+        })?;
+    }
+    match admin_token {
         Some(expected) => {
-            let given = ctx
-                .header("authorization")
+            let given = header("authorization")
                 .and_then(|h| h.strip_prefix("Bearer "))
                 .unwrap_or_default();
             ensure(
@@ -28,10 +49,26 @@ pub(crate) fn authorize(ctx: &Ctx) -> Result<(), ApiError> {
                 ApiError::unauthorized,
             )
         }
-        None => ensure(ctx.peer.ip().is_loopback(), || {
-            ApiError::forbidden("The admin API answers loopback peers only")
-        }),
+        None => ensure(
+            peer.to_canonical().is_loopback() && host.is_some_and(is_loopback_host),
+            || {
+                ApiError::forbidden(
+                    "The admin API answers loopback peers naming a loopback host only (or set an admin token)",
+                )
+            },
+        ),
     }
+}
+
+/// `localhost`, `127.0.0.1` or `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if !name.ends_with(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            name
+        }
+        _ => host,
+    };
+    name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "[::1]"
 }
 
 /// `GET /_emulator/health`.
@@ -80,6 +117,7 @@ pub(crate) async fn create_app(ctx: &Ctx) -> Outcome {
             Ok(app)
         })
         .await?;
+    app.settings.warn_if_unsafe(app.id);
     ctx.state.put_app(app.clone());
     Ok(Reply::created(json!({ "app": app_json(ctx, &app) })))
 }
@@ -102,6 +140,7 @@ pub(crate) async fn show_settings(ctx: &Ctx, id: &str) -> Outcome {
 /// `PUT /_emulator/apps/{id}/settings`: any subset; all or nothing.
 pub(crate) async fn update_settings(ctx: &Ctx, id: &str) -> Outcome {
     let mut app = app_of(ctx, id)?;
+    let was_unsafe = app.settings.accepts_unsigned_firebase();
     app.settings.apply(ctx.body()?)?;
     let (app_id, settings) = (app.id, app.settings.clone());
     ctx.state
@@ -109,6 +148,9 @@ pub(crate) async fn update_settings(ctx: &Ctx, id: &str) -> Outcome {
         .write(move |c| Ok(apps::save_settings(c, app_id, &settings)?))
         .await?;
     let body = json!({ "settings": app.settings.to_json(Some(&ctx.state.base_url)) });
+    if !was_unsafe {
+        app.settings.warn_if_unsafe(app.id);
+    }
     ctx.state.put_app(app);
     Ok(Reply::ok(body))
 }
@@ -129,11 +171,15 @@ pub(crate) async fn advance_clock(ctx: &Ctx) -> Outcome {
         .get("seconds")
         .and_then(Value::as_i64)
         .ok_or_else(|| ApiError::invalid_field("seconds", "must be an integer"))?;
-    let offset = ctx.state.clock.offset().saturating_add(seconds);
-    // Keep every date the emulator computes representable.
-    ensure(offset.abs() <= MAX_CLOCK_OFFSET, || {
-        ApiError::invalid_field("seconds", "moves the clock more than 100 years")
-    })?;
+    // Keep every date the emulator computes representable: checked
+    // arithmetic, no wrap-around (i64::MIN has no absolute value).
+    let offset = ctx
+        .state
+        .clock
+        .offset()
+        .checked_add(seconds)
+        .filter(|offset| offset.unsigned_abs() <= MAX_CLOCK_OFFSET.unsigned_abs())
+        .ok_or_else(|| ApiError::invalid_field("seconds", "moves the clock more than 100 years"))?;
     ctx.state
         .store
         .write(move |c| Ok(apps::save_clock_offset(c, offset)?))
@@ -168,4 +214,38 @@ pub(crate) async fn reset_data(ctx: &Ctx) -> Outcome {
         tracing::warn!(error = %err, "cannot remove uploaded files");
     }
     Ok(Reply::json(StatusCode::OK, json!({})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for host in [
+            "localhost",
+            "LocalHost:8080",
+            "127.0.0.1",
+            "127.0.0.1:1",
+            "[::1]",
+            "[::1]:8080",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "",
+            "evil.example",
+            "localhost.evil.example",
+            "127.0.0.1.evil.example:80",
+            "127.0.0.2",
+            "[::2]:80",
+            "::1",
+            "localhost:80:80",
+            "0.0.0.0:8080",
+            "192.0.2.1",
+            "localhost.",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
 }

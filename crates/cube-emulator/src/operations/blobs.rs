@@ -15,11 +15,12 @@ use super::{Ctx, Expiry, Outcome, Reply};
 use crate::clock::format_iso;
 use crate::crypto::{self, constant_time_eq, hmac_sha256_hex};
 use crate::error::{ApiError, ensure};
+use crate::inflow::Inflow;
 use crate::multipart::{self, FormError, Multipart};
 use crate::state::State;
 use crate::store::blobs::{self, BlobRow};
 use crate::store::sessions::SessionRow;
-use crate::wire::{encode_component, int_like, truthy};
+use crate::wire::{encode_component, flag, int_like};
 
 /// Path of the upload URL.
 pub(crate) const UPLOAD_PATH: &str = "/_storage/upload";
@@ -79,7 +80,7 @@ impl Policy {
 
 /// The upload URL of a blob: `{base}/_storage/upload?key=..&policy=..`.
 /// Spaces are `%20` and `+` is `%2B` (`docs/PROTOCOL.md`, "Storage").
-fn upload_url(state: &State, blob: &BlobRow, expires: i64) -> String {
+fn upload_url(state: &State, base_url: &str, blob: &BlobRow, expires: i64) -> String {
     let policy = Policy {
         blob_id: blob.id,
         uid: blob.uid.clone(),
@@ -99,7 +100,7 @@ fn upload_url(state: &State, blob: &BlobRow, expires: i64) -> String {
         .iter()
         .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
         .collect();
-    format!("{}{UPLOAD_PATH}?{}", state.base_url, query.join("&"))
+    format!("{base_url}{UPLOAD_PATH}?{}", query.join("&"))
 }
 
 fn blob_fields(ctx: &Ctx) -> Result<&Map<String, Value>, ApiError> {
@@ -131,8 +132,15 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
     if name.is_none() {
         errors.add("name", "is invalid");
     }
+    let public = match fields.get("public") {
+        None | Some(Value::Null) => Some(false),
+        Some(value) => flag(value),
+    };
+    if public.is_none() {
+        errors.add("public", "is not a boolean");
+    }
     errors.into_result()?;
-    let public = fields.get("public").is_some_and(truthy);
+    let public = public.unwrap_or_default();
     let now = ctx.now;
     let mut blob = BlobRow {
         id: 0,
@@ -162,7 +170,7 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
         "blob_id": blob.id,
         "expires": format_iso(expires),
         "object_access_type": "Write",
-        "params": upload_url(&ctx.state, &blob, expires),
+        "params": upload_url(&ctx.state, &ctx.base_url, &blob, expires),
     });
     Ok(Reply::created(json!({ "blob": body })))
 }
@@ -267,18 +275,54 @@ pub(crate) async fn file(ctx: &Ctx, uid: &str) -> Outcome {
         .open_file(&blob.uid)
         .await
         .ok_or_else(ApiError::not_found)?;
-    Ok(Reply::file(file, len, blob.content_type).with_expiry(expiry_of(session.as_ref())))
+    let disposition = disposition(&blob.content_type, &blob.name);
+    Ok(Reply::file(file, len, blob.content_type, disposition)
+        .with_expiry(expiry_of(session.as_ref())))
+}
+
+/// Types a browser shows without running anything: pictures (not SVG,
+/// which is a document), sound, video and plain text.
+fn shows_inert(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    (essence.starts_with("image/") && !essence.starts_with("image/svg"))
+        || essence.starts_with("audio/")
+        || essence.starts_with("video/")
+        || essence == "text/plain"
+}
+
+/// `Content-Disposition` of a stored file: `inline` for inert types, else
+/// `attachment`, so that a stored page is downloaded rather than opened on
+/// the emulator's origin; the name as an ASCII fallback and as RFC 5987
+/// UTF-8.
+fn disposition(content_type: &str, name: &str) -> String {
+    let kind = if shows_inert(content_type) {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let ascii: String = name
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if c != '"' && c != '\\' => c,
+            _ => '_',
+        })
+        .collect();
+    format!(
+        "{kind}; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        encode_component(name)
+    )
 }
 
 /// `GET /blobs/{uid}/download`: `301` to the file's URL (with `?token=`
 /// for a private file, taken from `CB-Token` or `?token=`).
 pub(crate) async fn download(ctx: &Ctx, uid: &str) -> Outcome {
     let (blob, session) = readable(ctx, uid)?;
-    let base = format!(
-        "{}/blobs/{}",
-        ctx.state.base_url,
-        encode_component(&blob.uid)
-    );
+    let base = format!("{}/blobs/{}", ctx.base_url, encode_component(&blob.uid));
     let token = ctx
         .query("token")
         .filter(|t| !t.is_empty())
@@ -296,7 +340,7 @@ fn form_error(err: FormError) -> ApiError {
         FormError::FieldTooLong => {
             ApiError::bad_request("Malformed upload form: a field is too long")
         }
-        FormError::Body => ApiError::bad_request("Unreadable body"),
+        FormError::Body(err) => err.into(),
     }
 }
 
@@ -333,7 +377,13 @@ fn check_policy(state: &State, fields: &[(String, String)], now: i64) -> Result<
 
 /// `POST /_storage/upload` (multipart): the policy fields, then `file`.
 /// The file streams to disk; the answer is S3's XML `PostResponse`.
-pub(crate) async fn upload<B>(state: &State, headers: &HeaderMap, body: B, now: i64) -> Outcome
+pub(crate) async fn upload<B>(
+    state: &State,
+    base_url: &str,
+    headers: &HeaderMap,
+    body: Inflow<B>,
+    now: i64,
+) -> Outcome
 where
     B: Body<Data = bytes::Bytes>,
 {
@@ -360,15 +410,18 @@ where
         }
         return Err(ApiError::too_large());
     }
-    let result = receive(state, &mut form, now).await;
-    if result.is_err() {
-        // Let the client finish sending, so that it reads the answer.
+    let result = receive(state, base_url, &mut form, now).await;
+    if let Err(err) = &result
+        && err.status != StatusCode::REQUEST_TIMEOUT
+    {
+        // Let the client finish sending, so that it reads the answer
+        // (unless it was too slow: then it is not waited for).
         form.drain(DRAIN_CAP).await;
     }
     result
 }
 
-async fn receive<B>(state: &State, form: &mut Multipart<B>, now: i64) -> Outcome
+async fn receive<B>(state: &State, base_url: &str, form: &mut Multipart<B>, now: i64) -> Outcome
 where
     B: Body<Data = bytes::Bytes>,
 {
@@ -423,7 +476,7 @@ where
         return Err(ApiError::not_found());
     }
     tracing::debug!(blob = blob.id, size, "upload stored");
-    let location = format!("{}/blobs/{}", state.base_url, blob.uid);
+    let location = format!("{base_url}/blobs/{}", blob.uid);
     let xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PostResponse><Location>{}</Location>\
          <Bucket>{BUCKET}</Bucket><Key>{}</Key><ETag>\"{}-{size}\"</ETag></PostResponse>",

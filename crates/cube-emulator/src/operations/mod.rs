@@ -35,8 +35,16 @@ pub(crate) struct Ctx {
     /// The request path as sent (still percent-encoded, `.json` kept).
     pub(crate) raw_path: String,
     pub(crate) body: Value,
+    /// The share of body memory `body` holds until the request ends.
+    pub(crate) _body_memory: crate::inflow::BodyMemory,
+    /// The authority the client named (`Host`).
+    pub(crate) host: Option<String>,
     pub(crate) headers: HeaderMap,
-    pub(crate) peer: SocketAddr,
+    /// The client's address.
+    pub(crate) remote: SocketAddr,
+    /// `http://IP:PORT` of the address the client reached: the base of
+    /// every link a reply carries.
+    pub(crate) base_url: String,
 }
 
 impl Ctx {
@@ -84,11 +92,13 @@ pub(crate) enum Body {
     Html(String),
     /// XML (the S3-style upload answer).
     Xml(String),
-    /// A file, streamed, with its content type.
+    /// A stored file, streamed, with its content type and its
+    /// `Content-Disposition`; it is served in a sandbox.
     File {
         file: tokio::fs::File,
         len: u64,
         content_type: String,
+        disposition: String,
     },
     /// No body; `Location` is this URL.
     Redirect(String),
@@ -157,13 +167,19 @@ impl Reply {
             expiry: Expiry::FromRequest,
         }
     }
-    pub(crate) fn file(file: tokio::fs::File, len: u64, content_type: String) -> Self {
+    pub(crate) fn file(
+        file: tokio::fs::File,
+        len: u64,
+        content_type: String,
+        disposition: String,
+    ) -> Self {
         Self {
             status: StatusCode::OK,
             body: Body::File {
                 file,
                 len,
                 content_type,
+                disposition,
             },
             expiry: Expiry::FromRequest,
         }

@@ -44,7 +44,7 @@ pub(crate) async fn request(ctx: &Ctx) -> Outcome {
     };
     let token = crypto::new_token()?;
     let hash = hash_token(&token);
-    let link = format!("{}{LINK_PATH}{token}", ctx.state.base_url);
+    let link = format!("{}{LINK_PATH}{token}", ctx.base_url);
     let mail = Mail {
         subject: "Reset your password".into(),
         text: format!(

@@ -14,10 +14,10 @@ use crate::store::apps::{self, App};
 use crate::store::links::{self, Identity, Provider};
 use crate::store::sessions::{self, SessionRow};
 use crate::store::users::{self, Key, NewUser, User};
-use crate::wire::{int_like, signature_base, truthy, uint_like};
+use crate::wire::{flag, int_like, signature_base, uint_like};
 
 /// What kind of session a request asks for.
-enum Credentials {
+pub(crate) enum Credentials {
     Application,
     Password {
         key: Key,
@@ -43,7 +43,7 @@ enum Plan {
 
 /// Reads the credentials of a session kind from `user` (create) or the
 /// top level (sign-in); provider fields are always at the top level.
-fn credentials(
+pub(crate) fn credentials(
     params: Option<&Map<String, Value>>,
     top: &Map<String, Value>,
 ) -> Result<Credentials, ApiError> {
@@ -53,7 +53,13 @@ fn credentials(
     let Some(params) = params else {
         return Ok(Credentials::Application);
     };
-    if params.get("guest").is_some_and(truthy) {
+    let guest = match params.get("guest") {
+        None | Some(Value::Null) => false,
+        Some(value) => {
+            flag(value).ok_or_else(|| ApiError::invalid_field("guest", "is not a boolean"))?
+        }
+    };
+    if guest {
         let full_name = params
             .get("full_name")
             .and_then(Value::as_str)
@@ -180,27 +186,48 @@ fn identity(provider: Provider, verified: Verified) -> Identity {
     }
 }
 
-/// The user named by `key`/`value` if `password` is theirs; `Ok(None)` if
-/// there is no such user; `401` for a wrong password.
+/// What a password check found.
+enum Checked {
+    /// The user, whose password it is.
+    User(i64),
+    /// No such user (a decoy hash was checked unless the caller signs the
+    /// user up next, which costs a hash anyway).
+    Unknown,
+}
+
+/// The user named by `key`/`value` if `password` is theirs; `401` for a
+/// wrong password or a user without one. Every outcome costs one password
+/// hash (`signs_up_next`: the caller pays it by hashing the new user's),
+/// so response times do not reveal which logins exist.
 async fn check_password(
     state: &State,
     app_id: i64,
     now: i64,
-    key: Key,
-    value: &str,
+    (key, value): (Key, &str),
     password: &str,
-) -> Result<Option<i64>, ApiError> {
+    signs_up_next: bool,
+) -> Result<Checked, ApiError> {
     let found = state.store.read(|db| {
         Ok(users::find(db, app_id, now, key, value)?.map(|u| (u.id, u.password_hash)))
     })?;
-    let Some((id, hash)) = found else {
-        return Ok(None);
-    };
-    let hash = hash.ok_or_else(ApiError::unauthorized)?;
-    if state.verify_password(password.to_owned(), hash).await {
-        Ok(Some(id))
-    } else {
-        Err(ApiError::unauthorized())
+    match found {
+        Some((id, Some(hash))) => {
+            if state.verify_password(password.to_owned(), hash).await {
+                Ok(Checked::User(id))
+            } else {
+                Err(ApiError::unauthorized())
+            }
+        }
+        Some((_, None)) => {
+            state.verify_decoy(password.to_owned()).await;
+            Err(ApiError::unauthorized())
+        }
+        None => {
+            if !signs_up_next {
+                state.verify_decoy(password.to_owned()).await;
+            }
+            Ok(Checked::Unknown)
+        }
     }
 }
 
@@ -224,7 +251,8 @@ fn check_signature(
         .get("nonce")
         .and_then(uint_like)
         .ok_or_else(|| ApiError::invalid_field("nonce", "can't be blank"))?;
-    let base = signature_base(body);
+    let base = signature_base(body)
+        .ok_or_else(|| ApiError::bad_request("The signed parameters are too long"))?;
     ensure(
         signature_matches(app.auth_secret.expose(), &base, signature),
         ApiError::bad_signature,
@@ -309,29 +337,38 @@ async fn plan(ctx: &Ctx, app: &App, creds: &Credentials) -> Result<Plan, ApiErro
             key,
             value,
             password,
-        } => match check_password(&ctx.state, app.id, ctx.now, *key, value, password).await? {
-            Some(id) => Plan::Existing(id),
-            None => {
-                ensure(app.settings.session_without_user, ApiError::unauthorized)?;
-                // An unusable login is simply 401, never a validation error.
-                let usable = match key {
-                    Key::Email => email_ok(value),
-                    _ => login_ok(value),
-                } && password_ok(password);
-                ensure(usable, ApiError::unauthorized)?;
-                let hash = ctx.state.hash_password(password.clone()).await?;
-                let mut user = NewUser {
-                    password_hash: Some(hash),
-                    ..NewUser::default()
-                };
-                if *key == Key::Email {
-                    user.email = Some(value.clone());
-                } else {
-                    user.login = Some(value.clone());
-                }
-                Plan::SignUp(Box::new(user))
+        } => {
+            // An unusable login is simply 401, never a validation error.
+            let usable = match key {
+                Key::Email => email_ok(value),
+                _ => login_ok(value),
+            } && password_ok(password);
+            let signs_up = app.settings.session_without_user && usable;
+            let checked = check_password(
+                &ctx.state,
+                app.id,
+                ctx.now,
+                (*key, value),
+                password,
+                signs_up,
+            )
+            .await?;
+            if let Checked::User(id) = checked {
+                return Ok(Plan::Existing(id));
             }
-        },
+            ensure(signs_up, ApiError::unauthorized)?;
+            let hash = ctx.state.hash_password(password.clone()).await?;
+            let mut user = NewUser {
+                password_hash: Some(hash),
+                ..NewUser::default()
+            };
+            if *key == Key::Email {
+                user.email = Some(value.clone());
+            } else {
+                user.login = Some(value.clone());
+            }
+            Plan::SignUp(Box::new(user))
+        }
     })
 }
 
@@ -359,7 +396,14 @@ async fn start_session(
             let now = new.now;
             if let Some(nonce) = &new.nonce_to_use {
                 ensure(
-                    apps::use_nonce(db, new.app_id, nonce, now, new.window)?,
+                    apps::use_nonce(
+                        db,
+                        new.app_id,
+                        nonce,
+                        now,
+                        new.ts.unwrap_or(now),
+                        new.window,
+                    )?,
                     || ApiError::invalid_field("nonce", "has already been used"),
                 )?;
             }
@@ -402,7 +446,7 @@ async fn start_session(
             Ok((row, user))
         })
         .await?;
-    state.remember_session(&token, row.clone());
+    state.remember_session(&token, row.clone(), new.now);
     let user = user.map(|u| {
         state.seen(u.id, new.now);
         state.overlay(u)
@@ -522,9 +566,19 @@ pub(crate) async fn login(ctx: &Ctx) -> Outcome {
                 // Only credential kinds sign in; an empty body or a guest is not one.
                 return Err(ApiError::unauthorized());
             };
-            check_password(&ctx.state, row.app_id, ctx.now, key, &value, &password)
-                .await?
-                .ok_or_else(ApiError::unauthorized)?
+            match check_password(
+                &ctx.state,
+                row.app_id,
+                ctx.now,
+                (key, &value),
+                &password,
+                false,
+            )
+            .await?
+            {
+                Checked::User(id) => id,
+                Checked::Unknown => return Err(ApiError::unauthorized()),
+            }
         }
     };
     let (row, user) = switch_user(ctx, row, Some(user_id)).await?;
@@ -573,4 +627,84 @@ async fn switch_user(
         ctx.state.update_session(token, row.clone());
     }
     Ok((row, user))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::harness::Harness;
+
+    /// Password checks one refused request costs.
+    fn checks_of(h: &Harness, path: &str, token: Option<&str>, body: &Value) -> u64 {
+        let before = h.state.password_checks();
+        let answer = h.json("POST", path, token, body);
+        assert_eq!(answer.status, 401, "{path} {body}");
+        h.state.password_checks() - before
+    }
+
+    #[test]
+    fn unknown_logins_cost_a_password_check_like_wrong_passwords() {
+        let h = Harness::new();
+        h.session(Some("known-user"));
+        let app = h.session(None);
+        let session = |user: Value| json!({"application_id": 1, "auth_key": "key", "user": user});
+        let wrong = json!({"login": "known-user", "password": "wrong-password"});
+        let unknown = json!({"login": "no-such-user", "password": "wrong-password"});
+        let unknown_short = json!({"login": "no-such-user", "password": "x"});
+        let unknown_email = json!({"email": "nobody@example.com", "password": "wrong-password"});
+        // POST /login never signs up: every refusal costs one check.
+        for user in [&wrong, &unknown, &unknown_short, &unknown_email] {
+            assert_eq!(checks_of(&h, "/login", Some(&app), user), 1, "{user}");
+        }
+        // POST /session with sign-up on first log-in off: the same.
+        let deny = json!({"session_without_user": "deny"});
+        assert_eq!(
+            h.json("PUT", "/_emulator/apps/1/settings", None, &deny)
+                .status,
+            200
+        );
+        for user in [&wrong, &unknown, &unknown_short, &unknown_email] {
+            assert_eq!(
+                checks_of(&h, "/session", None, &session(user.clone())),
+                1,
+                "{user}"
+            );
+        }
+        // With sign-up on, credentials that could not sign up are refused
+        // at the same cost as a wrong password.
+        let allow = json!({"session_without_user": "allow"});
+        assert_eq!(
+            h.json("PUT", "/_emulator/apps/1/settings", None, &allow)
+                .status,
+            200
+        );
+        for user in [&wrong, &unknown_short] {
+            assert_eq!(
+                checks_of(&h, "/session", None, &session(user.clone())),
+                1,
+                "{user}"
+            );
+        }
+        // A user without a password (made by a provider sign-in, here an
+        // unsigned Firebase token) costs the same.
+        let now = h.state.clock.now();
+        let claims = json!({"iss": "https://securetoken.google.com/p", "aud": "p",
+            "iat": now - 1, "exp": now + 60, "sub": "fire", "email": "fire@example.com"});
+        let token = format!(
+            "{}.{}.",
+            crate::b64::encode_url(br#"{"alg":"none"}"#),
+            crate::b64::encode_url(claims.to_string().as_bytes())
+        );
+        let answer = h.json(
+            "POST",
+            "/session",
+            None,
+            &json!({"application_id": 1, "auth_key": "key", "provider": "firebase_email",
+                    "firebase_email": {"project_id": "p", "access_token": token}}),
+        );
+        assert_eq!(answer.status, 201);
+        let passwordless = json!({"email": "fire@example.com", "password": "any-password"});
+        assert_eq!(checks_of(&h, "/login", Some(&app), &passwordless), 1);
+    }
 }

@@ -20,7 +20,7 @@ const ONLY_YOURSELF: &str = "You can change only yourself";
 /// Validated sign-up or update fields: a patch (for a sign-up, `Some(None)`
 /// and `None` both mean "not given") and the passwords.
 #[derive(Default)]
-struct UserInput {
+pub(crate) struct UserInput {
     patch: UserPatch,
     password: Option<String>,
     old_password: Option<String>,
@@ -80,7 +80,7 @@ fn text_change(value: &Value) -> Option<Change<String>> {
 
 /// Validates the user fields of a sign-up or update; unknown fields are
 /// ignored, as the public service does.
-fn user_input(fields: &Map<String, Value>) -> Result<UserInput, ApiError> {
+pub(crate) fn user_input(fields: &Map<String, Value>) -> Result<UserInput, ApiError> {
     let mut input = UserInput::default();
     let mut errors = FieldErrors::default();
     let p = &mut input.patch;

@@ -1,8 +1,8 @@
 //! Firebase ID tokens (JWTs), `docs/PROTOCOL.md` ("Identity providers"): RS256-signed by a key
 //! of the application's key set (`firebase_jwks` inline, or fetched from
 //! `firebase_jwks_url` and cached), or unsigned (`alg: none`, as the
-//! Firebase Auth Emulator issues them) when the application accepts those.
-//! The claims are checked either way.
+//! Firebase Auth Emulator issues them) when the application accepts those and has
+//! no key set. The claims are checked either way.
 //!
 //! A fetched set is used while fresh (`Cache-Control: max-age`, default
 //! 1 h); a stale set, or one that lacks a token's `kid` (how a key
@@ -214,7 +214,7 @@ pub(crate) async fn verify(
     let claims = segment_json(payload).ok_or_else(unauthorized)?;
     match header["alg"].as_str() {
         Some("none") => ensure(
-            settings.firebase_accept_unsigned && signature.is_empty(),
+            settings.accepts_unsigned_firebase() && signature.is_empty(),
             unauthorized,
         )?,
         Some("RS256") => {

@@ -127,8 +127,17 @@ pub(crate) fn save_clock_offset(db: &Db, offset: i64) -> Result<()> {
 
 /// Records a signed request's nonce. Returns `false`, recording nothing,
 /// when this application already used it within the last `window` seconds
-/// (a replay).
-pub(crate) fn use_nonce(db: &Db, app_id: i64, nonce: &str, now: i64, window: i64) -> Result<bool> {
+/// (a replay). A nonce is kept from the later of its arrival and its
+/// request's `timestamp`: a request stamped ahead of the clock stays
+/// refused as a replay until its timestamp leaves the window.
+pub(crate) fn use_nonce(
+    db: &Db,
+    app_id: i64,
+    nonce: &str,
+    now: i64,
+    timestamp: i64,
+    window: i64,
+) -> Result<bool> {
     let seen: Option<i64> = db
         .conn()
         .prepare_cached("SELECT seen_at FROM nonces WHERE app_id = ?1 AND nonce = ?2")?
@@ -142,7 +151,7 @@ pub(crate) fn use_nonce(db: &Db, app_id: i64, nonce: &str, now: i64, window: i64
             "INSERT INTO nonces (app_id, nonce, seen_at) VALUES (?1, ?2, ?3)
              ON CONFLICT(app_id, nonce) DO UPDATE SET seen_at = excluded.seen_at",
         )?
-        .execute(params![app_id, nonce, now])?;
+        .execute(params![app_id, nonce, now.max(timestamp)])?;
     Ok(true)
 }
 

@@ -134,6 +134,38 @@ impl Emu {
         }
     }
 
+    /// Sends raw bytes as the body, exactly as given.
+    pub fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Resp {
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(self.url(path))
+            .header("Content-Type", content_type);
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let mut response = self
+            .agent
+            .run(builder.body(body).unwrap())
+            .expect("request completes");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            text,
+            body,
+            headers,
+        }
+    }
+
     fn token_headers(token: Option<&str>) -> Vec<(&str, &str)> {
         token.map(|t| vec![("CB-Token", t)]).unwrap_or_default()
     }

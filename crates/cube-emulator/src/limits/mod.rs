@@ -6,6 +6,11 @@
 
 use std::time::Duration;
 
+mod clients;
+
+pub(crate) use clients::FREE_PER_BODY;
+pub use clients::Limits;
+
 // ---- user fields (`docs/PROTOCOL.md`, "Users") ----
 
 /// A login has 3 to 70 characters.
@@ -139,6 +144,21 @@ pub(crate) const SWEEP_EVERY_TICKS: u64 = 10;
 pub(crate) const WRITE_BATCH_MAX: usize = 256;
 /// Prepared statements kept per database connection.
 pub(crate) const STATEMENT_CACHE: usize = 256;
+
+// ---- hostile input ----
+
+/// How deeply a body may nest: a key `a[b][c]` is 3 levels, and a JSON
+/// body is held to the same limit. The protocol needs 3; deeper is `400`,
+/// refused before anything is built.
+pub(crate) const MAX_DEPTH: usize = 32;
+/// The longest signature base built: more than any body within
+/// [`MAX_BODY`] signs legitimately, far less than the quadratic blow-up
+/// of long keys repeated at every level or leaf.
+pub(crate) const MAX_SIGNATURE_BASE: usize = 2 * MAX_BODY;
+/// Most sessions kept in the memory cache (about 300 bytes each). Past
+/// it, expired entries go first, then arbitrary ones: the database holds
+/// every session, the cache only spares a query.
+pub(crate) const MAX_CACHED_SESSIONS: usize = 50_000;
 
 #[cfg(test)]
 mod tests {
