@@ -109,7 +109,7 @@ pub fn signature(data: &[u8]) {
     }
 }
 
-/// PROTOCOL.md's flattening, written plainly (bodies are at most 32
+/// `docs/PROTOCOL.md`'s flattening ("Signature"), written plainly (bodies are at most 32
 /// levels deep, so recursion is safe here); `built` counts the bytes of
 /// every key and value written, plus two per key.
 fn flatten(key: String, value: &Value, out: &mut Vec<(String, String)>, built: &mut usize) {

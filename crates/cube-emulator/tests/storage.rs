@@ -210,7 +210,7 @@ fn stored_bytes_never_run_as_active_content_on_the_emulator_origin() {
         let file = fetch(&emu, &format!("/blobs/{uid}"), &[]);
         assert_eq!(file.status, 200);
         assert_eq!(file.bytes, page);
-        // The record's type is kept (PROTOCOL.md), but a browser must
+        // The record's type is kept (`docs/PROTOCOL.md`, "Storage"), but a browser must
         // neither sniff nor render it here: a download, in a sandbox.
         assert_eq!(
             header(&file, "x-content-type-options"),

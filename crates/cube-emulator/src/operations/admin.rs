@@ -16,7 +16,7 @@ use crate::store::apps::{self, App};
 
 use crate::limits::MAX_CLOCK_OFFSET;
 
-/// Who may use the admin API (EMULATOR.md): never a web page of another
+/// Who may use the admin API (`docs/EMULATOR.md`, "Admin API"): never a web page of another
 /// origin (an `Origin` that is not `http://{Host}` is `403`, whatever
 /// else the request carries); then, with an admin token, whoever sends
 /// `Bearer <token>` (`401` otherwise); without one, a loopback peer that
