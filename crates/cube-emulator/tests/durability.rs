@@ -92,17 +92,7 @@ impl Client {
             ),
             None => self.agent.run(builder.body(()).unwrap()),
         };
-        let mut response = result.unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.body_mut().read_to_string().unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp {
-            status,
-            text,
-            body,
-            headers,
-        }
+        Resp::read(result.unwrap())
     }
 
     fn session(&self, user: Value) -> Resp {

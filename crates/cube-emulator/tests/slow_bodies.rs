@@ -163,7 +163,7 @@ fn three_hundred_stalled_megabyte_bodies_neither_lock_out_nor_bloat_the_emulator
 
 mod common;
 
-use common::{Emu, TestServer};
+use common::{Emu, TestServer, percent_decode};
 use cube_emulator::{EmulatorConfig, Limits};
 use serde_json::json;
 
@@ -360,23 +360,6 @@ fn an_upload_that_keeps_moving_is_never_cut() {
     let uid = resp.body["blob"]["uid"].as_str().unwrap();
     let stored = emu.get(&format!("/blobs/{uid}?token={token}"), None);
     stored.assert(200);
-}
-
-/// `%XX` decoding for the upload URL's fields (`+` stays a plus).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
 }
 
 fn capped(max_connections: usize) -> Emu {

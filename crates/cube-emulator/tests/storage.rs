@@ -9,28 +9,10 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use common::{Emu, Resp, agent};
+use common::{Emu, Resp, agent, percent_decode as decode};
 use serde_json::{Value, json};
 
 const MAX_FILE: u64 = 100 << 20;
-
-/// Percent-decodes a query component the way the JS SDK does
-/// (`decodeURIComponent`: `+` stays a plus).
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
 
 /// The upload URL split into its path and its decoded fields, in order.
 fn upload_target(emu: &Emu, url: &str) -> (String, Vec<(String, String)>) {

@@ -22,6 +22,25 @@ pub struct Resp {
 }
 
 impl Resp {
+    /// Reads a whole answer (a body up to 64 MiB; JSON or not).
+    pub fn read(mut response: http::Response<ureq::Body>) -> Resp {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+            .unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            text,
+            body,
+            headers,
+        }
+    }
+
     /// `CB-Token-ExpirationDate`, if present.
     pub fn expiry(&self) -> Option<&str> {
         self.headers
@@ -116,22 +135,7 @@ impl Emu {
             ),
             None => self.agent.run(builder.body(()).unwrap()),
         };
-        let mut response = response.expect("request completes");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response
-            .body_mut()
-            .with_config()
-            .limit(64 << 20)
-            .read_to_string()
-            .unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp {
-            status,
-            text,
-            body,
-            headers,
-        }
+        Resp::read(response.expect("request completes"))
     }
 
     /// Sends raw bytes as the body, exactly as given.
@@ -150,20 +154,11 @@ impl Emu {
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
-        let mut response = self
-            .agent
-            .run(builder.body(body).unwrap())
-            .expect("request completes");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.body_mut().read_to_string().unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp {
-            status,
-            text,
-            body,
-            headers,
-        }
+        Resp::read(
+            self.agent
+                .run(builder.body(body).unwrap())
+                .expect("request completes"),
+        )
     }
 
     fn token_headers(token: Option<&str>) -> Vec<(&str, &str)> {
@@ -438,4 +433,22 @@ pub fn query_param<'a>(target: &'a str, name: &str) -> Option<&'a str> {
         .1
         .split('&')
         .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
+/// Percent-decodes a query component the way the JS SDK does
+/// (`decodeURIComponent`: `+` stays a plus).
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
 }
