@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,15 +24,8 @@ fn spawn(args: &[&str]) -> (Process, Duration) {
         .stderr(Stdio::null())
         .spawn()
         .expect("the binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base_url = common::ready_url(&mut child);
     let elapsed = started.elapsed();
-    let base_url = line
-        .trim_end()
-        .strip_prefix("cube-emulator listening on ")
-        .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
-        .to_owned();
     assert!(base_url.starts_with("http://127.0.0.1:"), "{base_url}");
     assert!(!base_url.ends_with(":0"));
     (Process { child, base_url }, elapsed)

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -764,15 +764,7 @@ fn over_100_mib_is_413_and_memory_stays_flat() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base_url = line
-        .trim()
-        .strip_prefix("cube-emulator listening on ")
-        .unwrap()
-        .to_owned();
+    let base_url = common::ready_url(&mut child);
     let client = agent();
     let post = |path: &str, token: Option<&str>, body: Value| -> Value {
         let mut request = client.post(&format!("{base_url}{path}"));
