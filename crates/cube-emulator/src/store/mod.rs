@@ -9,6 +9,7 @@
 //! Reads use WAL snapshots on short-lived borrowed connections, so they
 //! never wait for the writer.
 
+pub(crate) mod admin;
 pub(crate) mod apps;
 pub(crate) mod blobs;
 pub(crate) mod providers;
