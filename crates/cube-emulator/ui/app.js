@@ -257,7 +257,11 @@ async function renderSettings() {
   $("#settings-title").textContent = `Settings of application ${app}`;
   loadedSettings = (await api("GET", `/apps/${app}/settings`)).settings;
   const groups = new Map();
-  for (const [key, value] of Object.entries(loadedSettings)) {
+  // Known settings in their order, then any this page does not know yet.
+  const keys = [...SETTINGS.map((s) => s[1]).filter((k) => k in loadedSettings),
+    ...Object.keys(loadedSettings).filter((k) => !SETTINGS.some((s) => s[1] === k))];
+  for (const key of keys) {
+    const value = loadedSettings[key];
     const [group, , kind, label, choices] = settingKind(key, value);
     if (!groups.has(group)) groups.set(group, []);
     groups.get(group).push(el("div", { class: "field " + kind },
@@ -550,13 +554,14 @@ $("#outbox-clear").addEventListener("click", guarded(async () => {
 /** Emulator time minus this computer's, in milliseconds. */
 let clockSkew = null;
 
+/** A span of time to the nearest minute: "1 d 2 h 5 min". */
 function duration(seconds) {
   const sign = seconds < 0 ? "-" : "";
-  let rest = Math.abs(Math.round(seconds));
-  const days = Math.floor(rest / 86400);
-  rest -= days * 86400;
-  const hours = Math.floor(rest / 3600);
-  const minutes = Math.floor((rest - hours * 3600) / 60);
+  let minutes = Math.round(Math.abs(seconds) / 60);
+  const days = Math.floor(minutes / 1440);
+  minutes -= days * 1440;
+  const hours = Math.floor(minutes / 60);
+  minutes -= hours * 60;
   return sign + [days && `${days} d`, hours && `${hours} h`, `${minutes} min`].filter(Boolean).join(" ");
 }
 
