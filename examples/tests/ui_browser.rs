@@ -1,7 +1,8 @@
 //! The emulator's web UI in a real headless Chromium, next to the SDK:
 //! a user signed up through the SDK appears in the UI (avatar included);
 //! the full name edited in the UI is what the SDK reads; two hours added
-//! to the clock in the UI make the SDK's next call restore its session;
+//! to the clock in the UI make the SDK's next call restore its session,
+//! and so does a session expired in the UI;
 //! the reset mail the SDK asks for shows its link in the outbox view; a
 //! screenshot of the users view is written under `target/`.
 //!
@@ -329,6 +330,32 @@ fn ui_in_chromium(programs: &Programs) -> Result<PathBuf, String> {
     let after = client.session_token().map(|t| t.expose().to_owned());
     check(after.is_some() && after != before, || {
         "the session token did not change with the restore".to_owned()
+    })?;
+
+    // A session expired in the UI is restored by the SDK's next call too.
+    let current = client.session_info().map_err(sdk)?.id;
+    browser.goto(&format!("{base}/_emulator/ui/#/users/{me}"))?;
+    browser.wait_for(
+        "the restored session in the user's sessions",
+        "return document.querySelector(`#sessions-table tr[data-session-id='${arguments[0]}']`) !== null;",
+        json!([current]),
+    )?;
+    browser.click(&format!(
+        "#sessions-table tr[data-session-id='{current}'] button"
+    ))?;
+    browser.wait_for(
+        "the session to be expired",
+        "const s = document.querySelector('#status'); \
+         return !s.hidden && s.className === 'ok' && s.textContent === `Session ${arguments[0]} expired.` \
+             && document.querySelector(`#sessions-table tr[data-session-id='${arguments[0]}']`) === null;",
+        json!([current]),
+    )?;
+    client.get_user(me).map_err(sdk)?;
+    check(restores.load(Ordering::SeqCst) == 2, || {
+        format!(
+            "expected a second restore after the UI expired the session, saw {}",
+            restores.load(Ordering::SeqCst)
+        )
     })?;
 
     // 4. The reset mail's link is in the outbox view.
