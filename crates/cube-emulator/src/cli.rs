@@ -1,112 +1,155 @@
-//! Command-line flags and environment variables (`docs/EMULATOR.md`).
+//! Command-line flags and environment variables (`docs/EMULATOR.md`),
+//! parsed by clap: a flag wins over its variable, a variable over the
+//! default, and a bad flag or value is a one-line reason and status 2.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cube_emulator::{EmulatorConfig, PasswordCost, Storage};
+use clap::{Parser, ValueEnum};
+use cube_emulator::{
+    DEFAULT_APP_ID, DEFAULT_AUTH_KEY, DEFAULT_AUTH_SECRET, EmulatorConfig, PasswordCost, Storage,
+};
 
-pub(crate) const USAGE: &str = "\
-cube-emulator: a local ConnectyCube Auth & Users server
+/// A local ConnectyCube Auth & Users server: durable, deterministic, for
+/// tests and offline development.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cube-emulator",
+    version,
+    after_help = "Once it serves, it prints one line on stdout: \
+                  `cube-emulator listening on http://IP:PORT`. Logs go to stderr \
+                  (filter them with RUST_LOG). The web UI is at /_emulator/ui/."
+)]
+pub(crate) struct Cli {
+    // Every variable is named in `--help`, never its value (one holds the
+    // admin token): hence `hide_env_values`.
+    /// Where to listen (IP:PORT); port 0 takes a free one.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "CUBE_EMULATOR_LISTEN",
+        hide_env_values = true,
+        default_value = "127.0.0.1:8080",
+        value_parser = parse_addr
+    )]
+    listen: SocketAddr,
 
-Usage: cube-emulator [OPTIONS]
+    /// The directory of the SQLite database and the uploaded files
+    /// (created when missing).
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "CUBE_EMULATOR_DATA_DIR",
+        hide_env_values = true,
+        default_value = "./.cube-emulator"
+    )]
+    data_dir: PathBuf,
 
-Options (environment variable in brackets):
-  --listen ADDR            address to listen on; port 0 picks a free port
-                           [CUBE_EMULATOR_LISTEN] (default 127.0.0.1:8080)
-  --data-dir DIR           where the SQLite database lives
-                           [CUBE_EMULATOR_DATA_DIR] (default ./.cube-emulator)
-  --in-memory              keep no state after exit
-  --app-id N               the application created at first start (default 1)
-  --auth-key K             its auth key (default emulator-auth-key)
-  --auth-secret S          its auth secret (default emulator-auth-secret)
-  --password-cost COST     dev or production argon2id cost
-                           [CUBE_EMULATOR_PASSWORD_COST] (default dev)
-  --admin-token T          require `Authorization: Bearer T` on /_emulator/*
-                           [CUBE_EMULATOR_ADMIN_TOKEN] (default: loopback only)
-  --provider-timeout SECS  how long an identity provider may take to answer
-                           [CUBE_EMULATOR_PROVIDER_TIMEOUT] (default 5)
-  -h, --help               print this help
-  -V, --version            print the version
+    /// Keep nothing after exit: the database and uploads live in a private
+    /// temporary directory, removed at a clean stop (wins over --data-dir).
+    #[arg(long)]
+    in_memory: bool,
 
-Logs go to stderr (filter with RUST_LOG); the ready line goes to stdout.";
+    /// The id of the application created at the first start (one already
+    /// stored is kept).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_APP_ID,
+        value_parser = clap::value_parser!(i64).range(1..)
+    )]
+    app_id: i64,
 
-/// What the command line asks for.
-#[derive(Debug)]
-pub(crate) enum Action {
-    Run(EmulatorConfig),
-    Help,
-    Version,
+    /// That application's auth key.
+    #[arg(long, value_name = "KEY", default_value = DEFAULT_AUTH_KEY)]
+    auth_key: String,
+
+    /// That application's auth secret (signs create-session requests).
+    #[arg(long, value_name = "SECRET", default_value = DEFAULT_AUTH_SECRET)]
+    auth_secret: String,
+
+    /// The argon2id cost of new password hashes.
+    #[arg(
+        long,
+        value_name = "COST",
+        env = "CUBE_EMULATOR_PASSWORD_COST",
+        hide_env_values = true,
+        default_value = "dev"
+    )]
+    password_cost: Cost,
+
+    /// Require `Authorization: Bearer TOKEN` on /_emulator/* (the admin API
+    /// and the web UI); without one, only loopback clients may use them.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "CUBE_EMULATOR_ADMIN_TOKEN",
+        hide_env_values = true,
+        value_parser = parse_admin_token
+    )]
+    admin_token: Option<String>,
+
+    /// How many seconds an identity provider may take to answer (more than
+    /// 0, at most 600; fractions allowed).
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "CUBE_EMULATOR_PROVIDER_TIMEOUT",
+        hide_env_values = true,
+        default_value = "5",
+        value_parser = parse_timeout
+    )]
+    provider_timeout: Duration,
 }
 
-/// Parses flags (`--flag value` or `--flag=value`); flags override the
-/// environment, which overrides the defaults.
-pub(crate) fn parse(
-    args: impl IntoIterator<Item = String>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<Action, String> {
-    let mut config = EmulatorConfig {
-        listen: "127.0.0.1:8080".parse().map_err(|e| format!("{e}"))?,
-        storage: Storage::DataDir(PathBuf::from("./.cube-emulator")),
-        ..EmulatorConfig::default()
-    };
-    if let Some(listen) = env("CUBE_EMULATOR_LISTEN") {
-        config.listen = parse_addr(&listen)?;
-    }
-    if let Some(dir) = env("CUBE_EMULATOR_DATA_DIR") {
-        config.storage = Storage::DataDir(dir.into());
-    }
-    if let Some(cost) = env("CUBE_EMULATOR_PASSWORD_COST") {
-        config.password_cost = cost.parse::<PasswordCost>()?;
-    }
-    if let Some(token) = env("CUBE_EMULATOR_ADMIN_TOKEN").filter(|t| !t.is_empty()) {
-        config.admin_token = Some(token);
-    }
-    if let Some(seconds) = env("CUBE_EMULATOR_PROVIDER_TIMEOUT") {
-        config.provider_timeout = parse_timeout(&seconds)?;
-    }
+/// `--password-cost`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Cost {
+    /// Cheap hashes, for fast local test runs.
+    Dev,
+    /// OWASP's recommended parameters (19 MiB, 2 passes).
+    Production,
+}
 
-    let mut in_memory = false;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => {
-                (flag.to_owned(), Some(value.to_owned()))
-            }
-            _ => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Action::Help),
-            "-V" | "--version" => return Ok(Action::Version),
-            "--in-memory" => in_memory = true,
-            "--listen" => config.listen = parse_addr(&value()?)?,
-            "--data-dir" => config.storage = Storage::DataDir(value()?.into()),
-            "--app-id" => {
-                let v = value()?;
-                config.app_id = v
-                    .parse()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("invalid --app-id {v:?}"))?;
-            }
-            "--auth-key" => config.auth_key = value()?,
-            "--auth-secret" => config.auth_secret = value()?,
-            "--password-cost" => config.password_cost = value()?.parse()?,
-            "--admin-token" => config.admin_token = Some(value()?),
-            "--provider-timeout" => config.provider_timeout = parse_timeout(&value()?)?,
-            other => return Err(format!("unknown option {other:?}")),
+impl Cli {
+    /// The emulator this command line asks for.
+    pub(crate) fn into_config(self) -> EmulatorConfig {
+        EmulatorConfig {
+            listen: self.listen,
+            storage: if self.in_memory {
+                Storage::InMemory
+            } else {
+                Storage::DataDir(self.data_dir)
+            },
+            app_id: self.app_id,
+            auth_key: self.auth_key,
+            auth_secret: self.auth_secret,
+            password_cost: match self.password_cost {
+                Cost::Dev => PasswordCost::Dev,
+                Cost::Production => PasswordCost::Production,
+            },
+            admin_token: self.admin_token,
+            provider_timeout: self.provider_timeout,
+            ..EmulatorConfig::default()
         }
     }
-    if in_memory {
-        config.storage = Storage::InMemory;
+}
+
+fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| "expected IP:PORT, such as 127.0.0.1:8080 or [::1]:0".to_owned())
+}
+
+/// An empty token would let every client in (`""` equals `""`): refused.
+fn parse_admin_token(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err(
+            "the admin token must not be empty; leave it unset to serve loopback clients only"
+                .to_owned(),
+        );
     }
-    Ok(Action::Run(config))
+    Ok(text.to_owned())
 }
 
 /// Seconds, fractions allowed, more than 0 and at most 600.
@@ -116,85 +159,104 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
         .ok()
         .filter(|s| *s > 0.0 && *s <= 600.0)
         .map(Duration::from_secs_f64)
-        .ok_or_else(|| format!("invalid provider timeout {text:?} (seconds, up to 600)"))
-}
-
-fn parse_addr(text: &str) -> Result<SocketAddr, String> {
-    text.parse()
-        .map_err(|_| format!("invalid listen address {text:?} (expected IP:PORT)"))
+        .ok_or_else(|| "expected seconds, more than 0 and at most 600".to_owned())
 }
 
 #[cfg(test)]
 mod tests {
+    //! The flags alone: the variables are read from the process
+    //! environment, so they are checked against the binary
+    //! (`tests/command_line.rs`), and cleared here.
+
+    use clap::{CommandFactory, FromArgMatches};
+
     use super::*;
 
-    fn run(args: &[&str], env: &[(&str, &str)]) -> Result<EmulatorConfig, String> {
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        match parse(args.iter().map(|s| s.to_string()), |k| {
-            env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
-        })? {
-            Action::Run(config) => Ok(config),
-            other => Err(format!("{other:?}")),
-        }
+    fn parse(args: &[&str]) -> Result<EmulatorConfig, clap::Error> {
+        let command = Cli::command().mut_args(|arg| arg.env(None));
+        let matches = command
+            .try_get_matches_from(std::iter::once("cube-emulator").chain(args.iter().copied()))?;
+        Ok(Cli::from_arg_matches(&matches)?.into_config())
+    }
+
+    #[test]
+    fn the_command_is_well_formed() {
+        Cli::command().debug_assert();
     }
 
     #[test]
     fn defaults() {
-        let c = run(&[], &[]).unwrap();
+        let c = parse(&[]).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.storage, Storage::DataDir("./.cube-emulator".into()));
         assert_eq!(c.password_cost, PasswordCost::Dev);
         assert_eq!(c.app_id, 1);
+        assert_eq!(c.auth_key, DEFAULT_AUTH_KEY);
+        assert_eq!(c.auth_secret, DEFAULT_AUTH_SECRET);
         assert!(c.admin_token.is_none());
         assert_eq!(c.provider_timeout, Duration::from_secs(5));
-        let c = run(
-            &["--provider-timeout", "0.5"],
-            &[("CUBE_EMULATOR_PROVIDER_TIMEOUT", "9")],
-        )
-        .unwrap();
-        assert_eq!(c.provider_timeout, Duration::from_millis(500));
-        let c = run(&[], &[("CUBE_EMULATOR_PROVIDER_TIMEOUT", "9")]).unwrap();
-        assert_eq!(c.provider_timeout, Duration::from_secs(9));
     }
 
     #[test]
-    fn flags_override_environment() {
-        let c = run(
-            &[
-                "--listen",
-                "127.0.0.1:0",
-                "--in-memory",
-                "--password-cost=production",
-                "--app-id",
-                "7",
-            ],
-            &[
-                ("CUBE_EMULATOR_LISTEN", "0.0.0.0:9"),
-                ("CUBE_EMULATOR_ADMIN_TOKEN", "t"),
-            ],
-        )
+    fn every_flag_is_read() {
+        let c = parse(&[
+            "--listen",
+            "[::1]:0",
+            "--data-dir=/tmp/x",
+            "--app-id",
+            "7",
+            "--auth-key",
+            "k",
+            "--auth-secret",
+            "s",
+            "--password-cost=production",
+            "--admin-token",
+            "t",
+            "--provider-timeout",
+            "0.5",
+        ])
         .unwrap();
-        assert_eq!(c.listen.to_string(), "127.0.0.1:0");
-        assert_eq!(c.storage, Storage::InMemory);
-        assert_eq!(c.password_cost, PasswordCost::Production);
+        assert_eq!(c.listen.to_string(), "[::1]:0");
+        assert_eq!(c.storage, Storage::DataDir("/tmp/x".into()));
         assert_eq!(c.app_id, 7);
+        assert_eq!((c.auth_key.as_str(), c.auth_secret.as_str()), ("k", "s"));
+        assert_eq!(c.password_cost, PasswordCost::Production);
         assert_eq!(c.admin_token.as_deref(), Some("t"));
+        assert_eq!(c.provider_timeout, Duration::from_millis(500));
+        let c = parse(&["--data-dir", "/tmp/x", "--in-memory"]).unwrap();
+        assert_eq!(c.storage, Storage::InMemory);
     }
 
     #[test]
-    fn rejects_nonsense() {
-        assert!(run(&["--bogus"], &[]).is_err());
-        assert!(run(&["--listen"], &[]).is_err());
-        assert!(run(&["--password-cost", "cheap"], &[]).is_err());
-        for bad in ["0", "-1", "x", "601", "NaN"] {
-            assert!(run(&["--provider-timeout", bad], &[]).is_err(), "{bad}");
+    fn rejects_nonsense_with_status_2() {
+        for args in [
+            &["--bogus"][..],
+            &["--listen"],
+            &["--listen", "localhost"],
+            &["--password-cost", "cheap"],
+            &["--app-id", "0"],
+            &["--app-id", "x"],
+            &["--admin-token", ""],
+            &["--admin-token="],
+            &["--in-memory=yes"],
+            &["extra"],
+        ] {
+            let err = parse(args).expect_err(&format!("{args:?}"));
+            assert_eq!(err.exit_code(), 2, "{args:?}");
         }
-        assert!(matches!(
-            parse(["--help".to_string()], |_| None),
-            Ok(Action::Help)
-        ));
+        for bad in ["0", "-1", "x", "601", "NaN", "inf"] {
+            let err = parse(&["--provider-timeout", bad]).expect_err(bad);
+            assert_eq!(err.exit_code(), 2, "{bad}");
+        }
+        let err = parse(&["--admin-token", ""]).unwrap_err().to_string();
+        assert!(err.contains("the admin token must not be empty"), "{err}");
+    }
+
+    #[test]
+    fn help_and_version_are_not_errors() {
+        for flag in ["--help", "-h", "--version", "-V"] {
+            let err = parse(&[flag]).unwrap_err();
+            assert_eq!(err.exit_code(), 0, "{flag}");
+        }
     }
 }

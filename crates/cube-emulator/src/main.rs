@@ -6,22 +6,17 @@ mod cli;
 use std::io::Write;
 use std::process::ExitCode;
 
+use clap::Parser;
 use cube_emulator::Emulator;
 
 fn main() -> ExitCode {
-    let config = match cli::parse(std::env::args().skip(1), |k| std::env::var(k).ok()) {
-        Ok(cli::Action::Run(config)) => config,
-        Ok(cli::Action::Help) => {
-            println!("{}", cli::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Ok(cli::Action::Version) => {
-            println!("cube-emulator {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("cube-emulator: {message}\n\n{}", cli::USAGE);
-            return ExitCode::from(2);
+    // Help and version go to stdout with status 0; a bad flag or value is
+    // a one-line reason and a usage line on stderr, with status 2.
+    let config = match cli::Cli::try_parse() {
+        Ok(cli) => cli.into_config(),
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
         }
     };
     tracing_subscriber::fmt()

@@ -39,7 +39,7 @@ pub(crate) async fn health(_ctx: &Ctx) -> Outcome {
     Ok(Reply::ok(json!({ "status": "ok" })))
 }
 
-fn app_json(ctx: &Ctx, app: &App) -> Value {
+pub(super) fn app_json(ctx: &Ctx, app: &App) -> Value {
     json!({ "id": app.id, "auth_key": app.auth_key, "settings": app.settings.to_json(Some(&ctx.state.base_url)) })
 }
 
@@ -84,7 +84,7 @@ pub(crate) async fn create_app(ctx: &Ctx) -> Outcome {
     Ok(Reply::created(json!({ "app": app_json(ctx, &app) })))
 }
 
-fn app_of(ctx: &Ctx, id: &str) -> Result<App, ApiError> {
+pub(super) fn app_of(ctx: &Ctx, id: &str) -> Result<App, ApiError> {
     id.parse()
         .ok()
         .and_then(|id| ctx.state.app(id))

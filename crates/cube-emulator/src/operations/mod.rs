@@ -4,12 +4,14 @@
 //! storage call.
 
 pub(crate) mod admin;
+pub(crate) mod admin_data;
 pub(crate) mod blobs;
 pub(crate) mod fake;
 pub(crate) mod render;
 pub(crate) mod reset;
 pub(crate) mod search;
 pub(crate) mod session;
+pub(crate) mod ui;
 pub(crate) mod users;
 
 use std::net::SocketAddr;
@@ -24,6 +26,7 @@ use crate::store::sessions::SessionRow;
 use crate::wire;
 
 /// One request, decoded.
+#[derive(Clone)]
 pub(crate) struct Ctx {
     pub(crate) state: Arc<State>,
     /// The emulator clock when the request arrived.
@@ -92,6 +95,12 @@ pub(crate) enum Body {
     },
     /// No body; `Location` is this URL.
     Redirect(String),
+    /// A file of the web UI, built into the binary: served with a strict
+    /// content security policy.
+    Asset {
+        content_type: &'static str,
+        bytes: &'static [u8],
+    },
 }
 
 /// Which `CB-Token-ExpirationDate` a reply carries.
@@ -164,6 +173,16 @@ impl Reply {
                 file,
                 len,
                 content_type,
+            },
+            expiry: Expiry::FromRequest,
+        }
+    }
+    pub(crate) fn asset(content_type: &'static str, bytes: &'static [u8]) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: Body::Asset {
+                content_type,
+                bytes,
             },
             expiry: Expiry::FromRequest,
         }
