@@ -1,27 +1,62 @@
-//! Command-line flags and environment variables (`docs/EMULATOR.md`),
-//! parsed by clap: a flag wins over its variable, a variable over the
+//! The emulator's command line (`docs/EMULATOR.md`), for its binary and
+//! for any command that runs it (the `cube emulator` subcommand): the
+//! flags and variables as [`EmulatorArgs`], which a parser flattens into
+//! its own command (`#[command(flatten)]`), and [`run`], which serves in
+//! the foreground until SIGINT or SIGTERM. Both commands take them from
+//! here, so their flags cannot drift apart.
+//!
+//! Parsed by clap: a flag wins over its variable, a variable over the
 //! default, and a bad flag or value is a one-line reason and status 2.
+//!
+//! ```
+//! use clap::Parser;
+//! use cube_emulator::cli::EmulatorArgs;
+//!
+//! /// A tool with the emulator as a subcommand of its own.
+//! #[derive(Parser)]
+//! struct Tool {
+//!     #[command(flatten)]
+//!     emulator: EmulatorArgs,
+//! }
+//!
+//! let tool = Tool::try_parse_from(["tool", "--in-memory", "--listen", "127.0.0.1:0"])?;
+//! let config = tool.emulator.into_config();
+//! assert_eq!(config.storage, cube_emulator::Storage::InMemory);
+//! # Ok::<(), clap::Error>(())
+//! ```
 
+use std::fmt;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
-use cube_emulator::{
-    DEFAULT_APP_ID, DEFAULT_AUTH_KEY, DEFAULT_AUTH_SECRET, EmulatorConfig, PasswordCost, Storage,
+use clap::{Args, Parser, ValueEnum};
+
+use crate::{
+    DEFAULT_APP_ID, DEFAULT_AUTH_KEY, DEFAULT_AUTH_SECRET, Emulator, EmulatorConfig, PasswordCost,
+    StartError, Storage,
 };
 
-/// A local ConnectyCube Auth & Users server: durable, deterministic, for
-/// tests and offline development.
+/// The `cube-emulator` command: its name, version and the emulator's
+/// flags. The binary parses this; other commands flatten [`EmulatorArgs`].
 #[derive(Debug, Parser)]
-#[command(
-    name = "cube-emulator",
-    version,
-    after_help = "Once it serves, it prints one line on stdout: \
+#[command(name = "cube-emulator", version)]
+pub struct Cli {
+    /// The emulator's flags.
+    #[command(flatten)]
+    pub args: EmulatorArgs,
+}
+
+/// The emulator's flags and their environment variables. Flatten them into
+/// a clap command with `#[command(flatten)]`; [`EmulatorArgs::into_config`]
+/// makes the configuration they ask for, [`run`] serves with them.
+#[derive(Clone, Args)]
+#[command(after_help = "Once it serves, it prints one line on stdout: \
                   `cube-emulator listening on http://IP:PORT`. Logs go to stderr \
-                  (filter them with RUST_LOG). The web UI is at /_emulator/ui/."
-)]
-pub(crate) struct Cli {
+                  (filter them with RUST_LOG). The web UI is at /_emulator/ui/. \
+                  SIGINT (Ctrl-C) or SIGTERM stops it cleanly.")]
+pub struct EmulatorArgs {
     // Every variable is named in `--help`, never its value (one holds the
     // admin token): hence `hide_env_values`.
     /// Where to listen (IP:PORT); port 0 takes a free one.
@@ -112,9 +147,29 @@ enum Cost {
     Production,
 }
 
-impl Cli {
+impl fmt::Debug for EmulatorArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Secrets stay out of Debug output, as in `EmulatorConfig`.
+        f.debug_struct("EmulatorArgs")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("in_memory", &self.in_memory)
+            .field("app_id", &self.app_id)
+            .field("auth_key", &self.auth_key)
+            .field("auth_secret", &"[redacted]")
+            .field("password_cost", &self.password_cost)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("provider_timeout", &self.provider_timeout)
+            .finish()
+    }
+}
+
+impl EmulatorArgs {
     /// The emulator this command line asks for.
-    pub(crate) fn into_config(self) -> EmulatorConfig {
+    pub fn into_config(self) -> EmulatorConfig {
         EmulatorConfig {
             listen: self.listen,
             storage: if self.in_memory {
@@ -134,6 +189,66 @@ impl Cli {
             ..EmulatorConfig::default()
         }
     }
+}
+
+/// Why [`run`] failed. Each is a start-up failure (or, later, a failed
+/// export on exit): a command exits with status 1 on any of them.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The runtime could not be created.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+    /// The emulator could not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+}
+
+/// Serves in the foreground: logs to stderr (filtered by `RUST_LOG`,
+/// `info` by default; installed unless the process already has a
+/// subscriber), the ready line on stdout once it serves, and a clean stop
+/// on SIGINT or SIGTERM. Returns when the emulator has stopped.
+pub fn run(args: EmulatorArgs) -> Result<(), RunError> {
+    let config = args.into_config();
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?;
+    runtime.block_on(async move {
+        let emulator = Emulator::start(config).await?;
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "cube-emulator listening on {}", emulator.base_url());
+        let _ = stdout.flush();
+        drop(stdout);
+        wait_for_signal().await;
+        tracing::info!("stopping");
+        emulator.stop().await;
+        Ok(())
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM (Ctrl-C elsewhere).
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {
@@ -176,7 +291,7 @@ mod tests {
         let command = Cli::command().mut_args(|arg| arg.env(None));
         let matches = command
             .try_get_matches_from(std::iter::once("cube-emulator").chain(args.iter().copied()))?;
-        Ok(Cli::from_arg_matches(&matches)?.into_config())
+        Ok(Cli::from_arg_matches(&matches)?.args.into_config())
     }
 
     #[test]

@@ -29,6 +29,7 @@
 //! ```
 
 mod b64;
+pub mod cli;
 mod clock;
 mod config;
 mod crypto;
