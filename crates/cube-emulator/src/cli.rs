@@ -34,8 +34,8 @@ use std::time::Duration;
 use clap::{Args, Parser, ValueEnum};
 
 use crate::{
-    DEFAULT_APP_ID, DEFAULT_AUTH_KEY, DEFAULT_AUTH_SECRET, Emulator, EmulatorConfig, PasswordCost,
-    StartError, Storage,
+    DEFAULT_APP_ID, DEFAULT_AUTH_KEY, DEFAULT_AUTH_SECRET, Emulator, EmulatorConfig, ExportError,
+    PasswordCost, StartError, Storage,
 };
 
 /// The `cube-emulator` command: its name, version and the emulator's
@@ -136,6 +136,28 @@ pub struct EmulatorArgs {
         value_parser = parse_timeout
     )]
     provider_timeout: Duration,
+
+    /// Start from the data set saved in DIR (by --export-on-exit or
+    /// POST /_emulator/export). It is checked whole first; a bad one stops
+    /// the start with the item at fault (status 1). The data directory must
+    /// hold no data yet.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "CUBE_EMULATOR_IMPORT",
+        hide_env_values = true
+    )]
+    import: Option<PathBuf>,
+
+    /// Save a data set in DIR at a clean stop (SIGINT, SIGTERM), replacing
+    /// the data set already there; DIR may be the --import one.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "CUBE_EMULATOR_EXPORT_ON_EXIT",
+        hide_env_values = true
+    )]
+    export_on_exit: Option<PathBuf>,
 }
 
 /// `--password-cost`.
@@ -163,6 +185,8 @@ impl fmt::Debug for EmulatorArgs {
                 &self.admin_token.as_ref().map(|_| "[redacted]"),
             )
             .field("provider_timeout", &self.provider_timeout)
+            .field("import", &self.import)
+            .field("export_on_exit", &self.export_on_exit)
             .finish()
     }
 }
@@ -186,13 +210,16 @@ impl EmulatorArgs {
             },
             admin_token: self.admin_token,
             provider_timeout: self.provider_timeout,
+            import: self.import,
+            export_on_exit: self.export_on_exit,
             ..EmulatorConfig::default()
         }
     }
 }
 
-/// Why [`run`] failed. Each is a start-up failure (or, later, a failed
-/// export on exit): a command exits with status 1 on any of them.
+/// Why [`run`] failed: a start-up failure (a bad data set to import
+/// among them) or a failed export on exit. A command exits with status 1
+/// on any of them.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunError {
@@ -202,6 +229,9 @@ pub enum RunError {
     /// The emulator could not start.
     #[error(transparent)]
     Start(#[from] StartError),
+    /// The emulator stopped, but its data set could not be saved.
+    #[error(transparent)]
+    Export(#[from] ExportError),
 }
 
 /// Serves in the foreground: logs to stderr (filtered by `RUST_LOG`,
@@ -230,7 +260,7 @@ pub fn run(args: EmulatorArgs) -> Result<(), RunError> {
         drop(stdout);
         wait_for_signal().await;
         tracing::info!("stopping");
-        emulator.stop().await;
+        emulator.shutdown().await?;
         Ok(())
     })
 }
@@ -310,6 +340,7 @@ mod tests {
         assert_eq!(c.auth_secret, DEFAULT_AUTH_SECRET);
         assert!(c.admin_token.is_none());
         assert_eq!(c.provider_timeout, Duration::from_secs(5));
+        assert_eq!((c.import, c.export_on_exit), (None, None));
     }
 
     #[test]
@@ -329,8 +360,13 @@ mod tests {
             "t",
             "--provider-timeout",
             "0.5",
+            "--import",
+            "/tmp/in",
+            "--export-on-exit=/tmp/out",
         ])
         .unwrap();
+        assert_eq!(c.import, Some("/tmp/in".into()));
+        assert_eq!(c.export_on_exit, Some("/tmp/out".into()));
         assert_eq!(c.listen.to_string(), "[::1]:0");
         assert_eq!(c.storage, Storage::DataDir("/tmp/x".into()));
         assert_eq!(c.app_id, 7);

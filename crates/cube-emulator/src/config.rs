@@ -87,6 +87,14 @@ pub struct EmulatorConfig {
     /// Firebase key set, the custom identity provider) may take before the
     /// sign-in is refused (`401`). Default 5 s (`docs/PROTOCOL.md`, "Identity providers").
     pub provider_timeout: Duration,
+    /// A saved data set to start from (`--import`): read and checked
+    /// whole, then loaded into the (empty) storage before the emulator
+    /// serves. A data directory that already holds data is refused.
+    pub import: Option<PathBuf>,
+    /// Where to save a data set when the emulator stops cleanly
+    /// (`--export-on-exit`): on [`crate::RunningEmulator::stop`], on
+    /// drop, and in the binary on SIGINT or SIGTERM.
+    pub export_on_exit: Option<PathBuf>,
 }
 
 impl Default for EmulatorConfig {
@@ -101,6 +109,8 @@ impl Default for EmulatorConfig {
             admin_token: None,
             time_source: Arc::new(SystemTimeSource),
             provider_timeout: crate::limits::PROVIDER_TIMEOUT_DEFAULT,
+            import: None,
+            export_on_exit: None,
         }
     }
 }
@@ -120,6 +130,8 @@ impl fmt::Debug for EmulatorConfig {
                 "admin_token",
                 &self.admin_token.as_ref().map(|_| "[redacted]"),
             )
+            .field("import", &self.import)
+            .field("export_on_exit", &self.export_on_exit)
             .finish_non_exhaustive()
     }
 }

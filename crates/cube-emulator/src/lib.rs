@@ -33,6 +33,7 @@ pub mod cli;
 mod clock;
 mod config;
 mod crypto;
+mod dataset;
 mod error;
 mod files;
 mod limits;
@@ -56,6 +57,7 @@ pub use clock::{SystemTimeSource, TimeSource};
 pub use config::{
     DEFAULT_APP_ID, DEFAULT_AUTH_KEY, DEFAULT_AUTH_SECRET, EmulatorConfig, PasswordCost, Storage,
 };
+pub use dataset::{Counts, ExportError, ImportError};
 pub use store::StoreError;
 
 use crate::clock::Clock;
@@ -84,6 +86,9 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// The data set given to import is refused (nothing was imported).
+    #[error(transparent)]
+    Import(#[from] ImportError),
     /// The runtime or its thread could not be created (blocking start).
     #[error("cannot start the emulator runtime: {0}")]
     Runtime(std::io::Error),
@@ -115,6 +120,10 @@ impl Emulator {
         })
         .await
         .map_err(|e| StartError::Init(e.to_string()))??;
+        if let Some(dir) = config.import.clone() {
+            let counts = dataset::import(&store, &files, dir.clone()).await?;
+            tracing::info!(dir = %dir.display(), ?counts, "imported");
+        }
         let initial = App {
             id: config.app_id,
             auth_key: config.auth_key.clone(),
@@ -169,7 +178,12 @@ impl Emulator {
             apps,
         ));
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(server::run(listener, state, stop_rx));
+        let task = tokio::spawn(server::run(
+            listener,
+            state,
+            stop_rx,
+            config.export_on_exit.clone(),
+        ));
         tracing::info!(%addr, storage = ?config.storage, "listening");
         Ok(RunningEmulator {
             addr,
@@ -203,7 +217,7 @@ impl Emulator {
                     Ok(runtime) => runtime,
                     Err(err) => {
                         let _ = tx.send(Err(StartError::Runtime(err)));
-                        return;
+                        return Ok(());
                     }
                 };
                 runtime.block_on(async move {
@@ -211,15 +225,17 @@ impl Emulator {
                         Ok(mut running) => {
                             let task = running.task.take();
                             let _ = tx.send(Ok(running));
-                            if let Some(task) = task {
-                                let _ = task.await;
+                            match task {
+                                Some(task) => task.await.unwrap_or(Ok(())),
+                                None => Ok(()),
                             }
                         }
                         Err(err) => {
                             let _ = tx.send(Err(err));
+                            Ok(())
                         }
                     }
-                });
+                })
             })
             .map_err(StartError::Runtime)?;
         let received = rx.recv().map_err(|_| {
@@ -241,8 +257,8 @@ pub struct RunningEmulator {
     auth_secret: Secret,
     admin_token: Option<Secret>,
     stop: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), ExportError>>>,
+    thread: Option<std::thread::JoinHandle<Result<(), ExportError>>>,
 }
 
 impl std::fmt::Debug for RunningEmulator {
@@ -287,15 +303,30 @@ impl RunningEmulator {
     }
 
     /// Stops the server: in-flight requests finish, pending writes reach the
-    /// disk, the database is closed. Returns when all of that is done.
-    pub async fn stop(mut self) {
+    /// disk, the data set of [`EmulatorConfig::export_on_exit`] is written
+    /// (a failure is logged), the database is closed. Returns when all of
+    /// that is done. [`RunningEmulator::shutdown`] also says whether the
+    /// export succeeded.
+    pub async fn stop(self) {
+        let _ = self.shutdown().await;
+    }
+
+    /// [`RunningEmulator::stop`], returning the failure of the export on
+    /// exit, if there was one.
+    pub async fn shutdown(mut self) -> Result<(), ExportError> {
         let _ = self.stop.send(true);
+        let mut result = Ok(());
         if let Some(task) = self.task.take() {
-            let _ = task.await;
+            result = task.await.unwrap_or(Ok(()));
         }
         if let Some(thread) = self.thread.take() {
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+            result = tokio::task::spawn_blocking(move || thread.join())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(Ok(()));
         }
+        result
     }
 }
 

@@ -103,6 +103,7 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
                 (&M::GET, ["outbox"]) => admin::outbox(ctx).await,
                 (&M::DELETE, ["outbox"]) => admin::clear_outbox(ctx).await,
                 (&M::DELETE, ["data"]) => admin::reset_data(ctx).await,
+                (&M::POST, ["export"]) => admin::export(ctx).await,
                 (&M::GET, ["apps"]) => admin_data::list_apps(ctx).await,
                 (&M::GET, ["apps", id, "users"]) => admin_data::search_users(ctx, id).await,
                 (&M::GET, ["apps", id, "users", user]) => {

@@ -1,11 +1,14 @@
 //! `/_emulator/*`: health, applications and settings, the clock, the
 //! outbox and the data reset (`docs/EMULATOR.md`). Not part of ConnectyCube.
 
+use std::path::PathBuf;
+
 use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::reset::mail_json;
 use super::{Ctx, Outcome, Reply};
+use crate::ExportError;
 use crate::clock::format_iso;
 use crate::crypto::{Secret, constant_time_eq};
 use crate::error::{ApiError, ensure};
@@ -168,4 +171,27 @@ pub(crate) async fn reset_data(ctx: &Ctx) -> Outcome {
         tracing::warn!(error = %err, "cannot remove uploaded files");
     }
     Ok(Reply::json(StatusCode::OK, json!({})))
+}
+
+/// `POST /_emulator/export {"path": DIR}`: saves a data set now (a path
+/// relative to the emulator's working directory). An existing data set at
+/// `DIR` is replaced; any other existing content is refused (`422`).
+pub(crate) async fn export(ctx: &Ctx) -> Outcome {
+    let path = ctx
+        .body()?
+        .get("path")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::invalid_field("path", "can't be blank"))?
+        .to_owned();
+    let counts = crate::dataset::export(&ctx.state, PathBuf::from(&path))
+        .await
+        .map_err(|err| match err {
+            ExportError::Refused { .. } => ApiError::invalid_field("path", err.to_string()),
+            _ => {
+                tracing::error!(error = %err, "export failed");
+                ApiError::unavailable(err.to_string())
+            }
+        })?;
+    Ok(Reply::ok(json!({ "path": path, "counts": counts })))
 }
