@@ -9,12 +9,14 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-const VARIABLES: [&str; 5] = [
+const VARIABLES: [&str; 7] = [
     "CUBE_EMULATOR_LISTEN",
     "CUBE_EMULATOR_DATA_DIR",
     "CUBE_EMULATOR_PASSWORD_COST",
     "CUBE_EMULATOR_ADMIN_TOKEN",
     "CUBE_EMULATOR_PROVIDER_TIMEOUT",
+    "CUBE_EMULATOR_IMPORT",
+    "CUBE_EMULATOR_EXPORT_ON_EXIT",
 ];
 
 /// The binary with a clean environment (none of its variables) plus `env`.
@@ -113,6 +115,8 @@ fn help_names_every_flag_and_its_variable() {
             "--password-cost <COST>",
             "--admin-token <TOKEN>",
             "--provider-timeout <SECS>",
+            "--import <DIR>",
+            "--export-on-exit <DIR>",
             "--help",
             "--version",
         ] {
@@ -301,4 +305,59 @@ fn the_data_directory_comes_from_its_variable_unless_in_memory() {
     let mut server = Server::start(&["--in-memory"], &env);
     server.stop();
     assert!(!dir.exists(), "--in-memory wrote to {}", dir.display());
+}
+
+#[test]
+fn sigterm_exports_and_the_next_start_imports_and_a_bad_data_set_is_status_1() {
+    let dir = std::env::temp_dir().join(format!("cube-emulator-cli-data-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let saved = dir.join("saved");
+    let saved_text = saved.to_str().unwrap().to_owned();
+    let agent = common::agent();
+    let sign_up = |base_url: &str, login: &str| {
+        agent
+            .post(format!("{base_url}/users"))
+            .header("CB-AuthKey", cube_emulator::DEFAULT_AUTH_KEY)
+            .send(
+                serde_json::json!({"user": {"login": login, "password": "password123"}})
+                    .to_string(),
+            )
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let listen = ["--listen", "127.0.0.1:0", "--in-memory"];
+    let mut server = Server::start(
+        &[&listen[..], &["--export-on-exit", &saved_text]].concat(),
+        &[],
+    );
+    assert_eq!(sign_up(&server.base_url, "kept-user"), 201);
+    server.stop();
+    let users = std::fs::read_to_string(saved.join("users.jsonl")).unwrap();
+    assert!(users.contains("kept-user"), "{users}");
+
+    // Imported (from the variable): the login is taken again.
+    let server = Server::start(&listen, &[("CUBE_EMULATOR_IMPORT", saved_text.as_str())]);
+    assert_eq!(sign_up(&server.base_url, "kept-user"), 422);
+    drop(server);
+
+    // A data set of another version stops the start: status 1, one line.
+    let manifest = saved.join("manifest.json");
+    let text_of = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text_of.replace("\"version\": 1", "\"version\": 9"),
+    )
+    .unwrap();
+    let out = run(&[&listen[..], &["--import", &saved_text]].concat(), &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty(), "it served");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("cube-emulator: cannot import the data set")
+            && last.contains("version 9; this emulator reads version 1"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
