@@ -92,8 +92,11 @@ pub struct EmulatorConfig {
     /// serves. A data directory that already holds data is refused.
     pub import: Option<PathBuf>,
     /// Where to save a data set when the emulator stops cleanly
-    /// (`--export-on-exit`): on [`crate::RunningEmulator::stop`], on
-    /// drop, and in the binary on SIGINT or SIGTERM.
+    /// (`--export-on-exit`): on [`crate::RunningEmulator::stop`] (and
+    /// `shutdown`), when a handle of [`crate::Emulator::start_blocking`]
+    /// is dropped, and in the binary on SIGINT or SIGTERM. An existing
+    /// data set there is replaced; anything else there is left alone and
+    /// the export fails.
     pub export_on_exit: Option<PathBuf>,
 }
 

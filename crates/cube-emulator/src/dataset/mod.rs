@@ -23,6 +23,7 @@ mod read;
 mod write;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -116,28 +117,30 @@ pub enum ExportError {
 }
 
 /// Writes the emulator's data into `target` (see the module docs);
-/// returns what it holds.
-pub(crate) async fn export(state: &State, target: PathBuf) -> Result<Counts, ExportError> {
+/// returns what it holds. The reading and writing run off the runtime's
+/// workers.
+pub(crate) async fn export(state: &Arc<State>, target: PathBuf) -> Result<Counts, ExportError> {
     // Refreshed `last_request_at` values go in too.
     if let Err(err) = state.flush(false).await {
         tracing::warn!(error = ?err.errors, "flush before the export failed");
     }
     let now = state.clock.now();
-    let snapshot = state
-        .store
-        .read(|db| Ok(db.snapshot(|db| crate::store::dataset::read(db, now))?))
-        .map_err(|_| ExportError::Store {
-            dir: target.clone(),
-        })?;
-    let blobs = state.files.dir().to_path_buf();
-    let exported_at = format_iso(now);
+    let state = state.clone();
     let dir = target.clone();
-    tokio::task::spawn_blocking(move || write::write(&target, snapshot, &blobs, exported_at))
-        .await
-        .map_err(|e| ExportError::Io {
-            dir,
-            source: std::io::Error::other(e.to_string()),
-        })?
+    tokio::task::spawn_blocking(move || {
+        let snapshot = state
+            .store
+            .read(|db| Ok(db.snapshot(|db| crate::store::dataset::read(db, now))?))
+            .map_err(|_| ExportError::Store {
+                dir: target.clone(),
+            })?;
+        write::write(&target, snapshot, state.files.dir(), format_iso(now))
+    })
+    .await
+    .map_err(|e| ExportError::Io {
+        dir,
+        source: std::io::Error::other(e.to_string()),
+    })?
 }
 
 /// Loads the data set in `dir` into a store that was just opened (and so

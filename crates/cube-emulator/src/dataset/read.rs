@@ -14,13 +14,11 @@ use super::{
     USERS, VERSION,
 };
 use crate::files::{Files, is_uid};
-use crate::limits::{MAX_CLOCK_OFFSET, MAX_FILE};
+use crate::limits::{MANIFEST_MAX_BYTES, MAX_CLOCK_OFFSET, MAX_FILE};
 use crate::settings::AppSettings;
 use crate::store::dataset::{AppRecord, FileRecord, LinkRecord, Snapshot, UserRecord};
 use crate::store::users::email_key;
 
-/// The largest manifest read (it holds a few numbers).
-const MANIFEST_MAX_BYTES: u64 = 64 * 1024;
 /// The providers a link may name.
 const PROVIDERS: [&str; 4] = ["facebook", "twitter", "firebase", "cidp"];
 
@@ -88,9 +86,14 @@ fn read_manifest(dir: &Path) -> Result<Manifest, ImportError> {
         ))
     })?;
     let mut text = String::new();
-    file.take(MANIFEST_MAX_BYTES)
+    file.take(MANIFEST_MAX_BYTES + 1)
         .read_to_string(&mut text)
         .map_err(|e| fail(e.to_string()))?;
+    if text.len() as u64 > MANIFEST_MAX_BYTES {
+        return Err(fail(format!(
+            "larger than {MANIFEST_MAX_BYTES} bytes: not a manifest"
+        )));
+    }
     let value: Value = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
     if value.get("format").and_then(Value::as_str) != Some(FORMAT) {
         return Err(fail(format!("not a data set (format is not {FORMAT:?})")));
@@ -322,7 +325,12 @@ fn check_files(
             if !meta.is_file() {
                 return Err(fail(format!("{name} is not a regular file")));
             }
-            if meta.len() != bytes || bytes > MAX_FILE {
+            if bytes > MAX_FILE {
+                return Err(fail(format!(
+                    "{name} has {bytes} bytes; a file holds at most {MAX_FILE}"
+                )));
+            }
+            if meta.len() != bytes {
                 return Err(fail(format!(
                     "{name} has {} bytes where the record says {bytes}",
                     meta.len()
@@ -332,4 +340,94 @@ fn check_files(
         out.files.push(file);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A data set with one application and the given file records.
+    fn data_set(dir: &Path, manifest_padding: usize, files: &[Value]) {
+        std::fs::create_dir_all(dir.join(FILES_DIR)).unwrap();
+        let app = json!({"id": 1, "auth_key": "k", "auth_secret": "s", "settings": {}});
+        std::fs::write(dir.join(APPLICATIONS), format!("{app}\n")).unwrap();
+        std::fs::write(dir.join(USERS), "").unwrap();
+        std::fs::write(dir.join(LINKS), "").unwrap();
+        let lines: String = files.iter().map(|f| format!("{f}\n")).collect();
+        std::fs::write(dir.join(FILE_RECORDS), lines).unwrap();
+        let manifest = json!({
+            "format": FORMAT, "version": VERSION, "exported_at": "x",
+            "clock_offset_seconds": 0,
+            "counts": {"applications": 1, "users": 0, "provider_links": 0, "files": files.len()},
+        })
+        .to_string();
+        // Whitespace after the object pads it to the size asked for.
+        let padded = manifest + &" ".repeat(manifest_padding);
+        std::fs::write(dir.join(MANIFEST), padded).unwrap();
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("cube-emulator-read-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn manifest_len(dir: &Path) -> u64 {
+        std::fs::metadata(dir.join(MANIFEST)).unwrap().len()
+    }
+
+    #[test]
+    fn a_manifest_at_its_limit_is_read_and_one_byte_more_is_refused() {
+        let dir = scratch("manifest");
+        data_set(&dir, 0, &[]);
+        let room = usize::try_from(MANIFEST_MAX_BYTES - manifest_len(&dir)).unwrap();
+        data_set(&dir, room, &[]);
+        assert_eq!(manifest_len(&dir), MANIFEST_MAX_BYTES);
+        assert!(read(&dir).is_ok());
+        data_set(&dir, room + 1, &[]);
+        let err = read(&dir).err().unwrap().to_string();
+        assert!(
+            err.contains("manifest.json: larger than 65536 bytes"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn file(uid: &str, bytes: u64) -> Value {
+        json!({"id": 1, "app_id": 1, "uid": uid, "owner_id": 1, "content_type": "x",
+               "name": "n", "public": false, "created_at": 0, "updated_at": 0, "bytes": bytes})
+    }
+
+    #[test]
+    fn file_names_and_sizes_at_their_limits() {
+        let dir = scratch("files");
+        let longest = "a".repeat(64);
+        data_set(&dir, 0, &[file(&longest, 0)]);
+        std::fs::write(dir.join(FILES_DIR).join(&longest), b"").unwrap();
+        assert!(read(&dir).is_ok());
+        let too_long = "a".repeat(65);
+        data_set(&dir, 0, &[file(&too_long, 0)]);
+        let err = read(&dir).err().unwrap().to_string();
+        assert!(err.contains("is not a file name"), "{err}");
+
+        // A sparse file of the largest size is accepted; one byte more is not.
+        let uid = "b".repeat(8);
+        let path = dir.join(FILES_DIR).join(&uid);
+        data_set(&dir, 0, &[file(&uid, MAX_FILE)]);
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(MAX_FILE)
+            .unwrap();
+        assert!(read(&dir).is_ok());
+        data_set(&dir, 0, &[file(&uid, MAX_FILE + 1)]);
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(MAX_FILE + 1)
+            .unwrap();
+        let err = read(&dir).err().unwrap().to_string();
+        assert!(err.contains("a file holds at most"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
