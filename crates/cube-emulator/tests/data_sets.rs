@@ -517,3 +517,44 @@ fn import_is_refused_into_a_busy_or_non_empty_data_directory() {
     let err = import_error(&data_dir, &good);
     assert!(err.contains("already holds data"), "{err}");
 }
+
+#[test]
+fn exports_taken_while_users_sign_in_are_each_one_consistent_snapshot() {
+    let scratch = Scratch::new("snapshot");
+    let emu = Arc::new(Emu::with(config(
+        Storage::DataDir(scratch.join("data")),
+        None,
+    )));
+    // Each Firebase sign-in writes a user and its link in one transaction.
+    let writer = {
+        let emu = emu.clone();
+        std::thread::spawn(move || {
+            for n in 0..150 {
+                firebase_sign_in(&emu, &format!("firebase-{n}"));
+            }
+        })
+    };
+    let mut exports = Vec::new();
+    while !writer.is_finished() && exports.len() < 20 {
+        let dir = scratch.join(&format!("export-{}", exports.len()));
+        export(&emu, &dir);
+        exports.push(dir);
+    }
+    writer.join().unwrap();
+    assert!(
+        exports.len() > 1,
+        "the exports did not overlap the sign-ins"
+    );
+    for dir in &exports {
+        let count = |name: &str| {
+            std::fs::read_to_string(dir.join(name))
+                .unwrap()
+                .lines()
+                .count()
+        };
+        // Users and links read at different moments would disagree.
+        assert_eq!(count("users.jsonl"), count("provider_links.jsonl"));
+        let imported = Emu::with(config(Storage::InMemory, Some(dir.as_path())));
+        drop(imported);
+    }
+}
