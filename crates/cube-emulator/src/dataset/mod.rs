@@ -166,17 +166,16 @@ pub(crate) async fn import(
     }
     let files = files.clone();
     let source = dir.clone();
-    let (snapshot, counts) = tokio::task::spawn_blocking(move || {
+    let snapshot = tokio::task::spawn_blocking(move || {
         let snapshot = read::read(&source)?;
+        // Files first: if the records then fail to commit, the next start
+        // removes files that have no record.
         read::install_files(&source, &snapshot, &files)?;
         Ok::<_, ImportError>(snapshot)
     })
     .await
-    .map_err(|e| ImportError::new(&dir, e.to_string()))?
-    .map(|snapshot| {
-        let counts = read::counts(&snapshot);
-        (snapshot, counts)
-    })?;
+    .map_err(|e| ImportError::new(&dir, e.to_string()))??;
+    let counts = read::counts(&snapshot);
     store
         .write(move |db| Ok(crate::store::dataset::write(db, &snapshot)?))
         .await
