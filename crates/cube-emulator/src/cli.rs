@@ -226,6 +226,9 @@ pub enum RunError {
     /// The runtime could not be created.
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
+    /// The stop signals could not be listened to.
+    #[error("cannot listen to SIGINT and SIGTERM: {0}")]
+    Signals(std::io::Error),
     /// The emulator could not start.
     #[error(transparent)]
     Start(#[from] StartError),
@@ -253,32 +256,41 @@ pub fn run(args: EmulatorArgs) -> Result<(), RunError> {
         .build()
         .map_err(RunError::Runtime)?;
     runtime.block_on(async move {
+        let stop = stop_signals().map_err(RunError::Signals)?;
         let emulator = Emulator::start(config).await?;
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "cube-emulator listening on {}", emulator.base_url());
         let _ = stdout.flush();
         drop(stdout);
-        wait_for_signal().await;
+        stop.await;
         tracing::info!("stopping");
         emulator.shutdown().await?;
         Ok(())
     })
 }
 
-/// Resolves on SIGINT or SIGTERM (Ctrl-C elsewhere).
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
+/// Resolves on SIGINT or SIGTERM (Ctrl-C elsewhere). The handlers are
+/// installed when this is called, not when it is first awaited, so a
+/// signal sent as soon as the ready line is read is not missed (its
+/// default action would kill the process without its clean stop).
+#[cfg(unix)]
+fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    }
-    let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {

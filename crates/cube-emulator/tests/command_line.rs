@@ -361,3 +361,38 @@ fn sigterm_exports_and_the_next_start_imports_and_a_bad_data_set_is_status_1() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The signal handlers are in place before the ready line is printed: a
+/// SIGINT sent the moment it is read is a clean stop (status 0), not the
+/// signal's default action.
+#[test]
+fn a_signal_right_after_the_ready_line_is_a_clean_stop() {
+    for _ in 0..30 {
+        let mut child = command(&["--listen", "127.0.0.1:0", "--in-memory"], &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("cube-emulator listening on "), "{line:?}");
+        let _ = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert_eq!(status.and_then(|s| s.code()), Some(0), "{status:?}");
+    }
+}
