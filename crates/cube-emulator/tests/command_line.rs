@@ -396,3 +396,55 @@ fn a_signal_right_after_the_ready_line_is_a_clean_stop() {
         assert_eq!(status.and_then(|s| s.code()), Some(0), "{status:?}");
     }
 }
+
+#[test]
+fn an_export_on_exit_that_cannot_be_written_is_status_1() {
+    let dir = std::env::temp_dir().join(format!("cube-emulator-cli-exit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), "keep me").unwrap();
+    let target = dir.to_str().unwrap().to_owned();
+    let mut child = command(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--in-memory",
+            "--export-on-exit",
+            &target,
+        ],
+        &[],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("the binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("cube-emulator listening on "), "{line:?}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("no stop after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("cube-emulator: cannot export to") && last.contains("left alone"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -558,3 +558,38 @@ fn exports_taken_while_users_sign_in_are_each_one_consistent_snapshot() {
         drop(imported);
     }
 }
+
+#[test]
+fn a_failed_export_on_exit_is_reported_by_shutdown_and_touches_nothing() {
+    let scratch = Scratch::new("exit-fails");
+    let precious = scratch.join("precious");
+    std::fs::create_dir_all(&precious).unwrap();
+    std::fs::write(precious.join("notes.txt"), "keep me").unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = runtime.block_on(async {
+        let running = Emulator::start(EmulatorConfig {
+            export_on_exit: Some(precious.clone()),
+            ..EmulatorConfig::default()
+        })
+        .await
+        .unwrap();
+        running.shutdown().await.unwrap_err()
+    });
+    assert!(
+        matches!(err, cube_emulator::ExportError::Refused { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("other than a data set"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&scratch.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["precious"]);
+    assert_eq!(
+        std::fs::read_to_string(precious.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+}
