@@ -64,7 +64,7 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Avatar(AvatarCommand),
     /// Run the local emulator in the foreground (the flags of `cube-emulator`).
-    Emulator(crate::emulator::EmulatorArgs),
+    Emulator(crate::emulator::EmulatorCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -1,132 +1,344 @@
-//! Command-line flags and environment variables (`docs/EMULATOR.md`).
+//! The emulator's command line (`docs/EMULATOR.md`), for its binary and
+//! for any command that runs it (the `cube emulator` subcommand): the
+//! flags and variables as [`EmulatorArgs`], which a parser flattens into
+//! its own command (`#[command(flatten)]`), and [`run`], which serves in
+//! the foreground until SIGINT or SIGTERM. Both commands take them from
+//! here, so their flags cannot drift apart.
+//!
+//! Parsed by clap: a flag wins over its variable, a variable over the
+//! default, and a bad flag or value is a one-line reason and status 2.
+//!
+//! ```
+//! use clap::Parser;
+//! use cube_emulator::cli::EmulatorArgs;
+//!
+//! /// A tool with the emulator as a subcommand of its own.
+//! #[derive(Parser)]
+//! struct Tool {
+//!     #[command(flatten)]
+//!     emulator: EmulatorArgs,
+//! }
+//!
+//! let tool = Tool::try_parse_from(["tool", "--in-memory", "--listen", "127.0.0.1:0"])?;
+//! let config = tool.emulator.into_config();
+//! assert_eq!(config.storage, cube_emulator::Storage::InMemory);
+//! # Ok::<(), clap::Error>(())
+//! ```
 
+use std::fmt;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cube_emulator::{EmulatorConfig, PasswordCost, Storage};
+use clap::{Args, Parser, ValueEnum};
 
-pub(crate) const USAGE: &str = "\
-cube-emulator: a local ConnectyCube Auth & Users server
+use crate::{
+    DEFAULT_APP_ID, DEFAULT_AUTH_KEY, DEFAULT_AUTH_SECRET, Emulator, EmulatorConfig, ExportError,
+    Limits, PasswordCost, StartError, Storage,
+};
 
-Usage: cube-emulator [OPTIONS]
-
-Options (environment variable in brackets):
-  --listen ADDR            address to listen on; port 0 picks a free port
-                           [CUBE_EMULATOR_LISTEN] (default 127.0.0.1:8080)
-  --data-dir DIR           where the SQLite database lives
-                           [CUBE_EMULATOR_DATA_DIR] (default ./.cube-emulator)
-  --in-memory              keep no state after exit
-  --app-id N               the application created at first start (default 1)
-  --auth-key K             its auth key (default emulator-auth-key)
-  --auth-secret S          its auth secret (default emulator-auth-secret)
-  --password-cost COST     dev or production argon2id cost
-                           [CUBE_EMULATOR_PASSWORD_COST] (default dev)
-  --admin-token T          require `Authorization: Bearer T` on /_emulator/*
-                           [CUBE_EMULATOR_ADMIN_TOKEN] (default: loopback only)
-  --provider-timeout SECS  how long an identity provider may take to answer
-                           [CUBE_EMULATOR_PROVIDER_TIMEOUT] (default 5)
-  --max-connections N      client connections served at once
-                           [CUBE_EMULATOR_MAX_CONNECTIONS] (default: half of
-                           the open-files limit left after 64)
-  -h, --help               print this help
-  -V, --version            print the version
-
-Logs go to stderr (filter with RUST_LOG); the ready line goes to stdout.";
-
-/// What the command line asks for.
-#[derive(Debug)]
-pub(crate) enum Action {
-    Run(Box<EmulatorConfig>),
-    Help,
-    Version,
+/// The `cube-emulator` command: its name, version and the emulator's
+/// flags. The binary parses this; other commands flatten [`EmulatorArgs`].
+#[derive(Debug, Parser)]
+#[command(name = "cube-emulator", version)]
+pub struct Cli {
+    /// The emulator's flags.
+    #[command(flatten)]
+    pub args: EmulatorArgs,
 }
 
-/// Parses flags (`--flag value` or `--flag=value`); flags override the
-/// environment, which overrides the defaults.
-pub(crate) fn parse(
-    args: impl IntoIterator<Item = String>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<Action, String> {
-    let mut config = EmulatorConfig {
-        listen: "127.0.0.1:8080".parse().map_err(|e| format!("{e}"))?,
-        storage: Storage::DataDir(PathBuf::from("./.cube-emulator")),
-        ..EmulatorConfig::default()
-    };
-    if let Some(listen) = env("CUBE_EMULATOR_LISTEN") {
-        config.listen = parse_addr(&listen)?;
-    }
-    if let Some(dir) = env("CUBE_EMULATOR_DATA_DIR") {
-        config.storage = Storage::DataDir(dir.into());
-    }
-    if let Some(cost) = env("CUBE_EMULATOR_PASSWORD_COST") {
-        config.password_cost = cost.parse::<PasswordCost>()?;
-    }
-    if let Some(token) = env("CUBE_EMULATOR_ADMIN_TOKEN") {
-        config.admin_token = Some(admin_token(token, "CUBE_EMULATOR_ADMIN_TOKEN")?);
-    }
-    if let Some(seconds) = env("CUBE_EMULATOR_PROVIDER_TIMEOUT") {
-        config.provider_timeout = parse_timeout(&seconds)?;
-    }
-    if let Some(n) = env("CUBE_EMULATOR_MAX_CONNECTIONS") {
-        config.limits.max_connections = Some(parse_connections(&n)?);
-    }
+/// The emulator's flags and their environment variables. Flatten them into
+/// a clap command with `#[command(flatten)]`; [`EmulatorArgs::into_config`]
+/// makes the configuration they ask for, [`run`] serves with them.
+#[derive(Clone, Args)]
+#[command(after_help = "Once it serves, it prints one line on stdout: \
+                  `cube-emulator listening on http://IP:PORT`. Logs go to stderr \
+                  (filter them with RUST_LOG). The web UI is at /_emulator/ui/. \
+                  SIGINT (Ctrl-C) or SIGTERM stops it cleanly.")]
+pub struct EmulatorArgs {
+    // Every variable is named in `--help`, never its value (one holds the
+    // admin token): hence `hide_env_values`.
+    /// Where to listen (IP:PORT); port 0 takes a free one.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "CUBE_EMULATOR_LISTEN",
+        hide_env_values = true,
+        default_value = "127.0.0.1:8080",
+        value_parser = parse_addr
+    )]
+    listen: SocketAddr,
 
-    let mut in_memory = false;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => {
-                (flag.to_owned(), Some(value.to_owned()))
-            }
-            _ => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Action::Help),
-            "-V" | "--version" => return Ok(Action::Version),
-            "--in-memory" => in_memory = true,
-            "--listen" => config.listen = parse_addr(&value()?)?,
-            "--data-dir" => config.storage = Storage::DataDir(value()?.into()),
-            "--app-id" => {
-                let v = value()?;
-                config.app_id = v
-                    .parse()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("invalid --app-id {v:?}"))?;
-            }
-            "--auth-key" => config.auth_key = value()?,
-            "--auth-secret" => config.auth_secret = value()?,
-            "--password-cost" => config.password_cost = value()?.parse()?,
-            "--admin-token" => config.admin_token = Some(admin_token(value()?, "--admin-token")?),
-            "--provider-timeout" => config.provider_timeout = parse_timeout(&value()?)?,
-            "--max-connections" => {
-                config.limits.max_connections = Some(parse_connections(&value()?)?);
-            }
-            other => return Err(format!("unknown option {other:?}")),
+    /// The directory of the SQLite database and the uploaded files
+    /// (created when missing).
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "CUBE_EMULATOR_DATA_DIR",
+        hide_env_values = true,
+        default_value = "./.cube-emulator"
+    )]
+    data_dir: PathBuf,
+
+    /// Keep nothing after exit: the database and uploads live in a private
+    /// temporary directory, removed at a clean stop (wins over --data-dir).
+    #[arg(long)]
+    in_memory: bool,
+
+    /// The id of the application created at the first start (one already
+    /// stored is kept).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_APP_ID,
+        value_parser = clap::value_parser!(i64).range(1..)
+    )]
+    app_id: i64,
+
+    /// That application's auth key.
+    #[arg(long, value_name = "KEY", default_value = DEFAULT_AUTH_KEY)]
+    auth_key: String,
+
+    /// That application's auth secret (signs create-session requests).
+    #[arg(long, value_name = "SECRET", default_value = DEFAULT_AUTH_SECRET)]
+    auth_secret: String,
+
+    /// The argon2id cost of new password hashes.
+    #[arg(
+        long,
+        value_name = "COST",
+        env = "CUBE_EMULATOR_PASSWORD_COST",
+        hide_env_values = true,
+        default_value = "dev"
+    )]
+    password_cost: Cost,
+
+    /// Require `Authorization: Bearer TOKEN` on /_emulator/* (the admin API
+    /// and the web UI); without one, only loopback clients may use them.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "CUBE_EMULATOR_ADMIN_TOKEN",
+        hide_env_values = true,
+        value_parser = parse_admin_token
+    )]
+    admin_token: Option<String>,
+
+    /// How many seconds an identity provider may take to answer (more than
+    /// 0, at most 600; fractions allowed).
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "CUBE_EMULATOR_PROVIDER_TIMEOUT",
+        hide_env_values = true,
+        default_value = "5",
+        value_parser = parse_timeout
+    )]
+    provider_timeout: Duration,
+
+    /// Most client connections served at once (at least 1). When full, a
+    /// new connection closes the one that has waited longest on its
+    /// client, or is answered 503 if every one is busy. Default: half of
+    /// the open-files limit left after 64, at least 16.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "CUBE_EMULATOR_MAX_CONNECTIONS",
+        hide_env_values = true,
+        value_parser = parse_connections
+    )]
+    max_connections: Option<usize>,
+
+    /// Start from the data set saved in DIR (by --export-on-exit or
+    /// POST /_emulator/export). It is checked whole first; a bad one stops
+    /// the start with the item at fault (status 1). The data directory must
+    /// hold no data yet.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "CUBE_EMULATOR_IMPORT",
+        hide_env_values = true
+    )]
+    import: Option<PathBuf>,
+
+    /// Save a data set in DIR at a clean stop (SIGINT, SIGTERM), replacing
+    /// the data set already there; DIR may be the --import one.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "CUBE_EMULATOR_EXPORT_ON_EXIT",
+        hide_env_values = true
+    )]
+    export_on_exit: Option<PathBuf>,
+}
+
+/// `--password-cost`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Cost {
+    /// Cheap hashes, for fast local test runs.
+    Dev,
+    /// OWASP's recommended parameters (19 MiB, 2 passes).
+    Production,
+}
+
+impl fmt::Debug for EmulatorArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Secrets stay out of Debug output, as in `EmulatorConfig`.
+        f.debug_struct("EmulatorArgs")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("in_memory", &self.in_memory)
+            .field("app_id", &self.app_id)
+            .field("auth_key", &self.auth_key)
+            .field("auth_secret", &"[redacted]")
+            .field("password_cost", &self.password_cost)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("provider_timeout", &self.provider_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("import", &self.import)
+            .field("export_on_exit", &self.export_on_exit)
+            .finish()
+    }
+}
+
+impl EmulatorArgs {
+    /// The emulator this command line asks for.
+    pub fn into_config(self) -> EmulatorConfig {
+        EmulatorConfig {
+            listen: self.listen,
+            storage: if self.in_memory {
+                Storage::InMemory
+            } else {
+                Storage::DataDir(self.data_dir)
+            },
+            app_id: self.app_id,
+            auth_key: self.auth_key,
+            auth_secret: self.auth_secret,
+            password_cost: match self.password_cost {
+                Cost::Dev => PasswordCost::Dev,
+                Cost::Production => PasswordCost::Production,
+            },
+            admin_token: self.admin_token,
+            provider_timeout: self.provider_timeout,
+            limits: Limits {
+                max_connections: self.max_connections,
+                ..Limits::default()
+            },
+            import: self.import,
+            export_on_exit: self.export_on_exit,
+            ..EmulatorConfig::default()
         }
     }
-    if in_memory {
-        config.storage = Storage::InMemory;
-    }
-    Ok(Action::Run(Box::new(config)))
 }
 
-/// An admin token: an empty one would let every peer in (`""` equals
-/// `""`), so it is refused rather than guessed at.
-fn admin_token(token: String, source: &str) -> Result<String, String> {
-    if token.is_empty() {
-        return Err(format!(
-            "the admin token must not be empty ({source}); leave it unset to serve loopback peers only"
-        ));
+/// Why [`run`] failed: a start-up failure (a bad data set to import
+/// among them) or a failed export on exit. A command exits with status 1
+/// on any of them.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The runtime could not be created.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+    /// The stop signals could not be listened to.
+    #[error("cannot listen to SIGINT and SIGTERM: {0}")]
+    Signals(std::io::Error),
+    /// The emulator could not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// The emulator stopped, but its data set could not be saved.
+    #[error(transparent)]
+    Export(#[from] ExportError),
+}
+
+/// Serves in the foreground: logs to stderr (filtered by `RUST_LOG`,
+/// `info` by default; installed unless the process already has a
+/// subscriber), the ready line on stdout once it serves, and a clean stop
+/// on SIGINT or SIGTERM. Returns when the emulator has stopped.
+pub fn run(args: EmulatorArgs) -> Result<(), RunError> {
+    let config = args.into_config();
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal: log files and pipes get
+        // plain text (and NO_COLOR is honoured).
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none(),
+        )
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?;
+    runtime.block_on(async move {
+        let stop = stop_signals().map_err(RunError::Signals)?;
+        let emulator = Emulator::start(config).await?;
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "cube-emulator listening on {}", emulator.base_url());
+        let _ = stdout.flush();
+        drop(stdout);
+        stop.await;
+        tracing::info!("stopping");
+        emulator.shutdown().await?;
+        Ok(())
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM (Ctrl-C elsewhere). The handlers are
+/// installed when this is called, not when it is first awaited, so a
+/// signal sent as soon as the ready line is read is not missed (its
+/// default action would kill the process without its clean stop).
+#[cfg(unix)]
+fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| "expected IP:PORT, such as 127.0.0.1:8080 or [::1]:0".to_owned())
+}
+
+/// An empty token would let every client in (`""` equals `""`): refused.
+fn parse_admin_token(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err(
+            "the admin token must not be empty; leave it unset to serve loopback clients only"
+                .to_owned(),
+        );
     }
-    Ok(token)
+    Ok(text.to_owned())
+}
+
+/// A positive number of connections.
+fn parse_connections(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| "expected a positive number of connections".to_owned())
 }
 
 /// Seconds, fractions allowed, more than 0 and at most 600.
@@ -136,124 +348,118 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
         .ok()
         .filter(|s| *s > 0.0 && *s <= 600.0)
         .map(Duration::from_secs_f64)
-        .ok_or_else(|| format!("invalid provider timeout {text:?} (seconds, up to 600)"))
-}
-
-/// A positive number of connections.
-fn parse_connections(text: &str) -> Result<usize, String> {
-    text.trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("invalid connection count {text:?} (a positive number)"))
-}
-
-fn parse_addr(text: &str) -> Result<SocketAddr, String> {
-    text.parse()
-        .map_err(|_| format!("invalid listen address {text:?} (expected IP:PORT)"))
+        .ok_or_else(|| "expected seconds, more than 0 and at most 600".to_owned())
 }
 
 #[cfg(test)]
 mod tests {
+    //! The flags alone: the variables are read from the process
+    //! environment, so they are checked against the binary
+    //! (`tests/command_line.rs`), and cleared here.
+
+    use clap::{CommandFactory, FromArgMatches};
+
     use super::*;
 
-    fn run(args: &[&str], env: &[(&str, &str)]) -> Result<EmulatorConfig, String> {
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        match parse(args.iter().map(|s| s.to_string()), |k| {
-            env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
-        })? {
-            Action::Run(config) => Ok(*config),
-            other => Err(format!("{other:?}")),
-        }
+    fn parse(args: &[&str]) -> Result<EmulatorConfig, clap::Error> {
+        let command = Cli::command().mut_args(|arg| arg.env(None));
+        let matches = command
+            .try_get_matches_from(std::iter::once("cube-emulator").chain(args.iter().copied()))?;
+        Ok(Cli::from_arg_matches(&matches)?.args.into_config())
+    }
+
+    #[test]
+    fn the_command_is_well_formed() {
+        Cli::command().debug_assert();
     }
 
     #[test]
     fn defaults() {
-        let c = run(&[], &[]).unwrap();
+        let c = parse(&[]).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.storage, Storage::DataDir("./.cube-emulator".into()));
         assert_eq!(c.password_cost, PasswordCost::Dev);
         assert_eq!(c.app_id, 1);
+        assert_eq!(c.auth_key, DEFAULT_AUTH_KEY);
+        assert_eq!(c.auth_secret, DEFAULT_AUTH_SECRET);
         assert!(c.admin_token.is_none());
         assert_eq!(c.provider_timeout, Duration::from_secs(5));
-        let c = run(
-            &["--provider-timeout", "0.5"],
-            &[("CUBE_EMULATOR_PROVIDER_TIMEOUT", "9")],
-        )
-        .unwrap();
-        assert_eq!(c.provider_timeout, Duration::from_millis(500));
-        let c = run(&[], &[("CUBE_EMULATOR_PROVIDER_TIMEOUT", "9")]).unwrap();
-        assert_eq!(c.provider_timeout, Duration::from_secs(9));
+        assert_eq!((c.import, c.export_on_exit), (None, None));
+        assert_eq!(c.limits.max_connections, None);
     }
 
     #[test]
-    fn flags_override_environment() {
-        let c = run(
-            &[
-                "--listen",
-                "127.0.0.1:0",
-                "--in-memory",
-                "--password-cost=production",
-                "--app-id",
-                "7",
-            ],
-            &[
-                ("CUBE_EMULATOR_LISTEN", "0.0.0.0:9"),
-                ("CUBE_EMULATOR_ADMIN_TOKEN", "t"),
-            ],
-        )
+    fn every_flag_is_read() {
+        let c = parse(&[
+            "--listen",
+            "[::1]:0",
+            "--data-dir=/tmp/x",
+            "--app-id",
+            "7",
+            "--auth-key",
+            "k",
+            "--auth-secret",
+            "s",
+            "--password-cost=production",
+            "--admin-token",
+            "t",
+            "--provider-timeout",
+            "0.5",
+            "--import",
+            "/tmp/in",
+            "--export-on-exit=/tmp/out",
+            "--max-connections",
+            "1",
+        ])
         .unwrap();
-        assert_eq!(c.listen.to_string(), "127.0.0.1:0");
-        assert_eq!(c.storage, Storage::InMemory);
-        assert_eq!(c.password_cost, PasswordCost::Production);
+        assert_eq!(c.limits.max_connections, Some(1));
+        assert_eq!(c.import, Some("/tmp/in".into()));
+        assert_eq!(c.export_on_exit, Some("/tmp/out".into()));
+        assert_eq!(c.listen.to_string(), "[::1]:0");
+        assert_eq!(c.storage, Storage::DataDir("/tmp/x".into()));
         assert_eq!(c.app_id, 7);
+        assert_eq!((c.auth_key.as_str(), c.auth_secret.as_str()), ("k", "s"));
+        assert_eq!(c.password_cost, PasswordCost::Production);
         assert_eq!(c.admin_token.as_deref(), Some("t"));
+        assert_eq!(c.provider_timeout, Duration::from_millis(500));
+        let c = parse(&["--data-dir", "/tmp/x", "--in-memory"]).unwrap();
+        assert_eq!(c.storage, Storage::InMemory);
     }
 
     #[test]
-    fn rejects_nonsense() {
-        assert!(run(&["--bogus"], &[]).is_err());
-        assert!(run(&["--listen"], &[]).is_err());
-        assert!(run(&["--password-cost", "cheap"], &[]).is_err());
-        for bad in ["0", "-1", "x", "601", "NaN"] {
-            assert!(run(&["--provider-timeout", bad], &[]).is_err(), "{bad}");
+    fn rejects_nonsense_with_status_2() {
+        for args in [
+            &["--bogus"][..],
+            &["--listen"],
+            &["--listen", "localhost"],
+            &["--password-cost", "cheap"],
+            &["--app-id", "0"],
+            &["--app-id", "x"],
+            &["--admin-token", ""],
+            &["--admin-token="],
+            &["--in-memory=yes"],
+            &["extra"],
+        ] {
+            let err = parse(args).expect_err(&format!("{args:?}"));
+            assert_eq!(err.exit_code(), 2, "{args:?}");
         }
         for bad in ["0", "-1", "x", ""] {
-            assert!(run(&["--max-connections", bad], &[]).is_err(), "{bad}");
+            let err = parse(&["--max-connections", bad]).expect_err(bad);
+            assert_eq!(err.exit_code(), 2, "{bad}");
         }
-        let c = run(
-            &["--max-connections", "8"],
-            &[("CUBE_EMULATOR_MAX_CONNECTIONS", "9")],
-        )
-        .unwrap();
-        assert_eq!(c.limits.max_connections, Some(8));
-        let c = run(&[], &[("CUBE_EMULATOR_MAX_CONNECTIONS", "9")]).unwrap();
-        assert_eq!(c.limits.max_connections, Some(9));
-        assert_eq!(run(&[], &[]).unwrap().limits.max_connections, None);
-        assert!(matches!(
-            parse(["--help".to_string()], |_| None),
-            Ok(Action::Help)
-        ));
+        for bad in ["0", "-1", "x", "601", "NaN", "inf"] {
+            let err = parse(&["--provider-timeout", bad]).expect_err(bad);
+            assert_eq!(err.exit_code(), 2, "{bad}");
+        }
+        let err = parse(&["--admin-token", ""]).unwrap_err().to_string();
+        assert!(err.contains("the admin token must not be empty"), "{err}");
     }
 
     #[test]
-    fn an_empty_admin_token_is_an_error() {
-        for (args, env) in [
-            (&["--admin-token", ""][..], &[][..]),
-            (&["--admin-token="][..], &[][..]),
-            (&[][..], &[("CUBE_EMULATOR_ADMIN_TOKEN", "")][..]),
-            (
-                &["--admin-token", ""][..],
-                &[("CUBE_EMULATOR_ADMIN_TOKEN", "t")][..],
-            ),
-        ] {
-            let err = run(args, env).unwrap_err();
-            assert!(err.contains("admin token must not be empty"), "{err}");
+    fn help_and_version_are_not_errors() {
+        for flag in ["--help", "-h", "--version", "-V"] {
+            let err = parse(&[flag]).unwrap_err();
+            assert_eq!(err.exit_code(), 0, "{flag}");
         }
-        let c = run(&["--admin-token", "t"], &[]).unwrap();
-        assert_eq!(c.admin_token.as_deref(), Some("t"));
     }
 }

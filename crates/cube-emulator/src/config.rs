@@ -90,6 +90,17 @@ pub struct EmulatorConfig {
     pub provider_timeout: Duration,
     /// What clients may hold: connections, body memory, body pace.
     pub limits: Limits,
+    /// A saved data set to start from (`--import`): read and checked
+    /// whole, then loaded into the (empty) storage before the emulator
+    /// serves. A data directory that already holds data is refused.
+    pub import: Option<PathBuf>,
+    /// Where to save a data set when the emulator stops cleanly
+    /// (`--export-on-exit`): on [`crate::RunningEmulator::stop`] (and
+    /// `shutdown`), when a handle of [`crate::Emulator::start_blocking`]
+    /// is dropped, and in the binary on SIGINT or SIGTERM. An existing
+    /// data set there is replaced; anything else there is left alone and
+    /// the export fails.
+    pub export_on_exit: Option<PathBuf>,
 }
 
 impl Default for EmulatorConfig {
@@ -105,6 +116,8 @@ impl Default for EmulatorConfig {
             time_source: Arc::new(SystemTimeSource),
             provider_timeout: crate::limits::PROVIDER_TIMEOUT_DEFAULT,
             limits: Limits::default(),
+            import: None,
+            export_on_exit: None,
         }
     }
 }
@@ -125,6 +138,8 @@ impl fmt::Debug for EmulatorConfig {
                 "admin_token",
                 &self.admin_token.as_ref().map(|_| "[redacted]"),
             )
+            .field("import", &self.import)
+            .field("export_on_exit", &self.export_on_exit)
             .finish_non_exhaustive()
     }
 }

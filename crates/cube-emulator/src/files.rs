@@ -57,10 +57,38 @@ impl Files {
         Ok(removed)
     }
 
+    /// The directory the files are in.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Where the file of `uid` lives; `None` for a name that is not a uid.
     fn path_of(&self, uid: &str) -> Option<PathBuf> {
-        let ok = !uid.is_empty() && uid.len() <= 64 && uid.bytes().all(|b| b.is_ascii_hexdigit());
-        ok.then(|| self.dir.join(uid))
+        is_uid(uid).then(|| self.dir.join(uid))
+    }
+
+    /// Copies `from` in as the file of `uid` (an import), through a
+    /// temporary file renamed into place.
+    pub(crate) fn install(&self, uid: &str, from: &Path) -> io::Result<()> {
+        let target = self
+            .path_of(uid)
+            .ok_or_else(|| io::Error::other("not a uid"))?;
+        let temp = self.dir.join(format!("{PARTIAL_PREFIX}{uid}"));
+        let result = (|| {
+            std::fs::copy(from, &temp)?;
+            if self.durable {
+                std::fs::File::open(&temp)?.sync_all()?;
+            }
+            std::fs::rename(&temp, &target)?;
+            if self.durable {
+                sync_dir(&self.dir)?;
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        result
     }
 
     /// Starts an upload into a temporary file.
@@ -138,7 +166,13 @@ impl Files {
     }
 }
 
-fn sync_dir(dir: &Path) -> io::Result<()> {
+/// Whether `name` can be a file's uid: 1 to 64 hex digits (so never a
+/// path).
+pub(crate) fn is_uid(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 

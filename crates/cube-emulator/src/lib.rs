@@ -29,10 +29,12 @@
 //! ```
 
 mod b64;
+pub mod cli;
 mod clock;
 mod config;
 mod conns;
 mod crypto;
+mod dataset;
 mod error;
 mod files;
 mod form;
@@ -66,6 +68,7 @@ pub use clock::{SystemTimeSource, TimeSource};
 pub use config::{
     DEFAULT_APP_ID, DEFAULT_AUTH_KEY, DEFAULT_AUTH_SECRET, EmulatorConfig, PasswordCost, Storage,
 };
+pub use dataset::{Counts, ExportError, ImportError};
 pub use limits::Limits;
 pub use store::StoreError;
 
@@ -95,6 +98,9 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// The data set given to import is refused (nothing was imported).
+    #[error(transparent)]
+    Import(#[from] ImportError),
     /// The runtime or its thread could not be created (blocking start).
     #[error("cannot start the emulator runtime: {0}")]
     Runtime(std::io::Error),
@@ -135,6 +141,10 @@ impl Emulator {
         })
         .await
         .map_err(|e| StartError::Init(e.to_string()))??;
+        if let Some(dir) = config.import.clone() {
+            let counts = dataset::import(&store, &files, dir.clone()).await?;
+            tracing::info!(dir = %dir.display(), ?counts, "imported");
+        }
         let initial = App {
             id: config.app_id,
             auth_key: config.auth_key.clone(),
@@ -210,7 +220,12 @@ impl Emulator {
             config.limits.clone(),
         ));
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(server::run(listener, state, stop_rx));
+        let task = tokio::spawn(server::run(
+            listener,
+            state,
+            stop_rx,
+            config.export_on_exit.clone(),
+        ));
         tracing::info!(%addr, storage = ?config.storage, "listening");
         Ok(RunningEmulator {
             addr,
@@ -244,7 +259,7 @@ impl Emulator {
                     Ok(runtime) => runtime,
                     Err(err) => {
                         let _ = tx.send(Err(StartError::Runtime(err)));
-                        return;
+                        return Ok(());
                     }
                 };
                 runtime.block_on(async move {
@@ -252,15 +267,17 @@ impl Emulator {
                         Ok(mut running) => {
                             let task = running.task.take();
                             let _ = tx.send(Ok(running));
-                            if let Some(task) = task {
-                                let _ = task.await;
+                            match task {
+                                Some(task) => task.await.unwrap_or(Ok(())),
+                                None => Ok(()),
                             }
                         }
                         Err(err) => {
                             let _ = tx.send(Err(err));
+                            Ok(())
                         }
                     }
-                });
+                })
             })
             .map_err(StartError::Runtime)?;
         let received = rx.recv().map_err(|_| {
@@ -282,8 +299,8 @@ pub struct RunningEmulator {
     auth_secret: Secret,
     admin_token: Option<Secret>,
     stop: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), ExportError>>>,
+    thread: Option<std::thread::JoinHandle<Result<(), ExportError>>>,
 }
 
 impl std::fmt::Debug for RunningEmulator {
@@ -328,15 +345,30 @@ impl RunningEmulator {
     }
 
     /// Stops the server: in-flight requests finish, pending writes reach the
-    /// disk, the database is closed. Returns when all of that is done.
-    pub async fn stop(mut self) {
+    /// disk, the data set of [`EmulatorConfig::export_on_exit`] is written
+    /// (a failure is logged), the database is closed. Returns when all of
+    /// that is done. [`RunningEmulator::shutdown`] also says whether the
+    /// export succeeded.
+    pub async fn stop(self) {
+        let _ = self.shutdown().await;
+    }
+
+    /// [`RunningEmulator::stop`], returning the failure of the export on
+    /// exit, if there was one.
+    pub async fn shutdown(mut self) -> Result<(), ExportError> {
         let _ = self.stop.send(true);
+        let mut result = Ok(());
         if let Some(task) = self.task.take() {
-            let _ = task.await;
+            result = task.await.unwrap_or(Ok(()));
         }
         if let Some(thread) = self.thread.take() {
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+            result = tokio::task::spawn_blocking(move || thread.join())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(Ok(()));
         }
+        result
     }
 }
 

@@ -16,7 +16,8 @@ use crate::error::ApiError;
 use crate::files::FileBody;
 use crate::inflow::Inflow;
 use crate::operations::{
-    Body, Ctx, Expiry, Outcome, Reply, admin, blobs, fake, reset, search, session, users,
+    Body, Ctx, Expiry, Outcome, Reply, admin, admin_data, blobs, fake, reset, search, session, ui,
+    users,
 };
 use crate::state::State;
 use crate::store::users::Key;
@@ -87,13 +88,12 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
             ],
         ) => fake::twitter_verify(ctx).await,
 
+        // The web UI's files: the admin rules, but they load without the
+        // admin token (the page asks for it).
+        (&M::GET, ["_emulator", "ui", file @ ..]) => ui::asset(ctx, file),
+
         (_, ["_emulator", rest @ ..]) => {
-            admin::authorize(
-                ctx.state.admin_token.as_ref(),
-                &ctx.headers,
-                ctx.host.as_deref(),
-                ctx.remote.ip(),
-            )?;
+            admin::authorize_request(ctx)?;
             match (method, rest) {
                 (&M::GET, ["health"]) => admin::health(ctx).await,
                 (&M::POST, ["apps"]) => admin::create_app(ctx).await,
@@ -105,6 +105,24 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
                 (&M::GET, ["outbox"]) => admin::outbox(ctx).await,
                 (&M::DELETE, ["outbox"]) => admin::clear_outbox(ctx).await,
                 (&M::DELETE, ["data"]) => admin::reset_data(ctx).await,
+                (&M::POST, ["export"]) => admin::export(ctx).await,
+                (&M::GET, ["apps"]) => admin_data::list_apps(ctx).await,
+                (&M::GET, ["apps", id, "users"]) => admin_data::search_users(ctx, id).await,
+                (&M::GET, ["apps", id, "users", user]) => {
+                    admin_data::show_user(ctx, id, user).await
+                }
+                (&M::PUT, ["apps", id, "users", user]) => {
+                    admin_data::update_user(ctx, id, user).await
+                }
+                (&M::DELETE, ["apps", id, "users", user]) => {
+                    admin_data::delete_user(ctx, id, user).await
+                }
+                (&M::GET, ["apps", id, "users", user, "sessions"]) => {
+                    admin_data::user_sessions(ctx, id, user).await
+                }
+                (&M::POST, ["sessions", id, "expire"]) => admin_data::expire_session(ctx, id).await,
+                (&M::DELETE, ["sessions", id]) => admin_data::destroy_session(ctx, id).await,
+                (&M::GET, ["blobs", uid]) => admin_data::blob_bytes(ctx, uid).await,
                 (&M::POST, ["providers", provider @ ("facebook" | "twitter"), "tokens"]) => {
                     fake::register(ctx, provider).await
                 }
@@ -275,7 +293,7 @@ where
         query,
         raw_path: parts.uri.path().to_owned(),
         body: value,
-        _body_memory: body.memory,
+        _body_memory: Arc::new(body.memory),
         host,
         headers: parts.headers,
         remote: conn.remote,
@@ -364,6 +382,7 @@ fn respond(outcome: Outcome, deadline: Option<i64>) -> Response<ResponseBody> {
     };
     let mut location = None;
     let mut file_headers = None;
+    let mut asset = false;
     let (content_type, body) = match reply.body {
         Body::Empty => (None, Either::Left(Full::new(Bytes::new()))),
         Body::Json(value) => (
@@ -406,6 +425,16 @@ fn respond(outcome: Outcome, deadline: Option<i64>) -> Response<ResponseBody> {
             location = HeaderValue::from_str(&url).ok();
             (None, Either::Left(Full::new(Bytes::new())))
         }
+        Body::Asset {
+            content_type,
+            bytes,
+        } => {
+            asset = true;
+            (
+                Some(HeaderValue::from_static(content_type)),
+                Either::Left(Full::new(Bytes::from_static(bytes))),
+            )
+        }
     };
     let mut response = Response::new(body);
     *response.status_mut() = reply.status;
@@ -429,12 +458,33 @@ fn respond(outcome: Outcome, deadline: Option<i64>) -> Response<ResponseBody> {
     if let Some(location) = location {
         headers.insert(http::header::LOCATION, location);
     }
+    if asset {
+        ui_headers(headers);
+    }
     if let Some(at) = expires
         && let Ok(value) = HeaderValue::from_str(&format_header(at))
     {
         headers.insert(EXPIRATION_HEADER, value);
     }
     response
+}
+
+/// What the web UI's files are served with: the page runs only its own
+/// script, is never framed, never sniffed, and always fresh (a new binary
+/// brings a new page).
+fn ui_headers(headers: &mut http::HeaderMap) {
+    let set = |headers: &mut http::HeaderMap, name, value| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    set(
+        headers,
+        http::header::CONTENT_SECURITY_POLICY,
+        ui::CONTENT_SECURITY_POLICY,
+    );
+    set(headers, http::header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, http::header::X_FRAME_OPTIONS, "DENY");
+    set(headers, http::header::REFERRER_POLICY, "no-referrer");
+    set(headers, http::header::CACHE_CONTROL, "no-store");
 }
 
 /// Browser apps on another origin (a dev server on another port) may call

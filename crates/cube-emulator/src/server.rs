@@ -2,6 +2,7 @@
 //! flush read refreshes every second, and stop gracefully.
 
 use std::convert::Infallible;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -14,22 +15,39 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::conns::{Connections, Tracked};
+use crate::dataset::{self, ExportError};
 use crate::router;
 use crate::state::State;
 
 use crate::limits::{DRAIN_TIMEOUT, FLUSH_EVERY, SWEEP_EVERY_TICKS};
 
 /// Serves until `stop` turns true, then drains connections, writes the
-/// pending refreshes and closes the database.
-pub(crate) async fn run(listener: TcpListener, state: Arc<State>, stop: watch::Receiver<bool>) {
+/// pending refreshes, saves the data set `export_on_exit` asks for and
+/// closes the database. Returns the export's failure, if any.
+pub(crate) async fn run(
+    listener: TcpListener,
+    state: Arc<State>,
+    stop: watch::Receiver<bool>,
+    export_on_exit: Option<PathBuf>,
+) -> Result<(), ExportError> {
     let flusher = tokio::spawn(flush_every_second(state.clone(), stop.clone()));
     accept_loop(listener, state.clone(), stop).await;
     let _ = flusher.await;
     if let Err(err) = state.flush(false).await {
         tracing::warn!(error = ?err.errors, "final flush failed");
     }
+    let mut result = Ok(());
+    if let Some(dir) = export_on_exit {
+        result = dataset::export(&state, dir.clone()).await.map(|counts| {
+            tracing::info!(dir = %dir.display(), ?counts, "exported on exit");
+        });
+        if let Err(err) = &result {
+            tracing::error!(error = %err, "export on exit failed");
+        }
+    }
     let _ = tokio::task::spawn_blocking(move || state.store.close()).await;
     tracing::info!("stopped");
+    result
 }
 
 /// Resolves once a stop is asked (or the handle that could ask is gone).

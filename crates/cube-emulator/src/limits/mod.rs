@@ -130,6 +130,11 @@ pub(crate) const POLICY_TTL: i64 = 3600;
 /// How far the admin API may move the clock from system time: 100 years.
 pub(crate) const MAX_CLOCK_OFFSET: i64 = 100 * 366 * 86_400;
 
+// ---- data sets ----
+
+/// The largest `manifest.json` an import reads (it holds a few numbers).
+pub(crate) const MANIFEST_MAX_BYTES: u64 = 64 * 1024;
+
 // ---- background work ----
 
 /// How often read refreshes (session deadlines, `last_request_at`) are

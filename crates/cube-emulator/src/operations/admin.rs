@@ -2,12 +2,14 @@
 //! outbox and the data reset (`docs/EMULATOR.md`). Not part of ConnectyCube.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use super::reset::mail_json;
 use super::{Ctx, Outcome, Reply};
+use crate::ExportError;
 use crate::clock::format_iso;
 use crate::crypto::{Secret, constant_time_eq};
 use crate::error::{ApiError, ensure};
@@ -60,6 +62,16 @@ pub(crate) fn authorize(
     }
 }
 
+/// [`authorize`] for the request in `ctx`.
+pub(crate) fn authorize_request(ctx: &Ctx) -> Result<(), ApiError> {
+    authorize(
+        ctx.state.admin_token.as_ref(),
+        &ctx.headers,
+        ctx.host.as_deref(),
+        ctx.remote.ip(),
+    )
+}
+
 /// `localhost`, `127.0.0.1` or `[::1]`, with or without a port.
 fn is_loopback_host(host: &str) -> bool {
     let name = match host.rsplit_once(':') {
@@ -76,7 +88,7 @@ pub(crate) async fn health(_ctx: &Ctx) -> Outcome {
     Ok(Reply::ok(json!({ "status": "ok" })))
 }
 
-fn app_json(ctx: &Ctx, app: &App) -> Value {
+pub(super) fn app_json(ctx: &Ctx, app: &App) -> Value {
     json!({ "id": app.id, "auth_key": app.auth_key, "settings": app.settings.to_json(Some(&ctx.state.base_url)) })
 }
 
@@ -122,7 +134,7 @@ pub(crate) async fn create_app(ctx: &Ctx) -> Outcome {
     Ok(Reply::created(json!({ "app": app_json(ctx, &app) })))
 }
 
-fn app_of(ctx: &Ctx, id: &str) -> Result<App, ApiError> {
+pub(super) fn app_of(ctx: &Ctx, id: &str) -> Result<App, ApiError> {
     id.parse()
         .ok()
         .and_then(|id| ctx.state.app(id))
@@ -214,6 +226,29 @@ pub(crate) async fn reset_data(ctx: &Ctx) -> Outcome {
         tracing::warn!(error = %err, "cannot remove uploaded files");
     }
     Ok(Reply::json(StatusCode::OK, json!({})))
+}
+
+/// `POST /_emulator/export {"path": DIR}`: saves a data set now (a path
+/// relative to the emulator's working directory). An existing data set at
+/// `DIR` is replaced; any other existing content is refused (`422`).
+pub(crate) async fn export(ctx: &Ctx) -> Outcome {
+    let path = ctx
+        .body()?
+        .get("path")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::invalid_field("path", "can't be blank"))?
+        .to_owned();
+    let counts = crate::dataset::export(&ctx.state, PathBuf::from(&path))
+        .await
+        .map_err(|err| match err {
+            ExportError::Refused { .. } => ApiError::invalid_field("path", err.to_string()),
+            _ => {
+                tracing::error!(error = %err, "export failed");
+                ApiError::unavailable(err.to_string())
+            }
+        })?;
+    Ok(Reply::ok(json!({ "path": path, "counts": counts })))
 }
 
 #[cfg(test)]

@@ -299,7 +299,7 @@ fn shows_inert(content_type: &str) -> bool {
 /// `attachment`, so that a stored page is downloaded rather than opened on
 /// the emulator's origin; the name as an ASCII fallback and as RFC 5987
 /// UTF-8.
-fn disposition(content_type: &str, name: &str) -> String {
+pub(crate) fn disposition(content_type: &str, name: &str) -> String {
     let kind = if shows_inert(content_type) {
         "inline"
     } else {

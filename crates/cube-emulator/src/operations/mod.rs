@@ -4,12 +4,14 @@
 //! storage call.
 
 pub(crate) mod admin;
+pub(crate) mod admin_data;
 pub(crate) mod blobs;
 pub(crate) mod fake;
 pub(crate) mod render;
 pub(crate) mod reset;
 pub(crate) mod search;
 pub(crate) mod session;
+pub(crate) mod ui;
 pub(crate) mod users;
 
 use std::net::SocketAddr;
@@ -24,6 +26,7 @@ use crate::store::sessions::SessionRow;
 use crate::wire;
 
 /// One request, decoded.
+#[derive(Clone)]
 pub(crate) struct Ctx {
     pub(crate) state: Arc<State>,
     /// The emulator clock when the request arrived.
@@ -35,8 +38,9 @@ pub(crate) struct Ctx {
     /// The request path as sent (still percent-encoded, `.json` kept).
     pub(crate) raw_path: String,
     pub(crate) body: Value,
-    /// The share of body memory `body` holds until the request ends.
-    pub(crate) _body_memory: crate::inflow::BodyMemory,
+    /// The share of body memory `body` holds until the request (and any
+    /// copy of its context) ends.
+    pub(crate) _body_memory: Arc<crate::inflow::BodyMemory>,
     /// The authority the client named (`Host`).
     pub(crate) host: Option<String>,
     pub(crate) headers: HeaderMap,
@@ -102,6 +106,12 @@ pub(crate) enum Body {
     },
     /// No body; `Location` is this URL.
     Redirect(String),
+    /// A file of the web UI, built into the binary: served with a strict
+    /// content security policy.
+    Asset {
+        content_type: &'static str,
+        bytes: &'static [u8],
+    },
 }
 
 /// Which `CB-Token-ExpirationDate` a reply carries.
@@ -180,6 +190,16 @@ impl Reply {
                 len,
                 content_type,
                 disposition,
+            },
+            expiry: Expiry::FromRequest,
+        }
+    }
+    pub(crate) fn asset(content_type: &'static str, bytes: &'static [u8]) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: Body::Asset {
+                content_type,
+                bytes,
             },
             expiry: Expiry::FromRequest,
         }

@@ -16,6 +16,7 @@
 
 pub(crate) mod apps;
 pub(crate) mod blobs;
+pub(crate) mod dataset;
 pub(crate) mod links;
 pub(crate) mod migrations;
 pub(crate) mod providers;

@@ -144,6 +144,12 @@ pub(crate) enum Filter {
     TagStartsWith(String),
     /// The full name contains this, ignoring case.
     NameContains(String),
+    /// The column's text contains this, ignoring ASCII case (an e-mail:
+    /// any case). No index serves it: it is checked on each user the
+    /// other filters (or the order) reach, so a query of it alone reads
+    /// every user of the application. For the admin search only, never
+    /// for the public lists.
+    Contains(Column, String),
 }
 
 /// A filtered, ordered page of users.
@@ -202,7 +208,9 @@ fn drive(filter: &Filter) -> Option<(u8, Access)> {
         Filter::Column(c, C::Lt(_) | C::Lte(_) | C::Gt(_) | C::Gte(_) | C::Between(..)) => {
             (7, Access::Index(*c))
         }
-        Filter::Column(_, C::Ne(_) | C::NotIn(_)) | Filter::TagsNone(_) => return None,
+        Filter::Column(_, C::Ne(_) | C::NotIn(_)) | Filter::TagsNone(_) | Filter::Contains(..) => {
+            return None;
+        }
     })
 }
 
@@ -339,6 +347,18 @@ fn condition(filter: &Filter, drives: bool, params: &mut Params) -> String {
                 format!("id IN ({TAGS_OF} >= {from} AND tag < {to})")
             } else {
                 format!("{HAS_TAG} >= {from} AND tag < {to})")
+            }
+        }
+        Filter::Contains(column, text) => {
+            // instr, not LIKE: `%` and `_` are plain characters here.
+            let c = column.sql();
+            if *column == Column::Email {
+                // The stored key is already folded.
+                let needle = params.bind(Sql::Text(email_key(text)));
+                format!("instr({c}, {needle}) > 0")
+            } else {
+                let needle = params.bind(Sql::Text(text.to_ascii_lowercase()));
+                format!("instr(lower({c}), {needle}) > 0")
             }
         }
         Filter::NameContains(text) if text.chars().count() >= 3 => {

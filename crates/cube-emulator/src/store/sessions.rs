@@ -118,6 +118,29 @@ pub(crate) fn delete_all_of_user(
     delete_where(db, "user_id = ?1 AND id != ?2", &[&user_id, &keep])
 }
 
+/// The sessions of `user_id` still alive at `now`, oldest first.
+pub(crate) fn live_of_user(db: &Db, user_id: i64, now: i64) -> Result<Vec<SessionRow>> {
+    let mut stmt = db.conn().prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM sessions WHERE user_id = ?1 AND deadline > ?2 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map(params![user_id, now], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Ends a live session as its deadline would: the deadline becomes `now`.
+/// Returns its token hash (to drop it from the cache), or `None` when no
+/// live session has this id.
+pub(crate) fn expire(db: &Db, id: i64, now: i64) -> Result<Option<TokenHash>> {
+    let hash = db
+        .conn()
+        .prepare_cached(
+            "UPDATE sessions SET deadline = ?2 WHERE id = ?1 AND deadline > ?2 RETURNING token_hash",
+        )?
+        .query_row(params![id, now], |r| r.get::<_, Vec<u8>>(0))
+        .optional()?;
+    Ok(hash.and_then(|hash| TokenHash::try_from(hash.as_slice()).ok()))
+}
+
 /// Writes the sliding deadlines refreshed by reads since the last flush.
 pub(crate) fn save_deadlines(db: &Db, deadlines: &[(i64, i64)]) -> Result<()> {
     let mut stmt = db

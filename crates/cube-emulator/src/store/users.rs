@@ -242,7 +242,7 @@ fn check_unique(
     Ok(())
 }
 
-fn insert_tags(db: &Db, app_id: i64, id: i64, tags: &[String]) -> Result<()> {
+pub(super) fn insert_tags(db: &Db, app_id: i64, id: i64, tags: &[String]) -> Result<()> {
     let mut stmt = db.conn().prepare_cached(
         "INSERT OR IGNORE INTO user_tags (app_id, tag, user_id) VALUES (?1, ?2, ?3)",
     )?;
@@ -308,7 +308,7 @@ pub(crate) fn insert(db: &Db, app_id: i64, now: i64, user: &NewUser) -> Result<i
     Ok(id)
 }
 
-fn index_name(db: &Db, id: i64, name: &str) -> Result<()> {
+pub(super) fn index_name(db: &Db, id: i64, name: &str) -> Result<()> {
     db.conn()
         .prepare_cached("INSERT INTO user_names (rowid, full_name) VALUES (?1, ?2)")?
         .execute(params![id, name])?;
