@@ -15,7 +15,9 @@
 //! The page is found as ids first (from the index alone where it can be),
 //! then its rows are read by id. Guests whose lifetime has ended but whom
 //! the sweeper has not removed yet are left out by id, so neither the ids
-//! nor `total_entries` need the rows: both come from the index.
+//! nor `total_entries` need the rows: both come from the index. A total is
+//! remembered between writes (see [`super::counts`]), so a broad search
+//! counts its matches once, not on every request.
 
 use std::collections::HashMap;
 
@@ -24,6 +26,7 @@ use rusqlite::types::Value as Sql;
 
 #[cfg(test)]
 use super::Error;
+use super::counts::Window;
 use super::users::{COLUMNS, User, email_key, from_row};
 use super::{Db, Result};
 
@@ -630,6 +633,60 @@ fn count(db: &Db, sql: &str, params: &[Sql]) -> Result<i64> {
         .query_row(params_from_iter(params.iter()), |r| r.get(0))?)
 }
 
+/// The key a query's total is remembered by, or `None` when it must be
+/// counted each time (it depends on `last_request_at`, which every
+/// request moves). Only the filters decide a total.
+fn count_key(app_id: i64, query: &UserQuery) -> Option<String> {
+    let moving = query
+        .filters
+        .iter()
+        .any(|f| matches!(f, Filter::Column(Column::LastRequestAt, _)));
+    (!moving).then(|| format!("{app_id}:{:?}", query.filters))
+}
+
+/// The application's search version (see [`super::counts`]).
+fn search_version(db: &Db, app_id: i64) -> Result<i64> {
+    Ok(db
+        .conn()
+        .prepare_cached(
+            "SELECT ifnull((SELECT version FROM search_versions WHERE app_id = ?1), 0)",
+        )?
+        .query_row([app_id], |r| r.get(0))?)
+}
+
+/// The clock window around `now` in which the same guests of `app_id`
+/// have ended: two look-ups on the guest deadline index.
+fn guest_window(db: &Db, app_id: i64, now: i64) -> Result<Window> {
+    let (from, until) = db
+        .conn()
+        .prepare_cached(
+            "SELECT
+               (SELECT max(guest_expires_at) FROM users INDEXED BY users_app_guest_expiry
+                WHERE app_id = ?1 AND guest_expires_at <= ?2),
+               (SELECT min(guest_expires_at) FROM users INDEXED BY users_app_guest_expiry
+                WHERE app_id = ?1 AND guest_expires_at > ?2)",
+        )?
+        .query_row([app_id, now], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(Window { from, until })
+}
+
+/// The number of `query`'s matches: remembered while the application's
+/// data and its ended guests stay the same, counted otherwise. Must run
+/// inside a snapshot: the version and the count must see the same data.
+fn total(db: &Db, app_id: i64, now: i64, query: &UserQuery, sql: &Statements) -> Result<i64> {
+    let Some(key) = count_key(app_id, query) else {
+        return count(db, &sql.count(), &sql.params);
+    };
+    let version = search_version(db, app_id)?;
+    if let Some(total) = db.counts().get(&key, version, now) {
+        return Ok(total);
+    }
+    let total = count(db, &sql.count(), &sql.params)?;
+    let window = guest_window(db, app_id, now)?;
+    db.counts().put(key, version, window, total);
+    Ok(total)
+}
+
 /// The users with these ids, in this order.
 fn rows(db: &Db, ids: &[i64]) -> Result<Vec<User>> {
     if ids.is_empty() {
@@ -657,7 +714,7 @@ pub(crate) fn run(db: &Db, app_id: i64, now: i64, query: &UserQuery) -> Result<P
     db.snapshot(|db| {
         let expired = expired_guests(db, app_id, now)?;
         let sql = statements(app_id, &expired, query, &plan);
-        let total = count(db, &sql.count(), &sql.params)?;
+        let total = total(db, app_id, now, query, &sql)?;
         let mut paged = sql.params.clone();
         paged.push(Sql::Integer(query.limit));
         paged.push(Sql::Integer(query.offset));
@@ -699,9 +756,36 @@ fn page_first(db: &Db, app_id: i64, now: i64, query: &UserQuery, plan: &Plan) ->
     {
         end
     } else {
-        count(db, &sql.count(), &sql.params)?
+        // Its own snapshot: a total is remembered only with the version
+        // of the data it counted, and counted with that data's guests.
+        db.snapshot(|db| {
+            let expired = expired_guests(db, app_id, now)?;
+            let sql = statements(app_id, &expired, query, plan);
+            total(db, app_id, now, query, &sql)
+        })?
     };
     Ok(Page { total, users })
+}
+
+/// The number of `query`'s matches, counted now (never remembered).
+#[cfg(test)]
+pub(crate) fn count_now(db: &Db, app_id: i64, now: i64, query: &UserQuery) -> Result<i64> {
+    db.snapshot(|db| {
+        let expired = expired_guests(db, app_id, now)?;
+        let sql = statements(app_id, &expired, query, &Plan::new(query));
+        count(db, &sql.count(), &sql.params)
+    })
+}
+
+/// How many times the count statement of `query` has run on `db`.
+#[cfg(test)]
+pub(crate) fn count_runs(db: &Db, app_id: i64, now: i64, query: &UserQuery) -> Result<i32> {
+    let expired = expired_guests(db, app_id, now)?;
+    let sql = statements(app_id, &expired, query, &Plan::new(query));
+    Ok(db
+        .conn()
+        .prepare_cached(&sql.count())?
+        .get_status(rusqlite::StatementStatus::Run))
 }
 
 /// The query plans of `query`'s statements (`EXPLAIN QUERY PLAN`), one
