@@ -19,10 +19,8 @@
 //! remembered between writes (see [`super::counts`]), so a broad search
 //! counts its matches once, not on every request.
 
-use std::collections::HashMap;
-
-use rusqlite::params_from_iter;
 use rusqlite::types::Value as Sql;
+use rusqlite::{OptionalExtension, params_from_iter};
 
 #[cfg(test)]
 use super::Error;
@@ -687,19 +685,19 @@ fn total(db: &Db, app_id: i64, now: i64, query: &UserQuery, sql: &Statements) ->
     Ok(total)
 }
 
-/// The users with these ids, in this order.
+/// The users with these ids, in this order: one look-up by row id each,
+/// through one prepared statement (no list to build and parse, no
+/// temporary index, no sort; a page is at most a hundred ids).
 fn rows(db: &Db, ids: &[i64]) -> Result<Vec<User>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let mut stmt = db
+        .conn()
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"))?;
+    let mut users = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(user) = stmt.query_row([id], from_row).optional()? {
+            users.push(user);
+        }
     }
-    let mut stmt = db.conn().prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM users WHERE id IN (SELECT value FROM json_each(?1))"
-    ))?;
-    let mut users = stmt
-        .query_map([id_list(ids)], from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    users.sort_by_key(|u| position.get(&u.id).copied().unwrap_or(usize::MAX));
     Ok(users)
 }
 
@@ -800,9 +798,8 @@ pub(crate) fn explain(db: &Db, query: &UserQuery, expired: bool) -> Result<Vec<S
     let mut paged = sql.params.clone();
     paged.push(Sql::Integer(query.limit));
     paged.push(Sql::Integer(query.offset));
-    let rows_sql =
-        format!("SELECT {COLUMNS} FROM users WHERE id IN (SELECT value FROM json_each(?1))");
-    let rows_params = [id_list(&[1, 2])];
+    let rows_sql = format!("SELECT {COLUMNS} FROM users WHERE id = ?1");
+    let rows_params = [Sql::Integer(1)];
     let (count_sql, driven_sql, walk_sql, driven_rows_sql) =
         (sql.count(), sql.driven(), sql.walk(), sql.driven_rows());
     let mut statements: Vec<(&str, &str, &[Sql])> = vec![
