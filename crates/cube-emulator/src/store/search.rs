@@ -227,26 +227,44 @@ fn sql_value(column: Column, value: &Value) -> Sql {
     }
 }
 
-/// A JSON array of the values, for `json_each`.
+/// A JSON array of the values, for `json_each`, written as text directly.
 fn json_list<'a>(values: impl Iterator<Item = &'a Sql>) -> Sql {
-    let items: Vec<serde_json::Value> = values
-        .map(|v| match v {
-            Sql::Integer(n) => serde_json::Value::from(*n),
-            Sql::Real(f) => serde_json::Value::from(*f),
-            Sql::Text(s) => serde_json::Value::from(s.as_str()),
-            _ => serde_json::Value::Null,
-        })
-        .collect();
-    Sql::Text(serde_json::Value::Array(items).to_string())
+    let mut out = Vec::with_capacity(256);
+    out.push(b'[');
+    for (i, value) in values.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json_item(&mut out, value);
+    }
+    out.push(b']');
+    Sql::Text(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn json_item(out: &mut Vec<u8>, value: &Sql) {
+    use std::io::Write as _;
+    // Writing to a `Vec` cannot fail.
+    let _ = match value {
+        Sql::Integer(n) => write!(out, "{n}"),
+        // Not finite: `null`, as serde_json writes it.
+        Sql::Real(f) => serde_json::to_writer(&mut *out, &serde_json::Value::from(*f))
+            .map_err(std::io::Error::other),
+        Sql::Text(s) => serde_json::to_writer(&mut *out, s.as_str()).map_err(std::io::Error::other),
+        _ => out.write_all(b"null"),
+    };
 }
 
 fn id_list(ids: &[i64]) -> Sql {
-    json_list(
-        ids.iter()
-            .map(|id| Sql::Integer(*id))
-            .collect::<Vec<_>>()
-            .iter(),
-    )
+    let mut out = String::with_capacity(2 + ids.len() * 8);
+    out.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = std::fmt::Write::write_fmt(&mut out, format_args!("{id}"));
+    }
+    out.push(']');
+    Sql::Text(out)
 }
 
 /// The least text greater than every text starting with `prefix` (in
@@ -268,12 +286,16 @@ fn prefix_end(prefix: &str) -> Sql {
 }
 
 fn tag_list(tags: &[String]) -> Sql {
-    json_list(
-        tags.iter()
-            .map(|t| Sql::Text(t.clone()))
-            .collect::<Vec<_>>()
-            .iter(),
-    )
+    let mut out = Vec::with_capacity(2 + tags.len() * 8);
+    out.push(b'[');
+    for (i, tag) in tags.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut out, tag.as_str());
+    }
+    out.push(b']');
+    Sql::Text(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// The SQL of one filter, binding its values. A filter that drives the
@@ -979,6 +1001,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn value_lists_are_the_json_arrays_serde_writes() {
+        let values = [
+            Sql::Integer(-7),
+            Sql::Real(1.5),
+            Sql::Real(f64::NAN),
+            Sql::Text("a\"b\\c\u{1}é".into()),
+            Sql::Null,
+        ];
+        let expected = serde_json::json!([-7, 1.5, null, "a\"b\\c\u{1}é", null]).to_string();
+        assert_eq!(json_list(values.iter()), Sql::Text(expected));
+        assert_eq!(json_list([].iter()), Sql::Text("[]".into()));
+        assert_eq!(id_list(&[3, -1, 0]), Sql::Text("[3,-1,0]".into()));
+        assert_eq!(id_list(&[]), Sql::Text("[]".into()));
+        let tags = ["x".to_owned(), "\"y\"".to_owned()];
+        assert_eq!(tag_list(&tags), Sql::Text(r#"["x","\"y\""]"#.into()));
     }
 
     #[test]
