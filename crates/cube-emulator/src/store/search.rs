@@ -25,7 +25,7 @@ use rusqlite::{OptionalExtension, params_from_iter};
 #[cfg(test)]
 use super::Error;
 use super::counts::Window;
-use super::users::{COLUMNS, User, email_key, from_row};
+use super::users::{LISTED_COLUMNS, User, email_key, from_row};
 use super::{Db, Result};
 
 /// A user field, as filtered and sorted on.
@@ -516,7 +516,7 @@ impl Statements {
         } = self;
         let page = self.page();
         format!(
-            "SELECT {COLUMNS} FROM users {access} WHERE app_id = ?1{driven_conditions}{exclude}
+            "SELECT {LISTED_COLUMNS} FROM users {access} WHERE app_id = ?1{driven_conditions}{exclude}
              ORDER BY {order} {page}"
         )
     }
@@ -713,7 +713,7 @@ fn total(db: &Db, app_id: i64, now: i64, query: &UserQuery, sql: &Statements) ->
 fn rows(db: &Db, ids: &[i64]) -> Result<Vec<User>> {
     let mut stmt = db
         .conn()
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"))?;
+        .prepare_cached(&format!("SELECT {LISTED_COLUMNS} FROM users WHERE id = ?1"))?;
     let mut users = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(user) = stmt.query_row([id], from_row).optional()? {
@@ -820,7 +820,7 @@ pub(crate) fn explain(db: &Db, query: &UserQuery, expired: bool) -> Result<Vec<S
     let mut paged = sql.params.clone();
     paged.push(Sql::Integer(query.limit));
     paged.push(Sql::Integer(query.offset));
-    let rows_sql = format!("SELECT {COLUMNS} FROM users WHERE id = ?1");
+    let rows_sql = format!("SELECT {LISTED_COLUMNS} FROM users WHERE id = ?1");
     let rows_params = [Sql::Integer(1)];
     let (count_sql, driven_sql, walk_sql, driven_rows_sql) =
         (sql.count(), sql.driven(), sql.walk(), sql.driven_rows());

@@ -379,3 +379,44 @@ fn a_total_is_counted_again_only_when_it_may_have_changed() {
     fixture.answer(1, now, &moving);
     assert_eq!(fixture.count_runs(1, now, &moving), first + 1);
 }
+
+/// Users listed by a search carry no password hash; a look-up of one
+/// user (a sign-in) still reads it.
+#[test]
+fn listed_users_carry_no_password_hash() {
+    let fixture = Fixture::new();
+    let id = fixture.write(|db| {
+        let user = NewUser {
+            login: Some("hashed".into()),
+            password_hash: Some("argon2id$stored".into()),
+            tags: vec!["t0".into()],
+            ..NewUser::default()
+        };
+        Ok(users::insert(db, 1, 1000, &user)?)
+    });
+    let shapes = [
+        vec![Filter::TagsAny(vec!["t0".into()])],
+        vec![Filter::Column(
+            Column::Id,
+            Condition::In(vec![Value::Int(id)]),
+        )],
+        vec![Filter::Column(
+            Column::Login,
+            Condition::StartsWith("hash".into()),
+        )],
+    ];
+    for filters in shapes {
+        let page = fixture
+            .store
+            .read(|db| Ok(search::run(db, 1, 1000, &query(filters.clone()))?))
+            .unwrap();
+        assert_eq!(page.users.len(), 1, "{filters:?}");
+        assert!(page.users[0].password_hash.is_none(), "{filters:?}");
+    }
+    let found = fixture
+        .store
+        .read(|db| Ok(users::find_by_id(db, 1, 1000, id)?))
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.password_hash.as_deref(), Some("argon2id$stored"));
+}

@@ -117,6 +117,12 @@ pub(super) const COLUMNS: &str = "id, login, email, password_hash, full_name, ph
      external_user_id, external_id, facebook_id, twitter_id, blob_id, custom_data, avatar, \
      user_tags, timezone, is_guest, created_at, updated_at, last_request_at";
 
+/// [`COLUMNS`] for users listed by a search, which never needs their
+/// password hash: it is not read, copied or kept in memory for them.
+pub(super) const LISTED_COLUMNS: &str = "id, login, email, NULL, full_name, phone, website, \
+     external_user_id, external_id, facebook_id, twitter_id, blob_id, custom_data, avatar, \
+     user_tags, timezone, is_guest, created_at, updated_at, last_request_at";
+
 /// The live-user condition; `?1` is always the app id and `?2` now.
 pub(super) const LIVE: &str = "(guest_expires_at IS NULL OR guest_expires_at > ?2)";
 
