@@ -318,8 +318,10 @@ fn scenarios(emulator: &RunningEmulator, ids: &[i64], token: &str) -> Vec<Scenar
         format!("/users/{}", ids[middle]),
         token,
     ));
-    // What one broad search costs, without 63 others queued before it.
+    // What one search costs, without 63 others queued before it.
     for (name, broad) in [
+        ("v2 id[in][]= 100 ids, 1 connection", "100 ids"),
+        ("v2 user_tags[in][]=g5, 1 connection", "(100 holders)"),
         ("v2 user_tags[in][]=t7, 1 connection", "t7 (10 % match)"),
         (
             "v2 login[start_with]= every user, 1 connection",
@@ -330,7 +332,7 @@ fn scenarios(emulator: &RunningEmulator, ids: &[i64], token: &str) -> Vec<Scenar
             .iter()
             .find(|s| s.name.ends_with(broad))
             .cloned()
-            .expect("broad scenario");
+            .expect("scenario");
         alone.name = name;
         alone.connections = 1;
         out.push(alone);

@@ -15,7 +15,7 @@ use cube_emulator::{EmulatorConfig, Storage};
 use serde_json::{Value, json};
 
 /// The schema version this emulator writes.
-const LATEST: i64 = 2;
+const LATEST: i64 = 3;
 /// A minute after the release-0 data set was written: its sessions live.
 const RELEASE_0_NOW: i64 = 1_796_036_861 + 60;
 
@@ -61,6 +61,43 @@ fn a_new_database_starts_at_the_latest_version() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A database of version 2 (before search versions) gains them, and its
+/// searches' totals follow the writes made after the upgrade.
+#[test]
+fn a_version_2_database_gains_search_versions() {
+    let dir = temp_dir("migrate-v2");
+    let emu = start(&dir, common::FROZEN_AT);
+    for i in 0..3 {
+        emu.sign_up(
+            json!({"login": format!("old{i}"), "password": "password123", "tag_list": "a"}),
+        );
+    }
+    drop(emu);
+    let conn = rusqlite::Connection::open(dir.join("emulator.sqlite3")).unwrap();
+    conn.execute_batch(
+        "DROP TABLE search_versions; DROP INDEX users_app_guest_expiry; PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    drop(conn);
+    assert_eq!(user_version(&dir), 2);
+
+    let emu = start(&dir, common::FROZEN_AT);
+    let token = emu.app_session();
+    let total = |emu: &Emu| {
+        let found = emu.get("/users/v2?login[start_with]=old0&user_tags=a", Some(&token));
+        found.assert(200);
+        let all = emu.get("/users/v2?user_tags[in][]=a&limit=1", Some(&token));
+        all.assert(200);
+        all.body["total_entries"].as_i64().unwrap()
+    };
+    assert_eq!(total(&emu), 3);
+    emu.sign_up(json!({"login": "new0", "password": "password123", "tag_list": "a"}));
+    assert_eq!(total(&emu), 4);
+    drop(emu);
+    assert_eq!(user_version(&dir), LATEST);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_database_from_a_newer_emulator_is_refused() {
     let dir = temp_dir("migrate-newer");
@@ -74,7 +111,11 @@ fn a_database_from_a_newer_emulator_is_refused() {
         ..EmulatorConfig::default()
     })
     .unwrap_err();
-    assert!(err.to_string().contains("schema version 3"), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("schema version {}", LATEST + 1)),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -149,6 +149,14 @@ pub(crate) const SWEEP_EVERY_TICKS: u64 = 10;
 pub(crate) const WRITE_BATCH_MAX: usize = 256;
 /// Prepared statements kept per database connection.
 pub(crate) const STATEMENT_CACHE: usize = 256;
+/// The most search totals remembered (`store::counts`); past it the oldest
+/// is forgotten.
+pub(crate) const COUNT_CACHE_ENTRIES: usize = 1024;
+/// The most bytes the remembered search totals may take, keys included.
+pub(crate) const COUNT_CACHE_BYTES: usize = 4 << 20;
+/// A search whose filters take more bytes than this (a long value list)
+/// has its total counted each time rather than remembered.
+pub(crate) const COUNT_CACHE_KEY_MAX_BYTES: usize = 16 * 1024;
 
 // ---- hostile input ----
 

@@ -244,6 +244,7 @@ pub(crate) fn reset_data(db: &Db) -> Result<()> {
          DELETE FROM provider_links; DELETE FROM user_names; DELETE FROM users;
          DELETE FROM nonces; DELETE FROM outbox;",
     )?;
+    db.touch_all();
     super::blobs::clear(db)?;
     super::providers::clear(db)
 }

@@ -228,6 +228,9 @@ pub(crate) fn is_empty(db: &Db) -> Result<bool> {
 /// Writes a validated data set into an empty database, keeping every id.
 /// Runs in the caller's write, so it is all or nothing.
 pub(crate) fn write(db: &Db, data: &Snapshot) -> Result<()> {
+    // Users arrive without `users::insert`: remembered search totals of
+    // every application are void.
+    db.touch_all();
     let conn = db.conn();
     let mut insert_app = conn.prepare(
         "INSERT INTO apps (id, auth_key, auth_secret, settings) VALUES (?1, ?2, ?3, ?4)",

@@ -15,7 +15,7 @@ use super::StoreError;
 /// One step: takes the database from version `n - 1` to `n`.
 type Step = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
-const STEPS: &[Step] = &[baseline, indexed_search_and_provider_links];
+const STEPS: &[Step] = &[baseline, indexed_search_and_provider_links, search_versions];
 
 /// The schema version this emulator writes.
 pub(crate) const LATEST: i64 = STEPS.len() as i64;
@@ -242,4 +242,20 @@ CREATE INDEX nonces_seen ON nonces(seen_at);
         }
     }
     Ok(())
+}
+
+/// Version 3: each application's search version (raised by every write
+/// that can change a search's total, see `store::counts`), and guest
+/// deadlines by application (the window a remembered total holds in).
+fn search_versions(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r"
+CREATE TABLE search_versions (
+    app_id  INTEGER PRIMARY KEY,
+    version INTEGER NOT NULL
+);
+CREATE INDEX users_app_guest_expiry ON users(app_id, guest_expires_at)
+    WHERE guest_expires_at IS NOT NULL;
+",
+    )
 }

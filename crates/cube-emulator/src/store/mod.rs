@@ -16,6 +16,7 @@
 
 pub(crate) mod apps;
 pub(crate) mod blobs;
+pub(crate) mod counts;
 pub(crate) mod dataset;
 pub(crate) mod links;
 pub(crate) mod migrations;
@@ -24,15 +25,21 @@ pub(crate) mod search;
 pub(crate) mod sessions;
 pub(crate) mod users;
 
+#[cfg(test)]
+mod totals_tests;
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+use self::counts::CountCache;
 use crate::error::ApiError;
 use crate::limits::{STATEMENT_CACHE, WRITE_BATCH_MAX};
 
@@ -126,11 +133,70 @@ pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 /// modules.
 pub(crate) struct Db {
     conn: Connection,
+    /// The search totals of this store (shared by its connections).
+    counts: Arc<CountCache>,
+    /// The applications whose searches the current write changes.
+    touched: RefCell<Touched>,
+}
+
+/// Whose search version a write raises when it commits.
+#[derive(Default)]
+struct Touched {
+    all: bool,
+    apps: BTreeSet<i64>,
 }
 
 impl Db {
+    fn new(conn: Connection, counts: Arc<CountCache>) -> Self {
+        Self {
+            conn,
+            counts,
+            touched: RefCell::new(Touched::default()),
+        }
+    }
+
     fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    fn counts(&self) -> &CountCache {
+        &self.counts
+    }
+
+    /// Records that the current write adds or removes users of `app_id` or
+    /// changes what a search of them can filter on: every store function
+    /// that does calls this (or [`Db::touch_all`]), so remembered search
+    /// totals of the application are not given again.
+    fn touch(&self, app_id: i64) {
+        self.touched.borrow_mut().apps.insert(app_id);
+    }
+
+    /// [`Db::touch`] for every application.
+    fn touch_all(&self) {
+        self.touched.borrow_mut().all = true;
+    }
+
+    /// Raises the search versions the current write touched, in its own
+    /// transaction, so the versions change exactly when the data does.
+    fn save_touched(&self) -> Result<()> {
+        let touched = self.touched.take();
+        if touched.all {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO search_versions (app_id, version) SELECT id, 1 FROM apps WHERE true
+                     ON CONFLICT(app_id) DO UPDATE SET version = version + 1",
+                )?
+                .execute([])?;
+            return Ok(());
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO search_versions (app_id, version) VALUES (?1, 1)
+             ON CONFLICT(app_id) DO UPDATE SET version = version + 1",
+        )?;
+        for app_id in touched.apps {
+            stmt.execute([app_id])?;
+        }
+        Ok(())
     }
 }
 
@@ -145,6 +211,8 @@ pub(crate) struct Store {
     /// Dropped to stop the checkpointer.
     checkpoint_stop: Mutex<Option<mpsc::Sender<()>>>,
     readers: Mutex<Vec<Db>>,
+    /// Search totals, shared by the readers.
+    counts: Arc<CountCache>,
     /// Set for in-memory mode: the private directory removed on close.
     temp_dir: Option<PathBuf>,
     /// Held (locked) while the store is open: one emulator per directory.
@@ -225,7 +293,8 @@ impl Store {
             .map_err(io_error)?;
 
         let (tx, rx) = mpsc::channel::<Job>();
-        let db = Db { conn };
+        let counts = Arc::new(CountCache::default());
+        let db = Db::new(conn, Arc::clone(&counts));
         let writer_thread = std::thread::Builder::new()
             .name("cube-emulator-writer".into())
             .spawn(move || writer_loop(&db, &rx))
@@ -238,6 +307,7 @@ impl Store {
             threads: Mutex::new(vec![writer_thread, checkpoint_thread]),
             checkpoint_stop: Mutex::new(Some(stop_tx)),
             readers: Mutex::new(Vec::new()),
+            counts,
             temp_dir,
             _lock: lock,
         })
@@ -264,7 +334,12 @@ impl Store {
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |db| {
-            let result = f(db);
+            // Marks left by an earlier write that failed went with it.
+            db.touched.take();
+            let result = f(db).and_then(|value| {
+                db.save_touched()?;
+                Ok(value)
+            });
             let ok = result.is_ok();
             let completion: Completion = Box::new(move |committed| {
                 let result = if committed || result.is_err() {
@@ -321,7 +396,7 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         tune(&conn)?;
-        Ok(Db { conn })
+        Ok(Db::new(conn, Arc::clone(&self.counts)))
     }
 
     /// Finishes queued writes, stops the writer and the checkpointer and

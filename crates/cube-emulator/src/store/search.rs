@@ -15,16 +15,17 @@
 //! The page is found as ids first (from the index alone where it can be),
 //! then its rows are read by id. Guests whose lifetime has ended but whom
 //! the sweeper has not removed yet are left out by id, so neither the ids
-//! nor `total_entries` need the rows: both come from the index.
+//! nor `total_entries` need the rows: both come from the index. A total is
+//! remembered between writes (see [`super::counts`]), so a broad search
+//! counts its matches once, not on every request.
 
-use std::collections::HashMap;
-
-use rusqlite::params_from_iter;
 use rusqlite::types::Value as Sql;
+use rusqlite::{OptionalExtension, params_from_iter};
 
 #[cfg(test)]
 use super::Error;
-use super::users::{COLUMNS, User, email_key, from_row};
+use super::counts::Window;
+use super::users::{LISTED_COLUMNS, User, email_key, from_row};
 use super::{Db, Result};
 
 /// A user field, as filtered and sorted on.
@@ -234,26 +235,44 @@ fn sql_value(column: Column, value: &Value) -> Sql {
     }
 }
 
-/// A JSON array of the values, for `json_each`.
+/// A JSON array of the values, for `json_each`, written as text directly.
 fn json_list<'a>(values: impl Iterator<Item = &'a Sql>) -> Sql {
-    let items: Vec<serde_json::Value> = values
-        .map(|v| match v {
-            Sql::Integer(n) => serde_json::Value::from(*n),
-            Sql::Real(f) => serde_json::Value::from(*f),
-            Sql::Text(s) => serde_json::Value::from(s.as_str()),
-            _ => serde_json::Value::Null,
-        })
-        .collect();
-    Sql::Text(serde_json::Value::Array(items).to_string())
+    let mut out = Vec::with_capacity(256);
+    out.push(b'[');
+    for (i, value) in values.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json_item(&mut out, value);
+    }
+    out.push(b']');
+    Sql::Text(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn json_item(out: &mut Vec<u8>, value: &Sql) {
+    use std::io::Write as _;
+    // Writing to a `Vec` cannot fail.
+    let _ = match value {
+        Sql::Integer(n) => write!(out, "{n}"),
+        // Not finite: `null`, as serde_json writes it.
+        Sql::Real(f) => serde_json::to_writer(&mut *out, &serde_json::Value::from(*f))
+            .map_err(std::io::Error::other),
+        Sql::Text(s) => serde_json::to_writer(&mut *out, s.as_str()).map_err(std::io::Error::other),
+        _ => out.write_all(b"null"),
+    };
 }
 
 fn id_list(ids: &[i64]) -> Sql {
-    json_list(
-        ids.iter()
-            .map(|id| Sql::Integer(*id))
-            .collect::<Vec<_>>()
-            .iter(),
-    )
+    let mut out = String::with_capacity(2 + ids.len() * 8);
+    out.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = std::fmt::Write::write_fmt(&mut out, format_args!("{id}"));
+    }
+    out.push(']');
+    Sql::Text(out)
 }
 
 /// The least text greater than every text starting with `prefix` (in
@@ -275,12 +294,16 @@ fn prefix_end(prefix: &str) -> Sql {
 }
 
 fn tag_list(tags: &[String]) -> Sql {
-    json_list(
-        tags.iter()
-            .map(|t| Sql::Text(t.clone()))
-            .collect::<Vec<_>>()
-            .iter(),
-    )
+    let mut out = Vec::with_capacity(2 + tags.len() * 8);
+    out.push(b'[');
+    for (i, tag) in tags.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut out, tag.as_str());
+    }
+    out.push(b']');
+    Sql::Text(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// The SQL of one filter, binding its values. A filter that drives the
@@ -513,7 +536,7 @@ impl Statements {
         } = self;
         let page = self.page();
         format!(
-            "SELECT {COLUMNS} FROM users {access} WHERE app_id = ?1{driven_conditions}{exclude}
+            "SELECT {LISTED_COLUMNS} FROM users {access} WHERE app_id = ?1{driven_conditions}{exclude}
              ORDER BY {order} {page}"
         )
     }
@@ -650,19 +673,73 @@ fn count(db: &Db, sql: &str, params: &[Sql]) -> Result<i64> {
         .query_row(params_from_iter(params.iter()), |r| r.get(0))?)
 }
 
-/// The users with these ids, in this order.
-fn rows(db: &Db, ids: &[i64]) -> Result<Vec<User>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+/// The key a query's total is remembered by, or `None` when it must be
+/// counted each time (it depends on `last_request_at`, which every
+/// request moves). Only the filters decide a total.
+fn count_key(app_id: i64, query: &UserQuery) -> Option<String> {
+    let moving = query
+        .filters
+        .iter()
+        .any(|f| matches!(f, Filter::Column(Column::LastRequestAt, _)));
+    (!moving).then(|| format!("{app_id}:{:?}", query.filters))
+}
+
+/// The application's search version (see [`super::counts`]).
+fn search_version(db: &Db, app_id: i64) -> Result<i64> {
+    Ok(db
+        .conn()
+        .prepare_cached(
+            "SELECT ifnull((SELECT version FROM search_versions WHERE app_id = ?1), 0)",
+        )?
+        .query_row([app_id], |r| r.get(0))?)
+}
+
+/// The clock window around `now` in which the same guests of `app_id`
+/// have ended: two look-ups on the guest deadline index.
+fn guest_window(db: &Db, app_id: i64, now: i64) -> Result<Window> {
+    let (from, until) = db
+        .conn()
+        .prepare_cached(
+            "SELECT
+               (SELECT max(guest_expires_at) FROM users INDEXED BY users_app_guest_expiry
+                WHERE app_id = ?1 AND guest_expires_at <= ?2),
+               (SELECT min(guest_expires_at) FROM users INDEXED BY users_app_guest_expiry
+                WHERE app_id = ?1 AND guest_expires_at > ?2)",
+        )?
+        .query_row([app_id, now], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(Window { from, until })
+}
+
+/// The number of `query`'s matches: remembered while the application's
+/// data and its ended guests stay the same, counted otherwise. Must run
+/// inside a snapshot: the version and the count must see the same data.
+fn total(db: &Db, app_id: i64, now: i64, query: &UserQuery, sql: &Statements) -> Result<i64> {
+    let Some(key) = count_key(app_id, query) else {
+        return count(db, &sql.count(), &sql.params);
+    };
+    let version = search_version(db, app_id)?;
+    if let Some(total) = db.counts().get(&key, version, now) {
+        return Ok(total);
     }
-    let mut stmt = db.conn().prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM users WHERE id IN (SELECT value FROM json_each(?1))"
-    ))?;
-    let mut users = stmt
-        .query_map([id_list(ids)], from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    users.sort_by_key(|u| position.get(&u.id).copied().unwrap_or(usize::MAX));
+    let total = count(db, &sql.count(), &sql.params)?;
+    let window = guest_window(db, app_id, now)?;
+    db.counts().put(key, version, window, total);
+    Ok(total)
+}
+
+/// The users with these ids, in this order: one look-up by row id each,
+/// through one prepared statement (no list to build and parse, no
+/// temporary index, no sort; a page is at most a hundred ids).
+fn rows(db: &Db, ids: &[i64]) -> Result<Vec<User>> {
+    let mut stmt = db
+        .conn()
+        .prepare_cached(&format!("SELECT {LISTED_COLUMNS} FROM users WHERE id = ?1"))?;
+    let mut users = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(user) = stmt.query_row([id], from_row).optional()? {
+            users.push(user);
+        }
+    }
     Ok(users)
 }
 
@@ -677,7 +754,7 @@ pub(crate) fn run(db: &Db, app_id: i64, now: i64, query: &UserQuery) -> Result<P
     db.snapshot(|db| {
         let expired = expired_guests(db, app_id, now)?;
         let sql = statements(app_id, &expired, query, &plan);
-        let total = count(db, &sql.count(), &sql.params)?;
+        let total = total(db, app_id, now, query, &sql)?;
         let mut paged = sql.params.clone();
         paged.push(Sql::Integer(query.limit));
         paged.push(Sql::Integer(query.offset));
@@ -719,9 +796,36 @@ fn page_first(db: &Db, app_id: i64, now: i64, query: &UserQuery, plan: &Plan) ->
     {
         end
     } else {
-        count(db, &sql.count(), &sql.params)?
+        // Its own snapshot: a total is remembered only with the version
+        // of the data it counted, and counted with that data's guests.
+        db.snapshot(|db| {
+            let expired = expired_guests(db, app_id, now)?;
+            let sql = statements(app_id, &expired, query, plan);
+            total(db, app_id, now, query, &sql)
+        })?
     };
     Ok(Page { total, users })
+}
+
+/// The number of `query`'s matches, counted now (never remembered).
+#[cfg(test)]
+pub(crate) fn count_now(db: &Db, app_id: i64, now: i64, query: &UserQuery) -> Result<i64> {
+    db.snapshot(|db| {
+        let expired = expired_guests(db, app_id, now)?;
+        let sql = statements(app_id, &expired, query, &Plan::new(query));
+        count(db, &sql.count(), &sql.params)
+    })
+}
+
+/// How many times the count statement of `query` has run on `db`.
+#[cfg(test)]
+pub(crate) fn count_runs(db: &Db, app_id: i64, now: i64, query: &UserQuery) -> Result<i32> {
+    let expired = expired_guests(db, app_id, now)?;
+    let sql = statements(app_id, &expired, query, &Plan::new(query));
+    Ok(db
+        .conn()
+        .prepare_cached(&sql.count())?
+        .get_status(rusqlite::StatementStatus::Run))
 }
 
 /// The query plans of `query`'s statements (`EXPLAIN QUERY PLAN`), one
@@ -736,9 +840,8 @@ pub(crate) fn explain(db: &Db, query: &UserQuery, expired: bool) -> Result<Vec<S
     let mut paged = sql.params.clone();
     paged.push(Sql::Integer(query.limit));
     paged.push(Sql::Integer(query.offset));
-    let rows_sql =
-        format!("SELECT {COLUMNS} FROM users WHERE id IN (SELECT value FROM json_each(?1))");
-    let rows_params = [id_list(&[1, 2])];
+    let rows_sql = format!("SELECT {LISTED_COLUMNS} FROM users WHERE id = ?1");
+    let rows_params = [Sql::Integer(1)];
     let (count_sql, driven_sql, walk_sql, driven_rows_sql) =
         (sql.count(), sql.driven(), sql.walk(), sql.driven_rows());
     let mut statements: Vec<(&str, &str, &[Sql])> = vec![
@@ -918,6 +1021,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn value_lists_are_the_json_arrays_serde_writes() {
+        let values = [
+            Sql::Integer(-7),
+            Sql::Real(1.5),
+            Sql::Real(f64::NAN),
+            Sql::Text("a\"b\\c\u{1}é".into()),
+            Sql::Null,
+        ];
+        let expected = serde_json::json!([-7, 1.5, null, "a\"b\\c\u{1}é", null]).to_string();
+        assert_eq!(json_list(values.iter()), Sql::Text(expected));
+        assert_eq!(json_list([].iter()), Sql::Text("[]".into()));
+        assert_eq!(id_list(&[3, -1, 0]), Sql::Text("[3,-1,0]".into()));
+        assert_eq!(id_list(&[]), Sql::Text("[]".into()));
+        let tags = ["x".to_owned(), "\"y\"".to_owned()];
+        assert_eq!(tag_list(&tags), Sql::Text(r#"["x","\"y\""]"#.into()));
     }
 
     #[test]

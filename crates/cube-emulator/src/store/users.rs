@@ -117,6 +117,12 @@ pub(super) const COLUMNS: &str = "id, login, email, password_hash, full_name, ph
      external_user_id, external_id, facebook_id, twitter_id, blob_id, custom_data, avatar, \
      user_tags, timezone, is_guest, created_at, updated_at, last_request_at";
 
+/// [`COLUMNS`] for users listed by a search, which never needs their
+/// password hash: it is not read, copied or kept in memory for them.
+pub(super) const LISTED_COLUMNS: &str = "id, login, email, NULL, full_name, phone, website, \
+     external_user_id, external_id, facebook_id, twitter_id, blob_id, custom_data, avatar, \
+     user_tags, timezone, is_guest, created_at, updated_at, last_request_at";
+
 /// The live-user condition; `?1` is always the app id and `?2` now.
 pub(super) const LIVE: &str = "(guest_expires_at IS NULL OR guest_expires_at > ?2)";
 
@@ -301,6 +307,7 @@ pub(crate) fn insert(db: &Db, app_id: i64, now: i64, user: &NewUser) -> Result<i
             user.last_request_at,
         ])?;
     let id = db.conn().last_insert_rowid();
+    db.touch(app_id);
     insert_tags(db, app_id, id, &user.tags)?;
     if let Some(name) = &user.full_name {
         index_name(db, id, name)?;
@@ -383,6 +390,9 @@ pub(crate) fn update(db: &Db, app_id: i64, id: i64, now: i64, patch: &UserPatch)
         values.len()
     );
     let changed = db.conn().prepare_cached(&sql)?.execute(values.as_slice())? == 1;
+    if changed {
+        db.touch(app_id);
+    }
     if changed && let Some(tags) = &patch.tags {
         db.conn()
             .prepare_cached("DELETE FROM user_tags WHERE user_id = ?1")?
@@ -400,9 +410,17 @@ pub(crate) fn update(db: &Db, app_id: i64, id: i64, now: i64, patch: &UserPatch)
 
 /// Sets user `id`'s password hash (a password reset).
 pub(crate) fn set_password(db: &Db, id: i64, now: i64, hash: &str) -> Result<()> {
-    db.conn()
-        .prepare_cached("UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1")?
-        .execute(params![id, hash, now])?;
+    let app_id: Option<i64> = db
+        .conn()
+        .prepare_cached(
+            "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1 RETURNING app_id",
+        )?
+        .query_row(params![id, hash, now], |r| r.get(0))
+        .optional()?;
+    // `updated_at` is searchable.
+    if let Some(app_id) = app_id {
+        db.touch(app_id);
+    }
     Ok(())
 }
 
@@ -410,15 +428,20 @@ pub(crate) fn set_password(db: &Db, id: i64, now: i64, hash: &str) -> Result<()>
 /// go with them. Returns whether there was one.
 pub(crate) fn delete(db: &Db, id: i64) -> Result<bool> {
     unindex_name(db, id)?;
-    Ok(db
+    let app_id: Option<i64> = db
         .conn()
-        .prepare_cached("DELETE FROM users WHERE id = ?1")?
-        .execute(params![id])?
-        == 1)
+        .prepare_cached("DELETE FROM users WHERE id = ?1 RETURNING app_id")?
+        .query_row(params![id], |r| r.get(0))
+        .optional()?;
+    if let Some(app_id) = app_id {
+        db.touch(app_id);
+    }
+    Ok(app_id.is_some())
 }
 
 /// Writes the `last_request_at` values refreshed by requests since the
-/// last flush.
+/// last flush. (Searches on `last_request_at` are never remembered, so
+/// this touches no search version.)
 pub(crate) fn save_last_requests(db: &Db, seen: &[(i64, i64)]) -> Result<()> {
     let mut stmt = db.conn().prepare_cached(
         "UPDATE users SET last_request_at = ?2
@@ -438,10 +461,14 @@ pub(crate) fn sweep_guests(db: &Db, now: i64) -> Result<()> {
              WHERE guest_expires_at IS NOT NULL AND guest_expires_at <= ?1)",
         )?
         .execute(params![now])?;
-    db.conn()
+    let swept = db
+        .conn()
         .prepare_cached(
             "DELETE FROM users WHERE guest_expires_at IS NOT NULL AND guest_expires_at <= ?1",
         )?
         .execute(params![now])?;
+    if swept > 0 {
+        db.touch_all();
+    }
     Ok(())
 }
