@@ -22,6 +22,9 @@ pub(crate) enum BodyError {
     TooSlow,
     /// It needs more memory than the whole budget (`413`).
     TooLarge,
+    /// It holds a share of the budget and needs more, which is not free
+    /// now (`503`): a body never waits for memory while holding some.
+    Busy,
     /// The connection failed or the framing was broken (`400`).
     Broken,
 }
@@ -34,6 +37,9 @@ impl From<BodyError> for ApiError {
                 "The request body arrived too slowly",
             ),
             BodyError::TooLarge => ApiError::too_large(),
+            BodyError::Busy => {
+                ApiError::unavailable("The emulator is busy with other requests; try again")
+            }
             BodyError::Broken => ApiError::bad_request("Unreadable body"),
         }
     }
@@ -83,8 +89,13 @@ impl BodyMemory {
     }
 
     /// Makes this body's share `bytes` (its first [`FREE_PER_BODY`] are
-    /// free), waiting while the budget is spent. A share larger than the
-    /// whole budget can never be had: [`BodyError::TooLarge`].
+    /// free). A body that holds no share yet waits while the budget is
+    /// spent; one that holds some never waits for more, because bodies
+    /// that each hold part of the budget and wait for the rest would wait
+    /// for each other forever: if the rest is not free at once, that is
+    /// [`BodyError::Busy`]. So callers take a body's whole share at once
+    /// where they can. A share larger than the whole budget can never be
+    /// had: [`BodyError::TooLarge`].
     pub(crate) async fn reserve(&mut self, bytes: usize) -> Result<(), BodyError> {
         let wanted = bytes.saturating_sub(FREE_PER_BODY);
         let more = wanted.saturating_sub(self.held());
@@ -95,13 +106,17 @@ impl BodyMemory {
             return Err(BodyError::TooLarge);
         }
         let more = u32::try_from(more).map_err(|_| BodyError::TooLarge)?;
-        let permit = self
-            .budget
-            .bytes
-            .clone()
-            .acquire_many_owned(more)
-            .await
-            .map_err(|_| BodyError::Broken)?;
+        let bytes = self.budget.bytes.clone();
+        let permit = if self.held() == 0 {
+            bytes
+                .acquire_many_owned(more)
+                .await
+                .map_err(|_| BodyError::Broken)?
+        } else {
+            bytes
+                .try_acquire_many_owned(more)
+                .map_err(|_| BodyError::Busy)?
+        };
         match &mut self.permit {
             Some(held) => held.merge(permit),
             None => self.permit = Some(permit),
@@ -173,6 +188,11 @@ where
             activity,
             memory: BodyMemory::new(budget),
         }
+    }
+
+    /// The body's length, when its framing says it (`Content-Length`).
+    pub(crate) fn declared_len(&self) -> Option<u64> {
+        self.body.size_hint().exact()
     }
 
     /// The next piece of the body; `None` at its end.
@@ -285,6 +305,36 @@ mod tests {
             );
             a.release();
             assert_eq!(budget.available(), 99_999);
+        });
+    }
+
+    #[test]
+    fn a_body_holding_memory_never_waits_for_more() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            // Two bodies hold the whole budget between them and each wants
+            // more: waiting would be forever, so each is told at once.
+            let budget = Arc::new(BodyBudget::new(100_000));
+            let mut a = BodyMemory::new(budget.clone());
+            let mut b = BodyMemory::new(budget.clone());
+            a.reserve(FREE_PER_BODY + 50_000).await.unwrap();
+            b.reserve(FREE_PER_BODY + 50_000).await.unwrap();
+            let wait = Duration::from_secs(5);
+            let more = FREE_PER_BODY + 50_001;
+            let grown = tokio::time::timeout(wait, a.reserve(more)).await;
+            assert_eq!(grown, Ok(Err(BodyError::Busy)));
+            let grown = tokio::time::timeout(wait, b.reserve(more)).await;
+            assert_eq!(grown, Ok(Err(BodyError::Busy)));
+            // What they held is still theirs; once one gives it back, the
+            // other grows.
+            assert_eq!(budget.available(), 0);
+            a.release();
+            let grown = tokio::time::timeout(wait, b.reserve(more)).await;
+            assert_eq!(grown, Ok(Ok(())));
+            assert_eq!(budget.available(), 49_999);
         });
     }
 }

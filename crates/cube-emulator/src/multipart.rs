@@ -10,7 +10,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use hyper::body::Body;
 
 use crate::inflow::{BodyError, Inflow};
-use crate::limits::MAX_PART_HEADERS;
+use crate::limits::{MAX_PART_HEADERS, UPLOAD_SHARE};
 
 /// Why a form could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,7 +191,9 @@ where
             return Ok(false);
         };
         self.read += data.len() as u64;
-        self.body.reserve(self.buf.len() + data.len()).await?;
+        self.body
+            .reserve((self.buf.len() + data.len()).max(UPLOAD_SHARE))
+            .await?;
         self.buf.extend_from_slice(&data);
         Ok(true)
     }

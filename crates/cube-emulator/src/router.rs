@@ -14,7 +14,7 @@ use crate::clock::format_header;
 use crate::conns::Activity;
 use crate::error::ApiError;
 use crate::files::FileBody;
-use crate::inflow::Inflow;
+use crate::inflow::{BodyError, Inflow};
 use crate::operations::{
     Body, Ctx, Expiry, Outcome, Reply, admin, admin_data, blobs, fake, reset, search, session, ui,
     users,
@@ -327,8 +327,9 @@ use crate::limits::DRAIN_LIMIT;
 /// larger body is `413`, but is still read (up to [`DRAIN_LIMIT`], holding
 /// none of it) so that the client, which is busy sending it, gets to read
 /// the answer instead of a reset connection. The body's memory — its
-/// bytes, then what they parse into — is taken from the shared budget as
-/// it grows, and stays taken while the request is handled.
+/// bytes, then what they parse into — is taken from the shared budget,
+/// each whole at once (a body never waits for memory while holding some),
+/// and stays taken while the request is handled.
 async fn read_value<B>(
     inflow: &mut Inflow<B>,
     content_type: Option<Option<&str>>,
@@ -338,12 +339,28 @@ where
 {
     let mut kept: Vec<u8> = Vec::new();
     let mut seen = 0usize;
+    // The share the raw bytes need: the declared length, or (chunked) the
+    // most a body may be. A body declared too large is only drained.
+    let declared = inflow.declared_len();
+    let mut refused = declared.is_some_and(|n| n > wire::MAX_BODY as u64);
+    let share = declared.map_or(wire::MAX_BODY, |n| {
+        usize::try_from(n).unwrap_or(usize::MAX).min(wire::MAX_BODY)
+    });
     while let Some(data) = inflow.next().await? {
+        if seen == 0 && !refused {
+            // Taken when the first bytes come, not with the headers, so a
+            // client that never sends holds nothing. More than all bodies
+            // may hold is refused, but still drained below.
+            match inflow.reserve(share).await {
+                Ok(()) => {}
+                Err(BodyError::TooLarge) => refused = true,
+                Err(err) => return Err(err.into()),
+            }
+        }
         seen = seen.saturating_add(data.len());
-        if seen <= wire::MAX_BODY {
+        if seen <= wire::MAX_BODY && !refused {
             if seen > kept.capacity() {
-                let target = seen.max(kept.capacity() * 2).min(wire::MAX_BODY);
-                inflow.reserve(target).await?;
+                let target = seen.max(kept.capacity() * 2).min(share.max(seen));
                 kept.reserve_exact(target - kept.len());
             }
             kept.extend_from_slice(&data);
@@ -357,7 +374,7 @@ where
             }
         }
     }
-    if seen > wire::MAX_BODY {
+    if seen > wire::MAX_BODY || refused {
         return Err(ApiError::too_large());
     }
     let Some(content_type) = content_type else {
@@ -365,7 +382,10 @@ where
         return Ok(Value::Object(Map::new()));
     };
     let value = wire::parse_body(content_type, &kept)?;
+    // The raw bytes are gone: their share goes back before the parsed
+    // value's is waited for.
     drop(kept);
+    inflow.memory.release();
     inflow.reserve(wire::heap_size(&value)).await?;
     Ok(value)
 }

@@ -19,7 +19,7 @@ use crate::dataset::{self, ExportError};
 use crate::router;
 use crate::state::State;
 
-use crate::limits::{DRAIN_TIMEOUT, FLUSH_EVERY, SWEEP_EVERY_TICKS};
+use crate::limits::{CONNECTION_BUFFER, DRAIN_TIMEOUT, FLUSH_EVERY, SWEEP_EVERY_TICKS};
 
 /// Serves until `stop` turns true, then drains connections, writes the
 /// pending refreshes, saves the data set `export_on_exit` asks for and
@@ -54,10 +54,6 @@ pub(crate) async fn run(
 async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
 }
-
-/// The most a connection buffers on its own (request head, body frames):
-/// hyper's default is about 400 KiB, multiplied by every connection.
-const CONNECTION_BUFFER: usize = 64 * 1024;
 
 async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: watch::Receiver<bool>) {
     let stop = stopped(stop);

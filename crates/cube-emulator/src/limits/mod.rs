@@ -123,6 +123,13 @@ pub(crate) const MAX_FIELD: usize = 16 * 1024;
 pub(crate) const MAX_FIELDS: usize = 64;
 /// Longest header block of one part of an upload form.
 pub(crate) const MAX_PART_HEADERS: usize = 16 * 1024;
+/// The most a connection buffers on its own (request head, body frames):
+/// hyper's default is about 400 KiB, multiplied by every connection.
+pub(crate) const CONNECTION_BUFFER: usize = 64 * 1024;
+/// The body memory an upload takes when its first bytes come: a part's
+/// headers and a frame, so that it seldom needs more later (a body never
+/// waits for memory while holding some).
+pub(crate) const UPLOAD_SHARE: usize = MAX_PART_HEADERS + CONNECTION_BUFFER;
 /// Longest file name, in characters.
 pub(crate) const BLOB_NAME_MAX_CHARS: usize = 255;
 /// How long an upload policy (URL) is valid, in seconds.
