@@ -328,72 +328,6 @@ fn a_guest_session_is_listed_as_a_guest() {
     assert_eq!(found.body["items"][0]["is_guest"], true);
 }
 
-/// Creates, uploads and completes a file of `content_type`; its uid.
-fn stored_file(emu: &Emu, token: &str, content_type: &str, bytes: &[u8]) -> String {
-    let resp = emu.post(
-        "/blobs",
-        Some(token),
-        json!({"blob": {"content_type": content_type, "name": "f", "public": false}}),
-    );
-    resp.assert(201);
-    let blob = &resp.body["blob"];
-    let url = blob["blob_object_access"]["params"].as_str().unwrap();
-    let (target, query) = url.split_once('?').unwrap();
-    let path = format!("/{}", target["http://".len()..].split_once('/').unwrap().1);
-    let boundary = "admin-test-boundary";
-    let mut body = Vec::new();
-    for pair in query.split('&') {
-        let (k, v) = pair.split_once('=').unwrap();
-        let v = percent_decode(v);
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let request = http::Request::builder()
-        .method("POST")
-        .uri(emu.url(&path))
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .unwrap();
-    let response = emu.agent.run(request).unwrap();
-    assert_eq!(response.status(), 201);
-    emu.put(
-        &format!("/blobs/{}/complete", blob["id"]),
-        Some(token),
-        json!({"size": bytes.len()}),
-    )
-    .assert(200);
-    blob["uid"].as_str().unwrap().to_owned()
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
 /// GET of raw bytes: status, content type, bytes.
 fn bytes_of(emu: &Emu, path: &str) -> (u16, String, Vec<u8>) {
     let mut response = emu
@@ -420,7 +354,7 @@ fn stored_files_are_read_as_images_or_plain_bytes() {
     let emu = Emu::start();
     let (token, _) = emu.user("uploader");
     let png = b"\x89PNG\r\n\x1a\n not really pixels".to_vec();
-    let uid = stored_file(&emu, &token, "image/png", &png);
+    let (_, uid) = emu.stored_file(&token, "image/png", "f", &png);
     let (status, content_type, bytes) = bytes_of(&emu, &format!("/_emulator/blobs/{uid}"));
     assert_eq!(status, 200);
     assert_eq!(content_type, "image/png");
@@ -429,7 +363,7 @@ fn stored_files_are_read_as_images_or_plain_bytes() {
     // Anything that is not a plain image is never served as itself.
     for stored_as in ["text/html", "image/svg+xml", "application/javascript"] {
         let page = b"<script>alert(1)</script>".to_vec();
-        let uid = stored_file(&emu, &token, stored_as, &page);
+        let (_, uid) = emu.stored_file(&token, stored_as, "f", &page);
         let (status, content_type, bytes) = bytes_of(&emu, &format!("/_emulator/blobs/{uid}"));
         assert_eq!(status, 200);
         assert_eq!(content_type, "application/octet-stream", "{stored_as}");

@@ -373,11 +373,7 @@ fn a_signal_right_after_the_ready_line_is_a_clean_stop() {
             .stderr(Stdio::null())
             .spawn()
             .expect("the binary starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.starts_with("cube-emulator listening on "), "{line:?}");
+        common::ready_url(&mut child);
         let _ = Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status();
@@ -418,11 +414,7 @@ fn an_export_on_exit_that_cannot_be_written_is_status_1() {
     .stderr(Stdio::piped())
     .spawn()
     .expect("the binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.starts_with("cube-emulator listening on "), "{line:?}");
+    common::ready_url(&mut child);
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

@@ -76,72 +76,6 @@ fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// Creates, uploads and completes a file; its id and uid.
-fn stored_file(emu: &Emu, token: &str, bytes: &[u8]) -> (i64, String) {
-    let resp = emu.post(
-        "/blobs",
-        Some(token),
-        json!({"blob": {"content_type": "image/png", "name": "avatar.png", "public": false}}),
-    );
-    resp.assert(201);
-    let blob = &resp.body["blob"];
-    let url = blob["blob_object_access"]["params"].as_str().unwrap();
-    let (target, query) = url.split_once('?').unwrap();
-    let path = format!("/{}", target["http://".len()..].split_once('/').unwrap().1);
-    let boundary = "data-set-boundary";
-    let mut body = Vec::new();
-    for pair in query.split('&') {
-        let (k, v) = pair.split_once('=').unwrap();
-        let v = percent_decode(v);
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let request = http::Request::builder()
-        .method("POST")
-        .uri(emu.url(&path))
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .unwrap();
-    assert_eq!(emu.agent.run(request).unwrap().status(), 201);
-    let id = blob["id"].as_i64().unwrap();
-    emu.put(
-        &format!("/blobs/{id}/complete"),
-        Some(token),
-        json!({"size": bytes.len()}),
-    )
-    .assert(200);
-    (id, blob["uid"].as_str().unwrap().to_owned())
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
 fn file_bytes(emu: &Emu, uid: &str) -> Vec<u8> {
     let mut response = emu
         .agent
@@ -233,7 +167,7 @@ fn seed(emu: &Emu) -> Seeded {
     let alice = alice["id"].as_i64().unwrap();
     let (token, _) = emu.login("alice", "alice-password");
     let avatar: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
-    let (blob_id, avatar_uid) = stored_file(emu, &token, &avatar);
+    let (blob_id, avatar_uid) = emu.stored_file(&token, "image/png", "avatar.png", &avatar);
     emu.put(
         &format!("/users/{alice}"),
         Some(&token),
@@ -390,7 +324,7 @@ fn good_data_set(scratch: &Scratch) -> (PathBuf, String) {
     let good = scratch.join("good");
     let emu = Emu::start();
     let (token, _) = emu.user("alice");
-    let (_, uid) = stored_file(&emu, &token, b"avatar bytes");
+    let (_, uid) = emu.stored_file(&token, "image/png", "avatar.png", b"avatar bytes");
     export(&emu, &good);
     (good, uid)
 }

@@ -90,6 +90,66 @@ impl TimeSource for FrozenTime {
 pub const FROZEN_AT: i64 = 1_800_000_000;
 
 impl Emu {
+    /// Creates a private file record of `content_type` named `name`,
+    /// uploads `bytes` to it as a browser form would, and completes it;
+    /// its id and uid.
+    pub fn stored_file(
+        &self,
+        token: &str,
+        content_type: &str,
+        name: &str,
+        bytes: &[u8],
+    ) -> (i64, String) {
+        let resp = self.post(
+            "/blobs",
+            Some(token),
+            json!({"blob": {"content_type": content_type, "name": name, "public": false}}),
+        );
+        resp.assert(201);
+        let blob = &resp.body["blob"];
+        let url = blob["blob_object_access"]["params"].as_str().unwrap();
+        let (target, query) = url.split_once('?').unwrap();
+        let path = format!("/{}", target["http://".len()..].split_once('/').unwrap().1);
+        let boundary = "test-support-boundary";
+        let mut body = Vec::new();
+        for pair in query.split('&') {
+            let (k, v) = pair.split_once('=').unwrap();
+            let v = percent_decode(v);
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let request = http::Request::builder()
+            .method("POST")
+            .uri(self.url(&path))
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .unwrap();
+        assert_eq!(self.agent.run(request).unwrap().status(), 201);
+        let id = blob["id"].as_i64().unwrap();
+        self.put(
+            &format!("/blobs/{id}/complete"),
+            Some(token),
+            json!({"size": bytes.len()}),
+        )
+        .assert(200);
+        (id, blob["uid"].as_str().unwrap().to_owned())
+    }
+
     pub fn start() -> Self {
         Self::with(EmulatorConfig::default())
     }
