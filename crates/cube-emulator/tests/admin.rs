@@ -298,7 +298,7 @@ fn without_a_token_only_loopback_peers_are_served() {
         ..EmulatorConfig::default()
     });
     let port = emu.running.addr().port();
-    let ip = non_loopback_ip().expect(
+    let ip = common::non_loopback_ip().expect(
         "this test needs a non-loopback address (see the router's unit test for the simulated peer)",
     );
     let agent = common::agent();
@@ -460,14 +460,6 @@ fn with_an_admin_token_any_host_may_call_but_never_another_origin() {
     let settings = emu.send("GET", "/_emulator/apps/1/settings", &[bearer], None, "");
     settings.assert(200);
     assert!(settings.body["settings"]["cidp"].is_null());
-}
-
-/// The address this machine would use to reach the outside, if any.
-fn non_loopback_ip() -> Option<std::net::IpAddr> {
-    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
-    socket.connect("192.0.2.1:9").ok()?;
-    let ip = socket.local_addr().ok()?.ip();
-    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
 }
 
 #[test]

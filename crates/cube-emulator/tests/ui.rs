@@ -166,19 +166,11 @@ fn without_a_token_the_files_answer_loopback_clients_only() {
             .as_u16()
     };
     assert_eq!(status("127.0.0.1"), 200);
-    let Some(ip) = non_loopback_ip() else {
+    let Some(ip) = common::non_loopback_ip() else {
         panic!(
             "this machine has no non-loopback address to check the remote half with; \
              the admin rules are checked on one in tests/admin.rs"
         );
     };
     assert_eq!(status(&ip.to_string()), 403);
-}
-
-/// The address this machine would use to reach the outside, if any.
-fn non_loopback_ip() -> Option<std::net::IpAddr> {
-    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
-    socket.connect("192.0.2.1:9").ok()?;
-    let ip = socket.local_addr().ok()?.ip();
-    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
 }

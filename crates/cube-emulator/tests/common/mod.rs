@@ -526,3 +526,12 @@ pub fn ready_url(child: &mut std::process::Child) -> String {
         .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
         .to_owned()
 }
+
+/// The address this machine would use to reach the outside, if any (a
+/// peer the emulator must not take for loopback).
+pub fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
