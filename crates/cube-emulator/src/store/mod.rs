@@ -27,11 +27,14 @@ pub(crate) mod users;
 
 #[cfg(test)]
 mod totals_tests;
+#[cfg(test)]
+mod wal_tests;
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -55,6 +58,10 @@ const MMAP_BYTES: i64 = 1 << 30;
 const CACHE_KIB: i64 = 32 * 1024;
 /// How often the WAL is checkpointed (off the writer thread).
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Set by the checkpointer after each round, taken by the writer: see
+/// [`finish_checkpoint`].
+type CheckpointDone = Arc<AtomicBool>;
 
 /// Errors opening the database.
 #[derive(Debug, thiserror::Error)]
@@ -287,9 +294,11 @@ impl Store {
         let checkpointer = Connection::open(&path)?;
         checkpointer.busy_timeout(Duration::from_secs(5))?;
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let checkpointed = CheckpointDone::default();
+        let round_done = Arc::clone(&checkpointed);
         let checkpoint_thread = std::thread::Builder::new()
             .name("cube-emulator-checkpoint".into())
-            .spawn(move || checkpoint_loop(&checkpointer, &stop_rx))
+            .spawn(move || checkpoint_loop(&checkpointer, &stop_rx, &round_done))
             .map_err(io_error)?;
 
         let (tx, rx) = mpsc::channel::<Job>();
@@ -297,7 +306,7 @@ impl Store {
         let db = Db::new(conn, Arc::clone(&counts));
         let writer_thread = std::thread::Builder::new()
             .name("cube-emulator-writer".into())
-            .spawn(move || writer_loop(&db, &rx))
+            .spawn(move || writer_loop(&db, &rx, &checkpointed))
             .map_err(io_error)?;
         Ok(Self {
             path,
@@ -459,7 +468,7 @@ impl Db {
     }
 }
 
-fn writer_loop(db: &Db, rx: &mpsc::Receiver<Job>) {
+fn writer_loop(db: &Db, rx: &mpsc::Receiver<Job>, checkpointed: &CheckpointDone) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < WRITE_BATCH_MAX {
@@ -469,6 +478,25 @@ fn writer_loop(db: &Db, rx: &mpsc::Receiver<Job>) {
             }
         }
         run_batch(db, batch);
+        if checkpointed.swap(false, Ordering::Relaxed) {
+            finish_checkpoint(&db.conn);
+        }
+    }
+}
+
+/// Copies into the database the frames committed since the checkpointer's
+/// last round, on the writer's own connection between two transactions.
+///
+/// SQLite starts the WAL over from its first frame only when a write
+/// begins with every frame already copied. The checkpointer alone never
+/// gets there while writes go on (each round is overtaken by the commits
+/// made during it), and the log then grows by every page ever written: a
+/// load test of sign-ins grew it by 30 MB a second. The checkpointer still
+/// does the bulk of the copying off this thread; here only the few frames
+/// since then remain, so the next write starts the log over.
+fn finish_checkpoint(conn: &Connection) {
+    if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        tracing::debug!(error = %err, "checkpoint skipped");
     }
 }
 
@@ -513,11 +541,13 @@ fn run_batch(db: &Db, batch: Vec<Job>) {
 
 /// Copies committed pages from the WAL into the database file every
 /// [`CHECKPOINT_EVERY`], without blocking the writer or the readers
-/// (`PASSIVE`), so the WAL stays small and commits stay fast.
-fn checkpoint_loop(conn: &Connection, stop: &mpsc::Receiver<()>) {
+/// (`PASSIVE`), then asks the writer to copy the rest ([`finish_checkpoint`])
+/// so the WAL starts over and stays small.
+fn checkpoint_loop(conn: &Connection, stop: &mpsc::Receiver<()>, done: &CheckpointDone) {
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
         if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
             tracing::debug!(error = %err, "checkpoint skipped");
         }
+        done.store(true, Ordering::Relaxed);
     }
 }
