@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::PasswordCost;
 use crate::error::ApiError;
+use crate::limits::{HASH_MEMORY_MAX_KIB, HASH_PASSES_MAX, INLINE_HASH_COST};
 
 /// SHA-256 of a token: the only form in which tokens are stored or cached.
 pub(crate) type TokenHash = [u8; 32];
@@ -118,8 +119,27 @@ impl Passwords {
         ))
     }
 
-    /// Whether `password` matches `stored`; a malformed hash matches nothing.
-    pub(crate) fn verify(password: &str, stored: &str) -> bool {
+    /// Whether hashing a new password is cheap enough to run on the
+    /// request's own thread ([`INLINE_HASH_COST`]).
+    pub(crate) fn hashes_inline(&self) -> bool {
+        u64::from(self.m_cost) * u64::from(self.t_cost) <= INLINE_HASH_COST
+    }
+}
+
+/// A stored password hash, `argon2id$m=..,t=..,p=1$SALT$HASH`, read and
+/// checked: its cost is within [`HASH_MEMORY_MAX_KIB`] and
+/// [`HASH_PASSES_MAX`], its salt 8 to 64 bytes and its hash 32 bytes.
+pub(crate) struct StoredHash {
+    m_cost: u32,
+    t_cost: u32,
+    salt: Vec<u8>,
+    expected: Vec<u8>,
+}
+
+impl StoredHash {
+    /// The hash in `stored`, or `None` when it is not one this emulator
+    /// writes or it asks for more work than any cost of the emulator.
+    pub(crate) fn parse(stored: &str) -> Option<Self> {
         let mut parts = stored.split('$');
         let (Some("argon2id"), Some(params), Some(salt), Some(expected), None) = (
             parts.next(),
@@ -128,7 +148,7 @@ impl Passwords {
             parts.next(),
             parts.next(),
         ) else {
-            return false;
+            return None;
         };
         let mut m_cost = None;
         let mut t_cost = None;
@@ -136,15 +156,29 @@ impl Passwords {
             match kv.split_once('=') {
                 Some(("m", v)) => m_cost = v.parse().ok(),
                 Some(("t", v)) => t_cost = v.parse().ok(),
-                _ => {}
+                Some(("p", "1")) => {}
+                _ => return None,
             }
         }
-        let (Some(m), Some(t), Some(salt), Some(expected)) =
-            (m_cost, t_cost, unhex(salt), unhex(expected))
-        else {
-            return false;
+        let hash = Self {
+            m_cost: m_cost.filter(|m| (8..=HASH_MEMORY_MAX_KIB).contains(m))?,
+            t_cost: t_cost.filter(|t| (1..=HASH_PASSES_MAX).contains(t))?,
+            salt: unhex(salt).filter(|s| (8..=64).contains(&s.len()))?,
+            expected: unhex(expected).filter(|e| e.len() == 32)?,
         };
-        derive(password, &salt, m, t).is_some_and(|out| constant_time_eq(&out, &expected))
+        Some(hash)
+    }
+
+    /// Whether checking a password against it is cheap enough to run on
+    /// the request's own thread ([`INLINE_HASH_COST`]).
+    pub(crate) fn checks_inline(&self) -> bool {
+        u64::from(self.m_cost) * u64::from(self.t_cost) <= INLINE_HASH_COST
+    }
+
+    /// Whether `password` is the one hashed.
+    pub(crate) fn matches(&self, password: &str) -> bool {
+        derive(password, &self.salt, self.m_cost, self.t_cost)
+            .is_some_and(|out| constant_time_eq(&out, &self.expected))
     }
 }
 
@@ -259,14 +293,68 @@ mod tests {
         assert!(!signature_matches(SECRET, "x", "abcd"));
     }
 
+    fn verify(password: &str, stored: &str) -> bool {
+        StoredHash::parse(stored).is_some_and(|hash| hash.matches(password))
+    }
+
     #[test]
     fn passwords_round_trip_and_carry_their_cost() {
         let dev = Passwords::new(PasswordCost::Dev);
         let hash = dev.hash("correct horse").unwrap();
         assert!(hash.starts_with("argon2id$m=256,t=1,p=1$"));
-        assert!(Passwords::verify("correct horse", &hash));
-        assert!(!Passwords::verify("wrong horse", &hash));
-        assert!(!Passwords::verify("correct horse", "garbage"));
+        assert!(verify("correct horse", &hash));
+        assert!(!verify("wrong horse", &hash));
+        assert!(!verify("correct horse", "garbage"));
+    }
+
+    #[test]
+    fn the_dev_cost_runs_inline_and_the_production_cost_does_not() {
+        let dev = Passwords::new(PasswordCost::Dev);
+        let production = Passwords::new(PasswordCost::Production);
+        assert!(dev.hashes_inline());
+        assert!(!production.hashes_inline());
+        let salt = "00".repeat(16);
+        let out = "00".repeat(32);
+        let stored =
+            |m: u32, t: u32| StoredHash::parse(&format!("argon2id$m={m},t={t},p=1${salt}${out}"));
+        assert!(stored(256, 1).unwrap().checks_inline());
+        assert!(!stored(257, 1).unwrap().checks_inline());
+        assert!(!stored(128, 3).unwrap().checks_inline());
+        assert!(!stored(19 * 1024, 2).unwrap().checks_inline());
+    }
+
+    #[test]
+    fn stored_hashes_name_a_bounded_cost_and_the_shapes_the_emulator_writes() {
+        let salt = "ab".repeat(16);
+        let out = "cd".repeat(32);
+        let hash = |params: &str, salt: &str, out: &str| {
+            StoredHash::parse(&format!("argon2id${params}${salt}${out}")).is_some()
+        };
+        let max_m = HASH_MEMORY_MAX_KIB;
+        let max_t = HASH_PASSES_MAX;
+        // At each limit, and one past it.
+        assert!(hash(&format!("m={max_m},t=1,p=1"), &salt, &out));
+        assert!(!hash(&format!("m={},t=1,p=1", max_m + 1), &salt, &out));
+        assert!(hash(&format!("m=8,t={max_t},p=1"), &salt, &out));
+        assert!(!hash(&format!("m=8,t={},p=1", max_t + 1), &salt, &out));
+        assert!(hash("m=8,t=1,p=1", &salt, &out));
+        assert!(!hash("m=7,t=1,p=1", &salt, &out));
+        assert!(!hash("m=8,t=0,p=1", &salt, &out));
+        assert!(!hash("m=4294967295,t=1,p=1", &salt, &out));
+        // Only one lane, and nothing else among the parameters.
+        assert!(!hash("m=256,t=1,p=2", &salt, &out));
+        assert!(!hash("m=256,t=1,p=1,x=3", &salt, &out));
+        assert!(!hash("m=256,p=1", &salt, &out));
+        // Salts of 8 to 64 bytes; a 32-byte hash.
+        assert!(hash("m=256,t=1,p=1", &"ab".repeat(8), &out));
+        assert!(!hash("m=256,t=1,p=1", &"ab".repeat(7), &out));
+        assert!(hash("m=256,t=1,p=1", &"ab".repeat(64), &out));
+        assert!(!hash("m=256,t=1,p=1", &"ab".repeat(65), &out));
+        assert!(!hash("m=256,t=1,p=1", &salt, &"cd".repeat(31)));
+        assert!(!hash("m=256,t=1,p=1", &salt, &"cd".repeat(33)));
+        assert!(!hash("m=256,t=1,p=1", "xyz", &out));
+        assert!(StoredHash::parse("argon2i$m=256,t=1,p=1$ab$cd").is_none());
+        assert!(StoredHash::parse(&format!("argon2id$m=256,t=1,p=1${salt}${out}$")).is_none());
     }
 
     #[test]

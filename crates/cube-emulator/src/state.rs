@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use tokio::sync::Semaphore;
 
 use crate::clock::Clock;
-use crate::crypto::{Passwords, Secret, TokenHash, hash_token};
+use crate::crypto::{Passwords, Secret, StoredHash, TokenHash, hash_token};
 use crate::error::ApiError;
 use crate::files::Files;
 use crate::inflow::BodyBudget;
@@ -56,8 +56,9 @@ pub(crate) struct State {
     decoy_hash: tokio::sync::OnceCell<String>,
     /// Password checks run (decoys included), for tests.
     password_checks: AtomicU64,
-    /// Bounds concurrent argon2 runs to the cores, so a burst of sign-ins
-    /// queues instead of allocating argon2 memory on hundreds of threads.
+    /// Bounds concurrent dear argon2 runs (the `production` cost) to the
+    /// cores, so a burst of sign-ins queues instead of allocating argon2
+    /// memory on hundreds of threads. Cheap ones run inline and need none.
     hashing: Semaphore,
     apps: RwLock<HashMap<i64, App>>,
     sessions: Mutex<HashMap<TokenHash, SessionRow>>,
@@ -308,23 +309,35 @@ impl State {
     // ---- passwords ----
 
     pub(crate) async fn hash_password(&self, password: String) -> Result<String, ApiError> {
+        let passwords = self.passwords;
+        if passwords.hashes_inline() {
+            return passwords.hash(&password);
+        }
         let _permit = self
             .hashing
             .acquire()
             .await
             .map_err(|_| ApiError::unavailable("the emulator is stopping"))?;
-        let passwords = self.passwords;
         tokio::task::spawn_blocking(move || passwords.hash(&password))
             .await
             .map_err(|_| ApiError::unavailable("password hashing failed"))?
     }
 
+    /// Whether `password` matches the stored hash (a malformed one matches
+    /// nothing). A cheap hash is checked right here; a dear one waits for
+    /// a core on the blocking pool.
     pub(crate) async fn verify_password(&self, password: String, stored: String) -> bool {
+        self.password_checks.fetch_add(1, Ordering::Relaxed);
+        let Some(hash) = StoredHash::parse(&stored) else {
+            return false;
+        };
+        if hash.checks_inline() {
+            return hash.matches(&password);
+        }
         let Ok(_permit) = self.hashing.acquire().await else {
             return false;
         };
-        self.password_checks.fetch_add(1, Ordering::Relaxed);
-        tokio::task::spawn_blocking(move || Passwords::verify(&password, &stored))
+        tokio::task::spawn_blocking(move || hash.matches(&password))
             .await
             .unwrap_or(false)
     }

@@ -413,6 +413,16 @@ fn bad_data_sets_are_refused_naming_the_item_and_nothing_is_written() {
             "users.jsonl: line 1: unknown field `admin`".into(),
         ),
         (
+            "password hash asking for terabytes",
+            Box::new(|d: &Path| {
+                edit(&d.join("users.jsonl"), |t| {
+                    assert!(t.contains("m=256,"), "{t}");
+                    t.replace("m=256,", "m=4000000000,")
+                })
+            }),
+            "users.jsonl line 1: password_hash is not an argon2id hash of this emulator".into(),
+        ),
+        (
             "no manifest",
             Box::new(|d: &Path| std::fs::remove_file(d.join("manifest.json")).unwrap()),
             "manifest.json: ".into(),

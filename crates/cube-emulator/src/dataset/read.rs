@@ -211,10 +211,12 @@ fn check_users(
             return Err(fail("login and email must not be empty".into()));
         }
         if let Some(hash) = &user.password_hash
-            && !hash_well_formed(hash)
+            && crate::crypto::StoredHash::parse(hash).is_none()
         {
             return Err(fail(
-                "password_hash is not an argon2id hash of this emulator".into(),
+                "password_hash is not an argon2id hash of this emulator (or it asks for more \
+                 memory or passes than the emulator's costs allow)"
+                    .into(),
             ));
         }
         if user.tags.iter().any(|t| t.is_empty() || t.contains(',')) {
@@ -243,15 +245,6 @@ fn check_users(
 }
 
 /// `argon2id$m=..,t=..,p=1$salt$hash`, as `crypto::Passwords` writes.
-fn hash_well_formed(hash: &str) -> bool {
-    let parts: Vec<&str> = hash.split('$').collect();
-    parts.len() == 4
-        && parts[0] == "argon2id"
-        && parts[2..]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 fn check_links(
     dir: &Path,
     links: Vec<(usize, LinkRecord)>,

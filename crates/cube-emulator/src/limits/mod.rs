@@ -150,6 +150,21 @@ pub(crate) const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Garbage collection runs every this many flushes.
 pub(crate) const SWEEP_EVERY_TICKS: u64 = 10;
 
+// ---- passwords ----
+
+/// The most argon2 memory, in KiB, a stored hash may name (the
+/// `production` cost uses 19 MiB): a hash that names more is malformed, so
+/// an imported data set cannot make one sign-in allocate gigabytes.
+pub(crate) const HASH_MEMORY_MAX_KIB: u32 = 64 * 1024;
+/// The most argon2 passes a stored hash may name (`production` makes 2).
+pub(crate) const HASH_PASSES_MAX: u32 = 16;
+/// Hashes whose memory (KiB) times passes is at most this run on the
+/// request's own worker thread: the `dev` cost (256 × 1) takes about a
+/// tenth of a millisecond, less than handing it to another thread and
+/// back costs under load. Dearer hashes go to the blocking pool, at most
+/// one per core.
+pub(crate) const INLINE_HASH_COST: u64 = 256;
+
 // ---- storage ----
 
 /// The most writes that share one transaction (and one fsync).
