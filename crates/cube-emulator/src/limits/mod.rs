@@ -159,9 +159,9 @@ pub(crate) const HASH_MEMORY_MAX_KIB: u32 = 64 * 1024;
 /// The most argon2 passes a stored hash may name (`production` makes 2).
 pub(crate) const HASH_PASSES_MAX: u32 = 16;
 /// Hashes whose memory (KiB) times passes is at most this run on the
-/// request's own worker thread: the `dev` cost (256 × 1) takes about a
-/// tenth of a millisecond, less than handing it to another thread and
-/// back costs under load. Dearer hashes go to the blocking pool, at most
+/// request's own worker thread: the `dev` cost (64 × 1) and that of earlier
+/// releases (256 × 1) take at most a few tenths of a millisecond, less
+/// than handing them to another thread and back costs under load. Dearer hashes go to the blocking pool, at most
 /// one per core.
 pub(crate) const INLINE_HASH_COST: u64 = 256;
 
