@@ -11,11 +11,17 @@
 //! Then it prints one table with a column per user count, and the
 //! production password cost on a fresh database.
 //!
+//! The scenarios are measured in rounds (`CUBE_BENCH_ROUNDS`, default 3):
+//! each round runs every scenario once, and a scenario's figures merge its
+//! rounds. A slow spell of a shared machine then falls on every scenario
+//! alike instead of on whichever ran during it, so the ratios between
+//! scenarios (an exact search against `GET /users/{id}`) hold still.
+//!
 //! Users are `user{i:06}` / `user{i:06}@example.com` / `User {i:06}`, tagged
 //! `g{i / 100}` (100 holders a tag) and `t{i % 10}` (a tenth of the users a
-//! tag). `CUBE_BENCH_SECS` sets the measured seconds per scenario
-//! (default 5, after 1 s of warm-up); `CUBE_BENCH_ONLY=text` runs only the
-//! scenarios whose name contains `text`.
+//! tag). `CUBE_BENCH_SECS` sets the measured seconds per scenario and
+//! round (default 2, after 1 s of warm-up); `CUBE_BENCH_ONLY=a|b` runs
+//! only the scenarios whose name contains `a` or `b`.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -147,8 +153,18 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[rank]) / 1000.0
 }
 
-fn measure(addr: SocketAddr, scenario: &Scenario, warmup: Duration, secs: Duration) -> Figures {
-    let mut outcome = run(addr, scenario, warmup, secs);
+/// The figures of a scenario's rounds, merged.
+fn summarize(scenario: &Scenario, rounds: Vec<Outcome>) -> Figures {
+    let mut outcome = Outcome {
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies_us: Vec::new(),
+    };
+    for round in rounds {
+        outcome.errors += round.errors;
+        outcome.elapsed += round.elapsed;
+        outcome.latencies_us.extend(round.latencies_us);
+    }
     outcome.latencies_us.sort_unstable();
     let figures = Figures {
         rate: outcome.latencies_us.len() as f64 / outcome.elapsed.as_secs_f64(),
@@ -373,7 +389,12 @@ fn main() {
     let secs = std::env::var("CUBE_BENCH_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(5u64);
+        .unwrap_or(2u64);
+    let rounds: usize = std::env::var("CUBE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3)
+        .max(1);
     let scales: Vec<usize> = std::env::var("CUBE_BENCH_USERS")
         .unwrap_or_else(|_| "1000,100000".into())
         .split(',')
@@ -383,7 +404,7 @@ fn main() {
     let warmup = Duration::from_secs(1);
     let data_dir = std::env::temp_dir().join(format!("cube-emulator-bench-{}", std::process::id()));
     println!(
-        "cube-emulator load benchmark: {} cores, {CONNECTIONS} connections, {} s per scenario (after 1 s warm-up)",
+        "cube-emulator load benchmark: {} cores, {CONNECTIONS} connections, {rounds} rounds of {} s per scenario (each after 1 s warm-up)",
         std::thread::available_parallelism().map_or(0, usize::from),
         secs.as_secs()
     );
@@ -404,12 +425,19 @@ fn main() {
             "POST /session login+password (dev cost)",
         ));
         if let Ok(only) = std::env::var("CUBE_BENCH_ONLY") {
-            all.retain(|s| s.name.contains(only.as_str()));
+            all.retain(|s| only.split('|').any(|part| s.name.contains(part)));
         }
         names = all.iter().map(|s| s.name).collect();
+        let mut measured: Vec<Vec<Outcome>> = all.iter().map(|_| Vec::new()).collect();
+        for _ in 0..rounds {
+            for (scenario, outcomes) in all.iter().zip(&mut measured) {
+                outcomes.push(run(emulator.addr(), scenario, warmup, secs));
+            }
+        }
         columns.push(
             all.iter()
-                .map(|s| measure(emulator.addr(), s, warmup, secs))
+                .zip(measured)
+                .map(|(s, outcomes)| summarize(s, outcomes))
                 .collect(),
         );
         drop(emulator);
@@ -431,7 +459,8 @@ fn main() {
         println!();
         let emulator = start(PasswordCost::Production, data_dir.join("production"));
         let scenario = sign_in(&emulator, "POST /session login+password (production cost)");
-        measure(emulator.addr(), &scenario, warmup, secs);
+        let outcome = run(emulator.addr(), &scenario, warmup, secs * 3);
+        summarize(&scenario, vec![outcome]);
         drop(emulator);
     }
 
