@@ -525,19 +525,26 @@ impl Statements {
     }
 
     /// The page's rows through the driver, in one statement (for a driver
-    /// that matches few users).
-    fn driven_rows(&self) -> String {
+    /// that matches few users), leaving out expired guests by their expiry
+    /// (`?n+1` is now; then `LIMIT`, `OFFSET`) rather than by a list read
+    /// beforehand: those rows are few, and filtering them costs less than
+    /// one statement more.
+    fn live_driven_rows(&self) -> String {
         let Statements {
             access,
             order,
-            exclude,
             driven_conditions,
+            params,
             ..
         } = self;
-        let page = self.page();
+        let n = params.len();
         format!(
-            "SELECT {LISTED_COLUMNS} FROM users {access} WHERE app_id = ?1{driven_conditions}{exclude}
-             ORDER BY {order} {page}"
+            "SELECT {LISTED_COLUMNS} FROM users {access} WHERE app_id = ?1{driven_conditions}
+             AND (guest_expires_at IS NULL OR guest_expires_at > ?{})
+             ORDER BY {order} LIMIT ?{} OFFSET ?{}",
+            n + 1,
+            n + 2,
+            n + 3
         )
     }
 }
@@ -779,20 +786,20 @@ pub(crate) fn run(db: &Db, app_id: i64, now: i64, query: &UserQuery) -> Result<P
 /// a short page, unless past the end, is the end, and says the total by
 /// itself, as does a page reaching the most an id list can match.
 fn page_first(db: &Db, app_id: i64, now: i64, query: &UserQuery, plan: &Plan) -> Result<Page> {
-    // The guests to leave out and the page, in one read transaction: that
-    // costs less than a transaction for each statement.
-    let users = db.snapshot(|db| {
-        let expired = expired_guests(db, app_id, now)?;
-        let sql = statements(app_id, &expired, query, plan);
-        let mut paged = sql.params.clone();
-        paged.push(Sql::Integer(query.limit));
-        paged.push(Sql::Integer(query.offset));
-        Ok(db
-            .conn()
-            .prepare_cached(&sql.driven_rows())?
-            .query_map(params_from_iter(paged.iter()), from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?)
-    })?;
+    // One statement, as for `GET /users/{id}`: expired guests are left
+    // out by their expiry, not by a list read first.
+    let sql = statements(app_id, &[], query, plan);
+    let mut paged = sql.params.clone();
+    paged.extend([
+        Sql::Integer(now),
+        Sql::Integer(query.limit),
+        Sql::Integer(query.offset),
+    ]);
+    let users = db
+        .conn()
+        .prepare_cached(&sql.live_driven_rows())?
+        .query_map(params_from_iter(paged.iter()), from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     let found = i64::try_from(users.len()).unwrap_or(i64::MAX);
     let end = query.offset.saturating_add(found);
     let total = if (found < query.limit && (found > 0 || query.offset == 0))
@@ -846,15 +853,25 @@ pub(crate) fn explain(db: &Db, query: &UserQuery, expired: bool) -> Result<Vec<S
     paged.push(Sql::Integer(query.offset));
     let rows_sql = format!("SELECT {LISTED_COLUMNS} FROM users WHERE id = ?1");
     let rows_params = [Sql::Integer(1)];
-    let (count_sql, driven_sql, walk_sql, driven_rows_sql) =
-        (sql.count(), sql.driven(), sql.walk(), sql.driven_rows());
+    let mut live = sql.params.clone();
+    live.extend([
+        Sql::Integer(1000),
+        Sql::Integer(query.limit),
+        Sql::Integer(query.offset),
+    ]);
+    let (count_sql, driven_sql, walk_sql, live_sql) = (
+        sql.count(),
+        sql.driven(),
+        sql.walk(),
+        sql.live_driven_rows(),
+    );
     let mut statements: Vec<(&str, &str, &[Sql])> = vec![
         ("count", &count_sql, &sql.params[..]),
         ("driven", &driven_sql, &paged[..]),
         ("rows", &rows_sql, &rows_params[..]),
     ];
     if sql.tags_only.is_none() {
-        statements.push(("driven", &driven_rows_sql, &paged[..]));
+        statements.push(("driven", &live_sql, &live[..]));
         if plan.can_walk {
             statements.push(("walk", &walk_sql, &paged[..]));
         }
@@ -910,7 +927,12 @@ mod tests {
                     let plan = Plan::new(&second);
                     let sql = statements(1, &[], &second, &plan);
                     let mut total = 0;
-                    for text in [sql.driven(), sql.count(), sql.walk(), sql.driven_rows()] {
+                    for text in [
+                        sql.driven(),
+                        sql.count(),
+                        sql.walk(),
+                        sql.live_driven_rows(),
+                    ] {
                         {
                             total += db
                                 .conn()
@@ -1023,6 +1045,59 @@ mod tests {
                         "an expired guest: {driven:?}"
                     );
                 }
+            }
+        }
+    }
+
+    /// A guest is found by an exact look-up until the second its day
+    /// ends, and from then on not at all, however it is looked up.
+    #[test]
+    fn exact_look_ups_leave_out_a_guest_from_the_second_its_day_ends() {
+        use crate::store::users::{NewUser, insert};
+        let store = Store::open(None).unwrap();
+        let id = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(store.write(|db| {
+                crate::store::apps::ensure_exists(
+                    db,
+                    &crate::store::apps::App {
+                        id: 1,
+                        auth_key: "k".into(),
+                        auth_secret: crate::crypto::Secret::new("s"),
+                        settings: crate::settings::AppSettings::default(),
+                    },
+                )?;
+                let guest = NewUser {
+                    login: Some("visitor".into()),
+                    guest_until: Some(100),
+                    ..NewUser::default()
+                };
+                Ok(insert(db, 1, 0, &guest)?)
+            }))
+            .unwrap();
+        let shapes = [
+            Filter::Column(Column::Id, Condition::Eq(Value::Int(id))),
+            Filter::Column(Column::Id, Condition::In(vec![Value::Int(id)])),
+            Filter::Column(Column::Login, Condition::Eq(Value::Text("visitor".into()))),
+        ];
+        for filter in shapes {
+            let query = UserQuery {
+                filters: vec![filter],
+                order: Column::Id,
+                descending: false,
+                limit: 10,
+                offset: 0,
+            };
+            assert!(Plan::new(&query).page_first(), "{:?}", query.filters);
+            for (now, found) in [(99, 1), (100, 0), (101, 0)] {
+                let page = store.read(|db| Ok(run(db, 1, now, &query)?)).unwrap();
+                assert_eq!(
+                    (page.users.len(), page.total),
+                    (found, i64::try_from(found).unwrap()),
+                    "{:?} at {now}",
+                    query.filters
+                );
             }
         }
     }
