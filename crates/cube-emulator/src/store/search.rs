@@ -893,6 +893,30 @@ mod tests {
     use crate::store::Store;
     use rusqlite::StatementStatus;
 
+    /// A fresh store holding application 1 and what `fill` writes next.
+    fn store_with_app<T: Send + 'static>(
+        fill: impl FnOnce(&Db) -> Result<T, crate::error::ApiError> + Send + 'static,
+    ) -> (Store, T) {
+        let store = Store::open(None).unwrap();
+        let filled = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(store.write(|db| {
+                crate::store::apps::ensure_exists(
+                    db,
+                    &crate::store::apps::App {
+                        id: 1,
+                        auth_key: "k".into(),
+                        auth_secret: crate::crypto::Secret::new("s"),
+                        settings: crate::settings::AppSettings::default(),
+                    },
+                )?;
+                fill(db)
+            }))
+            .unwrap_or_else(|e| panic!("filling the store: {:?}", e.status));
+        (store, filled)
+    }
+
     /// A statement of each shape is prepared once: values never change the
     /// SQL text, and no plan depends on a bound value (that would make
     /// SQLite prepare it again at each run).
@@ -965,34 +989,20 @@ mod tests {
     #[test]
     fn walking_and_driving_find_the_same_pages() {
         use crate::store::users::{NewUser, insert};
-        let store = Store::open(None).unwrap();
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(store.write(|db| {
-                crate::store::apps::ensure_exists(
-                    db,
-                    &crate::store::apps::App {
-                        id: 1,
-                        auth_key: "k".into(),
-                        auth_secret: crate::crypto::Secret::new("s"),
-                        settings: crate::settings::AppSettings::default(),
-                    },
-                )?;
-                for i in 0..300_i64 {
-                    let user = NewUser {
-                        login: Some(format!("user{:03}", (i * 7) % 300)),
-                        full_name: (i % 3 != 0).then(|| format!("Name {}", i % 17)),
-                        tags: vec![format!("t{}", i % 4), format!("g{}", i / 100)],
-                        timezone: Some(i % 5),
-                        guest_until: (i % 50 == 0).then_some(100),
-                        ..NewUser::default()
-                    };
-                    insert(db, 1, i, &user)?;
-                }
-                Ok(())
-            }))
-            .unwrap();
+        let (store, ()) = store_with_app(|db| {
+            for i in 0..300_i64 {
+                let user = NewUser {
+                    login: Some(format!("user{:03}", (i * 7) % 300)),
+                    full_name: (i % 3 != 0).then(|| format!("Name {}", i % 17)),
+                    tags: vec![format!("t{}", i % 4), format!("g{}", i / 100)],
+                    timezone: Some(i % 5),
+                    guest_until: (i % 50 == 0).then_some(100),
+                    ..NewUser::default()
+                };
+                insert(db, 1, i, &user)?;
+            }
+            Ok(())
+        });
         let filters = [
             vec![Filter::Column(
                 Column::Login,
@@ -1054,28 +1064,14 @@ mod tests {
     #[test]
     fn exact_look_ups_leave_out_a_guest_from_the_second_its_day_ends() {
         use crate::store::users::{NewUser, insert};
-        let store = Store::open(None).unwrap();
-        let id = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(store.write(|db| {
-                crate::store::apps::ensure_exists(
-                    db,
-                    &crate::store::apps::App {
-                        id: 1,
-                        auth_key: "k".into(),
-                        auth_secret: crate::crypto::Secret::new("s"),
-                        settings: crate::settings::AppSettings::default(),
-                    },
-                )?;
-                let guest = NewUser {
-                    login: Some("visitor".into()),
-                    guest_until: Some(100),
-                    ..NewUser::default()
-                };
-                Ok(insert(db, 1, 0, &guest)?)
-            }))
-            .unwrap();
+        let (store, id) = store_with_app(|db| {
+            let guest = NewUser {
+                login: Some("visitor".into()),
+                guest_until: Some(100),
+                ..NewUser::default()
+            };
+            Ok(insert(db, 1, 0, &guest)?)
+        });
         let shapes = [
             Filter::Column(Column::Id, Condition::Eq(Value::Int(id))),
             Filter::Column(Column::Id, Condition::In(vec![Value::Int(id)])),
