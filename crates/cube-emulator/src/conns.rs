@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 #[derive(Debug)]
 pub(crate) struct Activity {
     epoch: Instant,
-    /// Milliseconds after `epoch` of the last byte read or written.
+    /// Microseconds after `epoch` of the last byte read or written.
     last_io: AtomicU64,
     /// A request is being handled.
     handling: AtomicBool,
@@ -44,8 +44,8 @@ impl Activity {
     }
 
     fn touch(&self) {
-        let ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_io.store(ms, Ordering::Relaxed);
+        let micros = u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.last_io.store(micros, Ordering::Relaxed);
     }
 
     /// A request starts (`true`) or ends (`false`).
@@ -121,12 +121,14 @@ impl Connections {
         if live.len() - closing < self.cap {
             return true;
         }
+        // Of two as stale, the older connection goes: one just accepted,
+        // whose request has not arrived yet, is not the idle one to close.
         let stalest = live
-            .values()
-            .filter(|a| !a.evicted.load(Ordering::Acquire) && a.waits_on_client())
-            .min_by_key(|a| a.last_io.load(Ordering::Relaxed));
+            .iter()
+            .filter(|(_, a)| !a.evicted.load(Ordering::Acquire) && a.waits_on_client())
+            .min_by_key(|(id, a)| (a.last_io.load(Ordering::Relaxed), **id));
         match stalest {
-            Some(activity) => {
+            Some((_, activity)) => {
                 activity.evicted.store(true, Ordering::Release);
                 activity.close.notify_waiters();
                 true
@@ -262,6 +264,21 @@ mod tests {
         }
         assert!(!connections.make_room());
         assert_eq!(connections.len(), 3);
+    }
+
+    #[test]
+    fn of_two_as_stale_the_older_connection_is_closed() {
+        // Each table orders its connections its own way, so try many.
+        for _ in 0..64 {
+            let connections = Arc::new(Connections::new(2));
+            let older = connections.register();
+            let newer = connections.register();
+            let now = older.activity.last_io.load(Ordering::Relaxed);
+            newer.activity.last_io.store(now, Ordering::Relaxed);
+            assert!(connections.make_room());
+            assert!(older.activity.evicted.load(Ordering::Acquire));
+            assert!(!newer.activity.evicted.load(Ordering::Acquire));
+        }
     }
 
     #[test]
