@@ -58,6 +58,8 @@ const MMAP_BYTES: i64 = 1 << 30;
 const CACHE_KIB: i64 = 32 * 1024;
 /// How often the WAL is checkpointed (off the writer thread).
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+/// The most of the WAL file kept once the log starts over.
+const WAL_KEEP_BYTES: i64 = 64 << 20;
 
 /// Set by the checkpointer after each round, taken by the writer: see
 /// [`finish_checkpoint`].
@@ -288,6 +290,9 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", true)?;
         // The checkpointer thread does this work; a commit never waits for it.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // A restart that readers hold off lets the log run past its usual
+        // length; the next restart cuts the file back to this.
+        conn.pragma_update(None, "journal_size_limit", WAL_KEEP_BYTES)?;
         tune(&conn)?;
         migrations::migrate(&mut conn)?;
 
