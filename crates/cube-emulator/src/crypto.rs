@@ -125,8 +125,14 @@ impl Passwords {
     /// Whether hashing a new password is cheap enough to run on the
     /// request's own thread ([`INLINE_HASH_COST`]).
     pub(crate) fn hashes_inline(&self) -> bool {
-        u64::from(self.m_cost) * u64::from(self.t_cost) <= INLINE_HASH_COST
+        runs_inline(self.m_cost, self.t_cost)
     }
+}
+
+/// Whether an argon2 run of `m_cost` KiB and `t_cost` passes is cheap
+/// enough for the request's own thread ([`INLINE_HASH_COST`]).
+fn runs_inline(m_cost: u32, t_cost: u32) -> bool {
+    u64::from(m_cost) * u64::from(t_cost) <= INLINE_HASH_COST
 }
 
 /// A stored password hash, `argon2id$m=..,t=..,p=1$SALT$HASH`, read and
@@ -175,7 +181,7 @@ impl StoredHash {
     /// Whether checking a password against it is cheap enough to run on
     /// the request's own thread ([`INLINE_HASH_COST`]).
     pub(crate) fn checks_inline(&self) -> bool {
-        u64::from(self.m_cost) * u64::from(self.t_cost) <= INLINE_HASH_COST
+        runs_inline(self.m_cost, self.t_cost)
     }
 
     /// Whether `password` is the one hashed.

@@ -61,8 +61,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// The most of the WAL file kept once the log starts over.
 const WAL_KEEP_BYTES: i64 = 64 << 20;
 
-/// Set by the checkpointer after each round, taken by the writer: see
-/// [`finish_checkpoint`].
+/// Set by the checkpointer after each round, taken by the writer (see
+/// `writer_loop`).
 type CheckpointDone = Arc<AtomicBool>;
 
 /// Errors opening the database.
@@ -483,23 +483,23 @@ fn writer_loop(db: &Db, rx: &mpsc::Receiver<Job>, checkpointed: &CheckpointDone)
             }
         }
         run_batch(db, batch);
+        // SQLite starts the WAL over from its first frame only when a write
+        // begins with every frame already copied. The checkpointer alone
+        // never gets there while writes go on (each round is overtaken by
+        // the commits made during it), and the log then grows by every page
+        // ever written: a load test of sign-ins grew it by 30 MB a second.
+        // So after each of its rounds the writer copies the few frames
+        // committed since, between two transactions, and the next write
+        // starts the log over.
         if checkpointed.swap(false, Ordering::Relaxed) {
-            finish_checkpoint(&db.conn);
+            checkpoint(&db.conn);
         }
     }
 }
 
-/// Copies into the database the frames committed since the checkpointer's
-/// last round, on the writer's own connection between two transactions.
-///
-/// SQLite starts the WAL over from its first frame only when a write
-/// begins with every frame already copied. The checkpointer alone never
-/// gets there while writes go on (each round is overtaken by the commits
-/// made during it), and the log then grows by every page ever written: a
-/// load test of sign-ins grew it by 30 MB a second. The checkpointer still
-/// does the bulk of the copying off this thread; here only the few frames
-/// since then remain, so the next write starts the log over.
-fn finish_checkpoint(conn: &Connection) {
+/// Copies committed frames from the WAL into the database, as many as no
+/// reader still needs, without waiting for anyone (`PASSIVE`).
+fn checkpoint(conn: &Connection) {
     if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
         tracing::debug!(error = %err, "checkpoint skipped");
     }
@@ -546,13 +546,11 @@ fn run_batch(db: &Db, batch: Vec<Job>) {
 
 /// Copies committed pages from the WAL into the database file every
 /// [`CHECKPOINT_EVERY`], without blocking the writer or the readers
-/// (`PASSIVE`), then asks the writer to copy the rest ([`finish_checkpoint`])
+/// (`PASSIVE`), then asks the writer to copy the rest (see `writer_loop`)
 /// so the WAL starts over and stays small.
 fn checkpoint_loop(conn: &Connection, stop: &mpsc::Receiver<()>, done: &CheckpointDone) {
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
-        if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::debug!(error = %err, "checkpoint skipped");
-        }
+        checkpoint(conn);
         done.store(true, Ordering::Relaxed);
     }
 }
