@@ -2,6 +2,7 @@
 
 use super::Ctx;
 use crate::cli::{AccountArgs, LoginArgs, SessionArgs, SessionCommand};
+use crate::config::profile_flag;
 use crate::error::{Failure, Result};
 use crate::output::{human_duration, human_time, rfc3339};
 use crate::prompt::{self, Kind};
@@ -65,7 +66,7 @@ pub(super) fn logout(ctx: &Ctx) -> Result<()> {
     match status {
         SessionStatus::None => {
             return Err(Failure::refused(format!(
-                "profile '{}' has no session",
+                "not signed in: profile '{}' has no session to end",
                 conn.profile()
             )));
         }
@@ -153,7 +154,17 @@ fn show(ctx: &Ctx) -> Result<()> {
         rows.push(("time left", human_duration(left)));
     }
     if status == SessionStatus::Expired {
-        rows.push(("next", "sign in again with `cube login`".to_owned()));
+        let flag = profile_flag(conn.profile());
+        let next = match conn.identity() {
+            Some(Identity::Login(login)) => format!(
+                "sign in again with `cube{flag} login --login {login}` (a command on a terminal asks for the password)"
+            ),
+            Some(Identity::Email(email)) => format!(
+                "sign in again with `cube{flag} login --email {email}` (a command on a terminal asks for the password)"
+            ),
+            None => format!("sign in again with `cube{flag} login`"),
+        };
+        rows.push(("next", next));
     }
     ctx.out.fields(&rows)
 }
@@ -165,9 +176,15 @@ fn destroy_one(ctx: &Ctx, id: u64) -> Result<()> {
         drop(conn);
         return logout(ctx);
     }
-    conn.client
-        .destroy_session_by_id(id)
-        .map_err(|e| conn.failure(e))?;
+    conn.client.destroy_session_by_id(id).map_err(|e| {
+        if e.is_not_found() {
+            Failure::refused(format!(
+                "no session {id} of yours to destroy: it has ended, or it is not yours"
+            ))
+        } else {
+            conn.failure(e)
+        }
+    })?;
     ctx.out.result(
         json!({"profile": conn.profile(), "destroyed": [id]}),
         &format!("Destroyed session {id}"),
