@@ -429,6 +429,13 @@ fn multi_user_look_ups_go_through_v2() {
 fn v1_list_with_filters_order_and_page() {
     let op = ListUsers::new()
         .filter(V1Filter::new(V1Type::Number, "id", V1Operator::Gt, ["5"]))
+        .filter(V1Filter::new(V1Type::Number, "id", V1Operator::Le, ["900"]))
+        .filter(V1Filter::new(
+            V1Type::Date,
+            "updated_at",
+            V1Operator::Ge,
+            ["2018-06-01"],
+        ))
         .filter(V1Filter::new(
             V1Type::String,
             "login",
@@ -459,6 +466,8 @@ fn v1_list_with_filters_order_and_page() {
             "/users",
             &[
                 ("filter[]", "number id gt 5"),
+                ("filter[]", "number id le 900"),
+                ("filter[]", "date updated_at ge 2018-06-01"),
                 ("filter[]", "string login in ann,bob"),
                 ("filter[]", "date created_at between 2018-01-01,2019-01-01"),
                 ("filter[]", "string full_name eq Dacia Kail+1"),
@@ -484,6 +493,36 @@ fn v1_list_with_filters_order_and_page() {
 }
 
 #[test]
+fn v1_operators_are_the_eight_the_service_documents() {
+    let names: Vec<&str> = V1Operator::ALL.iter().map(|o| o.name()).collect();
+    assert_eq!(names, ["gt", "lt", "ge", "le", "eq", "ne", "between", "in"]);
+    for op in V1Operator::ALL {
+        assert_eq!(V1Operator::from_name(op.name()), Some(op));
+    }
+    // The v2 spellings are not v1 operators.
+    for v2 in ["gte", "lte", "nin", "start_with", "GE", ""] {
+        assert_eq!(V1Operator::from_name(v2), None, "{v2}");
+    }
+    // A comma inside one value of a single-value operator is the value's own.
+    let op = ListUsers::new().filter(V1Filter::new(
+        V1Type::String,
+        "full_name",
+        V1Operator::Eq,
+        ["Kail, Dacia"],
+    ));
+    assert_eq!(
+        shape(&build(Some("tok-81"), &op)),
+        expect(
+            "GET",
+            "/users",
+            &[("filter[]", "string full_name eq Kail, Dacia")],
+            &[TOKEN],
+            None
+        )
+    );
+}
+
+#[test]
 fn v1_list_refuses_malformed_filters() {
     let bad = [
         ListUsers::new().filter(V1Filter::new(V1Type::Number, "id", V1Operator::Gt, ["x"])),
@@ -504,6 +543,25 @@ fn v1_list_refuses_malformed_filters() {
             "login",
             V1Operator::In,
             ["a,b", "c"],
+        )),
+        // One value of `in` with a comma would reach the server as two.
+        ListUsers::new().filter(V1Filter::new(
+            V1Type::String,
+            "login",
+            V1Operator::In,
+            ["a,b"],
+        )),
+        ListUsers::new().filter(V1Filter::new(
+            V1Type::Date,
+            "created_at",
+            V1Operator::Between,
+            ["2018-01-01,x", "2019-01-01"],
+        )),
+        ListUsers::new().filter(V1Filter::new(
+            V1Type::String,
+            "login",
+            V1Operator::Ne,
+            ["a", "b"],
         )),
         ListUsers::new().filter(V1Filter::new(
             V1Type::String,

@@ -1,6 +1,7 @@
 //! `GET /users/v2`: a typed filter builder that refuses, before any request
 //! exists, every combination the server would reject, and a sans-IO
-//! paginator.
+//! paginator. The deprecated v1 list (`GET /users`, [`ListUsers`] with its
+//! [`V1Filter`]s) lives here too.
 //!
 //! The rules (`docs/PROTOCOL.md`, "Search"), each a [`Rule`]:
 //! * at least one stand-alone field (`id`, `login`, `email`, `full_name`,
@@ -41,6 +42,7 @@
 mod filter;
 mod ids;
 mod paging;
+mod v1;
 
 pub use filter::{
     Field, Filter, MAX_LIMIT, Operator, Rule, START_WITH_LIMIT, START_WITH_MIN_CHARS, SearchError,
@@ -49,6 +51,7 @@ pub use filter::{
 
 pub use ids::{MAX_IDS_PER_REQUEST, UsersByIds};
 pub use paging::Paging;
+pub use v1::{ListUsers, V1Filter, V1Operator, V1Type};
 
 use crate::error::Error;
 use crate::model::{PageV2, User};
