@@ -123,6 +123,7 @@ fn sign_up_without_a_session_carries_the_auth_key_and_no_token() {
             .phone("+6110797757")
             .website("https://dacia.example")
             .external_id("ext-1")
+            .external_user_id(777)
             .facebook_id("91234409")
             .twitter_id("55")
             .custom_data(r#"{"plan":"pro"}"#)
@@ -142,7 +143,7 @@ fn sign_up_without_a_session_carries_the_auth_key_and_no_token() {
                 "login": "dacia", "email": "dacia_k@domain.com", "password": "s3cret-pass",
                 "full_name": "Dacia Kail", "phone": "+6110797757",
                 "website": "https://dacia.example", "external_id": "ext-1",
-                "facebook_id": "91234409", "twitter_id": "55",
+                "external_user_id": 777, "facebook_id": "91234409", "twitter_id": "55",
                 "custom_data": "{\"plan\":\"pro\"}", "timezone": 180,
                 "tag_list": "vip,accountant", "avatar": "9a1bc2d3e4"}})),
         )
@@ -211,7 +212,8 @@ fn update_self_sends_only_what_changes() {
         UserUpdate::new()
             .full_name("Dacia K.")
             .tags(["vip"])
-            .avatar("9a1bc2d3e4"),
+            .avatar("9a1bc2d3e4")
+            .external_user_id(u64::MAX),
     );
     assert_eq!(op.access(), Access::Write);
     assert_eq!(
@@ -222,7 +224,8 @@ fn update_self_sends_only_what_changes() {
             &[],
             &[TOKEN],
             Some(
-                json!({"user": {"full_name": "Dacia K.", "tag_list": "vip", "avatar": "9a1bc2d3e4"}})
+                json!({"user": {"full_name": "Dacia K.", "tag_list": "vip", "avatar": "9a1bc2d3e4",
+                                "external_user_id": u64::MAX}})
             ),
         )
     );

@@ -31,7 +31,7 @@ pub const FULL_NAME_MAX_CHARS: usize = 200;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Profile {
     external_id: Option<String>,
-    external_user_id: Option<String>,
+    external_user_id: Option<u64>,
     blob_id: Option<u64>,
     facebook_id: Option<String>,
     twitter_id: Option<String>,
@@ -75,7 +75,6 @@ impl Profile {
     fn write(&self, user: &mut Map<String, Value>) {
         let text = [
             ("external_id", &self.external_id),
-            ("external_user_id", &self.external_user_id),
             ("facebook_id", &self.facebook_id),
             ("twitter_id", &self.twitter_id),
             ("full_name", &self.full_name),
@@ -88,6 +87,10 @@ impl Profile {
             if let Some(v) = value {
                 user.insert(key.into(), json!(v));
             }
+        }
+        // A number, as the service documents it (not the text of one).
+        if let Some(id) = self.external_user_id {
+            user.insert("external_user_id".into(), json!(id));
         }
         if let Some(blob_id) = self.blob_id {
             user.insert("blob_id".into(), json!(blob_id));
@@ -123,10 +126,11 @@ macro_rules! profile_setters {
 
         /// The deprecated `external_user_id`, independent of
         /// [`external_id`](Self::external_id): what older apps (and the
-        /// Flutter SDK's `externalId`) store. `GET /users/external/{id}`
+        /// Flutter SDK's `externalId`) store. A number, sent as a JSON
+        /// integer as the service documents it. `GET /users/external/{id}`
         /// finds it when no `external_id` matches; the v2 look-ups do not.
-        pub fn external_user_id(mut self, value: impl Into<String>) -> Self {
-            self.profile.external_user_id = Some(value.into());
+        pub fn external_user_id(mut self, id: u64) -> Self {
+            self.profile.external_user_id = Some(id);
             self
         }
 
