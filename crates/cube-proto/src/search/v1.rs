@@ -189,8 +189,12 @@ fn is_field_name(s: &str) -> bool {
 }
 
 /// `GET /users` (deprecated v1 list): ANDed `filter[]` conditions, an
-/// `order`, numbered pages. Prefer [`SearchUsers`](crate::search::SearchUsers);
-/// see the [module docs](self) for where the public service serves it.
+/// `order`, numbered pages. Prefer [`SearchUsers`](crate::search::SearchUsers).
+///
+/// The public service serves this list only to an application whose owner
+/// turned it on (its dashboard's "DISABLE LIST USERS API V1" is ticked by
+/// default); otherwise the answer is a `403`, which no helper of
+/// [`Error`] singles out.
 ///
 /// ```
 /// use cube_proto::search::{Direction, ListUsers, V1Filter, V1Operator, V1Type};
