@@ -281,7 +281,7 @@ pub(crate) struct ProfileFields {
     pub(crate) external_id: Option<String>,
     /// The older `external_user_id`, kept apart from --external-id.
     #[arg(long, value_name = "ID")]
-    pub(crate) external_user_id: Option<String>,
+    pub(crate) external_user_id: Option<u64>,
     /// Free-form data the app keeps with the user.
     #[arg(long, value_name = "TEXT")]
     pub(crate) custom_data: Option<String>,

@@ -124,7 +124,10 @@ fn user_fields(u: &User) -> Vec<(&'static str, Option<String>)> {
         ("website", u.website.clone()),
         ("tags", tags),
         ("external id", u.external_id.clone()),
-        ("external user id", u.external_user_id.clone()),
+        (
+            "external user id",
+            u.external_user_id.map(|id| id.to_string()),
+        ),
         ("facebook id", u.facebook_id.clone()),
         ("twitter id", u.twitter_id.clone()),
         ("avatar", u.avatar.clone()),

@@ -74,7 +74,10 @@ fn login_by_email_and_with_a_wrong_password() {
             "not-the-password\n",
         )
         .fails(1);
-    assert!(wrong.stderr.contains("401"), "{wrong:#?}");
+    assert!(
+        wrong.stderr.contains("wrong password for bob@example.com"),
+        "{wrong:#?}"
+    );
 }
 
 #[test]

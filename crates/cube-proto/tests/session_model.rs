@@ -4,7 +4,8 @@
 //! landing exactly on the safety margin's edge), session creations (the
 //! server's expiration header absent, exact, or skewed into the past or the
 //! far future), calls answered with or without the header, with 401
-//! "Required session does not exist" or with another error, restore answers
+//! "Required session does not exist", with 401 "Token is required" (each in
+//! the object and the array form) or with another error, restore answers
 //! (credentials, a ready session, a refusal), exports and resumes (through
 //! JSON, into a fresh or a running session, or from another application),
 //! adopted tokens, a 401 for an old token arriving after the session was
@@ -58,13 +59,26 @@ enum Created {
     Offset(i64),
 }
 
+/// The shape of an error body: the public service uses both, and the
+/// client must read them alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// `{"errors": {"base": [message]}}`.
+    Object,
+    /// `{"errors": [message]}`.
+    Array,
+}
+
 /// How the fake server answers one request of the operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reply {
     /// 200, with `CB-Token-ExpirationDate` at now + offset seconds, or none.
     Ok(Option<i64>),
     /// 401 Required session does not exist.
-    Missing,
+    Missing(Form),
+    /// 401 Token is required: the server saw no token, so the session is
+    /// neither used (no new deadline) nor gone, and the call is over.
+    TokenRequired(Form),
     /// 403 with another message (the token still counts as used).
     Forbidden,
 }
@@ -352,7 +366,7 @@ impl Model {
     ) -> Option<Outcome> {
         let current = generation == self.generation && self.active();
         match reply {
-            Reply::Missing => {
+            Reply::Missing(_) => {
                 if current {
                     self.gone = true;
                     self.event(SessionChange::Expired(ExpiredBy::Server));
@@ -366,6 +380,7 @@ impl Model {
                 st.retries = 1;
                 None
             }
+            Reply::TokenRequired(_) => Some(Outcome::Status(401)),
             Reply::Forbidden => {
                 if current {
                     self.rearm(None);
@@ -521,6 +536,10 @@ fn created() -> impl Strategy<Value = Created> {
     ]
 }
 
+fn form() -> impl Strategy<Value = Form> {
+    prop_oneof![Just(Form::Object), Just(Form::Array)]
+}
+
 fn reply() -> impl Strategy<Value = Reply> {
     prop_oneof![
         3 => prop_oneof![
@@ -532,7 +551,8 @@ fn reply() -> impl Strategy<Value = Reply> {
             Just(Some(YEAR)),
         ]
         .prop_map(Reply::Ok),
-        2 => Just(Reply::Missing),
+        2 => form().prop_map(Reply::Missing),
+        1 => form().prop_map(Reply::TokenRequired),
         1 => Just(Reply::Forbidden),
     ]
 }
@@ -675,7 +695,11 @@ impl ReferenceStateMachine for Reference {
                             m.create(kind, header);
                         }
                         Between::LostAndRestored(answer) => {
-                            let replies = [Reply::Missing, Reply::Ok(Some(IDLE)), Reply::Forbidden];
+                            let replies = [
+                                Reply::Missing(Form::Object),
+                                Reply::Ok(Some(IDLE)),
+                                Reply::Forbidden,
+                            ];
                             m.call(Op::Read, &replies, answer, header, CallState::default());
                         }
                     }
@@ -813,13 +837,15 @@ impl Real {
     fn reply(&mut self, req: &Request, reply: Reply) -> Response {
         let token = req.headers().get("CB-Token").map(|v| v.to_str().unwrap());
         self.carried.push(token.unwrap_or("-").to_owned());
+        let in_form = |form: Form, message: &str| match form {
+            Form::Object => format!(r#"{{"errors":{{"base":["{message}"]}}}}"#),
+            Form::Array => format!(r#"{{"errors":["{message}"]}}"#),
+        };
         let (status, body) = match reply {
-            Reply::Ok(_) => (200, r#"{"user":{"id":9}}"#),
-            Reply::Missing => (
-                401,
-                r#"{"errors":{"base":["Required session does not exist"]}}"#,
-            ),
-            Reply::Forbidden => (403, r#"{"errors":{"base":["Forbidden"]}}"#),
+            Reply::Ok(_) => (200, r#"{"user":{"id":9}}"#.to_owned()),
+            Reply::Missing(form) => (401, in_form(form, "Required session does not exist")),
+            Reply::TokenRequired(form) => (401, in_form(form, "Token is required")),
+            Reply::Forbidden => (403, r#"{"errors":{"base":["Forbidden"]}}"#.to_owned()),
         };
         let mut resp = http::Response::builder().status(status);
         if let Reply::Ok(Some(offset)) = reply {
@@ -1005,7 +1031,11 @@ impl Real {
                 self.create(kind, header);
             }
             Between::LostAndRestored(answer) => {
-                let replies = [Reply::Missing, Reply::Ok(Some(IDLE)), Reply::Forbidden];
+                let replies = [
+                    Reply::Missing(Form::Array),
+                    Reply::Ok(Some(IDLE)),
+                    Reply::Forbidden,
+                ];
                 self.run_op(Op::Read, &replies, answer, header);
             }
         }

@@ -39,7 +39,7 @@ pub(super) fn login(ctx: &Ctx, args: LoginArgs) -> Result<()> {
     let info = conn
         .client
         .create_session(identity.credentials(password))
-        .map_err(|e| conn.failure(e))?;
+        .map_err(|e| refused_sign_in(&e, &identity).unwrap_or_else(|| conn.failure(e)))?;
     let user_id = info.user_id.or(conn.client.current_user_id());
     let expires = conn.client.session_expires_at();
     ctx.out.result(
@@ -57,6 +57,18 @@ pub(super) fn login(ctx: &Ctx, args: LoginArgs) -> Result<()> {
             expires.map_or("its deadline".to_owned(), human_time),
         ),
     )
+}
+
+/// A sign-in the server refused, in the user's words: the SDK classifies
+/// the answer by status and message, whichever form its body took.
+fn refused_sign_in(error: &cube_blocking::Error, identity: &Identity) -> Option<Failure> {
+    if error.is_bad_credentials() {
+        Some(Failure::refused(format!("wrong password for {identity}")))
+    } else if error.is_not_found() {
+        Some(Failure::refused(format!("no such user: {identity}")))
+    } else {
+        None
+    }
 }
 
 pub(super) fn logout(ctx: &Ctx) -> Result<()> {
@@ -201,4 +213,60 @@ fn destroy_others(ctx: &Ctx) -> Result<()> {
         json!({"profile": conn.profile(), "destroyed": "others"}),
         "Destroyed every other session of this user",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cube_blocking::{ApiError, Error, ProtoError};
+
+    fn answer(status: u16, body: &str) -> Error {
+        let status = http::StatusCode::from_u16(status).unwrap();
+        Error::from(ProtoError::from(ApiError::from_parts(
+            status,
+            body.as_bytes(),
+        )))
+    }
+
+    fn said(error: &Error) -> Option<String> {
+        refused_sign_in(error, &Identity::Login("bob".into())).map(|f| f.line())
+    }
+
+    #[test]
+    fn a_refused_sign_in_says_why_in_either_form() {
+        for body in [
+            r#"{"errors": ["Invalid password"]}"#,
+            r#"{"errors": {"base": ["Invalid password"]}}"#,
+            r#"{"errors": ["Unauthorized"]}"#,
+            r#"{"errors": {"base": ["Unauthorized"]}}"#,
+        ] {
+            let failure = refused_sign_in(&answer(401, body), &Identity::Login("bob".into()));
+            let failure = failure.expect(body);
+            assert_eq!(failure.status, crate::error::Status::Refused);
+            assert_eq!(failure.line(), "wrong password for bob", "{body}");
+        }
+        for body in [
+            r#"{"errors": ["User not found"]}"#,
+            r#"{"errors": {"base": ["User not found"]}}"#,
+        ] {
+            assert_eq!(
+                said(&answer(404, body)).as_deref(),
+                Some("no such user: bob")
+            );
+        }
+        // Anything else is left to the general reading.
+        let expired = answer(
+            401,
+            r#"{"errors": {"base": ["Required session does not exist"]}}"#,
+        );
+        assert_eq!(said(&expired), None);
+        assert_eq!(
+            said(&answer(
+                422,
+                r#"{"errors": {"password": ["cannot be blank"]}}"#
+            )),
+            None
+        );
+        assert_eq!(said(&answer(429, "")), None);
+    }
 }
