@@ -37,6 +37,7 @@ mod crypto;
 mod dataset;
 mod error;
 mod files;
+mod fingerprint;
 mod form;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

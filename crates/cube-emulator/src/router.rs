@@ -15,6 +15,7 @@ use crate::conns::Activity;
 use crate::error::ApiError;
 use crate::files::FileBody;
 use crate::inflow::{BodyError, Inflow};
+use crate::operations::admin_sessions;
 use crate::operations::{
     Body, Ctx, Expiry, Outcome, Reply, admin, admin_data, blobs, fake, reset, search, session, ui,
     users,
@@ -120,8 +121,9 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
                 (&M::GET, ["apps", id, "users", user, "sessions"]) => {
                     admin_data::user_sessions(ctx, id, user).await
                 }
-                (&M::POST, ["sessions", id, "expire"]) => admin_data::expire_session(ctx, id).await,
-                (&M::DELETE, ["sessions", id]) => admin_data::destroy_session(ctx, id).await,
+                (&M::GET, ["sessions"]) => admin_sessions::list(ctx).await,
+                (&M::POST, ["sessions", id, "expire"]) => admin_sessions::expire(ctx, id).await,
+                (&M::DELETE, ["sessions", id]) => admin_sessions::destroy(ctx, id).await,
                 (&M::GET, ["blobs", uid]) => admin_data::blob_bytes(ctx, uid).await,
                 (&M::POST, ["providers", provider @ ("facebook" | "twitter"), "tokens"]) => {
                     fake::register(ctx, provider).await

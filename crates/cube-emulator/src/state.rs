@@ -18,6 +18,7 @@ use crate::clock::Clock;
 use crate::crypto::{Passwords, Secret, StoredHash, TokenHash, hash_token};
 use crate::error::ApiError;
 use crate::files::Files;
+use crate::fingerprint::Fingerprints;
 use crate::inflow::BodyBudget;
 use crate::limits::{Limits, MAX_CACHED_SESSIONS, SESSION_TTL};
 use crate::providers::Providers;
@@ -49,6 +50,8 @@ pub(crate) struct State {
     pub(crate) limits: Limits,
     /// The memory request bodies share.
     pub(crate) body_budget: Arc<BodyBudget>,
+    /// What names a session in lists and logs, instead of its token.
+    pub(crate) fingerprints: Fingerprints,
     passwords: Passwords,
     /// A hash at the current cost of no one's password: checking a
     /// password for a login that does not exist costs what a wrong
@@ -93,6 +96,7 @@ impl State {
             base_url,
             admin_token,
             files,
+            fingerprints: Fingerprints::new(&upload_key),
             upload_key,
             providers,
             body_budget: Arc::new(BodyBudget::new(limits.body_memory)),
