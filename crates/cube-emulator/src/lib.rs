@@ -52,6 +52,7 @@ mod limits;
 mod multipart;
 mod operations;
 mod providers;
+mod requests;
 mod router;
 mod server;
 mod settings;
@@ -124,6 +125,12 @@ impl Emulator {
                 "the admin token must not be empty; leave it unset to serve loopback peers only"
                     .into(),
             ));
+        }
+        if !limits::request_log_ok(config.request_log) {
+            return Err(StartError::Config(format!(
+                "the request log keeps at most {} requests",
+                limits::REQUEST_LOG_MAX
+            )));
         }
         let dir = match &config.storage {
             Storage::InMemory => None,
@@ -208,22 +215,25 @@ impl Emulator {
         }
         // The application as stored wins over the flags (an existing one is kept).
         let app = apps.iter().find(|a| a.id == config.app_id).cloned();
-        let state = Arc::new(State::new(
-            store,
-            Clock::new(config.time_source.clone(), offset),
-            base_url.clone(),
-            config.admin_token.clone().map(Secret::new),
-            files,
-            upload_key,
-            providers::Providers::new(config.provider_timeout),
-            Passwords::new(config.password_cost),
-            apps,
-            config.limits.clone(),
-        ));
+        let state = Arc::new(
+            State::new(
+                store,
+                Clock::new(config.time_source.clone(), offset),
+                base_url.clone(),
+                config.admin_token.clone().map(Secret::new),
+                files,
+                upload_key,
+                providers::Providers::new(config.provider_timeout),
+                Passwords::new(config.password_cost),
+                apps,
+                config.limits.clone(),
+            )
+            .with_request_log(config.request_log),
+        );
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(server::run(
             listener,
-            state,
+            state.clone(),
             stop_rx,
             config.export_on_exit.clone(),
         ));
@@ -240,6 +250,7 @@ impl Emulator {
             stop,
             task: Some(task),
             thread: None,
+            state,
         })
     }
 
@@ -302,6 +313,8 @@ pub struct RunningEmulator {
     stop: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<Result<(), ExportError>>>,
     thread: Option<std::thread::JoinHandle<Result<(), ExportError>>>,
+    /// What the testing API drives, in process.
+    state: Arc<State>,
 }
 
 impl std::fmt::Debug for RunningEmulator {
