@@ -58,6 +58,7 @@ mod server;
 mod settings;
 mod state;
 mod store;
+pub mod testing;
 mod wire;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -251,6 +252,7 @@ impl Emulator {
             task: Some(task),
             thread: None,
             state,
+            runtime: tokio::runtime::Handle::current(),
         })
     }
 
@@ -315,6 +317,8 @@ pub struct RunningEmulator {
     thread: Option<std::thread::JoinHandle<Result<(), ExportError>>>,
     /// What the testing API drives, in process.
     state: Arc<State>,
+    /// The runtime it serves on.
+    runtime: tokio::runtime::Handle,
 }
 
 impl std::fmt::Debug for RunningEmulator {
