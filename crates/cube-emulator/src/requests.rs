@@ -483,6 +483,23 @@ mod tests {
         assert!(target.len() <= LOGGED_PATH_MAX_BYTES);
     }
 
+    proptest::proptest! {
+        /// Whatever a client sends, the logged target stays within its
+        /// bound and a token in `?token=` is not in it.
+        #[test]
+        fn any_target_is_bounded_and_keeps_no_token(
+            path in "(/[a-z%0-9._~é-]{0,40}){0,30}",
+            before in "[a-z\\[\\]%=&0-9é]{0,600}",
+            token in "[0-9a-f]{40}",
+            after in "[a-z\\[\\]%=&0-9é]{0,600}",
+        ) {
+            let query = format!("{before}&token={token}&{after}");
+            let target = loggable_target(&path, Some(&query), None);
+            proptest::prop_assert!(target.len() <= LOGGED_PATH_MAX_BYTES);
+            proptest::prop_assert!(!target.contains(&token[..20]), "{}", target);
+        }
+    }
+
     #[test]
     fn cuts_at_a_character_boundary() {
         assert_eq!(cut("abc", 3), "abc");
