@@ -27,6 +27,10 @@
 //! drop(emulator); // stops the server and closes its database
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! For an application's own tests, [`testing`] starts one in a line and
+//! drives it in process: seed users, move the clock, end sessions, read
+//! the outbox and the request log.
 
 mod b64;
 pub mod cli;
