@@ -171,6 +171,19 @@ pub struct EmulatorArgs {
         hide_env_values = true
     )]
     export_on_exit: Option<PathBuf>,
+
+    /// How many of the latest API requests the request log keeps (GET
+    /// /_emulator/requests, the web UI's Requests view), at most 100000;
+    /// 0 keeps none.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "CUBE_EMULATOR_REQUEST_LOG",
+        hide_env_values = true,
+        default_value_t = crate::limits::REQUEST_LOG_DEFAULT,
+        value_parser = parse_request_log
+    )]
+    request_log: usize,
 }
 
 /// `--password-cost`.
@@ -201,6 +214,7 @@ impl fmt::Debug for EmulatorArgs {
             .field("max_connections", &self.max_connections)
             .field("import", &self.import)
             .field("export_on_exit", &self.export_on_exit)
+            .field("request_log", &self.request_log)
             .finish()
     }
 }
@@ -230,6 +244,7 @@ impl EmulatorArgs {
             },
             import: self.import,
             export_on_exit: self.export_on_exit,
+            request_log: self.request_log,
             ..EmulatorConfig::default()
         }
     }
@@ -341,6 +356,20 @@ fn parse_connections(text: &str) -> Result<usize, String> {
         .ok_or_else(|| "expected a positive number of connections".to_owned())
 }
 
+/// A number of requests, at most [`crate::limits::REQUEST_LOG_MAX`].
+fn parse_request_log(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| crate::limits::request_log_ok(*n))
+        .ok_or_else(|| {
+            format!(
+                "expected a number of requests, at most {}",
+                crate::limits::REQUEST_LOG_MAX
+            )
+        })
+}
+
 /// Seconds, fractions allowed, more than 0 and at most 600.
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     text.trim()
@@ -386,6 +415,7 @@ mod tests {
         assert_eq!(c.provider_timeout, Duration::from_secs(5));
         assert_eq!((c.import, c.export_on_exit), (None, None));
         assert_eq!(c.limits.max_connections, None);
+        assert_eq!(c.request_log, crate::limits::REQUEST_LOG_DEFAULT);
     }
 
     #[test]
@@ -445,6 +475,16 @@ mod tests {
         }
         for bad in ["0", "-1", "x", ""] {
             let err = parse(&["--max-connections", bad]).expect_err(bad);
+            assert_eq!(err.exit_code(), 2, "{bad}");
+        }
+        // The request log: none, up to its limit, not past it.
+        let max = crate::limits::REQUEST_LOG_MAX;
+        for good in [0, 1, max] {
+            let c = parse(&["--request-log", &good.to_string()]).unwrap();
+            assert_eq!(c.request_log, good);
+        }
+        for bad in [&(max + 1).to_string()[..], "-1", "x", ""] {
+            let err = parse(&["--request-log", bad]).expect_err(bad);
             assert_eq!(err.exit_code(), 2, "{bad}");
         }
         for bad in ["0", "-1", "x", "601", "NaN", "inf"] {

@@ -27,6 +27,10 @@
 //! drop(emulator); // stops the server and closes its database
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! For an application's own tests, [`testing`] starts one in a line and
+//! drives it in process: seed users, move the clock, end sessions, read
+//! the outbox and the request log.
 
 mod b64;
 pub mod cli;
@@ -37,6 +41,7 @@ mod crypto;
 mod dataset;
 mod error;
 mod files;
+mod fingerprint;
 mod form;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -51,11 +56,13 @@ mod limits;
 mod multipart;
 mod operations;
 mod providers;
+mod requests;
 mod router;
 mod server;
 mod settings;
 mod state;
 mod store;
+pub mod testing;
 mod wire;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -123,6 +130,12 @@ impl Emulator {
                 "the admin token must not be empty; leave it unset to serve loopback peers only"
                     .into(),
             ));
+        }
+        if !limits::request_log_ok(config.request_log) {
+            return Err(StartError::Config(format!(
+                "the request log keeps at most {} requests",
+                limits::REQUEST_LOG_MAX
+            )));
         }
         let dir = match &config.storage {
             Storage::InMemory => None,
@@ -207,22 +220,25 @@ impl Emulator {
         }
         // The application as stored wins over the flags (an existing one is kept).
         let app = apps.iter().find(|a| a.id == config.app_id).cloned();
-        let state = Arc::new(State::new(
-            store,
-            Clock::new(config.time_source.clone(), offset),
-            base_url.clone(),
-            config.admin_token.clone().map(Secret::new),
-            files,
-            upload_key,
-            providers::Providers::new(config.provider_timeout),
-            Passwords::new(config.password_cost),
-            apps,
-            config.limits.clone(),
-        ));
+        let state = Arc::new(
+            State::new(
+                store,
+                Clock::new(config.time_source.clone(), offset),
+                base_url.clone(),
+                config.admin_token.clone().map(Secret::new),
+                files,
+                upload_key,
+                providers::Providers::new(config.provider_timeout),
+                Passwords::new(config.password_cost),
+                apps,
+                config.limits.clone(),
+            )
+            .with_request_log(config.request_log),
+        );
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(server::run(
             listener,
-            state,
+            state.clone(),
             stop_rx,
             config.export_on_exit.clone(),
         ));
@@ -239,6 +255,8 @@ impl Emulator {
             stop,
             task: Some(task),
             thread: None,
+            state,
+            runtime: tokio::runtime::Handle::current(),
         })
     }
 
@@ -301,6 +319,10 @@ pub struct RunningEmulator {
     stop: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<Result<(), ExportError>>>,
     thread: Option<std::thread::JoinHandle<Result<(), ExportError>>>,
+    /// What the testing API drives, in process.
+    state: Arc<State>,
+    /// The runtime it serves on.
+    runtime: tokio::runtime::Handle,
 }
 
 impl std::fmt::Debug for RunningEmulator {

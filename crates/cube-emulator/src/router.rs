@@ -19,6 +19,8 @@ use crate::operations::{
     Body, Ctx, Expiry, Outcome, Reply, admin, admin_data, blobs, fake, reset, search, session, ui,
     users,
 };
+use crate::operations::{admin_requests, admin_sessions};
+use crate::requests::Trace;
 use crate::state::State;
 use crate::store::users::Key;
 use crate::wire;
@@ -120,8 +122,10 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
                 (&M::GET, ["apps", id, "users", user, "sessions"]) => {
                     admin_data::user_sessions(ctx, id, user).await
                 }
-                (&M::POST, ["sessions", id, "expire"]) => admin_data::expire_session(ctx, id).await,
-                (&M::DELETE, ["sessions", id]) => admin_data::destroy_session(ctx, id).await,
+                (&M::GET, ["sessions"]) => admin_sessions::list(ctx).await,
+                (&M::POST, ["sessions", id, "expire"]) => admin_sessions::expire(ctx, id).await,
+                (&M::DELETE, ["sessions", id]) => admin_sessions::destroy(ctx, id).await,
+                (&M::GET, ["requests"]) => admin_requests::list(ctx).await,
                 (&M::GET, ["blobs", uid]) => admin_data::blob_bytes(ctx, uid).await,
                 (&M::POST, ["providers", provider @ ("facebook" | "twitter"), "tokens"]) => {
                     fake::register(ctx, provider).await
@@ -168,6 +172,7 @@ where
     let admin = decoded
         .as_ref()
         .is_none_or(|d| d.first().is_some_and(|s| s == "_emulator"));
+    let mut trace = Trace::begin(&state, &parts, decoded.as_deref());
     let mut response = match decoded {
         None => respond(Err(ApiError::bad_request("Malformed path")), None),
         Some(_) if parts.method == Method::OPTIONS => {
@@ -177,8 +182,11 @@ where
                 preflight(&parts.headers)
             }
         }
-        Some(decoded) => serve(state, parts, body, conn, &decoded).await,
+        Some(decoded) => serve(state, parts, body, conn, &decoded, trace.as_mut()).await,
     };
+    if let Some(trace) = trace {
+        trace.finish(response.status().as_u16());
+    }
     let headers = response.headers_mut();
     if !admin {
         allow_any_origin(headers);
@@ -223,6 +231,7 @@ async fn serve<B>(
     body: B,
     conn: Connection,
     decoded: &[String],
+    mut trace: Option<&mut Trace>,
 ) -> Response<ResponseBody>
 where
     B: hyper::body::Body<Data = Bytes>,
@@ -269,6 +278,9 @@ where
         None => None,
     };
     let deadline = session.as_ref().map(|s| s.deadline);
+    if let (Some(trace), Some(session)) = (trace.as_deref_mut(), &session) {
+        trace.session(session);
+    }
 
     let query = match wire::parse_pairs(parts.uri.query().unwrap_or_default()) {
         Ok(query) => query,
@@ -301,6 +313,9 @@ where
     };
     let started = std::time::Instant::now();
     let outcome = route(&ctx, &parts.method, &segments).await;
+    if let Some(trace) = trace {
+        trace.outcome(&parts.method, &segments, &outcome);
+    }
     let response = respond(outcome, deadline);
     tracing::debug!(
         method = %parts.method,

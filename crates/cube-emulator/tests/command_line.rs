@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-const VARIABLES: [&str; 7] = [
+const VARIABLES: [&str; 8] = [
     "CUBE_EMULATOR_LISTEN",
     "CUBE_EMULATOR_DATA_DIR",
     "CUBE_EMULATOR_PASSWORD_COST",
@@ -17,6 +17,7 @@ const VARIABLES: [&str; 7] = [
     "CUBE_EMULATOR_PROVIDER_TIMEOUT",
     "CUBE_EMULATOR_IMPORT",
     "CUBE_EMULATOR_EXPORT_ON_EXIT",
+    "CUBE_EMULATOR_REQUEST_LOG",
 ];
 
 /// The binary with a clean environment (none of its variables) plus `env`.
@@ -439,4 +440,39 @@ fn an_export_on_exit_that_cannot_be_written_is_status_1() {
         "keep me"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_request_log_size_comes_from_its_flag_or_variable_within_its_limit() {
+    let capacity = |server: &Server| {
+        let mut answer = common::agent()
+            .get(&format!("{}/_emulator/requests", server.base_url))
+            .call()
+            .unwrap();
+        let body: serde_json::Value = answer.body_mut().read_json().unwrap();
+        body["capacity"].as_u64()
+    };
+    let listen = ("CUBE_EMULATOR_LISTEN", "127.0.0.1:0");
+    let server = Server::start(&["--in-memory"], &[listen]);
+    assert_eq!(capacity(&server), Some(1000));
+    drop(server);
+    let server = Server::start(
+        &["--in-memory"],
+        &[listen, ("CUBE_EMULATOR_REQUEST_LOG", "100000")],
+    );
+    assert_eq!(capacity(&server), Some(100_000));
+    drop(server);
+    let server = Server::start(
+        &["--in-memory", "--request-log", "0"],
+        &[listen, ("CUBE_EMULATOR_REQUEST_LOG", "7")],
+    );
+    assert_eq!(capacity(&server), Some(0));
+    drop(server);
+    let reason = "at most 100000";
+    assert_refused(&["--in-memory", "--request-log", "100001"], &[], reason);
+    assert_refused(
+        &["--in-memory"],
+        &[("CUBE_EMULATOR_REQUEST_LOG", "100001")],
+        reason,
+    );
 }

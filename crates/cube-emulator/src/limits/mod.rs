@@ -7,9 +7,11 @@
 use std::time::Duration;
 
 mod clients;
+mod requests;
 
 pub(crate) use clients::FREE_PER_BODY;
 pub use clients::Limits;
+pub(crate) use requests::*;
 
 // ---- user fields (`docs/PROTOCOL.md`, "Users") ----
 

@@ -5,6 +5,8 @@
 
 pub(crate) mod admin;
 pub(crate) mod admin_data;
+pub(crate) mod admin_requests;
+pub(crate) mod admin_sessions;
 pub(crate) mod blobs;
 pub(crate) mod fake;
 pub(crate) mod render;
