@@ -46,6 +46,7 @@ pub mod fuzzing;
 mod fuzzing;
 #[cfg(any(test, feature = "fuzzing"))]
 mod harness;
+mod head;
 mod inflow;
 mod limits;
 mod multipart;

@@ -168,16 +168,17 @@ where
     let admin = decoded
         .as_ref()
         .is_none_or(|d| d.first().is_some_and(|s| s == "_emulator"));
-    let mut response = match decoded {
-        None => respond(Err(ApiError::bad_request("Malformed path")), None),
-        Some(_) if parts.method == Method::OPTIONS => {
+    let mut response = match (crate::head::check(&parts), decoded) {
+        (Err(err), _) => respond(Err(err), None),
+        (Ok(()), None) => respond(Err(ApiError::bad_request("Malformed path")), None),
+        (Ok(()), Some(_)) if parts.method == Method::OPTIONS => {
             if admin {
                 admin_preflight(&state, &parts, &conn)
             } else {
                 preflight(&parts.headers)
             }
         }
-        Some(decoded) => serve(state, parts, body, conn, &decoded).await,
+        (Ok(()), Some(decoded)) => serve(state, parts, body, conn, &decoded).await,
     };
     let headers = response.headers_mut();
     if !admin {
