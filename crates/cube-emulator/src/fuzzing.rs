@@ -35,7 +35,7 @@ pub fn json_body(data: &[u8]) {
     let Some(Value::Object(map)) = body_of("application/json", data) else {
         return;
     };
-    let _ = crate::operations::users::user_input(&map);
+    let _ = crate::user_fields::user_input(&map);
     let _ = AppSettings::default().apply(&map);
     let _ =
         crate::operations::session::credentials(map.get("user").and_then(Value::as_object), &map);

@@ -57,6 +57,7 @@ mod server;
 mod settings;
 mod state;
 mod store;
+mod user_fields;
 mod wire;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
