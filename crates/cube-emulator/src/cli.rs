@@ -40,20 +40,37 @@ use crate::{
 
 /// The `cube-emulator` command: its name, version and the emulator's
 /// flags. The binary parses this; other commands flatten [`EmulatorArgs`].
+// `--help` shows `about` and `long_about`, written for the people who run
+// the command (the doc comment above is for the library's readers).
 #[derive(Debug, Parser)]
-#[command(name = "cube-emulator", version)]
+#[command(
+    name = "cube-emulator",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT
+)]
 pub struct Cli {
     /// The emulator's flags.
     #[command(flatten)]
     pub args: EmulatorArgs,
 }
 
+/// The first line of `cube-emulator --help`.
+const ABOUT: &str = "A local ConnectyCube Auth & Users server, for tests and for working offline.";
+
+/// What `cube-emulator --help` says before the flags.
+const LONG_ABOUT: &str = "A local ConnectyCube Auth & Users server, for tests and for working \
+offline.\n\nIt answers the ConnectyCube REST API (sessions, users, password resets, sign-in with \
+Facebook, Twitter, Firebase or your own identity provider, and file uploads) and keeps its data \
+in a data directory, or only in memory. An admin API and a web UI at /_emulator/ set up \
+applications, move the clock, read the e-mails it sent, and save or load data sets.";
+
 /// The emulator's flags and their environment variables. Flatten them into
 /// a clap command with `#[command(flatten)]`; [`EmulatorArgs::into_config`]
 /// makes the configuration they ask for, [`run`] serves with them.
 #[derive(Clone, Args)]
 #[command(after_help = "Once it serves, it prints one line on stdout: \
-                  `cube-emulator listening on http://IP:PORT`. Logs go to stderr \
+                  cube-emulator listening on http://IP:PORT. Logs go to stderr \
                   (filter them with RUST_LOG). The web UI is at /_emulator/ui/. \
                   SIGINT (Ctrl-C) or SIGTERM stops it cleanly.")]
 pub struct EmulatorArgs {
@@ -114,8 +131,9 @@ pub struct EmulatorArgs {
     )]
     password_cost: Cost,
 
-    /// Require `Authorization: Bearer TOKEN` on /_emulator/* (the admin API
-    /// and the web UI); without one, only loopback clients may use them.
+    /// Require the header "Authorization: Bearer TOKEN" on /_emulator/*
+    /// (the admin API and the web UI); without a token, only clients on
+    /// this computer may use them.
     #[arg(
         long,
         value_name = "TOKEN",

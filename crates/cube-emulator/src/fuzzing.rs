@@ -315,6 +315,7 @@ impl Server {
         for phone in [false, true] {
             let result = self.harness.runtime.block_on(firebase::verify(
                 &state.providers,
+                1,
                 &settings,
                 phone,
                 "cube-fuzz",

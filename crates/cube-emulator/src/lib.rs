@@ -204,9 +204,6 @@ impl Emulator {
             }
             _ => format!("http://{addr}"),
         };
-        for app in &apps {
-            app.settings.warn_if_unsafe(app.id);
-        }
         // The application as stored wins over the flags (an existing one is kept).
         let app = apps.iter().find(|a| a.id == config.app_id).cloned();
         let state = Arc::new(State::new(

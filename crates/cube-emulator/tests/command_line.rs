@@ -142,6 +142,24 @@ fn help_names_every_flag_and_its_variable() {
 }
 
 #[test]
+fn help_is_written_for_people() {
+    for flag in ["--help", "-h"] {
+        let help = text(&run(&[flag], &[]).stdout);
+        let first = help.lines().next().unwrap_or_default();
+        assert_eq!(
+            first, "A local ConnectyCube Auth & Users server, for tests and for working offline.",
+            "{flag}"
+        );
+        // No rustdoc or Markdown: no links to items, no code spans.
+        assert!(
+            !help.contains('`') && !help.contains("[`"),
+            "{flag}:\n{help}"
+        );
+        assert!(!help.contains("flatten"), "{flag}:\n{help}");
+    }
+}
+
+#[test]
 fn help_never_shows_a_variable_s_value() {
     let out = run(
         &["--help"],

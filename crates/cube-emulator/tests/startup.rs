@@ -90,14 +90,60 @@ fn an_empty_admin_token_is_refused_at_start() {
     );
 }
 
+/// An unsigned ID token of the Firebase Auth Emulator's shape for `sub`.
+fn unsigned_firebase_token(sub: &str) -> String {
+    use base64::Engine;
+    let b64 = |json: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string())
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let project = "cube-test-project";
+    let claims = serde_json::json!({
+        "iss": format!("https://securetoken.google.com/{project}"),
+        "aud": project, "auth_time": now - 10, "iat": now - 10, "exp": now + 3600,
+        "sub": sub, "user_id": sub, "phone_number": "+15550100",
+    });
+    format!(
+        "{}.{}.",
+        b64(serde_json::json!({"alg": "none", "typ": "JWT"})),
+        b64(claims)
+    )
+}
+
 #[test]
-fn logs_are_plain_text_and_say_when_unsigned_firebase_tokens_are_accepted() {
+fn logs_are_plain_text_and_speak_of_unsigned_firebase_tokens_only_once_one_is_accepted() {
     let mut child = spawn(&["--listen", "127.0.0.1:0", "--in-memory"], &[]);
     let line = first_line(&mut child);
-    assert!(
-        line.starts_with("cube-emulator listening on http://127.0.0.1:"),
-        "{line:?}"
-    );
+    let url = line
+        .trim()
+        .strip_prefix("cube-emulator listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    // A second application, which nobody signs in to with Firebase.
+    let created = agent
+        .post(&format!("{url}/_emulator/apps"))
+        .send_json(serde_json::json!({"id": 7, "auth_key": "k7", "auth_secret": "s7"}))
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    for sub in ["first", "second"] {
+        let signed_in = agent
+            .post(&format!("{url}/session"))
+            .send_json(serde_json::json!({
+                "application_id": 1, "auth_key": "emulator-auth-key",
+                "provider": "firebase_phone",
+                "firebase_phone": {"project_id": "cube-test-project",
+                                   "access_token": unsigned_firebase_token(sub)},
+            }))
+            .unwrap();
+        assert_eq!(signed_in.status(), 201);
+    }
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -108,12 +154,28 @@ fn logs_are_plain_text_and_say_when_unsigned_firebase_tokens_are_accepted() {
     // Piped, not a terminal: no colour codes.
     assert!(stderr.contains("listening"), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
-    // The deliberately unsafe default says so, with the way out.
-    let warning = stderr
+    // Nothing is said at start, and nothing is a warning; the application
+    // that accepted unsigned tokens hears of it once, with the way out.
+    assert!(!stderr.contains("WARN"), "{stderr}");
+    let notices: Vec<&str> = stderr
         .lines()
-        .find(|l| l.contains("unsigned Firebase ID tokens"))
-        .unwrap_or_else(|| panic!("no warning about unsigned tokens in {stderr}"));
-    assert!(warning.contains("WARN"), "{warning}");
-    assert!(warning.contains("app_id=1"), "{warning}");
-    assert!(warning.contains("firebase_accept_unsigned"), "{warning}");
+        .filter(|l| l.contains("unsigned Firebase ID token"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{stderr}");
+    assert!(notices[0].contains("INFO"), "{}", notices[0]);
+    assert!(notices[0].contains("app_id=1"), "{}", notices[0]);
+    assert!(
+        notices[0].contains("firebase_accept_unsigned"),
+        "{}",
+        notices[0]
+    );
+    let listening = stderr
+        .lines()
+        .position(|l| l.contains("listening"))
+        .unwrap();
+    let noticed = stderr
+        .lines()
+        .position(|l| l.contains("unsigned Firebase"))
+        .unwrap();
+    assert!(noticed > listening, "{stderr}");
 }

@@ -129,7 +129,6 @@ pub(crate) async fn create_app(ctx: &Ctx) -> Outcome {
             Ok(app)
         })
         .await?;
-    app.settings.warn_if_unsafe(app.id);
     ctx.state.put_app(app.clone());
     Ok(Reply::created(json!({ "app": app_json(ctx, &app) })))
 }
@@ -152,7 +151,6 @@ pub(crate) async fn show_settings(ctx: &Ctx, id: &str) -> Outcome {
 /// `PUT /_emulator/apps/{id}/settings`: any subset; all or nothing.
 pub(crate) async fn update_settings(ctx: &Ctx, id: &str) -> Outcome {
     let mut app = app_of(ctx, id)?;
-    let was_unsafe = app.settings.accepts_unsigned_firebase();
     app.settings.apply(ctx.body()?)?;
     let (app_id, settings) = (app.id, app.settings.clone());
     ctx.state
@@ -160,9 +158,6 @@ pub(crate) async fn update_settings(ctx: &Ctx, id: &str) -> Outcome {
         .write(move |c| Ok(apps::save_settings(c, app_id, &settings)?))
         .await?;
     let body = json!({ "settings": app.settings.to_json(Some(&ctx.state.base_url)) });
-    if !was_unsafe {
-        app.settings.warn_if_unsafe(app.id);
-    }
     ctx.state.put_app(app);
     Ok(Reply::ok(body))
 }

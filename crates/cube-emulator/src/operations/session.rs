@@ -154,9 +154,10 @@ async fn verified_identity(
             project_id,
             id_token,
         }) => {
-            let verified =
-                firebase::verify(providers, settings, *phone, project_id, id_token, ctx.now)
-                    .await?;
+            let verified = firebase::verify(
+                providers, app.id, settings, *phone, project_id, id_token, ctx.now,
+            )
+            .await?;
             (Provider::Firebase, verified)
         }
         // With a custom identity provider, every login + password goes to
