@@ -109,7 +109,7 @@ pub struct EmulatorArgs {
         long,
         value_name = "N",
         default_value_t = DEFAULT_APP_ID,
-        value_parser = clap::value_parser!(i64).range(1..)
+        value_parser = clap::value_parser!(i64).range(1..=crate::limits::ID_MAX)
     )]
     app_id: i64,
 
@@ -169,9 +169,9 @@ pub struct EmulatorArgs {
     max_connections: Option<usize>,
 
     /// Start from the data set saved in DIR (by --export-on-exit or
-    /// POST /_emulator/export). It is checked whole first; a bad one stops
-    /// the start with the item at fault (status 1). The data directory must
-    /// hold no data yet.
+    /// POST /_emulator/export). All of it is checked first, by the rules
+    /// the API applies; a bad one stops the start, naming the file and line
+    /// at fault (status 1). The data directory must hold no data yet.
     #[arg(
         long,
         value_name = "DIR",
@@ -180,8 +180,10 @@ pub struct EmulatorArgs {
     )]
     import: Option<PathBuf>,
 
-    /// Save a data set in DIR at a clean stop (SIGINT, SIGTERM), replacing
-    /// the data set already there; DIR may be the --import one.
+    /// Save a data set in DIR at a clean stop (SIGINT, SIGTERM). DIR must be
+    /// missing, empty or hold a data set the emulator saved, which is then
+    /// replaced, leaving its other files (a README) alone; anything else is
+    /// refused at start. DIR may be the --import one.
     #[arg(
         long,
         value_name = "DIR",

@@ -65,6 +65,17 @@ fn body_of(content_type: &str, data: &[u8]) -> Option<Value> {
     }
 }
 
+/// A data set (see `dataset::from_parts` for how `data` splits into its
+/// files), read as an import reads it: refused with a reason, or accepted
+/// — and then what an export writes of it is accepted too, with the same
+/// records.
+pub fn data_set(data: &[u8]) {
+    let set = crate::dataset::from_parts(data);
+    if let Err(problem) = crate::dataset::read_and_write_back(&set) {
+        panic!("an accepted data set does not survive its export: {problem}");
+    }
+}
+
 /// A query string: every pair decodes strictly, or the whole is `400`.
 pub fn query_text(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -451,7 +462,8 @@ mod tests {
 
     #[test]
     fn every_seed_and_crash_replays_cleanly() {
-        let plain: [Plain; 6] = [
+        let plain: [Plain; 7] = [
+            ("emulator_data_set", data_set),
             ("emulator_form_body", form_body),
             ("emulator_json_body", json_body),
             ("emulator_query_text", query_text),

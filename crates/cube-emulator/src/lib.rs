@@ -109,6 +109,10 @@ pub enum StartError {
     /// A setting of [`EmulatorConfig`] cannot be used.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The folder of [`EmulatorConfig::export_on_exit`] cannot take an
+    /// export: refused before anything is served, so nothing is lost.
+    #[error(transparent)]
+    ExportTarget(ExportError),
 }
 
 /// Starts emulators. See [`Emulator::start`] and [`Emulator::start_blocking`].
@@ -125,6 +129,17 @@ impl Emulator {
                 "the admin token must not be empty; leave it unset to serve loopback peers only"
                     .into(),
             ));
+        }
+        if !limits::id_ok(config.app_id) {
+            return Err(StartError::Config(format!(
+                "the application id must be from 1 to {}",
+                limits::ID_MAX
+            )));
+        }
+        if let Some(target) = config.export_on_exit.clone() {
+            dataset::check_export_target(target)
+                .await
+                .map_err(StartError::ExportTarget)?;
         }
         let dir = match &config.storage {
             Storage::InMemory => None,

@@ -415,8 +415,6 @@ fn a_signal_right_after_the_ready_line_is_a_clean_stop() {
 fn an_export_on_exit_that_cannot_be_written_is_status_1() {
     let dir = std::env::temp_dir().join(format!("cube-emulator-cli-exit-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("notes.txt"), "keep me").unwrap();
     let target = dir.to_str().unwrap().to_owned();
     let mut child = command(
         &[
@@ -433,6 +431,8 @@ fn an_export_on_exit_that_cannot_be_written_is_status_1() {
     .spawn()
     .expect("the binary starts");
     common::ready_url(&mut child);
+    // Usable at start (and made then); by the stop, other files are there.
+    std::fs::write(dir.join("notes.txt"), "keep me").unwrap();
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

@@ -179,3 +179,46 @@ fn logs_are_plain_text_and_speak_of_unsigned_firebase_tokens_only_once_one_is_ac
         .unwrap();
     assert!(noticed > listening, "{stderr}");
 }
+
+#[test]
+fn an_export_target_that_cannot_be_used_stops_the_start_before_the_ready_line() {
+    let dir =
+        std::env::temp_dir().join(format!("cube-emulator-start-export-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // A web app's folder: its manifest.json is not a data set's.
+    let manifest = r#"{"name": "My App", "start_url": "/"}"#;
+    std::fs::write(dir.join("manifest.json"), manifest).unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html>").unwrap();
+    let target = dir.to_str().unwrap();
+    let mut child = spawn(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--in-memory",
+            "--export-on-exit",
+            target,
+        ],
+        &[],
+    );
+    assert_eq!(first_line(&mut child), "", "no ready line");
+    let (code, stderr) = finish(child);
+    assert_eq!(code, Some(1), "{stderr}");
+    let said = stderr.lines().last().unwrap_or_default();
+    assert!(
+        said.starts_with(&format!(
+            "cube-emulator: cannot export to {target}: its manifest.json"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("manifest.json")).unwrap(),
+        manifest
+    );
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
