@@ -432,7 +432,7 @@ fn an_export_on_exit_that_cannot_be_written_is_status_1() {
     .expect("the binary starts");
     common::ready_url(&mut child);
     // Usable at start (and made then); by the stop, other files are there.
-    std::fs::write(dir.join("notes.txt"), "keep me").unwrap();
+    let written = std::fs::write(dir.join("notes.txt"), "keep me");
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -445,6 +445,7 @@ fn an_export_on_exit_that_cannot_be_written_is_status_1() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let out = child.wait_with_output().unwrap();
+    written.unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let last = stderr.lines().last().unwrap_or_default();

@@ -126,23 +126,26 @@ fn logs_are_plain_text_and_speak_of_unsigned_firebase_tokens_only_once_one_is_ac
         .http_status_as_error(false)
         .build()
         .into();
-    // A second application, which nobody signs in to with Firebase.
-    let created = agent
-        .post(&format!("{url}/_emulator/apps"))
-        .send_json(serde_json::json!({"id": 7, "auth_key": "k7", "auth_secret": "s7"}))
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    // A second application, which nobody signs in to with Firebase, then
+    // two sign-ins to the first. Statuses are checked once the process is
+    // stopped, so that a failure never leaves it running.
+    let status_of = |answer: Result<http::Response<ureq::Body>, ureq::Error>| {
+        answer.map_or(0, |a| a.status().as_u16())
+    };
+    let mut statuses = vec![status_of(
+        agent
+            .post(&format!("{url}/_emulator/apps"))
+            .send_json(serde_json::json!({"id": 7, "auth_key": "k7", "auth_secret": "s7"})),
+    )];
     for sub in ["first", "second"] {
-        let signed_in = agent
-            .post(&format!("{url}/session"))
-            .send_json(serde_json::json!({
+        statuses.push(status_of(agent.post(&format!("{url}/session")).send_json(
+            serde_json::json!({
                 "application_id": 1, "auth_key": "emulator-auth-key",
                 "provider": "firebase_phone",
                 "firebase_phone": {"project_id": "cube-test-project",
                                    "access_token": unsigned_firebase_token(sub)},
-            }))
-            .unwrap();
-        assert_eq!(signed_in.status(), 201);
+            }),
+        )));
     }
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -150,6 +153,7 @@ fn logs_are_plain_text_and_speak_of_unsigned_firebase_tokens_only_once_one_is_ac
         .unwrap();
     assert!(status.success());
     let (code, stderr) = finish(child);
+    assert_eq!(statuses, [201, 201, 201], "{stderr}");
     assert_eq!(code, Some(0), "{stderr}");
     // Piped, not a terminal: no colour codes.
     assert!(stderr.contains("listening"), "{stderr}");
@@ -201,8 +205,10 @@ fn an_export_target_that_cannot_be_used_stops_the_start_before_the_ready_line() 
         ],
         &[],
     );
-    assert_eq!(first_line(&mut child), "", "no ready line");
+    let ready = first_line(&mut child);
+    // Bounded: a process that serves anyway is killed.
     let (code, stderr) = finish(child);
+    assert_eq!(ready, "", "no ready line");
     assert_eq!(code, Some(1), "{stderr}");
     let said = stderr.lines().last().unwrap_or_default();
     assert!(
