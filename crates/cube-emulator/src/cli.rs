@@ -442,6 +442,10 @@ mod tests {
         assert_eq!(c.password_cost, PasswordCost::Production);
         assert_eq!(c.admin_token.as_deref(), Some("t"));
         assert_eq!(c.provider_timeout, Duration::from_millis(500));
+        assert_eq!(
+            parse(&["--app-id", "9007199254740991"]).unwrap().app_id,
+            (1 << 53) - 1
+        );
         let c = parse(&["--data-dir", "/tmp/x", "--in-memory"]).unwrap();
         assert_eq!(c.storage, Storage::InMemory);
     }
@@ -454,6 +458,7 @@ mod tests {
             &["--listen", "localhost"],
             &["--password-cost", "cheap"],
             &["--app-id", "0"],
+            &["--app-id", "9007199254740992"],
             &["--app-id", "x"],
             &["--admin-token", ""],
             &["--admin-token="],

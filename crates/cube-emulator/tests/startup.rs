@@ -90,6 +90,23 @@ fn an_empty_admin_token_is_refused_at_start() {
     );
 }
 
+#[test]
+fn an_application_id_that_leaves_no_room_after_it_is_refused_at_start() {
+    let config = |app_id| cube_emulator::EmulatorConfig {
+        app_id,
+        ..cube_emulator::EmulatorConfig::default()
+    };
+    let err =
+        cube_emulator::Emulator::start_blocking(config(1 << 53)).expect_err("an id past 2^53 - 1");
+    assert!(
+        err.to_string()
+            .contains("the application id must be from 1 to 9007199254740991"),
+        "{err}"
+    );
+    let running = cube_emulator::Emulator::start_blocking(config((1 << 53) - 1)).unwrap();
+    assert_eq!(running.app_id(), (1 << 53) - 1);
+}
+
 /// An unsigned ID token of the Firebase Auth Emulator's shape for `sub`.
 fn unsigned_firebase_token(sub: &str) -> String {
     use base64::Engine;
