@@ -22,6 +22,7 @@ use crate::files::is_uid;
 use crate::limits::{LINE_MAX_BYTES, MANIFEST_MAX_BYTES, RECORDS_MAX_BYTES};
 
 /// Why a folder is not used, or failed.
+#[derive(Debug)]
 pub(super) enum Problem {
     /// It holds what an export must not replace; nothing was touched.
     Refused(String),

@@ -315,6 +315,27 @@ mod tests {
     }
 
     #[test]
+    fn records_fill_their_budget_exactly_and_one_byte_more_is_refused() {
+        let apps = snapshot(3).apps;
+        let mut all = Vec::new();
+        let mut budget = u64::MAX;
+        apps.write_lines(APPLICATIONS, &mut all, &mut budget)
+            .unwrap();
+        let size = all.len() as u64;
+        let mut budget = size;
+        apps.write_lines(APPLICATIONS, &mut Vec::new(), &mut budget)
+            .unwrap();
+        assert_eq!(budget, 0);
+        let mut budget = size - 1;
+        match apps.write_lines(APPLICATIONS, &mut Vec::new(), &mut budget) {
+            Err(Problem::Refused(reason)) => {
+                assert!(reason.contains("more than an import reads"), "{reason}");
+            }
+            _ => panic!("a data set past its budget was written"),
+        }
+    }
+
+    #[test]
     fn an_export_that_fails_half_way_leaves_the_earlier_data_set_and_no_staging() {
         let root = std::env::temp_dir().join(format!("cube-emulator-write-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
