@@ -40,20 +40,37 @@ use crate::{
 
 /// The `cube-emulator` command: its name, version and the emulator's
 /// flags. The binary parses this; other commands flatten [`EmulatorArgs`].
+// `--help` shows `about` and `long_about`, written for the people who run
+// the command (the doc comment above is for the library's readers).
 #[derive(Debug, Parser)]
-#[command(name = "cube-emulator", version)]
+#[command(
+    name = "cube-emulator",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT
+)]
 pub struct Cli {
     /// The emulator's flags.
     #[command(flatten)]
     pub args: EmulatorArgs,
 }
 
+/// The first line of `cube-emulator --help`.
+const ABOUT: &str = "A local ConnectyCube Auth & Users server, for tests and for working offline.";
+
+/// What `cube-emulator --help` says before the flags.
+const LONG_ABOUT: &str = "A local ConnectyCube Auth & Users server, for tests and for working \
+offline.\n\nIt answers the ConnectyCube REST API (sessions, users, password resets, sign-in with \
+Facebook, Twitter, Firebase or your own identity provider, and file uploads) and keeps its data \
+in a data directory, or only in memory. An admin API and a web UI at /_emulator/ set up \
+applications, move the clock, read the e-mails it sent, and save or load data sets.";
+
 /// The emulator's flags and their environment variables. Flatten them into
 /// a clap command with `#[command(flatten)]`; [`EmulatorArgs::into_config`]
 /// makes the configuration they ask for, [`run`] serves with them.
 #[derive(Clone, Args)]
 #[command(after_help = "Once it serves, it prints one line on stdout: \
-                  `cube-emulator listening on http://IP:PORT`. Logs go to stderr \
+                  cube-emulator listening on http://IP:PORT. Logs go to stderr \
                   (filter them with RUST_LOG). The web UI is at /_emulator/ui/. \
                   SIGINT (Ctrl-C) or SIGTERM stops it cleanly.")]
 pub struct EmulatorArgs {
@@ -92,7 +109,7 @@ pub struct EmulatorArgs {
         long,
         value_name = "N",
         default_value_t = DEFAULT_APP_ID,
-        value_parser = clap::value_parser!(i64).range(1..)
+        value_parser = clap::value_parser!(i64).range(1..=crate::limits::ID_MAX)
     )]
     app_id: i64,
 
@@ -114,8 +131,9 @@ pub struct EmulatorArgs {
     )]
     password_cost: Cost,
 
-    /// Require `Authorization: Bearer TOKEN` on /_emulator/* (the admin API
-    /// and the web UI); without one, only loopback clients may use them.
+    /// Require the header "Authorization: Bearer TOKEN" on /_emulator/*
+    /// (the admin API and the web UI); without a token, only clients on
+    /// this computer may use them.
     #[arg(
         long,
         value_name = "TOKEN",
@@ -151,9 +169,9 @@ pub struct EmulatorArgs {
     max_connections: Option<usize>,
 
     /// Start from the data set saved in DIR (by --export-on-exit or
-    /// POST /_emulator/export). It is checked whole first; a bad one stops
-    /// the start with the item at fault (status 1). The data directory must
-    /// hold no data yet.
+    /// POST /_emulator/export). All of it is checked first, by the rules
+    /// the API applies; a bad one stops the start, naming the file and line
+    /// at fault (status 1). The data directory must hold no data yet.
     #[arg(
         long,
         value_name = "DIR",
@@ -162,8 +180,10 @@ pub struct EmulatorArgs {
     )]
     import: Option<PathBuf>,
 
-    /// Save a data set in DIR at a clean stop (SIGINT, SIGTERM), replacing
-    /// the data set already there; DIR may be the --import one.
+    /// Save a data set in DIR at a clean stop (SIGINT, SIGTERM). DIR must be
+    /// missing, empty or hold a data set the emulator saved, which is then
+    /// replaced, leaving its other files (a README) alone; anything else is
+    /// refused at start. DIR may be the --import one.
     #[arg(
         long,
         value_name = "DIR",
@@ -452,6 +472,10 @@ mod tests {
         assert_eq!(c.password_cost, PasswordCost::Production);
         assert_eq!(c.admin_token.as_deref(), Some("t"));
         assert_eq!(c.provider_timeout, Duration::from_millis(500));
+        assert_eq!(
+            parse(&["--app-id", "9007199254740991"]).unwrap().app_id,
+            (1 << 53) - 1
+        );
         let c = parse(&["--data-dir", "/tmp/x", "--in-memory"]).unwrap();
         assert_eq!(c.storage, Storage::InMemory);
     }
@@ -464,6 +488,7 @@ mod tests {
             &["--listen", "localhost"],
             &["--password-cost", "cheap"],
             &["--app-id", "0"],
+            &["--app-id", "9007199254740992"],
             &["--app-id", "x"],
             &["--admin-token", ""],
             &["--admin-token="],

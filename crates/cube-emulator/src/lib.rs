@@ -51,6 +51,7 @@ pub mod fuzzing;
 mod fuzzing;
 #[cfg(any(test, feature = "fuzzing"))]
 mod harness;
+mod head;
 mod inflow;
 mod limits;
 mod multipart;
@@ -63,6 +64,7 @@ mod settings;
 mod state;
 mod store;
 pub mod testing;
+mod user_fields;
 mod wire;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -114,6 +116,10 @@ pub enum StartError {
     /// A setting of [`EmulatorConfig`] cannot be used.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The folder of [`EmulatorConfig::export_on_exit`] cannot take an
+    /// export: refused before anything is served, so nothing is lost.
+    #[error(transparent)]
+    ExportTarget(ExportError),
 }
 
 /// Starts emulators. See [`Emulator::start`] and [`Emulator::start_blocking`].
@@ -130,6 +136,17 @@ impl Emulator {
                 "the admin token must not be empty; leave it unset to serve loopback peers only"
                     .into(),
             ));
+        }
+        if !limits::id_ok(config.app_id) {
+            return Err(StartError::Config(format!(
+                "the application id must be from 1 to {}",
+                limits::ID_MAX
+            )));
+        }
+        if let Some(target) = config.export_on_exit.clone() {
+            dataset::check_export_target(target)
+                .await
+                .map_err(StartError::ExportTarget)?;
         }
         if !limits::request_log_ok(config.request_log) {
             return Err(StartError::Config(format!(
@@ -215,9 +232,6 @@ impl Emulator {
             }
             _ => format!("http://{addr}"),
         };
-        for app in &apps {
-            app.settings.warn_if_unsafe(app.id);
-        }
         // The application as stored wins over the flags (an existing one is kept).
         let app = apps.iter().find(|a| a.id == config.app_id).cloned();
         let state = Arc::new(

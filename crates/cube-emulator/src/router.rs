@@ -173,16 +173,17 @@ where
         .as_ref()
         .is_none_or(|d| d.first().is_some_and(|s| s == "_emulator"));
     let mut trace = Trace::begin(&state, &parts, decoded.as_deref());
-    let mut response = match decoded {
-        None => respond(Err(ApiError::bad_request("Malformed path")), None),
-        Some(_) if parts.method == Method::OPTIONS => {
+    let mut response = match (crate::head::check(&parts), decoded) {
+        (Err(err), _) => respond(Err(err), None),
+        (Ok(()), None) => respond(Err(ApiError::bad_request("Malformed path")), None),
+        (Ok(()), Some(_)) if parts.method == Method::OPTIONS => {
             if admin {
                 admin_preflight(&state, &parts, &conn)
             } else {
                 preflight(&parts.headers)
             }
         }
-        Some(decoded) => serve(state, parts, body, conn, &decoded, trace.as_mut()).await,
+        (Ok(()), Some(decoded)) => serve(state, parts, body, conn, &decoded, trace.as_mut()).await,
     };
     if let Some(trace) = trace {
         trace.finish(response.status().as_u16());

@@ -143,6 +143,24 @@ fn help_names_every_flag_and_its_variable() {
 }
 
 #[test]
+fn help_is_written_for_people() {
+    for flag in ["--help", "-h"] {
+        let help = text(&run(&[flag], &[]).stdout);
+        let first = help.lines().next().unwrap_or_default();
+        assert_eq!(
+            first, "A local ConnectyCube Auth & Users server, for tests and for working offline.",
+            "{flag}"
+        );
+        // No rustdoc or Markdown: no links to items, no code spans.
+        assert!(
+            !help.contains('`') && !help.contains("[`"),
+            "{flag}:\n{help}"
+        );
+        assert!(!help.contains("flatten"), "{flag}:\n{help}");
+    }
+}
+
+#[test]
 fn help_never_shows_a_variable_s_value() {
     let out = run(
         &["--help"],
@@ -398,8 +416,6 @@ fn a_signal_right_after_the_ready_line_is_a_clean_stop() {
 fn an_export_on_exit_that_cannot_be_written_is_status_1() {
     let dir = std::env::temp_dir().join(format!("cube-emulator-cli-exit-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("notes.txt"), "keep me").unwrap();
     let target = dir.to_str().unwrap().to_owned();
     let mut child = command(
         &[
@@ -416,6 +432,8 @@ fn an_export_on_exit_that_cannot_be_written_is_status_1() {
     .spawn()
     .expect("the binary starts");
     common::ready_url(&mut child);
+    // Usable at start (and made then); by the stop, other files are there.
+    let written = std::fs::write(dir.join("notes.txt"), "keep me");
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -428,6 +446,7 @@ fn an_export_on_exit_that_cannot_be_written_is_status_1() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let out = child.wait_with_output().unwrap();
+    written.unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let last = stderr.lines().last().unwrap_or_default();

@@ -7,7 +7,7 @@ use super::{Ctx, Expiry, Outcome, Reply, render};
 use crate::clock::format_iso;
 use crate::crypto::{self, constant_time_eq, hash_token, signature_matches};
 use crate::error::{ApiError, ensure};
-use crate::limits::{GUEST_TTL, SESSION_TTL, email_ok, login_ok, password_ok};
+use crate::limits::{FULL_NAME_MAX_CHARS, GUEST_TTL, SESSION_TTL, email_ok, login_ok, password_ok};
 use crate::providers::{ProviderLogin, Verified, cidp, facebook, firebase, twitter};
 use crate::state::State;
 use crate::store::apps::{self, App};
@@ -63,7 +63,7 @@ pub(crate) fn credentials(
         let full_name = params
             .get("full_name")
             .and_then(Value::as_str)
-            .map(str::to_owned);
+            .map(|name| name.chars().take(FULL_NAME_MAX_CHARS).collect());
         return Ok(Credentials::Guest { full_name });
     }
     // Credentials are never validated: anything unusable is simply 401.
@@ -154,9 +154,10 @@ async fn verified_identity(
             project_id,
             id_token,
         }) => {
-            let verified =
-                firebase::verify(providers, settings, *phone, project_id, id_token, ctx.now)
-                    .await?;
+            let verified = firebase::verify(
+                providers, app.id, settings, *phone, project_id, id_token, ctx.now,
+            )
+            .await?;
             (Provider::Firebase, verified)
         }
         // With a custom identity provider, every login + password goes to
