@@ -10,7 +10,7 @@ use http::{Method, Request, Response};
 use http_body_util::{Either, Full};
 use serde_json::{Map, Value};
 
-use crate::clock::format_header;
+use crate::clock::{format_header, format_http_date};
 use crate::conns::Activity;
 use crate::error::ApiError;
 use crate::files::FileBody;
@@ -147,6 +147,8 @@ pub(crate) struct Connection {
 /// Handles one HTTP request. Never fails: every problem is an error reply.
 /// Everything under `/_emulator/` answers without CORS headers (no page of
 /// another origin may read it); the ConnectyCube API allows any origin.
+/// Every answer carries `Date`, read from the emulator's clock (moved by
+/// the admin API), as the public service's answers carry its own.
 pub(crate) async fn handle<B>(
     state: Arc<State>,
     req: Request<B>,
@@ -177,11 +179,14 @@ where
                 preflight(&parts.headers)
             }
         }
-        Some(decoded) => serve(state, parts, body, conn, &decoded).await,
+        Some(decoded) => serve(state.clone(), parts, body, conn, &decoded).await,
     };
     let headers = response.headers_mut();
     if !admin {
         allow_any_origin(headers);
+    }
+    if let Ok(date) = HeaderValue::from_str(&format_http_date(state.clock.now())) {
+        headers.insert(http::header::DATE, date);
     }
     headers.insert(
         "x-content-type-options",
@@ -508,15 +513,18 @@ fn ui_headers(headers: &mut http::HeaderMap) {
 }
 
 /// Browser apps on another origin (a dev server on another port) may call
-/// the emulator: every response allows any origin and exposes the expiry
-/// header to scripts.
+/// the emulator: every response allows any origin and exposes to scripts
+/// the expiry header and `Date` (a client signs with the server's time).
 fn allow_any_origin(headers: &mut http::HeaderMap) {
     headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
     headers.insert(
         "access-control-expose-headers",
-        HeaderValue::from_static("CB-Token-ExpirationDate"),
+        HeaderValue::from_static(EXPOSED_HEADERS),
     );
 }
+
+/// What `Access-Control-Expose-Headers` lists, as the public service's.
+pub(crate) const EXPOSED_HEADERS: &str = "CB-Token-ExpirationDate, Date";
 
 /// Answers a CORS preflight: any method of the API, the headers asked for.
 fn preflight(request: &http::HeaderMap) -> Response<ResponseBody> {

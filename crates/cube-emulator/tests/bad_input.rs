@@ -396,6 +396,13 @@ fn browsers_may_call_from_another_origin() {
     assert_eq!(resp.headers["access-control-allow-origin"], "*");
     assert_eq!(
         resp.headers["access-control-expose-headers"],
-        "CB-Token-ExpirationDate"
+        "CB-Token-ExpirationDate, Date"
+    );
+    // Errors and the preflight expose them too.
+    let resp = emu.get("/users/1", None);
+    resp.assert(401);
+    assert_eq!(
+        resp.headers["access-control-expose-headers"],
+        "CB-Token-ExpirationDate, Date"
     );
 }
