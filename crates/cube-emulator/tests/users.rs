@@ -56,7 +56,7 @@ fn sign_up_with_a_token_or_an_auth_key() {
         json!({"login": "nokey", "password": "password123"}),
     );
     resp.assert(401);
-    assert_eq!(resp.text, NO_SESSION);
+    assert_eq!(resp.text, r#"{"errors":["Token is required"]}"#);
     let resp = emu.send(
         "POST",
         "/users",

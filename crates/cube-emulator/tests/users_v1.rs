@@ -146,7 +146,12 @@ fn settings_disable_the_lists() {
         json!({"list_users_v1": false}),
     )
     .assert(200);
-    emu.get("/users", Some(&token)).assert(403);
+    let resp = emu.get("/users", Some(&token));
+    resp.assert(403);
+    assert_eq!(
+        resp.text,
+        r#"{"errors":{"base":["Forbidden. List users API v1 is disabled"]}}"#
+    );
     emu.get("/users/v2?login=ann", Some(&token)).assert(200);
     emu.get("/users/by_tags?tags=red", Some(&token)).assert(200);
     emu.put(

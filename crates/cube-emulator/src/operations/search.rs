@@ -34,9 +34,10 @@ fn listing_app(ctx: &Ctx, v1: bool) -> Result<i64, ApiError> {
     ensure(app.settings.list_users, || {
         ApiError::forbidden(LIST_DISABLED)
     })?;
-    ensure(!v1 || app.settings.list_users_v1, || {
-        ApiError::forbidden(LIST_DISABLED)
-    })?;
+    ensure(
+        !v1 || app.settings.list_users_v1,
+        ApiError::list_v1_disabled,
+    )?;
     Ok(app_id)
 }
 
