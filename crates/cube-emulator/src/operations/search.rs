@@ -763,7 +763,7 @@ mod plans {
         ("string", "full_name", "Ann"),
         ("string", "phone", "+1"),
         ("string", "website", "w"),
-        ("string", "external_user_id", "9"),
+        ("number", "external_user_id", "9"),
         ("string", "external_id", "e"),
         ("string", "facebook_id", "f"),
         ("string", "twitter_id", "t"),
