@@ -712,8 +712,8 @@ fn unsigned_firebase_tokens_are_refused_once_a_key_set_is_configured() {
 
 /// An IdP that answers by token: `uid-N` → `{"user": {"id": N}}`, `str-X`
 /// → a string id, `fail` → 500, `nouid` → no id, `html` → not JSON,
-/// `slow` → answers after 2 s, `echo-X` → 403 repeating the token; any
-/// other → 401 `{}`.
+/// `slow` → answers after 2 s, `echo-X` → 403 repeating the token, `gone`
+/// → 404 with no body; any other → 401 `{}`.
 fn idp() -> TestServer {
     TestServer::start(|target| {
         let token = query_param(target, "token").unwrap_or_default().to_owned();
@@ -724,6 +724,7 @@ fn idp() -> TestServer {
             }
             t if t.starts_with("str-") => ok(json!({"user": {"id": &t[4..]}})),
             "fail" => (500, json!({"error": "boom"}).to_string(), Duration::ZERO),
+            "gone" => (404, String::new(), Duration::ZERO),
             t if t.starts_with("echo-") => (
                 403,
                 json!({"error": format!("token {t} is revoked")}).to_string(),
@@ -773,7 +774,9 @@ fn cidp_refused(emu: &Emu, login: &str, body: &str) {
     assert_eq!(upgraded.text, body);
 }
 
-/// The array-form refusal for the IdP's `status`, then what follows it.
+/// The array-form refusal for the IdP's `status`, then what follows it
+/// (`With empty response`, `Response "<body>"`, or nothing without an
+/// answer).
 fn remote_refusal(status: u16, rest: &str) -> String {
     json!({"errors": [format!(
         "Bad Authentication data. Unauthorized on remote side. Status: {status}.{rest}"
@@ -829,13 +832,21 @@ fn custom_identity_provider_failures_are_422() {
     let server = idp();
     with_idp(&emu, &server);
     // A refusal names the IdP's status and repeats its answer...
-    cidp_refused(&emu, "fail", &remote_refusal(500, r#" {"error":"boom"}"#));
-    cidp_refused(&emu, "denied", &remote_refusal(401, " {}"));
+    cidp_refused(
+        &emu,
+        "fail",
+        &remote_refusal(500, r#"Response "{\"error\":\"boom\"}""#),
+    );
+    cidp_refused(&emu, "denied", &remote_refusal(401, r#"Response "{}""#));
+    cidp_refused(&emu, "gone", &remote_refusal(404, "With empty response"));
     // ... without the token the client sent.
     cidp_refused(
         &emu,
         "echo-s3cret",
-        &remote_refusal(403, r#" {"error":"token [FILTERED] is revoked"}"#),
+        &remote_refusal(
+            403,
+            r#"Response "{\"error\":\"token [FILTERED] is revoked\"}""#,
+        ),
     );
     // A 2xx answer without the uid, or not JSON at all.
     cidp_refused(&emu, "nouid", UID_REQUIRED);

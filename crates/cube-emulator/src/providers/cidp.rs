@@ -15,37 +15,36 @@ use super::{Verified, id_text, profile_name};
 use crate::error::{ApiError, CIDP_REFUSED};
 use crate::wire::encode_component;
 
-/// How much of a refusing provider's body its `422` repeats, in characters.
-pub(crate) const REFUSAL_BODY_CHARS: usize = 100;
+/// How much of a refusing provider's body its `422` repeats, in
+/// characters: about as much as the public service was seen repeating.
+pub(crate) const REFUSAL_BODY_CHARS: usize = 300;
 
-/// `422`, array form: the provider refused (`status`) or did not answer
-/// (`0`). Its body follows, on one line and cut short, with the token the
-/// client sent (`login`, a secret) taken out wherever it appears.
-fn refused(status: u16, body: &[u8], login: &str) -> ApiError {
+/// `422`, array form, as the public service words it: the provider's
+/// status, then `With empty response` or `Response "<its body>"` (cut
+/// short, quoted with JSON escapes), or nothing when it did not answer
+/// (status `0`). The token the client sent (`login`, a secret) is taken
+/// out of the body wherever it appears, raw, percent-encoded or escaped.
+fn refused(status: u16, body: Option<&[u8]>, login: &str) -> ApiError {
     let mut message = format!("{CIDP_REFUSED} Status: {status}.");
-    let mut text: String = String::from_utf8_lossy(body)
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if !login.is_empty() {
-        let escaped = serde_json::to_string(login).unwrap_or_default();
-        let forms = [
-            login.to_owned(),
-            encode_component(login),
-            escaped.trim_matches('"').to_owned(),
-        ];
-        for form in forms.iter().filter(|f| !f.is_empty()) {
-            text = text.replace(form.as_str(), "[FILTERED]");
-        }
-    }
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if !text.is_empty() {
-        message.push(' ');
-        if text.chars().count() > REFUSAL_BODY_CHARS {
-            message.extend(text.chars().take(REFUSAL_BODY_CHARS));
-            message.push('…');
-        } else {
-            message.push_str(&text);
+    match body {
+        None => {}
+        Some([]) => message.push_str("With empty response"),
+        Some(body) => {
+            let mut text = String::from_utf8_lossy(body).into_owned();
+            if !login.is_empty() {
+                let escaped = serde_json::to_string(login).unwrap_or_default();
+                let forms = [
+                    login.to_owned(),
+                    encode_component(login),
+                    escaped.trim_matches('"').to_owned(),
+                ];
+                for form in forms.iter().filter(|f| !f.is_empty()) {
+                    text = text.replace(form.as_str(), "[FILTERED]");
+                }
+            }
+            let excerpt: String = text.chars().take(REFUSAL_BODY_CHARS).collect();
+            message.push_str("Response ");
+            message.push_str(&serde_json::to_string(&excerpt).unwrap_or_default());
         }
     }
     ApiError::listed(http::StatusCode::UNPROCESSABLE_ENTITY, message)
@@ -86,7 +85,9 @@ pub(crate) async fn verify(
     cidp: &Value,
     login: &str,
 ) -> Result<Verified, ApiError> {
-    let url = cidp["url"].as_str().ok_or_else(|| refused(0, b"", login))?;
+    let url = cidp["url"]
+        .as_str()
+        .ok_or_else(|| refused(0, None, login))?;
     let request = match cidp.get("request_params").and_then(Value::as_object) {
         Some(params) => params.clone(),
         None => {
@@ -113,14 +114,14 @@ pub(crate) async fn verify(
     };
     let answer = http.get(&full, &[]).await.map_err(|err| {
         tracing::info!(?err, "custom identity provider check failed");
-        refused(0, b"", login)
+        refused(0, None, login)
     })?;
     if !answer.status.is_success() {
         tracing::info!(
             status = answer.status.as_u16(),
             "custom identity provider refused"
         );
-        return Err(refused(answer.status.as_u16(), &answer.body, login));
+        return Err(refused(answer.status.as_u16(), Some(&answer.body), login));
     }
     let json = answer
         .json_if_ok()
@@ -174,26 +175,37 @@ mod tests {
 
     #[test]
     fn a_refusal_says_the_status_and_keeps_the_token_out() {
-        let plain = refused(401, b"", "tok");
+        let silent = refused(0, None, "tok");
         assert_eq!(
-            message(&plain),
-            "Bad Authentication data. Unauthorized on remote side. Status: 401."
+            message(&silent),
+            "Bad Authentication data. Unauthorized on remote side. Status: 0."
         );
-        assert_eq!(plain.status, http::StatusCode::UNPROCESSABLE_ENTITY);
-        let echoed = refused(403, b"{\"error\": \"bad token t+k/\\\"x\"}\n", "t+k/\"x");
+        assert_eq!(silent.status, http::StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            message(&refused(404, Some(b""), "tok")),
+            "Bad Authentication data. Unauthorized on remote side. Status: 404.With empty response"
+        );
+        let echoed = refused(
+            403,
+            Some(b"{\"error\": \"bad token t+k/\\\"x\"}\n"),
+            "t+k/\"x",
+        );
         assert_eq!(
             message(&echoed),
-            "Bad Authentication data. Unauthorized on remote side. Status: 403. {\"error\": \"bad token [FILTERED]\"}"
+            r#"Bad Authentication data. Unauthorized on remote side. Status: 403.Response "{\"error\": \"bad token [FILTERED]\"}\n""#
         );
-        let encoded = refused(400, b"token=t%2Bk%2F%22x", "t+k/\"x");
-        assert!(message(&encoded).ends_with("token=[FILTERED]"));
-        // A long body is cut at the limit, on one line.
-        let long = format!("{}\r\n{}", "a".repeat(80), "b".repeat(80));
-        let cut = message(&refused(500, long.as_bytes(), "tok"));
-        let tail = cut.split_once("Status: 500. ").unwrap().1;
-        assert_eq!(tail.chars().count(), REFUSAL_BODY_CHARS + 1);
-        assert!(tail.ends_with('…') && !tail.contains('\n'));
+        let encoded = refused(400, Some(b"token=t%2Bk%2F%22x"), "t+k/\"x");
+        assert!(message(&encoded).ends_with(r#"Response "token=[FILTERED]""#));
+        // A long body is cut at the limit.
+        let long = "a".repeat(REFUSAL_BODY_CHARS + 1);
+        let cut = message(&refused(500, Some(long.as_bytes()), "tok"));
+        let quoted = format!("\"{}\"", "a".repeat(REFUSAL_BODY_CHARS));
+        assert!(
+            cut.ends_with(&format!("Status: 500.Response {quoted}")),
+            "{cut}"
+        );
         let at_limit = "a".repeat(REFUSAL_BODY_CHARS);
-        assert!(message(&refused(500, at_limit.as_bytes(), "tok")).ends_with(&at_limit));
+        let whole = message(&refused(500, Some(at_limit.as_bytes()), "tok"));
+        assert!(whole.ends_with(&quoted));
     }
 }
