@@ -7,7 +7,8 @@
 //! SDK's session is in the sessions view with a live countdown, and
 //! "expire" there makes the SDK's next call restore; the SDK's requests
 //! appear in the requests view as they come; neither view shows a
-//! secret; screenshots of the views are written under `target/`.
+//! secret; settings saved in the UI are the emulator's (the v1 list
+//! switched off there answers 403); screenshots of the views are written under `target/`.
 //!
 //! It runs Chromium and chromedriver (Debian: `chromium`,
 //! `chromium-driver`). Without them it says so on stderr and ends as
@@ -396,16 +397,26 @@ fn ui_in_chromium(programs: &Programs) -> Result<PathBuf, String> {
     // 5. The sessions and requests views.
     sessions_and_requests(&browser, &base, &client, me, &restores, &link)?;
 
-    // An application setting changed in the UI is the emulator's.
+    // An application setting changed in the UI is the emulator's. The v1
+    // list is shown on (the emulator's default) and switched off here.
+    // (An application session made first: unsigned, before the UI
+    // requires signatures.)
+    let app_token = application_session(&base, emulator.auth_key())?;
+    check(v1_list(&base, &app_token)?.0 == 200, || {
+        "the v1 list does not answer before it is switched off".to_owned()
+    })?;
     browser.click("#nav a[data-view=apps]")?;
     browser.wait_for(
         "the settings of application 1",
         "const box = document.querySelector('#setting-require_signature'); \
-         return !document.querySelector('#view-apps').hidden && box && box.checked === false;",
+         const v1 = document.querySelector('#setting-list_users_v1'); \
+         return !document.querySelector('#view-apps').hidden && box && box.checked === false \
+             && v1 && v1.checked === true;",
         json!([]),
     )?;
     browser.click("#setting-require_signature")?;
     browser.type_into("#setting-signature_window_seconds", "600")?;
+    browser.click("#setting-list_users_v1")?;
     browser.click("#settings-save")?;
     browser.wait_for(
         "the settings to be saved",
@@ -416,8 +427,15 @@ fn ui_in_chromium(programs: &Programs) -> Result<PathBuf, String> {
     let settings = admin_get(&base, "/_emulator/apps/1/settings")?;
     check(
         settings["settings"]["require_signature"] == json!(true)
-            && settings["settings"]["signature_window_seconds"] == json!(600),
+            && settings["settings"]["signature_window_seconds"] == json!(600)
+            && settings["settings"]["list_users_v1"] == json!(false),
         || format!("the settings were not saved: {settings}"),
+    )?;
+    let (status, body) = v1_list(&base, &app_token)?;
+    check(
+        status == 403
+            && body == r#"{"errors":{"base":["Forbidden. List users API v1 is disabled"]}}"#,
+        || format!("the v1 list switched off answered {status} {body}"),
     )?;
     save_screenshot(&browser, "settings-view.png")?;
 
@@ -657,6 +675,39 @@ fn admin_get(base: &str, path: &str) -> Result<Value, String> {
         .body_mut()
         .read_json()
         .map_err(|e| format!("{path}: {e}"))
+}
+
+/// A new application session's token, as a script would make it.
+fn application_session(base: &str, auth_key: &str) -> Result<String, String> {
+    let session: Value = ureq::post(&format!("{base}/session"))
+        .send_json(json!({"application_id": 1, "auth_key": auth_key}))
+        .map_err(|e| format!("POST /session: {e}"))?
+        .body_mut()
+        .read_json()
+        .map_err(|e| format!("POST /session: {e}"))?;
+    session["session"]["token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no session: {session}"))
+}
+
+/// What `GET /users` (the v1 list) answers `token`: status and body.
+fn v1_list(base: &str, token: &str) -> Result<(u16, String), String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let mut answer = agent
+        .get(&format!("{base}/users"))
+        .header("CB-Token", token)
+        .call()
+        .map_err(|e| format!("GET /users: {e}"))?;
+    let status = answer.status().as_u16();
+    let body = answer
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| format!("GET /users: {e}"))?;
+    Ok((status, body))
 }
 
 /// A `width` × `height` RGB PNG (a gradient), stored without compression.

@@ -414,11 +414,15 @@ impl Server {
             .is_some_and(|ct| ct.as_bytes().starts_with(b"application/json"));
         if answer.status >= 400 && json {
             let value: Value = serde_json::from_slice(&answer.body).expect("a JSON error");
-            // The object form, or (from the fake provider APIs) Graph's and
-            // Twitter's own error shapes.
+            // The object form, the array form of the messages the public
+            // service sends that way, or (from the fake provider APIs)
+            // Graph's and Twitter's own error shapes.
             let fake =
                 value["error"]["type"] == "OAuthException" || value["errors"][0]["code"] == 32;
-            assert!(value["errors"].is_object() || fake, "{target}: {value}");
+            assert!(
+                crate::error::well_formed_body(&value) || fake,
+                "{target}: {value}"
+            );
         }
     }
 }

@@ -10,7 +10,7 @@ use http::{Method, Request, Response};
 use http_body_util::{Either, Full};
 use serde_json::{Map, Value};
 
-use crate::clock::format_header;
+use crate::clock::{format_header, format_http_date};
 use crate::conns::Activity;
 use crate::error::ApiError;
 use crate::files::FileBody;
@@ -151,6 +151,8 @@ pub(crate) struct Connection {
 /// Handles one HTTP request. Never fails: every problem is an error reply.
 /// Everything under `/_emulator/` answers without CORS headers (no page of
 /// another origin may read it); the ConnectyCube API allows any origin.
+/// Every answer carries `Date`, read from the emulator's clock (moved by
+/// the admin API), as the public service's answers carry its own.
 pub(crate) async fn handle<B>(
     state: Arc<State>,
     req: Request<B>,
@@ -183,7 +185,9 @@ where
                 preflight(&parts.headers)
             }
         }
-        (Ok(()), Some(decoded)) => serve(state, parts, body, conn, &decoded, trace.as_mut()).await,
+        (Ok(()), Some(decoded)) => {
+            serve(state.clone(), parts, body, conn, &decoded, trace.as_mut()).await
+        }
     };
     if let Some(trace) = trace {
         trace.finish(response.status().as_u16());
@@ -191,6 +195,9 @@ where
     let headers = response.headers_mut();
     if !admin {
         allow_any_origin(headers);
+    }
+    if let Ok(date) = HeaderValue::from_str(&format_http_date(state.clock.now())) {
+        headers.insert(http::header::DATE, date);
     }
     headers.insert(
         "x-content-type-options",
@@ -524,15 +531,18 @@ fn ui_headers(headers: &mut http::HeaderMap) {
 }
 
 /// Browser apps on another origin (a dev server on another port) may call
-/// the emulator: every response allows any origin and exposes the expiry
-/// header to scripts.
+/// the emulator: every response allows any origin and exposes to scripts
+/// the expiry header and `Date` (a client signs with the server's time).
 fn allow_any_origin(headers: &mut http::HeaderMap) {
     headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
     headers.insert(
         "access-control-expose-headers",
-        HeaderValue::from_static("CB-Token-ExpirationDate"),
+        HeaderValue::from_static(EXPOSED_HEADERS),
     );
 }
+
+/// What `Access-Control-Expose-Headers` lists, as the public service's.
+pub(crate) const EXPOSED_HEADERS: &str = "CB-Token-ExpirationDate, Date";
 
 /// Answers a CORS preflight: any method of the API, the headers asked for.
 fn preflight(request: &http::HeaderMap) -> Response<ResponseBody> {
@@ -583,7 +593,8 @@ fn admin_preflight(
 mod tests {
     //! The router driven in-process with arbitrary requests: whatever
     //! arrives (JSON, forms, multipart, raw bytes; deep, huge or broken),
-    //! the answer is never a 5xx, and errors use the object form.
+    //! the answer is never a 5xx, and errors use the object form but for
+    //! the messages the public service sends in the array form.
 
     use proptest::prelude::*;
     use serde_json::json;
@@ -904,8 +915,12 @@ mod tests {
                 if answer.status >= 400
                     && let Ok(value) = serde_json::from_slice::<Value>(&answer.body)
                 {
-                    prop_assert!(value["errors"].is_object(), "{method} {uri}: {value}");
+                    prop_assert!(
+                        crate::error::well_formed_body(&value),
+                        "{method} {uri}: {value}"
+                    );
                 }
+                prop_assert!(answer.headers.contains_key(http::header::DATE));
                 Ok(())
             },
         );

@@ -10,7 +10,7 @@ use crate::limits::{
     CUSTOM_DATA_MAX_BYTES, FULL_NAME_MAX_CHARS, LOGIN_CHARS, PASSWORD_CHARS, TAGS_MAX, email_ok,
 };
 use crate::store::users::{Change, NewUser, UserPatch};
-use crate::wire::int_like;
+use crate::wire::{external_user_id, int_like};
 
 /// Validated sign-up or update fields: a patch (for a sign-up, `Some(None)`
 /// and `None` both mean "not given") and the passwords.
@@ -128,7 +128,14 @@ pub(crate) fn user_input(fields: &Map<String, Value>) -> Result<UserInput, ApiEr
                 },
                 None => errors.add(field, "is invalid"),
             },
-            "external_id" | "facebook_id" | "twitter_id" | "external_user_id" => {
+            "external_user_id" => match value {
+                Value::Null => p.external_user_id = Some(None),
+                other => match external_user_id(other) {
+                    Ok(n) => p.external_user_id = Some(Some(n)),
+                    Err(why) => errors.add(field, why),
+                },
+            },
+            "external_id" | "facebook_id" | "twitter_id" => {
                 // An empty id means "none": it must not collide with others.
                 let change = match value {
                     Value::Null => Some(None),
@@ -144,8 +151,7 @@ pub(crate) fn user_input(fields: &Map<String, Value>) -> Result<UserInput, ApiEr
                 match field {
                     "external_id" => p.external_id = change,
                     "facebook_id" => p.facebook_id = change,
-                    "twitter_id" => p.twitter_id = change,
-                    _ => p.external_user_id = change,
+                    _ => p.twitter_id = change,
                 }
             }
             "custom_data" => {

@@ -993,3 +993,45 @@ fn a_failed_export_on_exit_is_reported_by_shutdown() {
         [("notes.txt".to_owned(), b"keep me".to_vec())]
     );
 }
+
+/// `external_user_id` is written as a number; a data set that holds it as
+/// a digit string (as data sets did before it was a number) still reads,
+/// and anything else is refused naming it.
+#[test]
+fn external_user_id_travels_as_a_number() {
+    let scratch = Scratch::new("external-user-id");
+    let saved = scratch.join("saved");
+    {
+        let emu = Emu::start();
+        emu.sign_up(json!({"login": "numbered", "password": "password123",
+            "external_user_id": 42}));
+        export(&emu, &saved);
+    }
+    let users = std::fs::read_to_string(saved.join("users.jsonl")).unwrap();
+    assert!(users.contains("\"external_user_id\":42"), "{users}");
+
+    let older = scratch.join("older");
+    copy_dir(&saved, &older);
+    edit(&older.join("users.jsonl"), |t| {
+        t.replace("\"external_user_id\":42", "\"external_user_id\":\"42\"")
+    });
+    let emu = Emu::with(config(
+        Storage::DataDir(scratch.join("data")),
+        Some(older.as_path()),
+    ));
+    let app = emu.app_session();
+    let user = emu.get("/users/by_login?login=numbered", Some(&app));
+    assert_eq!(user.body["user"]["external_user_id"], json!(42));
+    drop(emu);
+
+    let worded = scratch.join("worded");
+    copy_dir(&saved, &worded);
+    edit(&worded.join("users.jsonl"), |t| {
+        t.replace("\"external_user_id\":42", "\"external_user_id\":\"ext-1\"")
+    });
+    let err = import_error(&scratch.join("data-2"), &worded);
+    assert!(
+        err.contains("users.jsonl: line 1: external_user_id \"ext-1\" is not a number"),
+        "{err}"
+    );
+}

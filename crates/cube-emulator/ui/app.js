@@ -209,7 +209,7 @@ const SETTINGS = [
   ["Sessions", "require_signature", "bool", "Signature required (unsigned POST /session is refused)"],
   ["Sessions", "signature_window_seconds", "int", "Signature window, seconds"],
   ["Listing users", "list_users", "bool", "User lists and searches answer"],
-  ["Listing users", "list_users_v1", "bool", "The older GET /users list answers"],
+  ["Listing users", "list_users_v1", "bool", "The deprecated v1 list (GET /users) answers (ConnectyCube has it off by default)"],
   ["Identity providers", "cidp", "json", "Custom identity provider: {\"url\", \"request_params\", \"response_params\"}, empty for none"],
   ["Identity providers", "facebook_graph_url", "url", "Facebook Graph API URL (empty: the built-in fake)"],
   ["Identity providers", "twitter_api_url", "url", "Twitter API URL (empty: the built-in fake)"],

@@ -354,7 +354,6 @@ fn as_the_api_keeps_it(user: &UserRecord) -> Result<(), String> {
         ("phone", &user.phone),
         ("website", &user.website),
         ("avatar", &user.avatar),
-        ("external_user_id", &user.external_user_id),
         ("external_id", &user.external_id),
         ("facebook_id", &user.facebook_id),
         ("twitter_id", &user.twitter_id),

@@ -46,9 +46,11 @@ pub(crate) fn authorize(
             let given = header("authorization")
                 .and_then(|h| h.strip_prefix("Bearer "))
                 .unwrap_or_default();
+            // The admin API is the emulator's own: its errors keep one
+            // form (the object form), whatever ConnectyCube sends.
             ensure(
                 constant_time_eq(given.as_bytes(), expected.expose().as_bytes()),
-                ApiError::unauthorized,
+                || ApiError::new(StatusCode::UNAUTHORIZED, crate::error::UNAUTHORIZED),
             )
         }
         None => ensure(

@@ -256,7 +256,7 @@ fn readable(ctx: &Ctx, uid: &str) -> Result<(BlobRow, Option<SessionRow>), ApiEr
         .ok_or_else(ApiError::not_found)?;
     match &session {
         Some(s) => ensure(s.app_id == blob.app_id, ApiError::not_found)?,
-        None => ensure(blob.public, ApiError::no_session)?,
+        None => ensure(blob.public, ApiError::no_token)?,
     }
     Ok((blob, session))
 }

@@ -48,7 +48,7 @@ pub(crate) async fn sign_up(ctx: &Ctx) -> Outcome {
                 .ok_or_else(ApiError::unauthorized)?
                 .id
         }
-        (None, None) => return Err(ApiError::no_session()),
+        (None, None) => return Err(ApiError::no_token()),
     };
     let mut input = user_input(user_fields(ctx)?)?;
     check_sign_up(&input, true)?;
@@ -208,6 +208,7 @@ pub(crate) async fn import(ctx: &Ctx, app: &str) -> Outcome {
     })?;
     let at = |i: usize, err: ApiError| ApiError {
         status: err.status,
+        form: err.form,
         errors: err
             .errors
             .into_iter()

@@ -3,7 +3,9 @@
 //! Each one turns what the client sent into a [`Verified`] identity, by
 //! asking the provider over HTTP (the emulator's fake providers by
 //! default) or, for Firebase, by checking the ID token's signature and
-//! claims. Anything that does not verify is `401 Unauthorized`.
+//! claims. Anything that does not verify is `401 Unauthorized` (array
+//! form), except for the custom identity provider, whose failures are
+//! `422` (see [`cidp`]).
 
 pub(crate) mod cidp;
 pub(crate) mod facebook;
