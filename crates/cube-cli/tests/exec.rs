@@ -208,19 +208,30 @@ fn a_data_set_is_imported_and_exported_around_cmd() {
         "{run:?}"
     );
     assert_eq!(exec_sh(&world, &[], &sign_up, "").code, 0);
-    // A failed export is a failure even when CMD succeeded.
+    // A folder that cannot take an export is refused before CMD runs: no
+    // work is done that could not be saved.
     let blocked = seed.0.join("not-a-data-set");
     std::fs::create_dir_all(&blocked).unwrap();
     std::fs::write(blocked.join("something"), "else").unwrap();
+    let ran = seed.0.join("cmd-ran");
     let run = exec_sh(
         &world,
         &["--export-on-exit", blocked.to_str().unwrap()],
-        "true",
+        &format!("touch '{}'", ran.display()),
         "",
     );
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stderr
-            .starts_with("cube: the emulator stopped, but its data set was not saved")
+            .starts_with("cube: cannot start the emulator: cannot export to"),
+        "{run:?}"
+    );
+    assert!(
+        !ran.exists(),
+        "CMD ran although the export target was refused"
+    );
+    assert_eq!(
+        std::fs::read_to_string(blocked.join("something")).unwrap(),
+        "else"
     );
 }
