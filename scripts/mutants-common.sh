@@ -31,6 +31,7 @@ mutants_run() {
     # Exit codes 2 (missed) and 3 (timeouts) still leave a full verdict;
     # mutants_verdict reads it. Any other failure has none to read.
     local status=0
+    echo "command: CARGO_TARGET_DIR=target/mutants/build cargo mutants --package cube-proto --output $out --colors never $*"
     CARGO_TARGET_DIR="$PWD/target/mutants/build" \
         cargo mutants --package cube-proto --output "$out" --colors never "$@" || status=$?
     case $status in

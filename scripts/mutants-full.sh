@@ -29,7 +29,6 @@ cargo mutants --package cube-proto --list >"$out/list.txt"
 cargo mutants --package cube-proto --list --config "$out/no-exclusions.toml" >"$out/list-all.txt"
 equivalent=$(grep -vxFf "$out/list.txt" "$out/list-all.txt" || true)
 
-echo "command: cargo mutants --package cube-proto --output $out $*"
 start=$(date +%s)
 mutants_run "$out" "$@"
 elapsed=$(($(date +%s) - start))
