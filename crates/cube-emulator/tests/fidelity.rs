@@ -596,6 +596,19 @@ fn v1_list_switched_off_is_403_object_form() {
     emu.get("/users/v2?login=usr1", Some(&app)).assert(200);
 }
 
+// ConnectyCube/docs src/content/docs/server/users.md: with "Allow to
+// retrieve a list of users via API" un-ticked, every list answers this.
+#[test]
+fn lists_switched_off_are_403_with_the_documented_text() {
+    let emu = Emu::start();
+    settings(&emu, json!({"list_users": false}));
+    let app = emu.app_session();
+    let documented = r#"{"errors":{"base":["Users retrieving forbidden in admin panel, application settings. Setup it here https://admin.connectycube.com/apps/1/service/users/settings"]}}"#;
+    for list in ["/users/v2?login=usr1", "/users", "/users/by_tags?tags=a"] {
+        answers(&emu.get(list, Some(&app)), 403, documented);
+    }
+}
+
 // ConnectyCube/docs src/content/docs/server/users.md, "Retrieve Users V2":
 // every example of a valid and an invalid query it gives.
 #[test]

@@ -11,7 +11,15 @@ use crate::limits::{
 };
 use crate::store::search::{self, Column, Condition, Filter, Page, UserQuery, Value};
 
-const LIST_DISABLED: &str = "Users listing is disabled for this application";
+/// The public service's answer when an application does not allow lists of
+/// users through the API (`users.md`), naming the application's settings
+/// page of ConnectyCube's dashboard.
+fn list_disabled(app_id: i64) -> ApiError {
+    ApiError::forbidden(format!(
+        "Users retrieving forbidden in admin panel, application settings. \
+         Setup it here https://admin.connectycube.com/apps/{app_id}/service/users/settings"
+    ))
+}
 
 fn too_many_values(field: &str) -> ApiError {
     ApiError::invalid_field(
@@ -31,9 +39,7 @@ fn too_many_conditions(field: &str) -> ApiError {
 fn listing_app(ctx: &Ctx, v1: bool) -> Result<i64, ApiError> {
     let app_id = ctx.session()?.app_id;
     let app = ctx.state.app(app_id).ok_or_else(ApiError::no_session)?;
-    ensure(app.settings.list_users, || {
-        ApiError::forbidden(LIST_DISABLED)
-    })?;
+    ensure(app.settings.list_users, || list_disabled(app_id))?;
     ensure(
         !v1 || app.settings.list_users_v1,
         ApiError::list_v1_disabled,
