@@ -26,7 +26,7 @@ cargo package --locked "${args[@]}" "$@"
 failed=0
 for crate in "${crates[@]}"; do
     version=$(cargo pkgid --package "$crate")
-    version=${version##*@}
+    version=${version##*[@#]}  # path+file:///…/cube-proto#0.1.0 or …/cube-cli#cube@0.1.0
     file="target/package/$crate-$version.crate"
     listing=$(tar -tzf "$file")
     for licence in LICENSE-MIT LICENSE-APACHE; do
