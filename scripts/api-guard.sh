@@ -6,7 +6,11 @@
 # 0.2.0; see CHANGELOG.md, "Versions"). `cube` has no library: its public
 # surface is the command line, which its own tests hold.
 #
-# Extra arguments go to `cargo semver-checks`.
+# The rustdoc JSON of both sides is built here rather than by
+# cargo-semver-checks, which builds every crate's dependencies twice in a
+# scratch project of its own (eight builds for four crates): the release's
+# tree is unpacked under target/ and documented with the workspace's own
+# target directory, so both sides share one build of the dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,11 +24,50 @@ fi
 
 mapfile -t crates < <(scripts/published-crates.py --libs)
 [ "${#crates[@]}" -gt 0 ] || { echo "no published library found"; exit 1; }
-args=()
-for crate in "${crates[@]}"; do
-    args+=(--package "$crate")
-done
 echo "public API against release $release ($baseline): ${crates[*]}"
-# Every feature: an impl behind `serde` is public API too. Items marked
+
+target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+work="$target/api-guard"
+tree="$work/release-$release-$baseline"
+rm -rf "$work/json"
+mkdir -p "$work/json/baseline" "$work/json/current"
+# Unpacked once: a tree kept from an earlier run keeps its build.
+if [ ! -f "$tree/Cargo.toml" ]; then
+    rm -rf "$tree.partial"
+    mkdir -p "$tree.partial"
+    git archive "$baseline" | tar -x -C "$tree.partial"
+    mv "$tree.partial" "$tree"
+fi
+
+# rustdoc JSON needs the nightly-only output format: RUSTC_BOOTSTRAP lets
+# this stable toolchain write it, as cargo-semver-checks itself does. Every
+# feature is on: an impl behind `serde` is public API too. Items marked
 # #[doc(hidden)] (the emulator's fuzzing entry points) are not.
-cargo semver-checks check-release --baseline-rev "$baseline" --all-features "${args[@]}" "$@"
+document() { # side directory
+    local side=$1 dir=$2 crate
+    for crate in "${crates[@]}"; do
+        if ! (cd "$dir" && cargo pkgid --quiet --package "$crate" >/dev/null 2>&1); then
+            echo "$crate: not in the $side tree, nothing to compare"
+            continue
+        fi
+        (cd "$dir" && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$target" \
+            cargo rustdoc --quiet --locked --package "$crate" --lib --all-features \
+            -- -Z unstable-options --output-format json)
+        cp "$target/doc/${crate//-/_}.json" "$work/json/$side/"
+    done
+}
+document baseline "$tree"
+document current .
+
+failed=0
+for crate in "${crates[@]}"; do
+    file="${crate//-/_}.json"
+    [ -f "$work/json/baseline/$file" ] || continue
+    echo "== $crate"
+    if ! cargo semver-checks check-release \
+        --baseline-rustdoc "$work/json/baseline/$file" \
+        --current-rustdoc "$work/json/current/$file" "$@"; then
+        failed=1
+    fi
+done
+exit "$failed"
