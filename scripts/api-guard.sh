@@ -9,8 +9,11 @@
 # The rustdoc JSON of both sides is built here rather than by
 # cargo-semver-checks, which builds every crate's dependencies twice in a
 # scratch project of its own (eight builds for four crates): the release's
-# tree is unpacked under target/ and documented with the workspace's own
-# target directory, so both sides share one build of the dependencies.
+# tree is unpacked under target/api-guard/, and both sides are documented
+# into one target directory there, so they share one build of the
+# dependencies. It is not the workspace's: RUSTC_BOOTSTRAP (below) makes
+# some build scripts (thiserror's) run again, and with them every crate
+# above them, in whichever directory it is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,10 +53,10 @@ document() { # side directory
             echo "$crate: not in the $side tree, nothing to compare"
             continue
         fi
-        (cd "$dir" && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$target" \
+        (cd "$dir" && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$work/target" \
             cargo rustdoc --quiet --locked --package "$crate" --lib --all-features \
             -- -Z unstable-options --output-format json)
-        cp "$target/doc/${crate//-/_}.json" "$work/json/$side/"
+        cp "$work/target/doc/${crate//-/_}.json" "$work/json/$side/"
     done
 }
 document baseline "$tree"
