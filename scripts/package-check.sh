@@ -23,11 +23,12 @@ done
 # each against the packages of the siblings before it.
 cargo package --locked "${args[@]}" "$@"
 
+target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 failed=0
 for crate in "${crates[@]}"; do
     version=$(cargo pkgid --package "$crate")
     version=${version##*[@#]}  # path+file:///…/cube-proto#0.1.0 or …/cube-cli#cube@0.1.0
-    file="target/package/$crate-$version.crate"
+    file="$target/package/$crate-$version.crate"
     listing=$(tar -tzf "$file")
     for licence in LICENSE-MIT LICENSE-APACHE; do
         if ! tar -xzOf "$file" "$crate-$version/$licence" 2>/dev/null | cmp -s - "$licence"; then
