@@ -195,7 +195,7 @@ impl Emulator {
                 ))
             })
             .await
-            .map_err(|e| StartError::Init(format!("{:?}", e.errors)))?;
+            .map_err(|e| StartError::Init(e.to_string()))?;
         let sweeper = files.clone();
         match tokio::task::spawn_blocking(move || sweeper.retain(&uids)).await {
             Ok(Ok(0)) => {}

@@ -220,7 +220,7 @@ impl State {
     /// be one of them).
     fn load_session(&self, hash: &TokenHash, now: i64) -> Result<Option<SessionRow>, ApiError> {
         let generation = self.generation.load(Ordering::Acquire);
-        let Some(mut row) = self.store.read(|db| Ok(sessions::find(db, hash)?))? else {
+        let Some(mut row) = self.store.read(|db| sessions::find(db, hash))? else {
             return Ok(None);
         };
         if now >= row.deadline {
@@ -318,6 +318,7 @@ impl State {
                 Ok(())
             })
             .await
+            .map_err(ApiError::from)
     }
 
     // ---- passwords ----

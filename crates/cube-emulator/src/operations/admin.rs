@@ -155,7 +155,7 @@ pub(crate) async fn update_settings(ctx: &Ctx, id: &str) -> Outcome {
     let (app_id, settings) = (app.id, app.settings.clone());
     ctx.state
         .store
-        .write(move |c| Ok(apps::save_settings(c, app_id, &settings)?))
+        .write(move |c| apps::save_settings(c, app_id, &settings))
         .await?;
     let body = json!({ "settings": app.settings.to_json(Some(&ctx.state.base_url)) });
     ctx.state.put_app(app);
@@ -189,7 +189,7 @@ pub(crate) async fn advance_clock(ctx: &Ctx) -> Outcome {
         .ok_or_else(|| ApiError::invalid_field("seconds", "moves the clock more than 100 years"))?;
     ctx.state
         .store
-        .write(move |c| Ok(apps::save_clock_offset(c, offset)?))
+        .write(move |c| apps::save_clock_offset(c, offset))
         .await?;
     ctx.state.clock.set_offset(offset);
     Ok(Reply::ok(now_json(ctx)))
@@ -197,17 +197,14 @@ pub(crate) async fn advance_clock(ctx: &Ctx) -> Outcome {
 
 /// `GET /_emulator/outbox`.
 pub(crate) async fn outbox(ctx: &Ctx) -> Outcome {
-    let mails = ctx.state.store.read(|c| Ok(apps::outbox(c)?))?;
+    let mails = ctx.state.store.read(apps::outbox)?;
     let items: Vec<Value> = mails.iter().map(mail_json).collect();
     Ok(Reply::ok(json!({ "items": items })))
 }
 
 /// `DELETE /_emulator/outbox`.
 pub(crate) async fn clear_outbox(ctx: &Ctx) -> Outcome {
-    ctx.state
-        .store
-        .write(|c| Ok(apps::clear_outbox(c)?))
-        .await?;
+    ctx.state.store.write(apps::clear_outbox).await?;
     Ok(Reply::empty())
 }
 
@@ -215,7 +212,7 @@ pub(crate) async fn clear_outbox(ctx: &Ctx) -> Outcome {
 /// their records, registered provider tokens; keeps
 /// applications, settings and the clock.
 pub(crate) async fn reset_data(ctx: &Ctx) -> Outcome {
-    ctx.state.store.write(|c| Ok(apps::reset_data(c)?)).await?;
+    ctx.state.store.write(apps::reset_data).await?;
     ctx.state.clear_caches();
     if let Err(err) = ctx.state.files.remove_all().await {
         tracing::warn!(error = %err, "cannot remove uploaded files");

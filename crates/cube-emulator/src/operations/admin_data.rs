@@ -31,10 +31,7 @@ const IMAGE_TYPES: [&str; 5] = [
 
 /// `GET /_emulator/apps`: every application, by id.
 pub(crate) async fn list_apps(ctx: &Ctx) -> Outcome {
-    let mut apps = ctx
-        .state
-        .store
-        .read(|db| Ok(crate::store::apps::load_all(db)?))?;
+    let mut apps = ctx.state.store.read(crate::store::apps::load_all)?;
     apps.sort_by_key(|a| a.id);
     let items: Vec<Value> = apps.iter().map(|a| app_json(ctx, a)).collect();
     Ok(Reply::ok(json!({ "items": items })))
@@ -90,7 +87,7 @@ pub(crate) async fn search_users(ctx: &Ctx, app: &str) -> Outcome {
     let mut found = ctx
         .state
         .store
-        .read(|db| Ok(search::run(db, app_id, ctx.now, &query)?))?;
+        .read(|db| search::run(db, app_id, ctx.now, &query))?;
     ctx.state.overlay_all(&mut found.users);
     Ok(Reply::ok_text(render::page(
         &[
@@ -110,7 +107,7 @@ fn user_of(ctx: &Ctx, app: &str, user: &str) -> Result<(i64, User), ApiError> {
     let row = ctx
         .state
         .store
-        .read(|db| Ok(user_rows::find_by_id(db, app_id, ctx.now, user_id)?))?
+        .read(|db| user_rows::find_by_id(db, app_id, ctx.now, user_id))?
         .ok_or_else(ApiError::not_found)?;
     Ok((app_id, row))
 }
@@ -179,7 +176,7 @@ pub(crate) async fn user_sessions(ctx: &Ctx, app: &str, user: &str) -> Outcome {
     let rows = ctx
         .state
         .store
-        .read(|db| Ok(sessions::live_of_user(db, row.id, ctx.now)?))?;
+        .read(|db| sessions::live_of_user(db, row.id, ctx.now))?;
     let items: Vec<Value> = rows.iter().map(session_json).collect();
     Ok(Reply::ok(json!({ "items": items })))
 }
@@ -191,7 +188,7 @@ pub(crate) async fn blob_bytes(ctx: &Ctx, uid: &str) -> Outcome {
     let blob = ctx
         .state
         .store
-        .read(|db| Ok(blobs::by_uid(db, uid)?))?
+        .read(|db| blobs::by_uid(db, uid))?
         .ok_or_else(ApiError::not_found)?;
     let (file, len) = ctx
         .state

@@ -86,7 +86,7 @@ pub(crate) async fn list(ctx: &Ctx) -> Outcome {
     let (listed, total) = ctx
         .state
         .store
-        .read(|db| Ok(sessions::live(db, filter, now, offset, limit)?))?;
+        .read(|db| sessions::live(db, filter, now, offset, limit))?;
     let items: Vec<Value> = listed.iter().map(|l| session_json(ctx, l)).collect();
     Ok(Reply::ok(json!({
         "now": format_iso(now),
@@ -110,7 +110,7 @@ pub(crate) async fn expire(ctx: &Ctx, id: &str) -> Outcome {
     let hash = ctx
         .state
         .store
-        .write(move |db| Ok(sessions::end(db, id, now)?))
+        .write(move |db| sessions::end(db, id, now))
         .await?
         .ok_or_else(ApiError::not_found)?;
     ctx.state.forget_sessions(&[hash]);
@@ -127,7 +127,7 @@ pub(crate) async fn destroy(ctx: &Ctx, id: &str) -> Outcome {
     let hashes = ctx
         .state
         .store
-        .write(move |db| Ok(sessions::destroy(db, id, now)?))
+        .write(move |db| sessions::destroy(db, id, now))
         .await?;
     ensure(!hashes.is_empty(), ApiError::not_found)?;
     ctx.state.forget_sessions(&hashes);
@@ -156,7 +156,7 @@ mod tests {
             // A refresh of its deadline is now waiting to be written.
             let hash = state
                 .store
-                .write(move |db| Ok(sessions::end(db, row.id, now)?))
+                .write(move |db| sessions::end(db, row.id, now))
                 .await
                 .unwrap()
                 .expect("it was live");
@@ -166,7 +166,7 @@ mod tests {
             assert!(state.authenticate(&token, now).unwrap().is_none());
             let listed = state
                 .store
-                .read(|db| Ok(sessions::live(db, Filter::default(), now, 0, 100)?))
+                .read(|db| sessions::live(db, Filter::default(), now, 0, 100))
                 .unwrap();
             assert_eq!(listed.1, 0, "the session came back on disk");
         });

@@ -176,17 +176,16 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
 
 /// The blob named by `x` (id or uid) in the caller's application.
 fn find(ctx: &Ctx, app_id: i64, x: &str) -> Result<BlobRow, ApiError> {
-    ctx.state
-        .store
-        .read(|c| {
-            if is_id(x) {
-                let id = x.parse().map_err(|_| ApiError::not_found())?;
-                Ok(blobs::by_id(c, app_id, id)?)
-            } else {
-                Ok(blobs::by_uid(c, x)?.filter(|b| b.app_id == app_id))
-            }
-        })?
-        .ok_or_else(ApiError::not_found)
+    let found = if is_id(x) {
+        let id = x.parse().map_err(|_| ApiError::not_found())?;
+        ctx.state.store.read(|c| blobs::by_id(c, app_id, id))?
+    } else {
+        ctx.state
+            .store
+            .read(|c| blobs::by_uid(c, x))?
+            .filter(|b| b.app_id == app_id)
+    };
+    found.ok_or_else(ApiError::not_found)
 }
 
 /// `GET /blobs/{id}`: the record.
@@ -213,7 +212,7 @@ pub(crate) async fn complete(ctx: &Ctx, id: &str) -> Outcome {
     let (blob_id, now) = (blob.id, ctx.now);
     ctx.state
         .store
-        .write(move |c| Ok(blobs::complete(c, blob_id, size, now)?))
+        .write(move |c| blobs::complete(c, blob_id, size, now))
         .await?;
     Ok(Reply::empty())
 }
@@ -226,7 +225,7 @@ pub(crate) async fn delete(ctx: &Ctx, id: &str) -> Outcome {
     let blob_id = blob.id;
     ctx.state
         .store
-        .write(move |c| Ok(blobs::delete(c, blob_id)?))
+        .write(move |c| blobs::delete(c, blob_id))
         .await?;
     ctx.state.files.remove(&blob.uid).await;
     Ok(Reply::empty())
@@ -252,7 +251,7 @@ fn readable(ctx: &Ctx, uid: &str) -> Result<(BlobRow, Option<SessionRow>), ApiEr
     let blob = ctx
         .state
         .store
-        .read(|c| Ok(blobs::by_uid(c, uid)?))?
+        .read(|c| blobs::by_uid(c, uid))?
         .ok_or_else(ApiError::not_found)?;
     match &session {
         Some(s) => ensure(s.app_id == blob.app_id, ApiError::not_found)?,
@@ -443,7 +442,7 @@ where
     let policy = check_policy(state, &fields, now)?;
     let blob = state
         .store
-        .read(|c| Ok(blobs::by_uid(c, &policy.uid)?))?
+        .read(|c| blobs::by_uid(c, &policy.uid))?
         .filter(|b| b.id == policy.blob_id)
         .ok_or_else(ApiError::not_found)?;
     let storage_error = |err: std::io::Error| {
@@ -466,11 +465,7 @@ where
         .await
         .map_err(storage_error)?;
     // A delete that raced with the upload wins: no file without a record.
-    if state
-        .store
-        .read(|c| Ok(blobs::by_uid(c, &blob.uid)?))?
-        .is_none()
-    {
+    if state.store.read(|c| blobs::by_uid(c, &blob.uid))?.is_none() {
         state.files.remove(&blob.uid).await;
         return Err(ApiError::not_found());
     }

@@ -35,7 +35,7 @@ pub(crate) async fn request(ctx: &Ctx) -> Outcome {
     let user = ctx
         .state
         .store
-        .read(|db| Ok(users::find(db, app_id, ctx.now, Key::Email, &email)?))?;
+        .read(|db| users::find(db, app_id, ctx.now, Key::Email, &email))?;
     let Some(user) = user else {
         return Ok(Reply::empty());
     };
@@ -106,7 +106,8 @@ fn token_user(ctx: &Ctx, token: &str) -> Result<Option<i64>, ApiError> {
     let hash = hash_token(token);
     ctx.state
         .store
-        .read(|db| Ok(apps::reset_token_user(db, &hash, ctx.now)?))
+        .read(|db| apps::reset_token_user(db, &hash, ctx.now))
+        .map_err(ApiError::from)
 }
 
 /// `GET /users/password/reset/{token}`: the form.

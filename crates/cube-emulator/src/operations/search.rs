@@ -62,7 +62,7 @@ fn run(ctx: &Ctx, app_id: i64, query: &UserQuery) -> Result<Page, ApiError> {
     let mut page = ctx
         .state
         .store
-        .read(|db| Ok(search::run(db, app_id, ctx.now, query)?))?;
+        .read(|db| search::run(db, app_id, ctx.now, query))?;
     ctx.state.overlay_all(&mut page.users);
     Ok(page)
 }
@@ -660,7 +660,7 @@ mod plans {
         for expired in [false, true] {
             lines.extend(
                 store
-                    .read(|db| Ok(search::explain(db, query, expired)?))
+                    .read(|db| search::explain(db, query, expired))
                     .unwrap(),
             );
         }

@@ -386,7 +386,7 @@ async fn start_session(
     let hash = hash_token(&token);
     let (row, user) = state
         .store
-        .write(move |db| {
+        .write_checked(move |db| {
             let now = new.now;
             if let Some(nonce) = &new.nonce_to_use {
                 ensure(
@@ -437,7 +437,7 @@ async fn start_session(
                 deadline: now + if is_guest { GUEST_TTL } else { SESSION_TTL },
             };
             sessions::insert(db, &hash, &mut row)?;
-            Ok((row, user))
+            Ok::<_, ApiError>((row, user))
         })
         .await?;
     state.remember_session(&token, row.clone(), new.now);
@@ -474,7 +474,7 @@ pub(crate) async fn show(ctx: &Ctx) -> Outcome {
         Some(id) => ctx
             .state
             .store
-            .read(|db| Ok(users::find_by_id(db, row.app_id, ctx.now, id)?))?
+            .read(|db| users::find_by_id(db, row.app_id, ctx.now, id))?
             .map(|u| ctx.state.overlay(u)),
         None => None,
     };
@@ -511,7 +511,7 @@ pub(crate) async fn destroy_one(ctx: &Ctx, id: &str) -> Outcome {
     let hashes = ctx
         .state
         .store
-        .write(move |db| Ok(sessions::delete_of_user(db, id, user_id)?))
+        .write(move |db| sessions::delete_of_user(db, id, user_id))
         .await?;
     ensure(!hashes.is_empty(), ApiError::not_found)?;
     ctx.state.forget_sessions(&hashes);
@@ -530,7 +530,7 @@ pub(crate) async fn destroy_others(ctx: &Ctx) -> Outcome {
     let hashes = ctx
         .state
         .store
-        .write(move |db| Ok(sessions::delete_all_of_user(db, user_id, Some(own))?))
+        .write(move |db| sessions::delete_all_of_user(db, user_id, Some(own)))
         .await?;
     ctx.state.forget_sessions(&hashes);
     Ok(Reply::empty())
@@ -547,7 +547,7 @@ pub(crate) async fn login(ctx: &Ctx) -> Outcome {
             let (app_id, now) = (row.app_id, ctx.now);
             ctx.state
                 .store
-                .write(move |db| Ok(links::sign_in(db, app_id, now, &identity)?))
+                .write(move |db| links::sign_in(db, app_id, now, &identity))
                 .await?
         }
         None => {
@@ -593,14 +593,14 @@ async fn switch_user(
     let user = ctx
         .state
         .store
-        .write(move |db| {
+        .write_checked(move |db| {
             let exists = sessions::set_user(db, id, user_id, now, deadline)?;
             ensure(exists, ApiError::no_session)?;
             match user_id {
                 Some(uid) => Ok(Some(
                     users::find_by_id(db, app_id, now, uid)?.ok_or_else(ApiError::unauthorized)?,
                 )),
-                None => Ok(None),
+                None => Ok::<_, ApiError>(None),
             }
         })
         .await?;

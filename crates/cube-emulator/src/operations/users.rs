@@ -61,7 +61,7 @@ pub(crate) async fn sign_up(ctx: &Ctx) -> Outcome {
     let user = ctx
         .state
         .store
-        .write(move |db| {
+        .write_checked(move |db| {
             let id = users::insert(db, app_id, now, &user)?;
             users::find_by_id(db, app_id, now, id)?.ok_or_else(ApiError::not_found)
         })
@@ -83,7 +83,7 @@ pub(crate) async fn update(ctx: &Ctx, id: &str) -> Outcome {
         let current = ctx
             .state
             .store
-            .read(|db| Ok(users::find_by_id(db, app_id, ctx.now, me)?))?
+            .read(|db| users::find_by_id(db, app_id, ctx.now, me))?
             .ok_or_else(ApiError::not_found)?
             .password_hash;
         let old_ok = match (input.old_password.take(), current) {
@@ -100,7 +100,7 @@ pub(crate) async fn update(ctx: &Ctx, id: &str) -> Outcome {
     let user = ctx
         .state
         .store
-        .write(move |db| {
+        .write_checked(move |db| {
             users::update(db, app_id, me, now, &patch)?;
             users::find_by_id(db, app_id, now, me)?.ok_or_else(ApiError::not_found)
         })
@@ -136,7 +136,7 @@ pub(crate) async fn delete(ctx: &Ctx, id: &str) -> Outcome {
 fn find_external(ctx: &Ctx, app_id: i64, external: &str) -> Result<User, ApiError> {
     ctx.state
         .store
-        .read(|db| Ok(users::find_external(db, app_id, ctx.now, external)?))?
+        .read(|db| users::find_external(db, app_id, ctx.now, external))?
         .ok_or_else(ApiError::not_found)
 }
 
@@ -163,7 +163,7 @@ pub(crate) async fn show(ctx: &Ctx, id: &str) -> Outcome {
     let user = ctx
         .state
         .store
-        .read(|db| Ok(users::find_by_id(db, app_id, ctx.now, id)?))?
+        .read(|db| users::find_by_id(db, app_id, ctx.now, id))?
         .ok_or_else(ApiError::not_found)?;
     Ok(Reply::ok_text(render::wrapped_user(
         &ctx.state.overlay(user),
@@ -177,7 +177,7 @@ pub(crate) async fn show_by(ctx: &Ctx, key: Key, param: &str) -> Outcome {
     let user = ctx
         .state
         .store
-        .read(|db| Ok(users::find(db, app_id, ctx.now, key, value)?))?
+        .read(|db| users::find(db, app_id, ctx.now, key, value))?
         .ok_or_else(ApiError::not_found)?;
     Ok(Reply::ok_text(render::wrapped_user(
         &ctx.state.overlay(user),
@@ -233,7 +233,7 @@ pub(crate) async fn import(ctx: &Ctx, app: &str) -> Outcome {
     let ids = ctx
         .state
         .store
-        .write(move |db| {
+        .write_checked(move |db| {
             new_users
                 .iter()
                 .enumerate()

@@ -10,7 +10,7 @@
 
 use rusqlite::{Connection, Transaction, params};
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// One step: takes the database from version `n - 1` to `n`.
 type Step = fn(&Transaction<'_>) -> rusqlite::Result<()>;
