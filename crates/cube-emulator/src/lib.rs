@@ -65,6 +65,7 @@ mod state;
 mod store;
 pub mod testing;
 mod user_fields;
+mod validation;
 mod wire;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -183,7 +184,7 @@ impl Emulator {
         };
         let candidate_key = crypto::random_bytes::<32>()
             .map(|bytes| Secret::new(crypto::hex(&bytes)))
-            .map_err(|e| StartError::Init(format!("{:?}", e.errors)))?;
+            .map_err(|e| StartError::Init(e.to_string()))?;
         let (offset, apps, upload_key, uids) = store
             .write(move |db| {
                 apps::ensure_exists(db, &initial)?;

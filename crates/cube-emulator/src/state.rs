@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use tokio::sync::Semaphore;
 
 use crate::clock::Clock;
-use crate::crypto::{Passwords, Secret, StoredHash, TokenHash, hash_token};
+use crate::crypto::{self, Passwords, Secret, StoredHash, TokenHash, hash_token};
 use crate::error::ApiError;
 use crate::files::Files;
 use crate::fingerprint::Fingerprints;
@@ -323,7 +323,7 @@ impl State {
 
     // ---- passwords ----
 
-    pub(crate) async fn hash_password(&self, password: String) -> Result<String, ApiError> {
+    pub(crate) async fn hash_password(&self, password: String) -> Result<String, crypto::Error> {
         let passwords = self.passwords;
         if passwords.hashes_inline() {
             return passwords.hash(&password);
@@ -332,10 +332,10 @@ impl State {
             .hashing
             .acquire()
             .await
-            .map_err(|_| ApiError::unavailable("the emulator is stopping"))?;
+            .map_err(|_| crypto::Error::Stopping)?;
         tokio::task::spawn_blocking(move || passwords.hash(&password))
             .await
-            .map_err(|_| ApiError::unavailable("password hashing failed"))?
+            .map_err(|_| crypto::Error::Hashing)?
     }
 
     /// Whether `password` matches the stored hash (a malformed one matches

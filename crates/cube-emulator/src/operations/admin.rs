@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 
 use super::reset::mail_json;
 use super::{Ctx, Outcome, Reply};
-use crate::ExportError;
 use crate::clock::format_iso;
 use crate::crypto::{Secret, constant_time_eq};
+use crate::dataset::ExportError;
 use crate::error::{ApiError, ensure};
 use crate::settings::AppSettings;
 use crate::store::apps::{self, App};

@@ -122,7 +122,7 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
     };
-    let mut errors = crate::error::FieldErrors::default();
+    let mut errors = crate::validation::FieldErrors::default();
     let content_type = text("content_type").filter(|ct| content_type_ok(ct));
     if content_type.is_none() {
         errors.add("content_type", "can't be blank");

@@ -6,11 +6,12 @@ use serde_json::{Map, Value, json};
 
 use super::render;
 use super::{Ctx, Expiry, Outcome, Reply};
-use crate::error::{ApiError, FieldErrors, ensure};
+use crate::error::{ApiError, ensure};
 use crate::limits::IMPORT_USERS_MAX;
 use crate::store::sessions;
 use crate::store::users::{self, Key, User};
 use crate::user_fields::{UserInput, user_input};
+use crate::validation::FieldErrors;
 
 const ONLY_YOURSELF: &str = "You can change only yourself";
 
@@ -35,7 +36,7 @@ fn check_sign_up(input: &UserInput, password_required: bool) -> Result<(), ApiEr
     if password_required && input.password.is_none() {
         errors.add("password", "can't be blank");
     }
-    errors.into_result()
+    errors.into_result().map_err(ApiError::from)
 }
 
 /// `POST /users` with a session token or `CB-AuthKey`.
