@@ -252,8 +252,8 @@ where
     let base_url = link_base(&state, conn.local);
     let mut body = Inflow::new(
         body,
-        &state.limits,
-        state.body_budget.clone(),
+        &state.intake.limits,
+        state.intake.body_budget.clone(),
         conn.activity.clone(),
     );
 
@@ -278,10 +278,10 @@ where
         .filter(|t| !t.is_empty() && !creates_session && !is_admin)
         .map(str::to_owned);
     let session = match &token {
-        Some(token) => match state.authenticate(token, now) {
+        Some(token) => match state.sessions.authenticate(token, now) {
             Ok(Some(session)) => Some(session),
             Ok(None) => return respond(Err(ApiError::no_session()), None),
-            Err(err) => return respond(Err(err), None),
+            Err(err) => return respond(Err(err.into()), None),
         },
         None => None,
     };

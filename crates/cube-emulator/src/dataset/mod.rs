@@ -146,7 +146,7 @@ pub(crate) async fn check_export_target(target: PathBuf) -> Result<(), ExportErr
 pub(crate) async fn export(state: &Arc<State>, target: PathBuf) -> Result<Counts, ExportError> {
     // Refreshed `last_request_at` values go in too.
     if let Err(err) = state.flush(false).await {
-        tracing::warn!(error = ?err.errors, "flush before the export failed");
+        tracing::warn!(error = %err, "flush before the export failed");
     }
     let now = state.clock.now();
     let state = state.clone();
@@ -158,7 +158,12 @@ pub(crate) async fn export(state: &Arc<State>, target: PathBuf) -> Result<Counts
             .map_err(|_| ExportError::Store {
                 dir: target.clone(),
             })?;
-        write::write(&target, snapshot, state.files.dir(), format_iso(now))
+        write::write(
+            &target,
+            snapshot,
+            state.uploads.files.dir(),
+            format_iso(now),
+        )
     })
     .await
     .map_err(|e| ExportError::Io {

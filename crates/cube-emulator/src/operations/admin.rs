@@ -13,7 +13,6 @@ use crate::clock::format_iso;
 use crate::crypto::{Secret, constant_time_eq};
 use crate::dataset::ExportError;
 use crate::error::{ApiError, ensure};
-use crate::settings::AppSettings;
 use crate::store::apps::{self, App};
 
 use crate::limits::{ID_MAX, clock_offset_ok, id_ok};
@@ -112,31 +111,14 @@ pub(crate) async fn create_app(ctx: &Ctx) -> Outcome {
             ApiError::invalid_field("id", format!("must be an integer from 1 to {ID_MAX}"))
         })?),
     };
-    let app = ctx
-        .state
-        .store
-        .write(move |c| {
-            let app = App {
-                id: match id {
-                    Some(id) => id,
-                    None => apps::next_id(c)?,
-                },
-                auth_key,
-                auth_secret: Secret::new(auth_secret),
-                settings: AppSettings::default(),
-            };
-            apps::insert(c, &app)?;
-            Ok(app)
-        })
-        .await?;
-    ctx.state.put_app(app.clone());
+    let app = ctx.state.apps.create(id, auth_key, auth_secret).await?;
     Ok(Reply::created(json!({ "app": app_json(ctx, &app) })))
 }
 
 pub(super) fn app_of(ctx: &Ctx, id: &str) -> Result<App, ApiError> {
     id.parse()
         .ok()
-        .and_then(|id| ctx.state.app(id))
+        .and_then(|id| ctx.state.apps.get(id))
         .ok_or_else(ApiError::not_found)
 }
 
@@ -152,13 +134,8 @@ pub(crate) async fn show_settings(ctx: &Ctx, id: &str) -> Outcome {
 pub(crate) async fn update_settings(ctx: &Ctx, id: &str) -> Outcome {
     let mut app = app_of(ctx, id)?;
     app.settings.apply(ctx.body()?)?;
-    let (app_id, settings) = (app.id, app.settings.clone());
-    ctx.state
-        .store
-        .write(move |c| apps::save_settings(c, app_id, &settings))
-        .await?;
     let body = json!({ "settings": app.settings.to_json(Some(&ctx.state.base_url)) });
-    ctx.state.put_app(app);
+    ctx.state.apps.save_settings(app).await?;
     Ok(Reply::ok(body))
 }
 
@@ -213,8 +190,8 @@ pub(crate) async fn clear_outbox(ctx: &Ctx) -> Outcome {
 /// applications, settings and the clock.
 pub(crate) async fn reset_data(ctx: &Ctx) -> Outcome {
     ctx.state.store.write(apps::reset_data).await?;
-    ctx.state.clear_caches();
-    if let Err(err) = ctx.state.files.remove_all().await {
+    ctx.state.sessions.clear();
+    if let Err(err) = ctx.state.uploads.files.remove_all().await {
         tracing::warn!(error = %err, "cannot remove uploaded files");
     }
     Ok(Reply::json(StatusCode::OK, json!({})))

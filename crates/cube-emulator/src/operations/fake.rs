@@ -164,6 +164,7 @@ pub(crate) async fn twitter_verify(ctx: &Ctx) -> Outcome {
     );
     let valid = ctx
         .state
+        .apps
         .twitter_consumer_secrets(consumer_key)
         .iter()
         .any(|consumer_secret| {
