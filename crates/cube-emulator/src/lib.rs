@@ -32,6 +32,7 @@
 //! drives it in process: seed users, move the clock, end sessions, read
 //! the outbox and the request log.
 
+mod auth;
 mod b64;
 pub mod cli;
 mod clock;

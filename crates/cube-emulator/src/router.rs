@@ -10,6 +10,7 @@ use http::{Method, Request, Response};
 use http_body_util::{Either, Full};
 use serde_json::{Map, Value};
 
+use crate::auth;
 use crate::clock::{format_header, format_http_date};
 use crate::conns::Activity;
 use crate::error::ApiError;
@@ -95,7 +96,7 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
         (&M::GET, ["_emulator", "ui", file @ ..]) => ui::asset(ctx, file),
 
         (_, ["_emulator", rest @ ..]) => {
-            admin::authorize_request(ctx)?;
+            ctx.admin_gate()?;
             match (method, rest) {
                 (&M::GET, ["health"]) => admin::health(ctx).await,
                 (&M::POST, ["apps"]) => admin::create_app(ctx).await,
@@ -268,25 +269,22 @@ where
         return response;
     }
 
-    // The token, except on `POST /session`, which ignores a stale one.
+    // Who calls: the session of `CB-Token`, except on `POST /session`
+    // (which ignores a stale one) and under `/_emulator/` (the admin API's
+    // own rules apply there, in `route`).
     let creates_session = parts.method == Method::POST && segments == ["session"];
     let is_admin = segments.first() == Some(&"_emulator");
-    let token = parts
-        .headers
-        .get("cb-token")
-        .and_then(|v| v.to_str().ok())
-        .filter(|t| !t.is_empty() && !creates_session && !is_admin)
-        .map(str::to_owned);
-    let session = match &token {
-        Some(token) => match state.sessions.authenticate(token, now) {
-            Ok(Some(session)) => Some(session),
-            Ok(None) => return respond(Err(ApiError::no_session()), None),
-            Err(err) => return respond(Err(err.into()), None),
-        },
-        None => None,
+    let caller = match auth::caller(
+        &state.sessions,
+        &parts.headers,
+        creates_session || is_admin,
+        now,
+    ) {
+        Ok(caller) => caller,
+        Err(err) => return respond(Err(err), None),
     };
-    let deadline = session.as_ref().map(|s| s.deadline);
-    if let (Some(trace), Some(session)) = (trace.as_deref_mut(), &session) {
+    let deadline = caller.session.as_ref().map(|s| s.deadline);
+    if let (Some(trace), Some(session)) = (trace.as_deref_mut(), &caller.session) {
         trace.session(session);
     }
 
@@ -308,8 +306,7 @@ where
     let ctx = Ctx {
         state,
         now,
-        token,
-        session,
+        caller,
         query,
         raw_path: parts.uri.path().to_owned(),
         body: value,
@@ -570,7 +567,7 @@ fn admin_preflight(
     conn: &Connection,
 ) -> Response<ResponseBody> {
     let host = request_host(parts);
-    match admin::authorize(
+    match auth::admin(
         state.admin_token.as_ref(),
         &parts.headers,
         host.as_deref(),

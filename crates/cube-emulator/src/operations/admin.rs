@@ -1,88 +1,19 @@
 //! `/_emulator/*`: health, applications and settings, the clock, the
 //! outbox and the data reset (`docs/EMULATOR.md`). Not part of ConnectyCube.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::reset::mail_json;
 use super::{Ctx, Outcome, Reply};
 use crate::clock::format_iso;
-use crate::crypto::{Secret, constant_time_eq};
 use crate::dataset::ExportError;
-use crate::error::{ApiError, ensure};
+use crate::error::ApiError;
 use crate::store::apps::{self, App};
 
 use crate::limits::{ID_MAX, clock_offset_ok, id_ok};
-
-/// Who may use the admin API (`docs/EMULATOR.md`, "Admin API"): never a web page of another
-/// origin (an `Origin` that is not `http://{Host}` is `403`, whatever
-/// else the request carries); then, with an admin token, whoever sends
-/// `Bearer <token>` (`401` otherwise); without one, a loopback peer that
-/// names the emulator by a loopback name (`403` otherwise, which also
-/// defeats DNS rebinding: the attacker's page would send its own name).
-pub(crate) fn authorize(
-    admin_token: Option<&Secret>,
-    headers: &HeaderMap,
-    host: Option<&str>,
-    peer: IpAddr,
-) -> Result<(), ApiError> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(origin) = headers.get(http::header::ORIGIN) {
-        let own = host.is_some_and(|host| {
-            origin
-                .to_str()
-                .is_ok_and(|o| o.eq_ignore_ascii_case(&format!("http://{host}")))
-        });
-        ensure(own, || {
-            ApiError::forbidden("The admin API does not answer web pages of other origins")
-        })?;
-    }
-    match admin_token {
-        Some(expected) => {
-            let given = header("authorization")
-                .and_then(|h| h.strip_prefix("Bearer "))
-                .unwrap_or_default();
-            // The admin API is the emulator's own: its errors keep one
-            // form (the object form), whatever ConnectyCube sends.
-            ensure(
-                constant_time_eq(given.as_bytes(), expected.expose().as_bytes()),
-                || ApiError::new(StatusCode::UNAUTHORIZED, crate::error::UNAUTHORIZED),
-            )
-        }
-        None => ensure(
-            peer.to_canonical().is_loopback() && host.is_some_and(is_loopback_host),
-            || {
-                ApiError::forbidden(
-                    "The admin API answers loopback peers naming a loopback host only (or set an admin token)",
-                )
-            },
-        ),
-    }
-}
-
-/// [`authorize`] for the request in `ctx`.
-pub(crate) fn authorize_request(ctx: &Ctx) -> Result<(), ApiError> {
-    authorize(
-        ctx.state.admin_token.as_ref(),
-        &ctx.headers,
-        ctx.host.as_deref(),
-        ctx.remote.ip(),
-    )
-}
-
-/// `localhost`, `127.0.0.1` or `[::1]`, with or without a port.
-fn is_loopback_host(host: &str) -> bool {
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if !name.ends_with(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
-            name
-        }
-        _ => host,
-    };
-    name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "[::1]"
-}
 
 /// `GET /_emulator/health`.
 pub(crate) async fn health(_ctx: &Ctx) -> Outcome {
@@ -219,38 +150,4 @@ pub(crate) async fn export(ctx: &Ctx) -> Outcome {
             }
         })?;
     Ok(Reply::ok(json!({ "path": path, "counts": counts })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_hosts() {
-        for host in [
-            "localhost",
-            "LocalHost:8080",
-            "127.0.0.1",
-            "127.0.0.1:1",
-            "[::1]",
-            "[::1]:8080",
-        ] {
-            assert!(is_loopback_host(host), "{host}");
-        }
-        for host in [
-            "",
-            "evil.example",
-            "localhost.evil.example",
-            "127.0.0.1.evil.example:80",
-            "127.0.0.2",
-            "[::2]:80",
-            "::1",
-            "localhost:80:80",
-            "0.0.0.0:8080",
-            "192.0.2.1",
-            "localhost.",
-        ] {
-            assert!(!is_loopback_host(host), "{host}");
-        }
-    }
 }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::admin::{app_json, app_of};
 use super::{Ctx, Outcome, Reply, render, users};
+use crate::auth::Caller;
 use crate::clock::format_iso;
 use crate::error::ApiError;
 use crate::limits::{PAGE_MAX, V2_LIMIT_DEFAULT};
@@ -111,18 +112,20 @@ fn user_of(ctx: &Ctx, app: &str, user: &str) -> Result<(i64, User), ApiError> {
 /// session of their own (which exists nowhere: no token, no deadline).
 fn acting_as(ctx: &Ctx, app_id: i64, user_id: i64) -> Ctx {
     let mut acting = ctx.clone();
-    acting.token = None;
-    acting.session = Some(SessionRow {
-        id: 0,
-        app_id,
-        user_id: Some(user_id),
-        is_guest: false,
-        nonce: None,
-        ts: None,
-        created_at: ctx.now,
-        updated_at: ctx.now,
-        deadline: ctx.now,
-    });
+    acting.caller = Caller {
+        token: None,
+        session: Some(SessionRow {
+            id: 0,
+            app_id,
+            user_id: Some(user_id),
+            is_guest: false,
+            nonce: None,
+            ts: None,
+            created_at: ctx.now,
+            updated_at: ctx.now,
+            deadline: ctx.now,
+        }),
+    };
     acting
 }
 

@@ -12,6 +12,7 @@ use hyper::body::Body;
 use serde_json::{Map, Value, json};
 
 use super::{Ctx, Expiry, Outcome, Reply};
+use crate::auth;
 use crate::clock::format_iso;
 use crate::crypto::{self, constant_time_eq};
 use crate::error::{ApiError, ensure};
@@ -217,13 +218,8 @@ pub(crate) async fn delete(ctx: &Ctx, id: &str) -> Outcome {
 /// `Ok(None)`: no token at all; an unknown or expired token is `401`.
 fn file_session(ctx: &Ctx) -> Result<Option<SessionRow>, ApiError> {
     match ctx.query("token").filter(|t| !t.is_empty()) {
-        Some(token) => ctx
-            .state
-            .sessions
-            .authenticate(token, ctx.now)?
-            .map(Some)
-            .ok_or_else(ApiError::no_session),
-        None => Ok(ctx.session.clone()),
+        Some(token) => auth::session_of(&ctx.state.sessions, token, ctx.now).map(Some),
+        None => Ok(ctx.caller.session.clone()),
     }
 }
 
@@ -308,7 +304,7 @@ pub(crate) async fn download(ctx: &Ctx, uid: &str) -> Outcome {
     let token = ctx
         .query("token")
         .filter(|t| !t.is_empty())
-        .or(ctx.token.as_deref());
+        .or(ctx.caller.token.as_deref());
     let location = match (blob.public, token) {
         (false, Some(token)) => format!("{base}?token={}", encode_component(token)),
         _ => base,

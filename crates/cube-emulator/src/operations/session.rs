@@ -476,7 +476,7 @@ pub(crate) async fn show(ctx: &Ctx) -> Outcome {
         Some(id) => ctx.state.users.by_id(row.app_id, ctx.now, id)?,
         None => None,
     };
-    let token = ctx.token.as_deref().unwrap_or_default();
+    let token = ctx.caller.token.as_deref().unwrap_or_default();
     Ok(Reply::ok(
         json!({ "session": session_json(row, token, user.as_ref()) }),
     ))
@@ -605,7 +605,7 @@ async fn switch_user(
     row.is_guest = false;
     row.updated_at = now;
     row.deadline = deadline;
-    if let Some(token) = &ctx.token {
+    if let Some(token) = &ctx.caller.token {
         ctx.state.sessions.update(token, row.clone());
     }
     Ok((row, user))

@@ -41,7 +41,7 @@ fn check_sign_up(input: &UserInput, password_required: bool) -> Result<(), ApiEr
 
 /// `POST /users` with a session token or `CB-AuthKey`.
 pub(crate) async fn sign_up(ctx: &Ctx) -> Outcome {
-    let app_id = match (&ctx.session, ctx.header("cb-authkey")) {
+    let app_id = match (&ctx.caller.session, ctx.header("cb-authkey")) {
         (Some(session), _) => session.app_id,
         (None, Some(key)) => {
             ctx.state
