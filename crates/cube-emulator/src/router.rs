@@ -175,7 +175,13 @@ where
     let admin = decoded
         .as_ref()
         .is_none_or(|d| d.first().is_some_and(|s| s == "_emulator"));
-    let mut trace = Trace::begin(&state, &parts, decoded.as_deref());
+    let mut trace = Trace::begin(
+        &state.requests,
+        &state.fingerprints,
+        state.clock.now(),
+        &parts,
+        decoded.as_deref(),
+    );
     let mut response = match (crate::head::check(&parts), decoded) {
         (Err(err), _) => respond(Err(err), None),
         (Ok(()), None) => respond(Err(ApiError::bad_request("Malformed path")), None),
@@ -319,7 +325,7 @@ where
     let started = std::time::Instant::now();
     let outcome = route(&ctx, &parts.method, &segments).await;
     if let Some(trace) = trace {
-        trace.outcome(&parts.method, &segments, &outcome);
+        note_outcome(trace, &parts.method, &segments, &outcome);
     }
     let response = respond(outcome, deadline);
     tracing::debug!(
@@ -330,6 +336,29 @@ where
         "request"
     );
     response
+}
+
+/// What an answer tells the request log: a new session (`POST /session`)
+/// is noted by its own fingerprint, application and user; a sign-in
+/// (`POST /login`) by its user.
+fn note_outcome(trace: &mut Trace, method: &Method, segments: &[&str], outcome: &Outcome) {
+    let Ok(reply) = outcome else { return };
+    match (method, segments, &reply.body) {
+        (&Method::POST, ["session"], Body::Json(body)) => {
+            let session = &body["session"];
+            trace.made_session(
+                session["token"].as_str(),
+                session["application_id"].as_i64(),
+                session["user_id"].as_i64().filter(|id| *id != 0),
+            );
+        }
+        (&Method::POST, ["login"], Body::JsonText(text)) => {
+            if let Ok(body) = serde_json::from_slice::<Value>(text) {
+                trace.signed_in(body["user"]["id"].as_i64());
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The path as it may appear in logs: a reset link's token is a secret.
