@@ -34,7 +34,7 @@ pub(crate) async fn run(
     accept_loop(listener, state.clone(), stop).await;
     let _ = flusher.await;
     if let Err(err) = state.flush(false).await {
-        tracing::warn!(error = ?err.errors, "final flush failed");
+        tracing::warn!(error = %err, "final flush failed");
     }
     let mut result = Ok(());
     if let Some(dir) = export_on_exit {
@@ -59,7 +59,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: watch::Rece
     let stop = stopped(stop);
     tokio::pin!(stop);
     let graceful = GracefulShutdown::new();
-    let connections = Arc::new(Connections::new(state.limits.connection_cap()));
+    let connections = Arc::new(Connections::new(state.intake.limits.connection_cap()));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .keep_alive(true)
@@ -163,7 +163,7 @@ async fn flush_every_second(state: Arc<State>, stop: watch::Receiver<bool>) {
             _ = tick.tick() => {
                 ticks += 1;
                 if let Err(err) = state.flush(ticks.is_multiple_of(SWEEP_EVERY_TICKS)).await {
-                    tracing::warn!(error = ?err.errors, "flush failed");
+                    tracing::warn!(error = %err, "flush failed");
                 }
             }
             () = &mut stop => break,
