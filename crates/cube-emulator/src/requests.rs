@@ -17,6 +17,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use crate::clock::format_iso;
+use crate::faults::{Applied, Fired};
 use crate::fingerprint::Fingerprint;
 use crate::limits::{LOGGED_METHOD_MAX_BYTES, LOGGED_PATH_MAX_BYTES};
 use crate::operations::{Body, Outcome};
@@ -61,6 +62,8 @@ pub(crate) struct Entry {
     pub(crate) app_id: Option<i64>,
     pub(crate) user_id: Option<i64>,
     pub(crate) session: Option<Fingerprint>,
+    /// What a fault rule did to it (fixed size: the log's bound holds).
+    pub(crate) fault: Option<Applied>,
 }
 
 impl Entry {
@@ -76,6 +79,7 @@ impl Entry {
             "app_id": self.app_id,
             "user_id": self.user_id,
             "session": self.session.map(|s| s.to_string()),
+            "fault": self.fault.map(|f| json!({"rule": f.rule, "effect": f.effect()})),
         })
     }
 
@@ -188,6 +192,8 @@ pub(crate) struct Trace {
     state: Arc<State>,
     started: Instant,
     entry: Entry,
+    /// A fault cut the connection before any answer.
+    no_answer: bool,
 }
 
 impl Trace {
@@ -216,6 +222,7 @@ impl Trace {
         Some(Self {
             state: state.clone(),
             started: Instant::now(),
+            no_answer: false,
             entry: Entry {
                 seq: 0,
                 at: state.clock.now(),
@@ -226,6 +233,7 @@ impl Trace {
                 app_id: None,
                 user_id: None,
                 session: token.map(|t| state.fingerprints.of_token(&t)),
+                fault: None,
             },
         })
     }
@@ -259,9 +267,16 @@ impl Trace {
         }
     }
 
+    /// A fault rule acted on it. A connection cut before the answer's
+    /// headers is logged with status `0`: nothing was answered.
+    pub(crate) fn fault(&mut self, fired: &Fired) {
+        self.entry.fault = Some(fired.rule.applied(fired.id));
+        self.no_answer = fired.cuts_before_headers();
+    }
+
     /// The answer is ready: the entry goes into the log.
     pub(crate) fn finish(mut self, status: u16) {
-        self.entry.status = status;
+        self.entry.status = if self.no_answer { 0 } else { status };
         self.entry.micros = duration_micros(self.started.elapsed());
         self.state.requests.record(self.entry);
     }
@@ -362,6 +377,7 @@ mod tests {
             app_id: None,
             user_id: None,
             session: None,
+            fault: None,
         }
     }
 

@@ -13,13 +13,14 @@ use serde_json::{Map, Value};
 use crate::clock::{format_header, format_http_date};
 use crate::conns::Activity;
 use crate::error::ApiError;
+use crate::faults::{self, Fired};
 use crate::files::FileBody;
 use crate::inflow::{BodyError, Inflow};
 use crate::operations::{
     Body, Ctx, Expiry, Outcome, Reply, admin, admin_data, blobs, fake, reset, search, session, ui,
     users,
 };
-use crate::operations::{admin_requests, admin_sessions};
+use crate::operations::{admin_faults, admin_requests, admin_sessions};
 use crate::requests::Trace;
 use crate::state::State;
 use crate::store::users::Key;
@@ -126,6 +127,10 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
                 (&M::POST, ["sessions", id, "expire"]) => admin_sessions::expire(ctx, id).await,
                 (&M::DELETE, ["sessions", id]) => admin_sessions::destroy(ctx, id).await,
                 (&M::GET, ["requests"]) => admin_requests::list(ctx).await,
+                (&M::GET, ["faults"]) => admin_faults::list(ctx).await,
+                (&M::POST, ["faults"]) => admin_faults::add(ctx).await,
+                (&M::DELETE, ["faults"]) => admin_faults::clear(ctx).await,
+                (&M::DELETE, ["faults", id]) => admin_faults::remove(ctx, id).await,
                 (&M::GET, ["blobs", uid]) => admin_data::blob_bytes(ctx, uid).await,
                 (&M::POST, ["providers", provider @ ("facebook" | "twitter"), "tokens"]) => {
                     fake::register(ctx, provider).await
@@ -175,7 +180,13 @@ where
         .as_ref()
         .is_none_or(|d| d.first().is_some_and(|s| s == "_emulator"));
     let mut trace = Trace::begin(&state, &parts, decoded.as_deref());
-    let mut response = match (crate::head::check(&parts), decoded) {
+    let head = crate::head::check(&parts);
+    // A head the emulator refuses is refused whatever the rules say.
+    let fault = match &head {
+        Ok(()) => faults::hook::arrive(&state, &parts.method, decoded.as_deref(), admin).await,
+        Err(_) => None,
+    };
+    let mut response = match (head, decoded) {
         (Err(err), _) => respond(Err(err), None),
         (Ok(()), None) => respond(Err(ApiError::bad_request("Malformed path")), None),
         (Ok(()), Some(_)) if parts.method == Method::OPTIONS => {
@@ -185,11 +196,18 @@ where
                 preflight(&parts.headers)
             }
         }
-        (Ok(()), Some(decoded)) => {
-            serve(state.clone(), parts, body, conn, &decoded, trace.as_mut()).await
-        }
+        (Ok(()), Some(decoded)) => match fault.as_ref().and_then(Fired::instead) {
+            Some(instead) => faults::hook::answer_instead(instead, body, &state, &conn).await,
+            None => serve(state.clone(), parts, body, conn, &decoded, trace.as_mut()).await,
+        },
     };
-    if let Some(trace) = trace {
+    if let Some(fault) = &fault {
+        fault.mark(&mut response);
+    }
+    if let Some(mut trace) = trace {
+        if let Some(fault) = &fault {
+            trace.fault(fault);
+        }
         trace.finish(response.status().as_u16());
     }
     let headers = response.headers_mut();

@@ -1,7 +1,6 @@
 //! The hyper wiring: accept connections, serve HTTP/1.1 with keep-alive,
 //! flush read refreshes every second, and stop gracefully.
 
-use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +15,7 @@ use tokio::sync::watch;
 
 use crate::conns::{Connections, Tracked};
 use crate::dataset::{self, ExportError};
+use crate::faults;
 use crate::router;
 use crate::state::State;
 
@@ -96,7 +96,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: watch::Rece
                             if let Some(activity) = &activity {
                                 activity.handling(false);
                             }
-                            Ok::<_, Infallible>(response)
+                            faults::hook::on_the_wire(response)
                         }
                     });
                     let io = TokioIo::new(Tracked::new(stream, activity));
@@ -123,6 +123,8 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: watch::Rece
         }
     }
     drop(listener);
+    // Requests a fault delays go on now, so the drain below can end.
+    state.faults.stop_waiting();
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
         .await
         .is_err()

@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 use crate::clock::Clock;
 use crate::crypto::{Passwords, Secret, StoredHash, TokenHash, hash_token};
 use crate::error::ApiError;
+use crate::faults::Faults;
 use crate::files::Files;
 use crate::fingerprint::Fingerprints;
 use crate::inflow::BodyBudget;
@@ -55,6 +56,8 @@ pub(crate) struct State {
     pub(crate) requests: RequestLog,
     /// What names a session in lists and logs, instead of its token.
     pub(crate) fingerprints: Fingerprints,
+    /// The fault rules set (`/_emulator/faults`, `--fault`).
+    pub(crate) faults: Faults,
     passwords: Passwords,
     /// A hash at the current cost of no one's password: checking a
     /// password for a login that does not exist costs what a wrong
@@ -101,6 +104,7 @@ impl State {
             files,
             requests: RequestLog::new(REQUEST_LOG_DEFAULT),
             fingerprints: Fingerprints::new(&upload_key),
+            faults: Faults::new(),
             upload_key,
             providers,
             body_budget: Arc::new(BodyBudget::new(limits.body_memory)),
