@@ -329,16 +329,13 @@ impl Server {
         let state = &self.harness.state;
         state.clock.set_offset(0);
         state.faults.clear();
-        if let Some(mut app) = state.app(1) {
-            app.settings = AppSettings::default();
-            state.put_app(app);
-        }
+        state.apps.reset_settings(1);
         let mut token = self
             .token
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = state.clock.now();
-        if !matches!(state.authenticate(&token, now), Ok(Some(_))) {
+        if !matches!(state.sessions.authenticate(&token, now), Ok(Some(_))) {
             *token = self.harness.session(Some("fuzzer"));
         }
         token.clone()

@@ -32,6 +32,7 @@
 //! drives it in process: seed users, move the clock, end sessions, read
 //! the outbox and the request log.
 
+mod auth;
 mod b64;
 pub mod cli;
 mod clock;
@@ -66,6 +67,7 @@ mod state;
 mod store;
 pub mod testing;
 mod user_fields;
+mod validation;
 mod wire;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -185,7 +187,7 @@ impl Emulator {
         };
         let candidate_key = crypto::random_bytes::<32>()
             .map(|bytes| Secret::new(crypto::hex(&bytes)))
-            .map_err(|e| StartError::Init(format!("{:?}", e.errors)))?;
+            .map_err(|e| StartError::Init(e.to_string()))?;
         let (offset, apps, upload_key, uids) = store
             .write(move |db| {
                 apps::ensure_exists(db, &initial)?;
@@ -197,7 +199,7 @@ impl Emulator {
                 ))
             })
             .await
-            .map_err(|e| StartError::Init(format!("{:?}", e.errors)))?;
+            .map_err(|e| StartError::Init(e.to_string()))?;
         let sweeper = files.clone();
         match tokio::task::spawn_blocking(move || sweeper.retain(&uids)).await {
             Ok(Ok(0)) => {}

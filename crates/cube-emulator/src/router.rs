@@ -1,6 +1,8 @@
 //! The route table, and the decoding every request shares: `.json`
 //! stripping, the session token, the query string and the body.
 
+pub(crate) mod fault_hook;
+
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -10,10 +12,10 @@ use http::{Method, Request, Response};
 use http_body_util::{Either, Full};
 use serde_json::{Map, Value};
 
+use crate::auth;
 use crate::clock::{format_header, format_http_date};
 use crate::conns::Activity;
 use crate::error::ApiError;
-use crate::faults::{self, Fired};
 use crate::files::FileBody;
 use crate::inflow::{BodyError, Inflow};
 use crate::operations::{
@@ -96,7 +98,7 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
         (&M::GET, ["_emulator", "ui", file @ ..]) => ui::asset(ctx, file),
 
         (_, ["_emulator", rest @ ..]) => {
-            admin::authorize_request(ctx)?;
+            ctx.admin_gate()?;
             match (method, rest) {
                 (&M::GET, ["health"]) => admin::health(ctx).await,
                 (&M::POST, ["apps"]) => admin::create_app(ctx).await,
@@ -179,11 +181,17 @@ where
     let admin = decoded
         .as_ref()
         .is_none_or(|d| d.first().is_some_and(|s| s == "_emulator"));
-    let mut trace = Trace::begin(&state, &parts, decoded.as_deref());
+    let mut trace = Trace::begin(
+        &state.requests,
+        &state.fingerprints,
+        state.clock.now(),
+        &parts,
+        decoded.as_deref(),
+    );
     let head = crate::head::check(&parts);
     // A head the emulator refuses is refused whatever the rules say.
     let fault = match &head {
-        Ok(()) => faults::hook::arrive(&state, &parts.method, decoded.as_deref(), admin).await,
+        Ok(()) => fault_hook::arrive(&state.faults, &parts.method, decoded.as_deref(), admin).await,
         Err(_) => None,
     };
     let mut response = match (head, decoded) {
@@ -196,13 +204,13 @@ where
                 preflight(&parts.headers)
             }
         }
-        (Ok(()), Some(decoded)) => match fault.as_ref().and_then(Fired::instead) {
-            Some(instead) => faults::hook::answer_instead(instead, body, &state, &conn).await,
+        (Ok(()), Some(decoded)) => match fault.as_ref().and_then(fault_hook::instead) {
+            Some(instead) => fault_hook::answer_instead(instead, body, &state.intake, &conn).await,
             None => serve(state.clone(), parts, body, conn, &decoded, trace.as_mut()).await,
         },
     };
     if let Some(fault) = &fault {
-        fault.mark(&mut response);
+        fault_hook::mark(fault, &mut response);
     }
     if let Some(mut trace) = trace {
         if let Some(fault) = &fault {
@@ -270,8 +278,8 @@ where
     let base_url = link_base(&state, conn.local);
     let mut body = Inflow::new(
         body,
-        &state.limits,
-        state.body_budget.clone(),
+        &state.intake.limits,
+        state.intake.body_budget.clone(),
         conn.activity.clone(),
     );
 
@@ -286,25 +294,22 @@ where
         return response;
     }
 
-    // The token, except on `POST /session`, which ignores a stale one.
+    // Who calls: the session of `CB-Token`, except on `POST /session`
+    // (which ignores a stale one) and under `/_emulator/` (the admin API's
+    // own rules apply there, in `route`).
     let creates_session = parts.method == Method::POST && segments == ["session"];
     let is_admin = segments.first() == Some(&"_emulator");
-    let token = parts
-        .headers
-        .get("cb-token")
-        .and_then(|v| v.to_str().ok())
-        .filter(|t| !t.is_empty() && !creates_session && !is_admin)
-        .map(str::to_owned);
-    let session = match &token {
-        Some(token) => match state.authenticate(token, now) {
-            Ok(Some(session)) => Some(session),
-            Ok(None) => return respond(Err(ApiError::no_session()), None),
-            Err(err) => return respond(Err(err), None),
-        },
-        None => None,
+    let caller = match auth::caller(
+        &state.sessions,
+        &parts.headers,
+        creates_session || is_admin,
+        now,
+    ) {
+        Ok(caller) => caller,
+        Err(err) => return respond(Err(err), None),
     };
-    let deadline = session.as_ref().map(|s| s.deadline);
-    if let (Some(trace), Some(session)) = (trace.as_deref_mut(), &session) {
+    let deadline = caller.session.as_ref().map(|s| s.deadline);
+    if let (Some(trace), Some(session)) = (trace.as_deref_mut(), &caller.session) {
         trace.session(session);
     }
 
@@ -326,8 +331,7 @@ where
     let ctx = Ctx {
         state,
         now,
-        token,
-        session,
+        caller,
         query,
         raw_path: parts.uri.path().to_owned(),
         body: value,
@@ -340,7 +344,7 @@ where
     let started = std::time::Instant::now();
     let outcome = route(&ctx, &parts.method, &segments).await;
     if let Some(trace) = trace {
-        trace.outcome(&parts.method, &segments, &outcome);
+        note_outcome(trace, &parts.method, &segments, &outcome);
     }
     let response = respond(outcome, deadline);
     tracing::debug!(
@@ -351,6 +355,29 @@ where
         "request"
     );
     response
+}
+
+/// What an answer tells the request log: a new session (`POST /session`)
+/// is noted by its own fingerprint, application and user; a sign-in
+/// (`POST /login`) by its user.
+fn note_outcome(trace: &mut Trace, method: &Method, segments: &[&str], outcome: &Outcome) {
+    let Ok(reply) = outcome else { return };
+    match (method, segments, &reply.body) {
+        (&Method::POST, ["session"], Body::Json(body)) => {
+            let session = &body["session"];
+            trace.made_session(
+                session["token"].as_str(),
+                session["application_id"].as_i64(),
+                session["user_id"].as_i64().filter(|id| *id != 0),
+            );
+        }
+        (&Method::POST, ["login"], Body::JsonText(text)) => {
+            if let Ok(body) = serde_json::from_slice::<Value>(text) {
+                trace.signed_in(body["user"]["id"].as_i64());
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The path as it may appear in logs: a reset link's token is a secret.
@@ -588,7 +615,7 @@ fn admin_preflight(
     conn: &Connection,
 ) -> Response<ResponseBody> {
     let host = request_host(parts);
-    match admin::authorize(
+    match auth::admin(
         state.admin_token.as_ref(),
         &parts.headers,
         host.as_deref(),

@@ -15,7 +15,6 @@ use tokio::sync::watch;
 
 use crate::conns::{Connections, Tracked};
 use crate::dataset::{self, ExportError};
-use crate::faults;
 use crate::router;
 use crate::state::State;
 
@@ -34,7 +33,7 @@ pub(crate) async fn run(
     accept_loop(listener, state.clone(), stop).await;
     let _ = flusher.await;
     if let Err(err) = state.flush(false).await {
-        tracing::warn!(error = ?err.errors, "final flush failed");
+        tracing::warn!(error = %err, "final flush failed");
     }
     let mut result = Ok(());
     if let Some(dir) = export_on_exit {
@@ -59,7 +58,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: watch::Rece
     let stop = stopped(stop);
     tokio::pin!(stop);
     let graceful = GracefulShutdown::new();
-    let connections = Arc::new(Connections::new(state.limits.connection_cap()));
+    let connections = Arc::new(Connections::new(state.intake.limits.connection_cap()));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .keep_alive(true)
@@ -96,7 +95,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: watch::Rece
                             if let Some(activity) = &activity {
                                 activity.handling(false);
                             }
-                            faults::hook::on_the_wire(response)
+                            router::fault_hook::on_the_wire(response)
                         }
                     });
                     let io = TokioIo::new(Tracked::new(stream, activity));
@@ -165,7 +164,7 @@ async fn flush_every_second(state: Arc<State>, stop: watch::Receiver<bool>) {
             _ = tick.tick() => {
                 ticks += 1;
                 if let Err(err) = state.flush(ticks.is_multiple_of(SWEEP_EVERY_TICKS)).await {
-                    tracing::warn!(error = ?err.errors, "flush failed");
+                    tracing::warn!(error = %err, "flush failed");
                 }
             }
             () = &mut stop => break,

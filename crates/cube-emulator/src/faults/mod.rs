@@ -12,11 +12,12 @@
 //! on its seed. The admin API itself (`/_emulator/…`) and CORS preflights
 //! are never faulted.
 //!
-//! The router asks [`Faults::decide`] about every request it serves
-//! ([`hook`]); a cut connection is done by the server, which reads the
-//! cut from the answer ([`hook::on_the_wire`]).
+//! The rules and their table ([`Faults`], held by the state) know nothing
+//! of HTTP answers or connections: the router asks [`Faults::decide`]
+//! about every request it serves and does what the rule says
+//! (`router/fault_hook.rs`); a cut connection is done by the server,
+//! which reads the cut from the answer.
 
-pub(crate) mod hook;
 mod json;
 mod pattern;
 pub(crate) mod rule;
@@ -157,6 +158,13 @@ impl fmt::Display for TableFull {
 pub(crate) struct Fired {
     pub(crate) id: u64,
     pub(crate) rule: Arc<Rule>,
+}
+
+impl Fired {
+    /// Whether no answer at all goes out.
+    pub(crate) fn cuts_before_headers(&self) -> bool {
+        self.rule.action == rule::Action::Cut(rule::Cut::BeforeHeaders)
+    }
 }
 
 /// The rules, and the switch that ends their latencies when the emulator

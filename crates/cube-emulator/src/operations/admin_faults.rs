@@ -8,12 +8,20 @@ use serde_json::json;
 
 use super::{Ctx, Outcome, Reply};
 use crate::error::ApiError;
-use crate::faults::{self, RuleError};
+use crate::faults::{self, RuleError, TableFull};
 
-impl From<RuleError> for ApiError {
-    fn from(err: RuleError) -> Self {
-        ApiError::invalid_field(err.field, err.message)
-    }
+// The answers of refused rules are converted here, not in `error.rs`: the
+// rules read paths with `wire`'s decoder, and `wire` answers with
+// `ApiError`, so `error` naming `faults` would close a cycle.
+
+/// A refused rule: `422` naming its field.
+fn refused(err: RuleError) -> ApiError {
+    ApiError::invalid_field(err.field, err.message)
+}
+
+/// A full table: `422`.
+fn full(full: TableFull) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, full.to_string())
 }
 
 /// `GET /_emulator/faults`: every rule, oldest first, with how many
@@ -26,12 +34,8 @@ pub(crate) async fn list(ctx: &Ctx) -> Outcome {
 /// `{"text": "GET /users/* status=503"}`; `201 {"fault": {…}}`. A bad
 /// rule is `422` naming its field; a full table is `422` too.
 pub(crate) async fn add(ctx: &Ctx) -> Outcome {
-    let rule = faults::parse_json(ctx.body()?)?;
-    let listed = ctx
-        .state
-        .faults
-        .add(rule)
-        .map_err(|full| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, full.to_string()))?;
+    let rule = faults::parse_json(ctx.body()?).map_err(refused)?;
+    let listed = ctx.state.faults.add(rule).map_err(full)?;
     Ok(Reply::created(json!({ "fault": listed })))
 }
 

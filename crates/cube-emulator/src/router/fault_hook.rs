@@ -1,11 +1,14 @@
-//! Where faults meet requests. The router asks [`arrive`] about each
-//! request before serving it (it waits the rule's latency there), answers
-//! with [`Fired::instead`] when the rule answers or cuts in its place,
-//! and [`Fired::mark`]s a served answer that is to be cut. The server
-//! then does the cut at the connection ([`on_the_wire`]): before the
-//! headers, its service fails and hyper closes the connection without a
-//! byte of the answer; after them, the body ends early with an error, and
-//! hyper closes the connection there.
+//! Where fault rules (`crate::faults`) meet requests: the HTTP side of a
+//! fault. The router asks [`arrive`] about each request before serving it
+//! (it waits the rule's latency there), answers with [`instead`] when the
+//! rule answers or cuts in its place, and [`mark`]s a served answer that
+//! is to be cut. The server then does the cut at the connection
+//! ([`on_the_wire`]): before the headers, its service fails and hyper
+//! closes the connection without a byte of the answer; after them, the
+//! body ends early with an error, and hyper closes the connection there.
+//!
+//! It is the router's, not the rules' own, because it speaks HTTP: the
+//! rules and their table know nothing of answers or connections.
 
 use std::error::Error;
 use std::fmt;
@@ -19,18 +22,18 @@ use http_body_util::{Either, Full};
 use hyper::body::{Body, Frame, SizeHint};
 use serde_json::{Value, json};
 
-use super::Fired;
-use super::rule::{Action, Answer, Cut};
+use super::{Connection, ResponseBody};
+use crate::faults::rule::{Action, Answer, Cut};
+use crate::faults::{Faults, Fired};
 use crate::inflow::Inflow;
 use crate::limits::DRAIN_CAP;
-use crate::router::{Connection, ResponseBody};
-use crate::state::State;
+use crate::state::Intake;
 
 /// Decides whether a fault acts on a request (never on the admin API's,
 /// `admin`), and waits its latency. `path` is the decoded path (`None`
 /// when it does not decode: nothing matches it).
 pub(crate) async fn arrive(
-    state: &State,
+    faults: &Faults,
     method: &Method,
     path: Option<&[String]>,
     admin: bool,
@@ -38,9 +41,9 @@ pub(crate) async fn arrive(
     if admin {
         return None;
     }
-    let fired = state.faults.decide(method, path?)?;
+    let fired = faults.decide(method, path?)?;
     if let Some(latency) = fired.rule.latency {
-        state.faults.wait(latency).await;
+        faults.wait(latency).await;
     }
     Some(fired)
 }
@@ -82,35 +85,28 @@ fn answer(answer: &Answer) -> Response<ResponseBody> {
     response
 }
 
-impl Fired {
-    /// The answer given instead of serving the request, when the rule
-    /// answers or cuts before the headers (a stand-in the server never
-    /// sends); `None` when the request is served.
-    pub(crate) fn instead(&self) -> Option<Response<ResponseBody>> {
-        match &self.rule.action {
-            Action::Serve | Action::Cut(Cut::AfterHeaders) => None,
-            Action::Answer(rule) => Some(answer(rule)),
-            Action::Cut(Cut::BeforeHeaders) => {
-                let mut response = Response::new(Either::Left(Full::new(Bytes::new())));
-                *response.status_mut() = http::StatusCode::BAD_GATEWAY;
-                response
-                    .extensions_mut()
-                    .insert(CutHere(Cut::BeforeHeaders));
-                Some(response)
-            }
+/// The answer given instead of serving the request, when the rule
+/// answers or cuts before the headers (a stand-in the server never
+/// sends); `None` when the request is served.
+pub(crate) fn instead(fired: &Fired) -> Option<Response<ResponseBody>> {
+    match &fired.rule.action {
+        Action::Serve | Action::Cut(Cut::AfterHeaders) => None,
+        Action::Answer(rule) => Some(answer(rule)),
+        Action::Cut(Cut::BeforeHeaders) => {
+            let mut response = Response::new(Either::Left(Full::new(Bytes::new())));
+            *response.status_mut() = http::StatusCode::BAD_GATEWAY;
+            response
+                .extensions_mut()
+                .insert(CutHere(Cut::BeforeHeaders));
+            Some(response)
         }
     }
+}
 
-    /// Marks a served answer that the rule cuts after its headers.
-    pub(crate) fn mark(&self, response: &mut Response<ResponseBody>) {
-        if self.rule.action == Action::Cut(Cut::AfterHeaders) {
-            response.extensions_mut().insert(CutHere(Cut::AfterHeaders));
-        }
-    }
-
-    /// Whether no answer at all goes out.
-    pub(crate) fn cuts_before_headers(&self) -> bool {
-        self.rule.action == Action::Cut(Cut::BeforeHeaders)
+/// Marks a served answer that the rule cuts after its headers.
+pub(crate) fn mark(fired: &Fired, response: &mut Response<ResponseBody>) {
+    if fired.rule.action == Action::Cut(Cut::AfterHeaders) {
+        response.extensions_mut().insert(CutHere(Cut::AfterHeaders));
     }
 }
 
@@ -122,7 +118,7 @@ impl Fired {
 pub(crate) async fn answer_instead<B>(
     mut instead: Response<ResponseBody>,
     body: B,
-    state: &State,
+    intake: &Intake,
     conn: &Connection,
 ) -> Response<ResponseBody>
 where
@@ -134,8 +130,8 @@ where
     }
     let mut inflow = Inflow::new(
         body,
-        &state.limits,
-        state.body_budget.clone(),
+        &intake.limits,
+        intake.body_budget.clone(),
         conn.activity.clone(),
     );
     let mut seen: u64 = 0;
