@@ -505,6 +505,12 @@ fn rules_given_at_start_are_set_before_it_serves() {
     let faults = listed(&emu);
     assert_eq!(faults.len(), 2);
     assert_eq!(faults[0]["text"], "GET /users/* status=418");
+    // As many as the table holds, and it starts with every one.
+    let full = Emu::with(EmulatorConfig {
+        faults: vec!["GET /x status=503".to_owned(); 100],
+        ..EmulatorConfig::default()
+    });
+    assert_eq!(listed(&full).len(), 100);
     // A bad one, or one too many, and it does not start.
     for faults in [
         vec!["GET /users/* status=999".to_owned()],

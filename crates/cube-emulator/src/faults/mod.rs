@@ -431,4 +431,217 @@ mod tests {
             .expect("no wait once stopping");
         });
     }
+
+    /// A rule's text form and its JSON form, each of which must be refused
+    /// naming `field` or accepted (`None`).
+    #[track_caller]
+    fn check_both(text: &str, json: Value, field: Option<&str>) {
+        let Value::Object(map) = json else {
+            panic!("{json}")
+        };
+        for (form, result) in [("text", parse_text(text)), ("json", parse_json(&map))] {
+            match (field, result) {
+                (None, Ok(rule)) => {
+                    // What is accepted writes itself back into the same rule.
+                    assert_eq!(parse_text(&rule.to_text()).as_ref(), Ok(&rule), "{text}");
+                    assert_eq!(parse_json(&rule.to_json()).as_ref(), Ok(&rule), "{text}");
+                }
+                (Some(field), Err(err)) => assert_eq!(err.field, field, "{form} {text}: {err}"),
+                (want, got) => panic!("{form} {text}: wanted {want:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_limit_of_a_rule_at_and_past_its_bound_in_both_forms() {
+        use serde_json::json;
+
+        use crate::limits::{
+            FAULT_BODY_MAX_BYTES, FAULT_HEADER_MAX_BYTES, FAULT_HEADERS_MAX, FAULT_LATENCY_MAX,
+            FAULT_PATTERN_MAX_BYTES, FAULT_TEXT_MAX_BYTES,
+        };
+
+        // The status: 200 to 599.
+        for (status, field) in [
+            (199, Some("status")),
+            (200, None),
+            (599, None),
+            (600, Some("status")),
+            (65_536, Some("status")),
+        ] {
+            check_both(
+                &format!("GET /x status={status}"),
+                json!({"method": "GET", "path": "/x", "status": status}),
+                field,
+            );
+        }
+
+        // The latency: 1 ms to the cap.
+        let cap = u64::try_from(FAULT_LATENCY_MAX.as_millis()).unwrap();
+        for (ms, field) in [
+            (0, Some("latency")),
+            (1, None),
+            (cap, None),
+            (cap + 1, Some("latency")),
+            (u64::MAX, Some("latency")),
+        ] {
+            // The text form reads at most nine digits of milliseconds.
+            let text = if ms < 1_000_000_000 {
+                format!("GET /x latency={ms}ms")
+            } else {
+                format!("GET /x latency={}s", ms / 1000)
+            };
+            check_both(
+                &text,
+                json!({"method": "GET", "path": "/x", "latency_ms": ms}),
+                field,
+            );
+        }
+
+        // The probability: more than 0, at most 1.
+        for (p, field) in [
+            ("0", Some("probability")),
+            ("0.000000001", None),
+            ("0.5", None),
+            ("1", None),
+            ("1.000000001", Some("probability")),
+            ("2", Some("probability")),
+        ] {
+            let value: f64 = p.parse().unwrap();
+            check_both(
+                &format!("GET /x status=503 probability={p} seed=3"),
+                json!({"method": "GET", "path": "/x", "status": 503, "probability": value, "seed": 3}),
+                field,
+            );
+        }
+        // The smallest double above 0 is a probability, and reads back.
+        check_both(
+            &format!("GET /x status=503 probability={}", f64::MIN_POSITIVE),
+            json!({"method": "GET", "path": "/x", "status": 503, "probability": f64::MIN_POSITIVE}),
+            None,
+        );
+        // A negative one, in the JSON form (the text form has no sign).
+        let negative = json!({"method": "GET", "path": "/x", "status": 503, "probability": -0.5});
+        let Value::Object(negative) = negative else {
+            unreachable!()
+        };
+        assert_eq!(parse_json(&negative).unwrap_err().field, "probability");
+
+        // nth and times: from 1; nth and seed up to the largest u64.
+        for (key, n, field) in [
+            ("nth", "0", Some("nth")),
+            ("nth", "1", None),
+            ("times", "0", Some("times")),
+            ("times", "1", None),
+        ] {
+            let n_value: u64 = n.parse().unwrap();
+            check_both(
+                &format!("GET /x status=503 {key}={n}"),
+                json!({"method": "GET", "path": "/x", "status": 503, key: n_value}),
+                field,
+            );
+        }
+        for key in ["nth", "times", "seed"] {
+            let extra = if key == "seed" {
+                " probability=0.5"
+            } else {
+                ""
+            };
+            let mut json = json!({"method": "GET", "path": "/x", "status": 503, key: u64::MAX});
+            if key == "seed" {
+                json["probability"] = json!(0.5);
+            }
+            check_both(
+                &format!("GET /x status=503 {key}={}{extra}", u64::MAX),
+                json,
+                None,
+            );
+            let past = format!("GET /x status=503 {key}=18446744073709551616{extra}");
+            assert_eq!(parse_text(&past).unwrap_err().field, key, "{past}");
+        }
+
+        // The body: its bytes, a JSON body by its compact text.
+        for (n, field) in [
+            (FAULT_BODY_MAX_BYTES, None),
+            (FAULT_BODY_MAX_BYTES + 1, Some("body")),
+        ] {
+            let body = "b".repeat(n);
+            check_both(
+                &format!("GET /x status=503 body={body}"),
+                json!({"method": "GET", "path": "/x", "status": 503, "body": body}),
+                field,
+            );
+            // `["bbb…"]` is the string and four bytes more.
+            let array = json!(["b".repeat(n - 4)]);
+            check_both(
+                &format!("GET /x status=503 body={array}"),
+                json!({"method": "GET", "path": "/x", "status": 503, "body": array}),
+                field,
+            );
+        }
+
+        // The headers: how many, and each one's name and value.
+        for (n, field) in [
+            (FAULT_HEADERS_MAX, None),
+            (FAULT_HEADERS_MAX + 1, Some("headers")),
+        ] {
+            let mut text = "GET /x status=503".to_owned();
+            let mut headers = Map::new();
+            for i in 0..n {
+                text.push_str(&format!(" header=x-h{i:02}:v"));
+                headers.insert(format!("x-h{i:02}"), "v".into());
+            }
+            check_both(
+                &text,
+                json!({"method": "GET", "path": "/x", "status": 503, "headers": headers}),
+                field,
+            );
+        }
+        for (n, field) in [
+            (FAULT_HEADER_MAX_BYTES, None),
+            (FAULT_HEADER_MAX_BYTES + 1, Some("headers")),
+        ] {
+            let value = "v".repeat(n - "x-long".len());
+            check_both(
+                &format!("GET /x status=503 header=x-long:{value}"),
+                json!({"method": "GET", "path": "/x", "status": 503, "headers": {"x-long": value}}),
+                field,
+            );
+        }
+
+        // The path pattern's length.
+        for (n, field) in [
+            (FAULT_PATTERN_MAX_BYTES, None),
+            (FAULT_PATTERN_MAX_BYTES + 1, Some("path")),
+        ] {
+            let path = format!("/{}", "p".repeat(n - 1));
+            check_both(
+                &format!("GET {path} status=503"),
+                json!({"method": "GET", "path": path, "status": 503}),
+                field,
+            );
+        }
+
+        // The text form's length, whatever it holds.
+        let padded = |n: usize| {
+            let rule = "GET /x status=503";
+            format!("{rule}{}", " ".repeat(n - rule.len()))
+        };
+        assert!(parse_text(&padded(FAULT_TEXT_MAX_BYTES)).is_ok());
+        assert_eq!(
+            parse_text(&padded(FAULT_TEXT_MAX_BYTES + 1))
+                .unwrap_err()
+                .field,
+            "rule"
+        );
+
+        // The table's count, through `--fault` at start too.
+        let texts = |n: usize| vec!["GET /x status=503".to_owned(); n];
+        assert_eq!(
+            rules_of(&texts(FAULT_RULES_MAX)).unwrap().len(),
+            FAULT_RULES_MAX
+        );
+        let err = rules_of(&texts(FAULT_RULES_MAX + 1)).unwrap_err();
+        assert!(err.contains("at most 100"), "{err}");
+    }
 }
