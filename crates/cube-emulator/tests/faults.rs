@@ -524,3 +524,56 @@ fn rules_given_at_start_are_set_before_it_serves() {
         assert!(matches!(err, cube_emulator::StartError::Config(_)), "{err}");
     }
 }
+
+#[test]
+fn odd_rules_answer_what_they_say_and_the_emulator_serves_on() {
+    let emu = Emu::start();
+    // A 2xx to CONNECT would open a tunnel: hyper closes the connection.
+    add(&emu, "CONNECT /** status=200 times=always");
+    let connect = raw(&emu, "CONNECT", "/users/1", &[], b"");
+    assert!(
+        connect.bytes.is_empty() || connect.status() == 200,
+        "{:?}",
+        String::from_utf8_lossy(&connect.bytes)
+    );
+    // A HEAD answer carries no body, whatever the rule's.
+    add(&emu, "HEAD /users/* status=503 body=down");
+    let head = raw(&emu, "HEAD", "/users/1", &[], b"");
+    assert_eq!(head.status(), 503);
+    assert!(head.head_and_body().1.is_empty(), "{:?}", head.bytes);
+    // A cut after the headers of an answer with no body: its head goes out.
+    let served = raw(&emu, "HEAD", "/users/1", &[], b"").status();
+    add(&emu, "HEAD /users/* cut=after-headers");
+    let cut = raw(&emu, "HEAD", "/users/1", &[], b"");
+    assert_eq!(cut.status(), served);
+    assert!(cut.head_and_body().1.is_empty(), "{:?}", cut.bytes);
+    // 304 without a body; the emulator's own headers win over a rule's.
+    add(
+        &emu,
+        "GET /users/* status=304 header=ETag:abc header=Date:yesterday header=X-Content-Type-Options:none",
+    );
+    let not_modified = raw(&emu, "GET", "/users/1", &[], b"");
+    assert_eq!(not_modified.status(), 304);
+    assert_eq!(not_modified.header("etag").as_deref(), Some("abc"));
+    assert!(
+        not_modified
+            .header("date")
+            .is_some_and(|d| d.ends_with(" gmt")),
+        "{:?}",
+        not_modified.header("date")
+    );
+    assert_eq!(
+        not_modified.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    // Every rule acted, none is left due, and the emulator serves on.
+    let faults = listed(&emu);
+    assert!(faults.iter().all(|f| f["fired"] != 0), "{faults:?}");
+    emu.get("/users/1", None).assert(401);
+    emu.get("/_emulator/health", None).assert(200);
+    assert!(
+        logged(&emu).iter().all(|entry| entry["status"] != 500),
+        "{:?}",
+        logged(&emu)
+    );
+}
