@@ -41,6 +41,7 @@ mod conns;
 mod crypto;
 mod dataset;
 mod error;
+mod faults;
 mod files;
 mod fingerprint;
 mod form;
@@ -156,6 +157,7 @@ impl Emulator {
                 limits::REQUEST_LOG_MAX
             )));
         }
+        let rules = faults::rules_of(&config.faults).map_err(StartError::Config)?;
         let dir = match &config.storage {
             Storage::InMemory => None,
             Storage::DataDir(dir) => Some(dir.clone()),
@@ -251,6 +253,10 @@ impl Emulator {
             )
             .with_request_log(config.request_log),
         );
+        for rule in rules {
+            // Counted above: the table has room for every one.
+            let _ = state.faults.add(rule);
+        }
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(server::run(
             listener,

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::clock::format_iso;
+use crate::faults::{Applied, Fired};
 use crate::fingerprint::{Fingerprint, Fingerprints};
 use crate::limits::{LOGGED_METHOD_MAX_BYTES, LOGGED_PATH_MAX_BYTES};
 use crate::store::sessions::SessionRow;
@@ -58,6 +59,8 @@ pub(crate) struct Entry {
     pub(crate) app_id: Option<i64>,
     pub(crate) user_id: Option<i64>,
     pub(crate) session: Option<Fingerprint>,
+    /// What a fault rule did to it (fixed size: the log's bound holds).
+    pub(crate) fault: Option<Applied>,
 }
 
 impl Entry {
@@ -73,6 +76,7 @@ impl Entry {
             "app_id": self.app_id,
             "user_id": self.user_id,
             "session": self.session.map(|s| s.to_string()),
+            "fault": self.fault.map(|f| json!({"rule": f.rule, "effect": f.effect()})),
         })
     }
 
@@ -186,6 +190,8 @@ pub(crate) struct Trace {
     fingerprints: Arc<Fingerprints>,
     started: Instant,
     entry: Entry,
+    /// A fault cut the connection before any answer.
+    no_answer: bool,
 }
 
 impl Trace {
@@ -217,6 +223,7 @@ impl Trace {
             log: log.clone(),
             fingerprints: fingerprints.clone(),
             started: Instant::now(),
+            no_answer: false,
             entry: Entry {
                 seq: 0,
                 at: now,
@@ -227,6 +234,7 @@ impl Trace {
                 app_id: None,
                 user_id: None,
                 session: token.map(|t| fingerprints.of_token(&t)),
+                fault: None,
             },
         })
     }
@@ -257,9 +265,16 @@ impl Trace {
         self.entry.user_id = user_id.or(self.entry.user_id);
     }
 
+    /// A fault rule acted on it. A connection cut before the answer's
+    /// headers is logged with status `0`: nothing was answered.
+    pub(crate) fn fault(&mut self, fired: &Fired) {
+        self.entry.fault = Some(fired.rule.applied(fired.id));
+        self.no_answer = fired.cuts_before_headers();
+    }
+
     /// The answer is ready: the entry goes into the log.
     pub(crate) fn finish(mut self, status: u16) {
-        self.entry.status = status;
+        self.entry.status = if self.no_answer { 0 } else { status };
         self.entry.micros = duration_micros(self.started.elapsed());
         self.log.record(self.entry);
     }
@@ -360,6 +375,7 @@ mod tests {
             app_id: None,
             user_id: None,
             session: None,
+            fault: None,
         }
     }
 

@@ -1,6 +1,8 @@
 //! The route table, and the decoding every request shares: `.json`
 //! stripping, the session token, the query string and the body.
 
+pub(crate) mod fault_hook;
+
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -20,7 +22,7 @@ use crate::operations::{
     Body, Ctx, Expiry, Outcome, Reply, admin, admin_data, blobs, fake, reset, search, session, ui,
     users,
 };
-use crate::operations::{admin_requests, admin_sessions};
+use crate::operations::{admin_faults, admin_requests, admin_sessions};
 use crate::requests::Trace;
 use crate::state::State;
 use crate::store::users::Key;
@@ -127,6 +129,10 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
                 (&M::POST, ["sessions", id, "expire"]) => admin_sessions::expire(ctx, id).await,
                 (&M::DELETE, ["sessions", id]) => admin_sessions::destroy(ctx, id).await,
                 (&M::GET, ["requests"]) => admin_requests::list(ctx).await,
+                (&M::GET, ["faults"]) => admin_faults::list(ctx).await,
+                (&M::POST, ["faults"]) => admin_faults::add(ctx).await,
+                (&M::DELETE, ["faults"]) => admin_faults::clear(ctx).await,
+                (&M::DELETE, ["faults", id]) => admin_faults::remove(ctx, id).await,
                 (&M::GET, ["blobs", uid]) => admin_data::blob_bytes(ctx, uid).await,
                 (&M::POST, ["providers", provider @ ("facebook" | "twitter"), "tokens"]) => {
                     fake::register(ctx, provider).await
@@ -182,7 +188,13 @@ where
         &parts,
         decoded.as_deref(),
     );
-    let mut response = match (crate::head::check(&parts), decoded) {
+    let head = crate::head::check(&parts);
+    // A head the emulator refuses is refused whatever the rules say.
+    let fault = match &head {
+        Ok(()) => fault_hook::arrive(&state.faults, &parts.method, decoded.as_deref(), admin).await,
+        Err(_) => None,
+    };
+    let mut response = match (head, decoded) {
         (Err(err), _) => respond(Err(err), None),
         (Ok(()), None) => respond(Err(ApiError::bad_request("Malformed path")), None),
         (Ok(()), Some(_)) if parts.method == Method::OPTIONS => {
@@ -192,11 +204,18 @@ where
                 preflight(&parts.headers)
             }
         }
-        (Ok(()), Some(decoded)) => {
-            serve(state.clone(), parts, body, conn, &decoded, trace.as_mut()).await
-        }
+        (Ok(()), Some(decoded)) => match fault.as_ref().and_then(fault_hook::instead) {
+            Some(instead) => fault_hook::answer_instead(instead, body, &state.intake, &conn).await,
+            None => serve(state.clone(), parts, body, conn, &decoded, trace.as_mut()).await,
+        },
     };
-    if let Some(trace) = trace {
+    if let Some(fault) = &fault {
+        fault_hook::mark(fault, &mut response);
+    }
+    if let Some(mut trace) = trace {
+        if let Some(fault) = &fault {
+            trace.fault(fault);
+        }
         trace.finish(response.status().as_u16());
     }
     let headers = response.headers_mut();

@@ -1,7 +1,6 @@
 //! The hyper wiring: accept connections, serve HTTP/1.1 with keep-alive,
 //! flush read refreshes every second, and stop gracefully.
 
-use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -96,7 +95,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: watch::Rece
                             if let Some(activity) = &activity {
                                 activity.handling(false);
                             }
-                            Ok::<_, Infallible>(response)
+                            router::fault_hook::on_the_wire(response)
                         }
                     });
                     let io = TokioIo::new(Tracked::new(stream, activity));
@@ -123,6 +122,8 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: watch::Rece
         }
     }
     drop(listener);
+    // Requests a fault delays go on now, so the drain below can end.
+    state.faults.stop_waiting();
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
         .await
         .is_err()

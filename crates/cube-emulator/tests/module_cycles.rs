@@ -603,6 +603,8 @@ fn no_module_imports_one_that_imports_it_back() {
         "operations::users",
         "store",
         "store::users",
+        "faults",
+        "router::fault_hook",
     ] {
         let path: ModPath = module.split("::").map(str::to_owned).collect();
         assert!(modules.contains_key(&path), "{module} not found");
@@ -630,10 +632,11 @@ fn the_layers_point_one_way() {
         "store",
         "providers",
         "requests",
+        "faults",
     ] {
         assert!(!reaches(&edges, below, "router"), "{below} reaches router");
     }
-    for below in ["auth", "state", "store", "providers", "requests"] {
+    for below in ["auth", "state", "store", "providers", "requests", "faults"] {
         assert!(
             !reaches(&edges, below, "operations"),
             "{below} reaches operations"
@@ -642,6 +645,12 @@ fn the_layers_point_one_way() {
     // The store knows nothing of requests, answers or the state above it.
     for upper in ["auth", "state", "error"] {
         assert!(!reaches(&edges, "store", upper), "store reaches {upper}");
+    }
+    // The fault rules and their table know nothing of callers, the log or
+    // the state that holds them: the router's fault hook does what a rule
+    // says.
+    for upper in ["auth", "state", "requests"] {
+        assert!(!reaches(&edges, "faults", upper), "faults reaches {upper}");
     }
     // The providers are given what they need, never the state.
     for upper in ["auth", "state"] {

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 mod clients;
 mod datasets;
+mod faults;
 mod requests;
 
 pub(crate) use clients::FREE_PER_BODY;
@@ -18,6 +19,7 @@ pub(crate) use datasets::{
     FREE_TEXT_MAX_BYTES, LINE_MAX_BYTES, MANIFEST_MAX_BYTES, PASSWORD_HASH_MAX_BYTES,
     RECORDS_MAX_BYTES, TIMES,
 };
+pub(crate) use faults::*;
 pub(crate) use requests::*;
 
 // ---- ids ----

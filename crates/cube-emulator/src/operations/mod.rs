@@ -5,6 +5,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod admin_data;
+pub(crate) mod admin_faults;
 pub(crate) mod admin_requests;
 pub(crate) mod admin_sessions;
 pub(crate) mod blobs;

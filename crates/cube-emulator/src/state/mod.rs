@@ -5,7 +5,7 @@
 //! the applications cache ([`apps`]), password hashing ([`passwords`]),
 //! file records and bytes and the key that signs uploads ([`uploads`]), what
 //! clients may send ([`Intake`]), the identity providers' client and
-//! caches, the request log. Operations use these handles, and the
+//! caches, the request log, the fault rules. Operations use these handles, and the
 //! [`Store`] itself for the data no handle caches.
 //!
 //! Reads refresh a session's sliding deadline and its user's
@@ -30,6 +30,7 @@ use self::uploads::Uploads;
 use self::users::Users;
 use crate::clock::Clock;
 use crate::crypto::{Passwords, Secret};
+use crate::faults::Faults;
 use crate::files::Files;
 use crate::fingerprint::Fingerprints;
 use crate::inflow::BodyBudget;
@@ -62,6 +63,8 @@ pub(crate) struct State {
     pub(crate) intake: Intake,
     /// The last requests of the ConnectyCube API.
     pub(crate) requests: Arc<RequestLog>,
+    /// The fault rules set (`/_emulator/faults`, `--fault`).
+    pub(crate) faults: Faults,
 }
 
 /// What clients may send and hold while they do.
@@ -103,6 +106,7 @@ impl State {
                 limits,
             },
             requests: Arc::new(RequestLog::new(REQUEST_LOG_DEFAULT)),
+            faults: Faults::new(),
             store,
         }
     }
