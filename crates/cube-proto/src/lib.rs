@@ -21,6 +21,9 @@
 //! * [`SessionSnapshot`], [`IssuedToken`]: save a session and resume it, or
 //!   adopt a token minted elsewhere; [`SessionEvent`]: every change of the
 //!   session, as the state machine reports it.
+//! * [`transfer`]: uploads and downloads as state machines driven like
+//!   [`Call`]: create, stream, complete (or delete again); locate, follow
+//!   the one storage redirect, count the bytes.
 //! * [`surface`]: the calls every adapter offers, written once, and the
 //!   hooks (traits) an adapter's client implements to have them.
 //!
@@ -67,6 +70,7 @@ pub mod session;
 pub mod sign;
 pub mod snapshot;
 pub mod surface;
+pub mod transfer;
 pub mod wire;
 
 pub use call::{Call, Step};
