@@ -1,23 +1,11 @@
 //! The HTTP client: a pooled ureq agent that carries cube-proto's requests.
 
-use crate::error::Error;
+use cube_shell::{Adapter, Error, Roots};
+use proto::RestoreAnswer;
 use proto::wire::{Request, Response};
+use std::sync::Mutex;
 use std::time::Duration;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
-
-/// Which certificate authorities an HTTPS server may be signed by; extra
-/// roots come on top with
-/// [`ClientBuilder::add_root_certificate`](crate::ClientBuilder::add_root_certificate).
-#[derive(Debug, Clone, Default)]
-pub enum Roots {
-    /// Mozilla's root set (webpki), the default.
-    #[default]
-    WebPki,
-    /// The operating system's trust store.
-    Platform,
-    /// Only the extra roots.
-    None,
-}
 
 /// The largest answer read into memory: far above any API answer.
 const MAX_BODY: u64 = 16 * 1024 * 1024;
@@ -31,14 +19,22 @@ fn platform_roots() -> impl Iterator<Item = Certificate<'static>> {
         .map(|c| Certificate::from_der(c.as_ref()).to_owned())
 }
 
+/// The HTTP client a blocking [`Client`](crate::Client) sends with: a
+/// pooled ureq agent that never follows a redirect, built from the
+/// builder's timeout and roots.
 #[derive(Debug, Clone)]
-pub(crate) struct Transport {
+pub struct Transport {
     agent: ureq::Agent,
     timeout: Duration,
 }
 
-impl Transport {
-    pub(crate) fn new(timeout: Duration, roots: &Roots, extra: &[Vec<u8>]) -> Result<Self, Error> {
+/// The blocking client's restore callback: it answers on the calling
+/// thread. Waiting callers wait for the restore turn on a thread lock.
+impl Adapter for Transport {
+    type Restore = dyn Fn() -> RestoreAnswer + Send + Sync;
+    type Turn = Mutex<()>;
+
+    fn build(timeout: Duration, roots: &Roots, extra: &[Vec<u8>]) -> Result<Self, Error> {
         let extra = extra
             .iter()
             .map(|der| Certificate::from_der(der).to_owned());
@@ -70,7 +66,9 @@ impl Transport {
             timeout,
         })
     }
+}
 
+impl Transport {
     /// A ureq failure as the adapter's error: any of ureq's timeouts (or a
     /// socket that timed out) is [`Error::Timeout`], as in `cube-async`.
     fn error(&self, error: ureq::Error) -> Error {
