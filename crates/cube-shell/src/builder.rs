@@ -106,8 +106,7 @@ impl<A: Adapter> fmt::Debug for BuilderSettings<A> {
 #[doc(hidden)]
 macro_rules! client_builder {
     ($builder:ident, $client:ident, $adapter:ty) => {
-        #[doc = ::core::concat!("Builds a [`", ::core::stringify!($client), "`]; see [`",
-                                    ::core::stringify!($client), "::builder`].")]
+        /// Builds a client; see the client's `builder`.
         #[derive(Debug)]
         pub struct $builder {
             settings: $crate::builder::BuilderSettings<$adapter>,
