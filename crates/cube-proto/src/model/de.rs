@@ -8,8 +8,8 @@
 use serde::Deserializer;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 /// What a scalar visitor makes of each shape; the default for every shape
 /// is "nothing" (`None`).
@@ -275,8 +275,37 @@ impl Scalar<'_> for Moment {
     }
 
     fn text(self, v: &str) -> Option<OffsetDateTime> {
-        OffsetDateTime::parse(v, &Rfc3339).ok()
+        utc_seconds(v).or_else(|| OffsetDateTime::parse(v, &Rfc3339).ok())
     }
+}
+
+/// The shape the service sends, `2018-12-06T09:16:26Z`, read directly;
+/// `None` for anything else (which the full RFC 3339 parser then reads:
+/// other offsets, fractions, a leap second).
+fn utc_seconds(v: &str) -> Option<OffsetDateTime> {
+    let b = v.as_bytes();
+    let shape = b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z';
+    if !shape {
+        return None;
+    }
+    let number = |from: usize, to: usize| {
+        b[from..to].iter().try_fold(0u16, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u16::from(c - b'0'))
+        })
+    };
+    let month = Month::try_from(u8::try_from(number(5, 7)?).ok()?).ok()?;
+    let day = u8::try_from(number(8, 10)?).ok()?;
+    let date = Date::from_calendar_date(i32::from(number(0, 4)?), month, day).ok()?;
+    let [hour, minute, second] = [number(11, 13)?, number(14, 16)?, number(17, 19)?]
+        .map(|n| u8::try_from(n).unwrap_or(u8::MAX));
+    let time = Time::from_hms(hour, minute, second).ok()?;
+    Some(PrimitiveDateTime::new(date, time).assume_utc())
 }
 
 /// An RFC 3339 timestamp; anything else (null, missing, unreadable) is `None`.
@@ -416,7 +445,57 @@ pub(crate) fn tags<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
 
 #[cfg(test)]
 mod tests {
+    use super::utc_seconds;
     use crate::User;
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    #[test]
+    fn the_short_way_to_a_timestamp_agrees_with_the_full_parser() {
+        let full = |v: &str| OffsetDateTime::parse(v, &Rfc3339).ok();
+        for v in [
+            "2018-12-06T09:16:26Z",
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "2024-02-29T12:00:00Z",
+        ] {
+            assert_eq!(utc_seconds(v), full(v), "{v}");
+            assert!(utc_seconds(v).is_some(), "{v}");
+        }
+        // Anything else is left to the full parser, whatever it makes of it.
+        for v in [
+            "2023-02-29T12:00:00Z",
+            "2018-13-06T09:16:26Z",
+            "2018-12-06T24:00:00Z",
+            "2016-12-31T23:59:60Z",
+            "2018-12-06t09:16:26z",
+            "2018-12-06T09:16:26.5Z",
+            "2018-12-06T09:16:26+01:00",
+            "2018-12-06T09:16:2xZ",
+            "+018-12-06T09:16:26Z",
+        ] {
+            assert_eq!(utc_seconds(v), None, "{v}");
+        }
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let d = |shift: u32, m: u64| (seed >> shift) % m;
+            let v = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                d(0, 10_000),
+                d(14, 14),
+                d(18, 33),
+                d(24, 26),
+                d(30, 61),
+                d(36, 62)
+            );
+            if let Some(short) = utc_seconds(&v) {
+                assert_eq!(Some(short), full(&v), "{v}");
+            }
+        }
+    }
 
     fn user(fields: &str) -> User {
         serde_json::from_str(&format!(r#"{{"id": 1{fields}}}"#)).unwrap()

@@ -120,7 +120,9 @@ impl<'de> Visitor<'de> for Items {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<User>, A::Error> {
-        let mut users = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(128));
+        // A page holds up to 100 users; a parser that cannot tell how many
+        // starts room for a few.
+        let mut users = Vec::with_capacity(seq.size_hint().unwrap_or(8).min(100));
         while let Some(user) = seq.next_element_seed(Item)? {
             users.push(user);
         }
