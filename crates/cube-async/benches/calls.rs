@@ -4,9 +4,12 @@
 //! (`CUBE_BENCH_ROUNDS`, default 7; `CUBE_BENCH_CALLS`, default 1000).
 //!
 //! `get_user(id)` (`GET /users/v2?id=`): sequential, the mean latency of a
-//! round; 64 tasks at once, the requests per second of a round (64 × 100
-//! calls). Each figure is the median of the rounds; the two clients
-//! alternate which goes first, and a warm-up round is not counted.
+//! round, the two clients taking turns call by call; 64 tasks at once, the
+//! requests per second of a round, the two clients taking turns every 64 ×
+//! 10 calls (ten turns each a round). Each figure is the median of the
+//! rounds; a warm-up round is not counted. Taking turns this often lets
+//! both meet the same machine: a shared machine drifts more in a second
+//! than the two clients differ.
 
 use bytes::Bytes;
 use cube_async::{Client, Credentials, NewUser};
@@ -17,10 +20,13 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 const TASKS: usize = 64;
-const CALLS_PER_TASK: usize = 100;
+/// Calls of each task in one turn of the concurrent figure.
+const CALLS_PER_TASK: usize = 10;
+/// Turns of each client in a round of the concurrent figure.
+const TURNS: usize = 10;
 
 type Raw = HyperClient<HttpConnector, Full<Bytes>>;
 
@@ -42,21 +48,30 @@ async fn raw_call(raw: &Raw, request: &proto::wire::Request) {
     std::hint::black_box(response.into_body().collect().await.unwrap().to_bytes());
 }
 
-/// The mean latency of `calls` calls, one after the other, in µs.
-async fn sequential<F: Future<Output = ()>>(calls: usize, call: impl Fn() -> F) -> f64 {
+/// How long one call took, by the wall clock and on this thread's CPU
+/// (the call's own work; the connections' tasks run on the runtime's
+/// workers).
+async fn timed<F: Future<Output = ()>>(call: F) -> (Duration, Duration) {
+    let cpu = Calls::on_cpu();
     let start = Instant::now();
-    for _ in 0..calls {
-        call().await;
+    call.await;
+    let wall = start.elapsed();
+    match (cpu, Calls::on_cpu()) {
+        (Some(before), Some(after)) => (wall, after - before),
+        _ => (wall, Duration::ZERO),
     }
-    start.elapsed().as_secs_f64() * 1e6 / calls as f64
 }
 
-/// Requests per second of `TASKS` tasks making `CALLS_PER_TASK` calls each.
-async fn concurrent<F>(call: impl Fn() -> F + Send + Sync + 'static) -> f64
+fn add(sum: &mut (Duration, Duration), (wall, cpu): (Duration, Duration)) {
+    sum.0 += wall;
+    sum.1 += cpu;
+}
+
+/// How long `TASKS` tasks making `CALLS_PER_TASK` calls each took.
+async fn concurrent<F>(call: &Arc<impl Fn() -> F + Send + Sync + 'static>) -> Duration
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let call = Arc::new(call);
     let start = Instant::now();
     let tasks: Vec<_> = (0..TASKS)
         .map(|_| {
@@ -71,7 +86,7 @@ where
     for task in tasks {
         task.await.unwrap();
     }
-    (TASKS * CALLS_PER_TASK) as f64 / start.elapsed().as_secs_f64()
+    start.elapsed()
 }
 
 async fn run(bench: &Calls) {
@@ -113,26 +128,41 @@ async fn run(bench: &Calls) {
         }
     };
 
+    let (sdk_call, raw_call) = (Arc::new(sdk_call), Arc::new(raw_call));
     let (mut seq_sdk, mut seq_raw, mut par_sdk, mut par_raw) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut cpu_sdk, mut cpu_raw) = (Vec::new(), Vec::new());
     for round in 0..=bench.rounds {
-        let (s, r, ps, pr);
-        if round % 2 == 0 {
-            s = sequential(bench.calls, &sdk_call).await;
-            r = sequential(bench.calls, &raw_call).await;
-            ps = concurrent(sdk_call.clone()).await;
-            pr = concurrent(raw_call.clone()).await;
-        } else {
-            r = sequential(bench.calls, &raw_call).await;
-            s = sequential(bench.calls, &sdk_call).await;
-            pr = concurrent(raw_call.clone()).await;
-            ps = concurrent(sdk_call.clone()).await;
+        let (mut s, mut r) = Default::default();
+        for i in 0..bench.calls {
+            if i % 2 == 0 {
+                add(&mut s, timed(sdk_call()).await);
+                add(&mut r, timed(raw_call()).await);
+            } else {
+                add(&mut r, timed(raw_call()).await);
+                add(&mut s, timed(sdk_call()).await);
+            }
         }
+        let (mut ps, mut pr) = (Duration::ZERO, Duration::ZERO);
+        for turn in 0..TURNS {
+            if turn % 2 == 0 {
+                ps += concurrent(&sdk_call).await;
+                pr += concurrent(&raw_call).await;
+            } else {
+                pr += concurrent(&raw_call).await;
+                ps += concurrent(&sdk_call).await;
+            }
+        }
+        // Round 0 warms both up and is not counted.
         if round > 0 {
-            seq_sdk.push(s);
-            seq_raw.push(r);
-            par_sdk.push(ps);
-            par_raw.push(pr);
+            let calls = bench.calls as f64;
+            seq_sdk.push(s.0.as_secs_f64() * 1e6 / calls);
+            seq_raw.push(r.0.as_secs_f64() * 1e6 / calls);
+            cpu_sdk.push(s.1.as_secs_f64() * 1e6 / calls);
+            cpu_raw.push(r.1.as_secs_f64() * 1e6 / calls);
+            let requests = (TURNS * TASKS * CALLS_PER_TASK) as f64;
+            par_sdk.push(requests / ps.as_secs_f64());
+            par_raw.push(requests / pr.as_secs_f64());
         }
     }
     println!(
@@ -147,7 +177,14 @@ async fn run(bench: &Calls) {
         seq_raw,
     );
     bench.report(
-        &format!("{TASKS} concurrent tasks ({TASKS} × {CALLS_PER_TASK} calls)"),
+        "the calling task's time on this thread's CPU per sequential call",
+        "hyper",
+        "µs",
+        cpu_sdk,
+        cpu_raw,
+    );
+    bench.report(
+        &format!("{TASKS} concurrent tasks ({TURNS} turns of {TASKS} × {CALLS_PER_TASK} calls)"),
         "hyper",
         "req/s",
         par_sdk,

@@ -12,11 +12,10 @@ pub(crate) use pump::Pump;
 use crate::client::Client;
 use bytes::Bytes;
 use cube_shell::surface::ClientCore;
-use cube_shell::trace::CallSpan;
+use cube_shell::trace::{CallSpan, Exchange};
 use cube_shell::transfer::{Sendable, Watch, file_name};
 use cube_shell::{Error, random_boundary};
 use http_body_util::{BodyExt, Full};
-use proto::call::CallReport;
 use proto::model::Blob;
 use proto::ops::{Redirect, StreamedUpload, file_answer};
 use proto::transfer::{
@@ -126,7 +125,7 @@ impl Client {
         span: &CallSpan,
     ) -> Result<(), Error> {
         let (head, body) = UploadBody::of(upload);
-        let report = CallReport::for_request(StreamedUpload::OPERATION, &head);
+        let sent = Exchange::of(StreamedUpload::OPERATION, &head);
         options.report(body.progress())?;
         let watch = options.watch().clone();
         let shared = Shared::new();
@@ -147,7 +146,7 @@ impl Client {
             return Err(failure);
         }
         let (status, answer) = outcome?;
-        span.record(&report.answered(status));
+        sent.answered(span, status);
         Ok(file_answer(status, &answer)?)
     }
 
@@ -219,7 +218,7 @@ impl Client {
         options: &mut DownloadOptions,
         span: &CallSpan,
     ) -> Result<(), Error> {
-        let report = CallReport::for_request(Redirect::OPERATION, &request);
+        let sent = Exchange::of(Redirect::OPERATION, &request);
         let watch = options.watch().clone();
         let shared = Shared::new();
         let exchange = async {
@@ -230,7 +229,7 @@ impl Client {
                 .await
                 .map_err(|e| Error::Transport(Box::new(e)))?;
             shared.touch();
-            span.record(&report.answered(response.status()));
+            sent.answered(span, response.status());
             let (parts, mut body) = response.into_parts();
             if let FileBody::Error(limit) = flow.handle_head(parts.status, &parts.headers)? {
                 let answer = read_some(body, limit, &shared).await?;

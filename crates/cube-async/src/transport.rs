@@ -2,6 +2,7 @@
 
 use crate::transfer::Pump;
 use bytes::Bytes;
+use cube_shell::trace::RequestLine;
 use cube_shell::{Adapter, Error, Roots};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
@@ -112,8 +113,7 @@ impl Transport {
 
     /// Sends one request and reads the whole answer, within the timeout.
     pub(crate) async fn send(&self, request: Request) -> Result<Response, Error> {
-        let method = request.method().clone();
-        let path = request.uri().path().to_owned();
+        let line = RequestLine::of(&request);
         let request = request.map(|body| Full::new(Bytes::from(body)));
         let exchange = async {
             let response = self
@@ -132,9 +132,7 @@ impl Transport {
         let response = tokio::time::timeout(self.timeout, exchange)
             .await
             .map_err(|_| Error::Timeout(self.timeout))??;
-        // Only the method, path and status are logged: never headers (the
-        // token), bodies (passwords) or queries.
-        tracing::debug!(%method, %path, status = response.status().as_u16(), "cube request");
+        line.answered(response.status());
         Ok(response)
     }
 }

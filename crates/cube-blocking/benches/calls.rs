@@ -4,12 +4,12 @@
 //! (`CUBE_BENCH_ROUNDS`, default 7; `CUBE_BENCH_CALLS`, default 1000).
 //!
 //! Sequential `get_user(id)` (`GET /users/v2?id=`): the mean latency of a
-//! round, the median of the rounds. The two clients alternate which goes
-//! first; a warm-up round is not counted.
+//! round, the median of the rounds. The two clients take turns call by
+//! call; a warm-up round is not counted.
 
 use cube_blocking::{Client, Credentials, NewUser};
 use cube_test_support::bench::Calls;
-use std::time::Instant;
+use std::time::Duration;
 
 fn main() {
     let bench = Calls::start();
@@ -28,35 +28,50 @@ fn main() {
     let request = bench.get_user_request(me.id, &client.session_token().unwrap());
     let raw = ureq::Agent::new_with_defaults();
 
-    let sdk_round = || {
-        let start = Instant::now();
-        for _ in 0..bench.calls {
-            let user = client.get_user(me.id).unwrap();
-            assert_eq!(user.map(|u| u.id), Some(me.id));
-        }
-        start.elapsed().as_secs_f64() * 1e6 / bench.calls as f64
+    // One call of each client in turn, whichever went second going first
+    // the next time, so that both meet the same machine: a shared machine
+    // drifts more in a second than the two clients differ.
+    let sdk_call = || {
+        let (wall, cpu, user) = Calls::measure(|| client.get_user(me.id).unwrap());
+        assert_eq!(user.map(|u| u.id), Some(me.id));
+        (wall, cpu)
     };
-    let raw_round = || {
-        let start = Instant::now();
-        for _ in 0..bench.calls {
+    let raw_call = || {
+        let (wall, cpu, (status, body)) = Calls::measure(|| {
             let mut response = raw.run(request.clone()).unwrap();
-            assert_eq!(response.status(), 200);
-            std::hint::black_box(response.body_mut().read_to_vec().unwrap());
-        }
-        start.elapsed().as_secs_f64() * 1e6 / bench.calls as f64
+            (
+                response.status(),
+                response.body_mut().read_to_vec().unwrap(),
+            )
+        });
+        assert_eq!(status, 200);
+        std::hint::black_box(body);
+        (wall, cpu)
     };
-    let (mut sdk, mut reference) = (Vec::new(), Vec::new());
+    let add = |sum: &mut (Duration, Duration), (wall, cpu): (Duration, Duration)| {
+        sum.0 += wall;
+        sum.1 += cpu;
+    };
+    let per_call = |d: Duration| d.as_secs_f64() * 1e6 / bench.calls as f64;
+    let (mut sdk, mut reference, mut sdk_cpu, mut raw_cpu) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..=bench.rounds {
-        let (s, r) = if round % 2 == 0 {
-            let s = sdk_round();
-            (s, raw_round())
-        } else {
-            let r = raw_round();
-            (sdk_round(), r)
-        };
+        let (mut s, mut r) = Default::default();
+        for i in 0..bench.calls {
+            if i % 2 == 0 {
+                add(&mut s, sdk_call());
+                add(&mut r, raw_call());
+            } else {
+                add(&mut r, raw_call());
+                add(&mut s, sdk_call());
+            }
+        }
+        // Round 0 warms both up and is not counted.
         if round > 0 {
-            sdk.push(s);
-            reference.push(r);
+            sdk.push(per_call(s.0));
+            reference.push(per_call(r.0));
+            sdk_cpu.push(per_call(s.1));
+            raw_cpu.push(per_call(r.1));
         }
     }
     println!(
@@ -64,4 +79,11 @@ fn main() {
         bench.rounds, bench.calls
     );
     bench.report("sequential mean latency", "ureq", "µs", sdk, reference);
+    bench.report(
+        "the calling thread's time on a CPU per call",
+        "ureq",
+        "µs",
+        sdk_cpu,
+        raw_cpu,
+    );
 }

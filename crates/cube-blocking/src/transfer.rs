@@ -6,10 +6,9 @@
 
 use crate::client::Client;
 use cube_shell::surface::ClientCore;
-use cube_shell::trace::CallSpan;
+use cube_shell::trace::{CallSpan, Exchange};
 use cube_shell::transfer::{Local, file_name};
 use cube_shell::{Error, random_boundary};
-use proto::call::CallReport;
 use proto::model::Blob;
 use proto::ops::{Redirect, StreamedUpload};
 use proto::transfer::{
@@ -104,7 +103,7 @@ impl Client {
         let span = CallSpan::open(StreamedUpload::OPERATION);
         let idle = options.watch().idle();
         let (head, body) = UploadBody::of(upload);
-        let report = CallReport::for_request(StreamedUpload::OPERATION, &head);
+        let sent = Exchange::of(StreamedUpload::OPERATION, &head);
         let outcome = span.span().in_scope(|| {
             options.report(body.progress())?;
             let mut pump = Pump {
@@ -124,7 +123,7 @@ impl Client {
                 return Err(failure);
             }
             let mut response = outcome.map_err(|e| transport_error(e, idle))?;
-            span.record(&report.answered(response.status()));
+            sent.answered(&span, response.status());
             let answer = read_some(response.body_mut(), proto::transfer::ERROR_BODY_LIMIT, idle)?;
             Ok(proto::ops::file_answer(response.status(), &answer)?)
         });
@@ -205,12 +204,12 @@ impl Client {
         span: &CallSpan,
     ) -> Result<(), Error> {
         let idle = options.watch().idle();
-        let report = CallReport::for_request(Redirect::OPERATION, &request);
+        let sent = Exchange::of(Redirect::OPERATION, &request);
         let agent = self.shell().transport().agent();
         let response = agent
             .run(idle_timeouts(agent, request, idle))
             .map_err(|e| transport_error(e, idle))?;
-        span.record(&report.answered(response.status()));
+        sent.answered(span, response.status());
         let (parts, mut body) = response.into_parts();
         if let FileBody::Error(limit) = flow.handle_head(parts.status, &parts.headers)? {
             return Err(flow

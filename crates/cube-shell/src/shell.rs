@@ -62,6 +62,31 @@ pub struct Shell<A: Adapter> {
     /// each. The call says when to take and release it.
     restore_turn: A::Turn,
     transport: A,
+    nonces: Mutex<Nonces>,
+}
+
+/// Nonces for session requests, read from the operating system sixteen at
+/// a time: every poll of a call takes one, whether or not it signs, and a
+/// system call for each would cost more than the rest of the poll.
+#[derive(Debug, Default)]
+struct Nonces {
+    drawn: [u32; 16],
+    left: usize,
+}
+
+impl Nonces {
+    fn next(&mut self) -> Result<u32, getrandom::Error> {
+        if self.left == 0 {
+            let mut bytes = [0u8; 64];
+            getrandom::fill(&mut bytes)?;
+            for (nonce, four) in self.drawn.iter_mut().zip(bytes.chunks_exact(4)) {
+                *nonce = u32::from_ne_bytes([four[0], four[1], four[2], four[3]]);
+            }
+            self.left = self.drawn.len();
+        }
+        self.left -= 1;
+        Ok(self.drawn[self.left])
+    }
 }
 
 /// The parts of a [`Shell`], as the builder gathered them.
@@ -94,6 +119,7 @@ impl<A: Adapter> Shell<A> {
             restore: parts.restore,
             restore_turn: A::Turn::default(),
             transport: parts.transport,
+            nonces: Mutex::default(),
         }
     }
 
@@ -212,7 +238,12 @@ impl<A: Adapter> Shell<A> {
     /// The call's next step, at the clock's time and with a fresh nonce,
     /// taken under the session lock.
     pub fn poll<O: Operation>(&self, call: &mut Call<O>) -> Result<Step<O::Output>, Error> {
-        let nonce = getrandom::u32().map_err(Error::Random)?;
+        let nonce = self
+            .nonces
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next()
+            .map_err(Error::Random)?;
         let now = self.now();
         Ok(self.change(|s| call.poll(s, now, nonce)))
     }
@@ -244,4 +275,20 @@ pub fn random_boundary() -> Result<[u8; 16], Error> {
     let mut random = [0u8; 16];
     getrandom::fill(&mut random).map_err(Error::Random)?;
     Ok(random)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Nonces;
+    use std::collections::HashSet;
+
+    #[test]
+    fn nonces_are_each_drawn_once_and_come_in_batches() {
+        let mut nonces = Nonces::default();
+        let drawn: Vec<u32> = (0..48).map(|_| nonces.next().unwrap()).collect();
+        // 48 draws of 32 random bits: a repeat would be a one-in-millions
+        // accident, a batch handed out twice a certainty.
+        assert_eq!(drawn.iter().collect::<HashSet<_>>().len(), 48);
+        assert_eq!(nonces.left, 0, "three batches of sixteen, used up");
+    }
 }

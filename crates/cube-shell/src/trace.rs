@@ -3,10 +3,11 @@
 //! session, the status — is cube-proto's [`CallReport`]; the shell adds
 //! only the elapsed time. No field holds a value of the call.
 
+use http::{Method, StatusCode};
 use proto::call::CallReport;
 use std::time::Instant;
-use tracing::Span;
 use tracing::field::Empty;
+use tracing::{Level, Span};
 
 /// The span of one call, open from [`open`](Self::open) to
 /// [`close`](Self::close). An adapter runs the call inside
@@ -54,5 +55,51 @@ impl CallSpan {
     pub fn close(self) {
         let elapsed = self.started.elapsed().as_secs_f64() * 1000.0;
         self.span.record("elapsed_ms", elapsed);
+    }
+}
+
+/// The line each request leaves at debug level, `cube request`: its method,
+/// path and status — never its headers (the token), body (passwords) or
+/// query. Nothing is copied when debug is off.
+#[derive(Debug)]
+pub struct RequestLine(Option<(Method, String)>);
+
+impl RequestLine {
+    /// Notes what is logged of `request`, before it goes.
+    pub fn of<B>(request: &http::Request<B>) -> Self {
+        let wanted = tracing::enabled!(Level::DEBUG);
+        Self(wanted.then(|| (request.method().clone(), request.uri().path().to_owned())))
+    }
+
+    /// Logs the request with the status it was answered with.
+    pub fn answered(self, status: StatusCode) {
+        if let Some((method, path)) = self.0 {
+            tracing::debug!(%method, %path, status = status.as_u16(), "cube request");
+        }
+    }
+}
+
+/// One request sent outside a [`Call`](proto::Call) — a streamed upload, a
+/// download's storage fetch — in its own [`CallSpan`]: what the span and
+/// the `cube request` line say once it is answered.
+#[derive(Debug)]
+pub struct Exchange {
+    report: CallReport,
+    line: RequestLine,
+}
+
+impl Exchange {
+    /// Notes `request`, of `operation`, before it goes.
+    pub fn of<B>(operation: &'static str, request: &http::Request<B>) -> Self {
+        Self {
+            report: CallReport::for_request(operation, request),
+            line: RequestLine::of(request),
+        }
+    }
+
+    /// Writes the answer's status into `span` and the log.
+    pub fn answered(self, span: &CallSpan, status: StatusCode) {
+        span.record(&self.report.answered(status));
+        self.line.answered(status);
     }
 }

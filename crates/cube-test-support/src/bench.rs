@@ -133,6 +133,29 @@ impl Calls {
         figures[figures.len() / 2]
     }
 
+    /// The time the calling thread has spent on a CPU (Linux's
+    /// `/proc/thread-self/schedstat`); `None` elsewhere. A call's time on
+    /// the CPU counts its own work only, whatever else the machine runs.
+    pub fn on_cpu() -> Option<Duration> {
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        let nanos = stat.split_whitespace().next()?.parse().ok()?;
+        Some(Duration::from_nanos(nanos))
+    }
+
+    /// Runs `call`, returning how long it took by the wall clock and on
+    /// the calling thread's CPU (zero where the system does not say).
+    pub fn measure<T>(call: impl FnOnce() -> T) -> (Duration, Duration, T) {
+        let cpu = Self::on_cpu();
+        let start = std::time::Instant::now();
+        let out = call();
+        let wall = start.elapsed();
+        let cpu = match (cpu, Self::on_cpu()) {
+            (Some(before), Some(after)) => after - before,
+            _ => Duration::ZERO,
+        };
+        (wall, cpu, out)
+    }
+
     /// Prints one line: the SDK's and the raw client's medians and their
     /// ratio. `unit` follows the figures (`µs`, `req/s`).
     pub fn report(&self, what: &str, raw: &str, unit: &str, sdk: Vec<f64>, reference: Vec<f64>) {
