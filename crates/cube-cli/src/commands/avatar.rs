@@ -1,7 +1,7 @@
 //! `cube avatar set` and `cube avatar get`: files streamed through the SDK,
 //! never held in memory, with a progress bar on a terminal.
 
-use super::Ctx;
+use super::Invocation;
 use crate::cli::AvatarCommand;
 use crate::error::{Failure, Result};
 use crate::output::human_size;
@@ -13,14 +13,14 @@ use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-pub(super) fn run(ctx: &Ctx, command: AvatarCommand) -> Result<()> {
+pub(super) fn run(ctx: &Invocation, command: AvatarCommand) -> Result<()> {
     match command {
         AvatarCommand::Set { file, public } => set(ctx, &file, public),
         AvatarCommand::Get { user, out } => get(ctx, user.as_deref(), &out),
     }
 }
 
-fn set(ctx: &Ctx, path: &Path, public: bool) -> Result<()> {
+fn set(ctx: &Invocation, path: &Path, public: bool) -> Result<()> {
     let meta = std::fs::metadata(path)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
     if !meta.is_file() {
@@ -63,7 +63,7 @@ fn set(ctx: &Ctx, path: &Path, public: bool) -> Result<()> {
     )
 }
 
-fn get(ctx: &Ctx, user: Option<&str>, out: &Path) -> Result<()> {
+fn get(ctx: &Invocation, user: Option<&str>, out: &Path) -> Result<()> {
     let conn = ctx.connect(Restore::Ask)?;
     let user = find_user(&conn, user)?;
     let uid = user
