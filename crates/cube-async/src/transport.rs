@@ -127,7 +127,7 @@ impl Transport {
                 .await
                 .map_err(|e| self.error(e))?
                 .to_bytes();
-            Ok::<_, Error>(Response::from_parts(parts, bytes.to_vec()))
+            Ok::<_, Error>(Response::from_parts(parts, Vec::from(bytes)))
         };
         let response = tokio::time::timeout(self.timeout, exchange)
             .await
