@@ -56,6 +56,7 @@
 
 mod builder;
 mod client;
+mod deadlines;
 mod surface;
 mod transfer;
 mod transport;

@@ -1,5 +1,6 @@
 //! The HTTP client: pooled hyper connections over rustls (ring provider).
 
+use crate::deadlines::Deadlines;
 use crate::transfer::Pump;
 use bytes::Bytes;
 use cube_shell::trace::RequestLine;
@@ -29,6 +30,8 @@ pub struct Transport {
     /// The same connector, for uploads whose body is streamed.
     uploads: HyperClient<HttpsConnector<HttpConnector>, Pump>,
     timeout: Duration,
+    /// When each call in flight runs out of `timeout`.
+    deadlines: Deadlines,
 }
 
 /// The async client's restore callback answers with a future; tasks
@@ -81,6 +84,7 @@ impl Adapter for Transport {
             client,
             uploads,
             timeout,
+            deadlines: Deadlines::new(timeout),
         })
     }
 }
@@ -129,9 +133,12 @@ impl Transport {
                 .to_bytes();
             Ok::<_, Error>(Response::from_parts(parts, Vec::from(bytes)))
         };
-        let response = tokio::time::timeout(self.timeout, exchange)
-            .await
-            .map_err(|_| Error::Timeout(self.timeout))??;
+        let late = self.deadlines.start(self.timeout);
+        let response = tokio::select! {
+            biased;
+            outcome = exchange => outcome?,
+            () = late => return Err(Error::Timeout(self.timeout)),
+        };
         line.answered(response.status());
         Ok(response)
     }

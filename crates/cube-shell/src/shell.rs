@@ -1,6 +1,7 @@
 //! The state every client holds and the steps of its drive loop.
 
 use crate::error::Error;
+use proto::events::DeliveryTurn;
 use proto::ops::Operation;
 use proto::wire::Response;
 use proto::{
@@ -170,10 +171,23 @@ impl<A: Adapter> Shell<A> {
         self.with_session(|s| s.token().cloned())
     }
 
-    /// Changes the session under its lock, then delivers what changed.
+    /// Changes the session under its lock, then delivers what changed: to
+    /// the log only, still under the lock, when there is no listener; else
+    /// to the listener too, outside it.
     fn change<R>(&self, f: impl FnOnce(&mut Session) -> R) -> R {
-        let result = f(&mut self.lock());
-        self.deliver_events();
+        let mut session = self.lock();
+        let result = f(&mut session);
+        let Some(listener) = &self.listener else {
+            while let Some(event) = session.poll_event() {
+                tracing::debug!(change = ?event.change, "cube session change");
+            }
+            return result;
+        };
+        let turn = session.claim_delivery();
+        drop(session);
+        if let Some(turn) = turn {
+            self.deliver_events(&**listener, turn);
+        }
         result
     }
 
@@ -181,17 +195,7 @@ impl<A: Adapter> Shell<A> {
     /// Whoever claims the delivery turn delivers everything queued, so the
     /// listener hears each change once and in order whatever the threads
     /// or tasks.
-    fn deliver_events(&self) {
-        let Some(listener) = &self.listener else {
-            let mut session = self.lock();
-            while let Some(event) = session.poll_event() {
-                tracing::debug!(change = ?event.change, "cube session change");
-            }
-            return;
-        };
-        let Some(mut turn) = self.lock().claim_delivery() else {
-            return;
-        };
+    fn deliver_events(&self, listener: &SessionListener, mut turn: DeliveryTurn) {
         loop {
             let next = self.lock().next_delivery(turn);
             let Some((event, next_turn)) = next else {
