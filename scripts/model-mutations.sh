@@ -157,4 +157,14 @@ mutate "a snapshot of another application is resumed" src/snapshot.rs \
   "if self.application_id != other.application_id {" "if false {"
 mutate "a token whose deadline is unknown counts as expired" src/session.rs \
   "a.expires_at.is_none_or(" "a.expires_at.is_some_and("
+
+# The answers the public service sends in either form, and "no token".
+mutate "a 401 Token is required re-arms the deadline as a used token would" src/call.rs \
+  "if with_token && token_seen {" "if with_token {"
+mutate "a 401 Token is required is taken for a lost session" src/call.rs \
+  "with_token && error.as_ref().is_some_and(ApiError::is_session_missing);" \
+  "with_token && error.as_ref().is_some_and(|e| e.is_session_missing() || e.is_token_required());"
+mutate "a lost session is recognised in the object form only" src/error/messages.rs \
+  "Some(other @ (Value::Array(_) | Value::String(_))) => out.base = strings(other)," \
+  "Some(Value::Array(_) | Value::String(_)) => {}"
 echo "every mutation was caught by a failing test"

@@ -1,8 +1,9 @@
 //! The error helpers on real failures of the async client: the emulator's
-//! answers, a refusal before sending, a server that never answers, a port
-//! nobody listens on. The check itself is shared with cube-blocking.
+//! answers, the public service's answers from a scripted server, a refusal
+//! before sending, a server that never answers, a port nobody listens on.
+//! The check itself is shared with cube-blocking.
 
-use cube_async::{Client, ClientBuilder, Credentials, NewUser};
+use cube_async::{Client, ClientBuilder, Credentials, NewUser, UserUpdate};
 use cube_emulator::{Emulator, EmulatorConfig};
 use cube_test_support::errors::{self, Failures};
 use cube_test_support::net::{SilentServer, refused_url};
@@ -73,14 +74,52 @@ async fn the_error_helpers_answer_for_real_failures() {
         .await
         .unwrap_err();
 
-    errors::check_error_helpers(&Failures {
-        not_found,
-        session_expired,
-        rejected_field,
-        refused_locally,
-        conflict,
-        bad_credentials,
-        timeout,
-        transport,
-    });
+    let no_session = client()
+        .update_user(UserUpdate::new().full_name("Nobody"))
+        .await
+        .unwrap_err();
+
+    // What the public service answers and the emulator does not (yet).
+    let scripted = errors::scripted_server();
+    let script = || builder(&scripted.url()).build().unwrap();
+    let no_such_user = script()
+        .create_session(Credentials::login(errors::UNKNOWN_LOGIN, errors::PASSWORD))
+        .await
+        .unwrap_err();
+    let wrong_password = script()
+        .create_session(Credentials::login(errors::LOGIN, errors::WRONG_PASSWORD))
+        .await
+        .unwrap_err();
+    let token_required = script()
+        .sign_up(NewUser::with_login(errors::LOGIN, errors::PASSWORD))
+        .await
+        .unwrap_err();
+    let rate_limited = script().create_application_session().await.unwrap_err();
+    let rate_limited_without_wait = script()
+        .create_session(Credentials::email(
+            errors::THROTTLED_EMAIL,
+            errors::PASSWORD,
+        ))
+        .await
+        .unwrap_err();
+
+    errors::check_error_helpers(
+        &Failures {
+            not_found,
+            session_expired,
+            rejected_field,
+            refused_locally,
+            conflict,
+            bad_credentials,
+            timeout,
+            transport,
+            no_session,
+            no_such_user,
+            wrong_password,
+            token_required,
+            rate_limited,
+            rate_limited_without_wait,
+        },
+        cube_test_support::own_answers!(cube_async::Error),
+    );
 }

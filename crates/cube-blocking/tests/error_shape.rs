@@ -1,8 +1,9 @@
 //! The error helpers on real failures of the blocking client: the emulator's
-//! answers, a refusal before sending, a server that never answers, a port
-//! nobody listens on. The check itself is shared with cube-async.
+//! answers, the public service's answers from a scripted server, a refusal
+//! before sending, a server that never answers, a port nobody listens on.
+//! The check itself is shared with cube-async.
 
-use cube_blocking::{Client, ClientBuilder, Credentials, NewUser};
+use cube_blocking::{Client, ClientBuilder, Credentials, NewUser, UserUpdate};
 use cube_emulator::{Emulator, EmulatorConfig};
 use cube_test_support::errors::{self, Failures};
 use cube_test_support::net::{SilentServer, refused_url};
@@ -64,14 +65,47 @@ fn the_error_helpers_answer_for_real_failures() {
         .create_application_session()
         .unwrap_err();
 
-    errors::check_error_helpers(&Failures {
-        not_found,
-        session_expired,
-        rejected_field,
-        refused_locally,
-        conflict,
-        bad_credentials,
-        timeout,
-        transport,
-    });
+    let no_session = client()
+        .update_user(UserUpdate::new().full_name("Nobody"))
+        .unwrap_err();
+
+    // What the public service answers and the emulator does not (yet).
+    let scripted = errors::scripted_server();
+    let script = || builder(&scripted.url()).build().unwrap();
+    let no_such_user = script()
+        .create_session(Credentials::login(errors::UNKNOWN_LOGIN, errors::PASSWORD))
+        .unwrap_err();
+    let wrong_password = script()
+        .create_session(Credentials::login(errors::LOGIN, errors::WRONG_PASSWORD))
+        .unwrap_err();
+    let token_required = script()
+        .sign_up(NewUser::with_login(errors::LOGIN, errors::PASSWORD))
+        .unwrap_err();
+    let rate_limited = script().create_application_session().unwrap_err();
+    let rate_limited_without_wait = script()
+        .create_session(Credentials::email(
+            errors::THROTTLED_EMAIL,
+            errors::PASSWORD,
+        ))
+        .unwrap_err();
+
+    errors::check_error_helpers(
+        &Failures {
+            not_found,
+            session_expired,
+            rejected_field,
+            refused_locally,
+            conflict,
+            bad_credentials,
+            timeout,
+            transport,
+            no_session,
+            no_such_user,
+            wrong_password,
+            token_required,
+            rate_limited,
+            rate_limited_without_wait,
+        },
+        cube_test_support::own_answers!(cube_blocking::Error),
+    );
 }

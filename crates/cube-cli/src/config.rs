@@ -5,19 +5,24 @@
 
 use crate::error::{Failure, Result};
 use crate::files;
-use cube_blocking::{Client, ClientBuilder, Secret};
+use cube_blocking::proto::Config;
+use cube_blocking::{Client, ClientBuilder, ProtoError, Secret};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+
+type ProtoResult<T> = std::result::Result<T, ProtoError>;
 
 /// The profile used when none is named.
 pub(crate) const DEFAULT_PROFILE: &str = "default";
 /// The endpoint when none is set: the production service.
 pub(crate) const DEFAULT_ENDPOINT: &str = cube_blocking::proto::config::DEFAULT_BASE_URL;
 
-/// What `config.json` holds.
+/// What `config.json` holds. A key it does not know is refused, not
+/// ignored: a misspelt `endpont` must not send a profile to production.
 #[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ConfigFile {
     #[serde(default)]
     pub(crate) profiles: BTreeMap<String, StoredProfile>,
@@ -25,6 +30,7 @@ pub(crate) struct ConfigFile {
 
 /// One profile as stored.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct StoredProfile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) app_id: Option<u64>,
@@ -58,11 +64,17 @@ pub(crate) struct Place {
 }
 
 impl Place {
-    /// The folder, and the profile named on the command line (or by
-    /// `CUBE_PROFILE`), checked to be usable as a file name.
-    pub(crate) fn new(profile: Option<String>) -> Result<Self> {
-        let profile = profile.unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
-        check_profile_name(&profile)?;
+    /// The folder, and the profile named on the command line, else by
+    /// `CUBE_PROFILE` (ignored when empty, as the other variables are),
+    /// else `default`; checked to be usable as a file name.
+    pub(crate) fn new(flag: Option<String>) -> Result<Self> {
+        let env = std::env::var("CUBE_PROFILE").ok().filter(|v| !v.is_empty());
+        let (profile, from) = match (flag, env) {
+            (Some(name), _) => (name, "--profile"),
+            (None, Some(name)) => (name, "CUBE_PROFILE"),
+            (None, None) => (DEFAULT_PROFILE.to_owned(), "the default"),
+        };
+        check_profile_name(&profile, from)?;
         Ok(Self {
             dir: files::config_dir()?,
             profile,
@@ -80,30 +92,59 @@ impl Place {
             .join(format!("{}.json", self.profile))
     }
 
+    /// The settings file; a missing one is an empty one. Whatever keeps it
+    /// from being read is a settings problem (status 2) that names the file.
     pub(crate) fn load(&self) -> Result<ConfigFile> {
         let path = self.config_file();
-        match files::read_optional(&path)? {
-            None => Ok(ConfigFile::default()),
-            Some(text) => serde_json::from_str(&text).map_err(|e| {
-                Failure::usage(format!(
-                    "{} is not a valid settings file ({e}): fix it or remove it",
-                    path.display()
-                ))
-            }),
+        let broken = |why: String| {
+            Failure::usage(format!(
+                "the settings file {} {why}: fix it or remove it",
+                path.display()
+            ))
+        };
+        match files::read_optional(&path) {
+            Ok(None) => Ok(ConfigFile::default()),
+            Ok(Some(text)) => {
+                parse(&text).map_err(|why| broken(format!("is not a valid settings file ({why})")))
+            }
+            Err(e) => Err(broken(e.to_string())),
         }
     }
 
     pub(crate) fn save(&self, config: &ConfigFile) -> Result<()> {
         let path = self.config_file();
         let mut text = serde_json::to_string_pretty(config)
-            .map_err(|e| Failure::refused(format!("cannot write the settings: {e}")))?;
+            .map_err(|e| Failure::usage(format!("cannot write the settings: {e}")))?;
         text.push('\n');
-        files::write_private(&path, text.as_bytes())
-            .map_err(|e| Failure::refused(format!("cannot write {}: {e}", path.display())))
+        files::write_private(&path, text.as_bytes()).map_err(|e| {
+            Failure::usage(format!(
+                "cannot write the settings file {}: {e}",
+                path.display()
+            ))
+        })
     }
 }
 
-fn check_profile_name(name: &str) -> Result<()> {
+/// Reads `config.json`: an object, whose `profiles` is an object of
+/// objects (serde would take an array for a struct), with known keys of
+/// the right types.
+fn parse(text: &str) -> std::result::Result<ConfigFile, String> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let top = value
+        .as_object()
+        .ok_or("it holds no JSON object; write {\"profiles\": {…}}")?;
+    if let Some(profiles) = top.get("profiles") {
+        let profiles = profiles
+            .as_object()
+            .ok_or("\"profiles\" is not an object of profiles")?;
+        if let Some((name, _)) = profiles.iter().find(|(_, p)| !p.is_object()) {
+            return Err(format!("profile {name:?} is not an object"));
+        }
+    }
+    serde_json::from_str(text).map_err(|e| e.to_string())
+}
+
+fn check_profile_name(name: &str, from: &str) -> Result<()> {
     let fine = !name.is_empty()
         && name.len() <= 64
         && name
@@ -113,7 +154,7 @@ fn check_profile_name(name: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Failure::usage(format!(
-            "invalid profile name {name:?}: use 1 to 64 letters, digits, '-' or '_'"
+            "invalid profile name {name:?} (from {from}): use 1 to 64 letters, digits, '-' or '_'"
         )))
     }
 }
@@ -229,6 +270,47 @@ impl Settings {
             .auth_key
             .as_ref()
             .ok_or_else(|| missing("auth key", "--auth-key KEY", "CUBE_AUTH_KEY"))?;
+        // The SDK decides what each value may be; this names where a value
+        // it refuses came from.
+        let from = |source: Source| match source {
+            Source::File => format!("profile '{}'", self.profile),
+            other => other.to_string(),
+        };
+        let usable = |what: &str, shown: String, source: Source, built: ProtoResult<Config>| {
+            built.map(drop).map_err(|e| {
+                Failure::usage(format!(
+                    "the {what} {shown} (from {}) is not usable: {e}",
+                    from(source)
+                ))
+            })
+        };
+        if app_id.value == 0 {
+            // As `config set --app-id` and CUBE_APP_ID refuse it.
+            return Err(Failure::usage(format!(
+                "the application id 0 (from {}) is not usable: it is 1 or more",
+                from(app_id.source)
+            )));
+        }
+        usable(
+            "application id",
+            app_id.value.to_string(),
+            app_id.source,
+            Config::builder(app_id.value, "key").build(),
+        )?;
+        usable(
+            "auth key",
+            format!("{:?}", auth_key.value),
+            auth_key.source,
+            Config::builder(1, auth_key.value.clone()).build(),
+        )?;
+        usable(
+            "endpoint",
+            format!("{:?}", self.endpoint.value),
+            self.endpoint.source,
+            Config::builder(1, "key")
+                .base_url(&self.endpoint.value)
+                .build(),
+        )?;
         let builder =
             Client::builder(app_id.value, auth_key.value.clone()).base_url(&self.endpoint.value);
         Ok(match &self.auth_secret {
@@ -315,10 +397,10 @@ mod tests {
     #[test]
     fn profile_names_are_file_names() {
         for bad in ["", "../x", "a/b", "a b", ".hidden", &"x".repeat(65)] {
-            assert!(check_profile_name(bad).is_err(), "{bad:?}");
+            assert!(check_profile_name(bad, "--profile").is_err(), "{bad:?}");
         }
         for good in ["default", "work-2", "ci_x", &"x".repeat(64)] {
-            assert!(check_profile_name(good).is_ok(), "{good:?}");
+            assert!(check_profile_name(good, "--profile").is_ok(), "{good:?}");
         }
     }
 

@@ -17,6 +17,9 @@ pub(crate) enum Status {
     Usage,
     /// No answer: connection, TLS, timeout.
     Transport,
+    /// The status of a command `cube` ran for the user (`cube emulator
+    /// exec`): its own, passed on.
+    Exit(u8),
 }
 
 impl Status {
@@ -27,6 +30,7 @@ impl Status {
             Status::Refused => 1,
             Status::Usage => 2,
             Status::Transport => 3,
+            Status::Exit(code) => code,
         }
     }
 }
@@ -56,10 +60,17 @@ impl Failure {
         Self::new(Status::Refused, message)
     }
 
-    /// The message on one line: line breaks and other control characters
-    /// (from a server's message, say) become spaces.
+    /// Exits with `status` and says nothing: the command that gave it has
+    /// said what it had to.
+    pub(crate) fn exit(status: u8) -> Self {
+        Self::new(Status::Exit(status), "")
+    }
+
+    /// The message on one line, made safe for a terminal: line breaks and
+    /// other control characters (from a server's message, say) are shown
+    /// escaped.
     pub(crate) fn line(&self) -> String {
-        one_line(&self.message)
+        crate::terminal::text(self.message.trim()).into_owned()
     }
 
     /// Reads an SDK error, knowing the profile whose session it concerns.
@@ -106,24 +117,6 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.line())
     }
-}
-
-/// `text` with every run of control characters replaced by one space.
-pub(crate) fn one_line(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_control = false;
-    for c in text.trim().chars() {
-        if c.is_control() {
-            if !in_control {
-                out.push(' ');
-            }
-            in_control = true;
-        } else {
-            out.push(c);
-            in_control = false;
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -173,9 +166,16 @@ mod tests {
     }
 
     #[test]
-    fn messages_are_one_line() {
-        assert_eq!(one_line("a\nb\r\n\tc "), "a b c");
-        let server = api(403, r#"{"errors": ["first\nsecond"]}"#);
-        assert!(!Failure::from_sdk(&server, "default").line().contains('\n'));
+    fn messages_are_one_line_and_safe_for_a_terminal() {
+        let server = api(
+            403,
+            r#"{"errors": ["first\nsecond \u001b]52;c;aGk=\u0007"]}"#,
+        );
+        let line = Failure::from_sdk(&server, "default").line();
+        assert!(
+            line.contains(r"first\nsecond \u{1b}]52;c;aGk=\u{7}"),
+            "{line}"
+        );
+        assert!(!line.chars().any(crate::terminal::needs_escape), "{line}");
     }
 }

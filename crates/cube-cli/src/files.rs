@@ -30,16 +30,54 @@ fn non_empty_var(name: &str) -> Option<std::ffi::OsString> {
     std::env::var_os(name).filter(|v| !v.is_empty())
 }
 
-/// Reads a file, `None` when it does not exist.
-pub(crate) fn read_optional(path: &Path) -> Result<Option<String>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Failure::refused(format!(
-            "cannot read {}: {e}",
-            path.display()
-        ))),
+/// The most a settings or session file may hold. They hold a few hundred
+/// bytes; a larger one is not ours, and is not read whole.
+pub(crate) const MAX_FILE: u64 = 1024 * 1024;
+
+/// Why a settings or session file could not be read.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    Io(std::io::Error),
+    NotAFile,
+    TooLarge,
+    NotUtf8,
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Io(e) => write!(f, "cannot be read ({e})"),
+            ReadError::NotAFile => f.write_str("is not a regular file"),
+            ReadError::TooLarge => write!(f, "is larger than {} MiB", MAX_FILE >> 20),
+            ReadError::NotUtf8 => f.write_str("is not UTF-8 text"),
+        }
     }
+}
+
+/// Reads a settings or session file, `None` when it does not exist. Only a
+/// regular file of [`MAX_FILE`] bytes at most, in UTF-8, is read: a FIFO,
+/// a device or `/dev/zero` behind a link is refused, not waited on.
+pub(crate) fn read_optional(path: &Path) -> Result<Option<String>, ReadError> {
+    use std::io::Read;
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(ReadError::Io(e)),
+    };
+    if !meta.is_file() {
+        return Err(ReadError::NotAFile);
+    }
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(ReadError::TooLarge);
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| ReadError::NotUtf8)
 }
 
 /// Writes `bytes` to `path` with mode 0600, in a folder of mode 0700: a
@@ -95,6 +133,44 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("cube-files-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_file_is_read_up_to_the_limit_and_refused_past_it() {
+        let dir = temp("limit");
+        let path = dir.join("config.json");
+        let at = MAX_FILE as usize;
+        std::fs::write(&path, " ".repeat(at)).unwrap();
+        let read = read_optional(&path).map(|t| t.map(|t| t.len()));
+        std::fs::write(&path, " ".repeat(at + 1)).unwrap();
+        let past = read_optional(&path);
+        std::fs::write(&path, b"{\"a\": \"\xff\"}").unwrap();
+        let not_utf8 = read_optional(&path);
+        let missing = read_optional(&dir.join("none.json"));
+        let folder = read_optional(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(read.unwrap(), Some(at));
+        assert!(matches!(past, Err(ReadError::TooLarge)), "{past:?}");
+        assert!(matches!(not_utf8, Err(ReadError::NotUtf8)), "{not_utf8:?}");
+        assert!(matches!(missing, Ok(None)), "{missing:?}");
+        assert!(matches!(folder, Err(ReadError::NotAFile)), "{folder:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_behind_a_link_is_not_read() {
+        let dir = temp("device");
+        let link = dir.join("config.json");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        let read = read_optional(&link);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(matches!(read, Err(ReadError::NotAFile)), "{read:?}");
+    }
 
     #[cfg(unix)]
     #[test]

@@ -16,10 +16,13 @@ mod emulator;
 mod error;
 mod files;
 mod filters;
+mod image;
 mod output;
 mod progress;
 mod prompt;
 mod session;
+mod terminal;
+mod usage;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -33,8 +36,9 @@ fn main() -> ExitCode {
     let status = match commands::run(cli) {
         Ok(()) => 0,
         Err(failure) => {
-            if failure.status != error::Status::OutputClosed {
-                eprintln!("cube: {}", failure.line());
+            let line = failure.line();
+            if failure.status != error::Status::OutputClosed && !line.is_empty() {
+                terminal::note(&line);
             }
             failure.status.code()
         }
@@ -46,7 +50,7 @@ fn main() -> ExitCode {
 }
 
 /// Help and version as clap prints them; a mistake on the command line as
-/// one line (with clap's tip, if any) and status 2.
+/// one line that names what is wrong and the help to read, and status 2.
 fn usage_error(err: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     if matches!(
@@ -58,16 +62,8 @@ fn usage_error(err: &clap::Error) -> ExitCode {
         let _ = err.print();
         return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
     }
-    let text = err.to_string();
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let first = lines.next().unwrap_or("invalid command line");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip:")).collect();
-    let mut line = error::one_line(first);
-    for tip in tips {
-        line.push_str(&format!(" ({})", error::one_line(tip)));
-    }
-    eprintln!("cube: {line}; see `cube --help`");
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    terminal::note(&usage::line(err, &args));
     ExitCode::from(2)
 }
 

@@ -4,6 +4,7 @@
 //! error.
 
 use crate::error::{Failure, Result, Status};
+use crate::terminal;
 use cube_blocking::User;
 use serde_json::{Value, json};
 use std::io::{IsTerminal, Write};
@@ -28,14 +29,9 @@ impl Output {
         self.json
     }
 
-    /// One JSON document (with `--json`).
+    /// One JSON document (with `--json`), indented on a terminal.
     pub(crate) fn document(&self, value: &Value) -> Result<()> {
-        let text = if std::io::stdout().is_terminal() {
-            serde_json::to_string_pretty(value)
-        } else {
-            serde_json::to_string(value)
-        }
-        .map_err(|e| Failure::refused(format!("cannot write JSON: {e}")))?;
+        let text = terminal::json(value, std::io::stdout().is_terminal());
         write_stdout(&format!("{text}\n"))
     }
 
@@ -44,16 +40,22 @@ impl Output {
         if self.json {
             self.document(&value)
         } else {
-            write_stdout(&format!("{line}\n"))
+            Self::line(line)
         }
     }
 
-    /// Name–value rows, aligned (for people).
+    /// A line for people, made safe for a terminal.
+    pub(crate) fn line(line: &str) -> Result<()> {
+        write_stdout(&format!("{}\n", terminal::text(line)))
+    }
+
+    /// Name–value rows, aligned (for people); the values made safe for a
+    /// terminal.
     pub(crate) fn fields(&self, rows: &[(&str, String)]) -> Result<()> {
         let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
         let mut text = String::new();
         for (name, value) in rows {
-            text.push_str(&format!("{name:<width$}  {value}\n"));
+            text.push_str(&format!("{name:<width$}  {}\n", terminal::text(value)));
         }
         write_stdout(&text)
     }
@@ -122,7 +124,10 @@ fn user_fields(u: &User) -> Vec<(&'static str, Option<String>)> {
         ("website", u.website.clone()),
         ("tags", tags),
         ("external id", u.external_id.clone()),
-        ("external user id", u.external_user_id.clone()),
+        (
+            "external user id",
+            u.external_user_id.map(|id| id.to_string()),
+        ),
         ("facebook id", u.facebook_id.clone()),
         ("twitter id", u.twitter_id.clone()),
         ("avatar", u.avatar.clone()),
@@ -201,7 +206,7 @@ impl UserList {
         let mut text = String::new();
         if self.out.json {
             for user in users {
-                text.push_str(&user_json(user).to_string());
+                text.push_str(&terminal::json(&user_json(user), false));
                 text.push('\n');
             }
             return write_stdout(&text);
@@ -249,14 +254,17 @@ impl UserList {
     }
 }
 
+/// A user's table row: the server's text made safe for a terminal, then
+/// cut to the cell's width.
 fn row(u: &User) -> [String; 6] {
-    let cell = |v: &Option<String>| cut(v.as_deref().unwrap_or("-"));
+    let cell = |v: &str| cut(&terminal::text(v));
+    let or_dash = |v: &Option<String>| cell(v.as_deref().unwrap_or("-"));
     [
         u.id.to_string(),
-        cell(&u.login),
-        cell(&u.email),
-        cell(&u.full_name),
-        cut(&if u.user_tags.is_empty() {
+        or_dash(&u.login),
+        or_dash(&u.email),
+        or_dash(&u.full_name),
+        cell(&if u.user_tags.is_empty() {
             "-".to_owned()
         } else {
             u.user_tags.join(",")

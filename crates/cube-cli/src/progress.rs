@@ -18,7 +18,7 @@ pub(crate) fn bar(what: &str, total: Option<u64>) -> Option<ProgressBar> {
     .map(|s| s.progress_chars("=> "))
     .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
-    bar.set_message(what.to_owned());
+    bar.set_message(crate::terminal::text(what).into_owned());
     if total.is_some() {
         bar.set_draw_target(ProgressDrawTarget::stderr());
     }

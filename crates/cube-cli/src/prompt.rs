@@ -20,7 +20,12 @@ pub(crate) fn password(prompt: &str) -> std::io::Result<String> {
 /// terminal. A `new` password is asked twice on the terminal.
 pub(crate) fn passwords(source: &PasswordSource, prompts: &[(&str, Kind)]) -> Result<Vec<String>> {
     if source.password_stdin {
-        return read_stdin_lines(prompts.len());
+        let names: Vec<String> = prompts
+            .iter()
+            .map(|(prompt, _)| prompt.trim_end_matches([':', ' ']).to_lowercase())
+            .collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        return read_stdin_lines(&names);
     }
     if !interactive() {
         return Err(Failure::usage(
@@ -33,7 +38,9 @@ pub(crate) fn passwords(source: &PasswordSource, prompts: &[(&str, Kind)]) -> Re
         if *kind == Kind::New {
             let again = ask("Repeat it: ")?;
             if again != first {
-                return Err(Failure::usage("the two passwords differ"));
+                return Err(Failure::usage(
+                    "the password typed again differs from the first: nothing was sent",
+                ));
             }
         }
         out.push(first);
@@ -52,30 +59,41 @@ fn ask(prompt: &str) -> Result<String> {
     let text =
         password(prompt).map_err(|e| Failure::usage(format!("cannot read the password: {e}")))?;
     if text.is_empty() {
-        return Err(Failure::usage("no password given"));
+        return Err(Failure::usage(
+            "the password typed was empty: nothing was sent",
+        ));
     }
     Ok(text)
 }
 
-/// `n` lines of standard input, without their line ends.
-pub(crate) fn read_stdin_lines(n: usize) -> Result<Vec<String>> {
+/// One line of standard input for each of `what` (e.g. "password", "new
+/// password"), without their line ends; an empty line or a missing one
+/// is refused, saying which.
+pub(crate) fn read_stdin_lines(what: &[&str]) -> Result<Vec<String>> {
     let stdin = std::io::stdin();
     let mut lines = stdin.lock();
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
+    let mut out = Vec::with_capacity(what.len());
+    for (i, name) in what.iter().enumerate() {
         let mut line = String::new();
-        let read = lines
-            .read_line(&mut line)
-            .map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))?;
-        let line = line.trim_end_matches(['\n', '\r']).to_owned();
-        if read == 0 || line.is_empty() {
-            let which = if n == 1 {
-                "a line".to_owned()
+        let read = lines.read_line(&mut line).map_err(|e| {
+            Failure::usage(format!("cannot read the {name} from standard input: {e}"))
+        })?;
+        if read == 0 {
+            return Err(Failure::usage(if i == 0 {
+                format!("standard input is empty: the {name} was to be its first line")
             } else {
-                format!("line {} of {n}", i + 1)
-            };
+                format!(
+                    "standard input ended after line {i}: the {name} was to be line {} of {}",
+                    i + 1,
+                    what.len()
+                )
+            }));
+        }
+        let line = line.trim_end_matches(['\n', '\r']).to_owned();
+        if line.is_empty() {
             return Err(Failure::usage(format!(
-                "standard input ended before {which}: give one password per line"
+                "the {name} on line {} of standard input is empty",
+                i + 1
             )));
         }
         out.push(line);
@@ -86,7 +104,7 @@ pub(crate) fn read_stdin_lines(n: usize) -> Result<Vec<String>> {
 /// Asks a yes-or-no question on the terminal; only "y" or "yes" is yes.
 pub(crate) fn confirm(question: &str) -> Result<bool> {
     let mut stderr = std::io::stderr();
-    let _ = write!(stderr, "{question} [y/N] ");
+    let _ = write!(stderr, "{} [y/N] ", crate::terminal::text(question));
     let _ = stderr.flush();
     let mut answer = String::new();
     std::io::stdin()

@@ -8,13 +8,14 @@
 //! at the end, since every answer moves its deadline.
 
 use crate::config::{Place, Settings, profile_flag};
-use crate::error::{Failure, Result};
-use crate::{files, prompt};
-use cube_blocking::{Client, Credentials, ProtoError, SessionKind, SessionSnapshot};
+use crate::error::{Failure, Result, Status};
+use crate::{files, prompt, terminal};
+use cube_blocking::{Client, Credentials, Error, ProtoError, SessionKind, SessionSnapshot};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 /// How a user session was opened: what to sign in with again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,10 +100,10 @@ impl Keeper {
         };
         match written {
             Ok(()) => *saved = snapshot.cloned(),
-            Err(e) => eprintln!(
-                "cube: warning: cannot save the session to {}: {e}",
+            Err(e) => terminal::note(&format!(
+                "warning: cannot save the session to {}: {e}",
                 self.path.display()
-            ),
+            )),
         }
     }
 }
@@ -112,11 +113,19 @@ pub(crate) struct Connected {
     pub(crate) client: Client,
     pub(crate) settings: Settings,
     keeper: Arc<Keeper>,
+    restore: Restore,
+    timeout: Option<Duration>,
 }
 
 impl Connected {
-    /// Builds the client, resuming the profile's saved session.
-    pub(crate) fn open(place: &Place, settings: Settings, restore: Restore) -> Result<Self> {
+    /// Builds the client, resuming the profile's saved session; `timeout`
+    /// bounds each API call (the SDK's default otherwise).
+    pub(crate) fn open(
+        place: &Place,
+        settings: Settings,
+        restore: Restore,
+        timeout: Option<Duration>,
+    ) -> Result<Self> {
         let path = place.session_file();
         let saved = read_saved(&path);
         let identity = saved
@@ -133,6 +142,9 @@ impl Connected {
             let mut builder = settings
                 .client_builder()?
                 .on_session_change(move |event| listener.keep(event.snapshot.as_ref()));
+            if let Some(timeout) = timeout {
+                builder = builder.timeout(timeout);
+            }
             if let (Restore::Ask, Some(identity)) = (restore, identity) {
                 let profile = settings.profile.clone();
                 builder = builder.restore(move || ask_again(&profile, &identity));
@@ -143,10 +155,10 @@ impl Connected {
             None => builder(None)?.build(),
             Some(saved) => match builder(identity)?.resume_session(saved.snapshot).build() {
                 Err(e) if matches!(e.proto(), Some(ProtoError::ForeignSnapshot(_))) => {
-                    eprintln!(
-                        "cube: the saved session of profile '{}' is for another application or endpoint; ignoring it",
+                    terminal::note(&format!(
+                        "the saved session of profile '{}' is for another application or endpoint; ignoring it",
                         settings.profile
-                    );
+                    ));
                     // Left as it is, unless this command opens a session.
                     *Keeper::lock(&keeper.saved) = None;
                     *Keeper::lock(&keeper.identity) = None;
@@ -160,7 +172,15 @@ impl Connected {
             client,
             settings,
             keeper,
+            restore,
+            timeout,
         })
+    }
+
+    /// The `--timeout` given, if any: transfers use it as their idle
+    /// timeout.
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 
     /// Says which login or e-mail the next session is opened with, for
@@ -179,20 +199,63 @@ impl Connected {
         &self.settings.profile
     }
 
-    /// Reads an SDK error of this profile's calls.
-    pub(crate) fn failure(&self, error: cube_blocking::Error) -> Failure {
-        Failure::from_sdk(&error, &self.settings.profile)
+    /// Reads an SDK error of this profile's calls; one without an answer
+    /// names the server, and a timeout the flag that sets it.
+    pub(crate) fn failure(&self, error: Error) -> Failure {
+        let endpoint = &self.settings.endpoint.value;
+        match &error {
+            Error::Transport(cause) => Failure::new(
+                Status::Transport,
+                format!("the server at {endpoint} could not be reached: {cause}"),
+            ),
+            Error::Timeout(limit) => Failure::new(
+                Status::Transport,
+                format!(
+                    "the server at {endpoint} did not answer within {limit:?} \
+                     (--timeout to wait longer)"
+                ),
+            ),
+            Error::Stalled(idle) => Failure::new(
+                Status::Transport,
+                format!(
+                    "the transfer stalled: no byte moved for {idle:?} (--timeout to wait longer)"
+                ),
+            ),
+            _ => Failure::from_sdk(&error, &self.settings.profile),
+        }
     }
 
-    /// The signed-in user's id, or a failure that says how to sign in.
+    /// The signed-in user's id, or a failure that says how to sign in. A
+    /// user session that expired is signed in again, as the SDK restores
+    /// one: the password asked on a terminal, for the same login.
     pub(crate) fn require_user(&self) -> Result<u64> {
-        self.client.current_user_id().ok_or_else(|| {
-            Failure::refused(format!(
+        if let Some(id) = self.client.current_user_id() {
+            return Ok(id);
+        }
+        let expired_user = self
+            .client
+            .export_session()
+            .is_some_and(|s| s.kind() != SessionKind::Application && s.token().is_none());
+        if !expired_user {
+            return Err(Failure::refused(format!(
                 "not signed in (profile '{}'): run `cube{} login --login LOGIN`",
                 self.profile(),
                 profile_flag(self.profile())
-            ))
-        })
+            )));
+        }
+        let asked = match (self.restore, self.identity()) {
+            (Restore::Ask, Some(identity)) => ask_again(self.profile(), &identity),
+            _ => None,
+        };
+        let Some(credentials) = asked else {
+            return Err(self.failure(Error::from(ProtoError::SessionExpired)));
+        };
+        self.client
+            .create_session(credentials)
+            .map_err(|e| self.failure(e))?;
+        self.client
+            .current_user_id()
+            .ok_or_else(|| Failure::refused("signed in again, but the server named no user"))
     }
 }
 
@@ -209,17 +272,20 @@ fn read_saved(path: &std::path::Path) -> Option<SavedSession> {
     let text = match files::read_optional(path) {
         Ok(text) => text?,
         Err(e) => {
-            eprintln!("cube: warning: {e}");
+            terminal::note(&format!(
+                "warning: ignoring the session file {}, which {e}",
+                path.display()
+            ));
             return None;
         }
     };
     match serde_json::from_str(&text) {
         Ok(saved) => Some(saved),
         Err(e) => {
-            eprintln!(
-                "cube: warning: ignoring the unreadable session file {} ({e})",
+            terminal::note(&format!(
+                "warning: ignoring the unreadable session file {} ({e})",
                 path.display()
-            );
+            ));
             None
         }
     }
@@ -233,6 +299,7 @@ fn ask_again(profile: &str, identity: &Identity) -> Option<Credentials> {
         return None;
     }
     eprintln!("The session of profile '{profile}' has expired.");
-    let password = prompt::password(&format!("Password for {identity}: ")).ok()?;
+    let prompt = format!("Password for {}: ", terminal::text(&identity.to_string()));
+    let password = prompt::password(&prompt).ok()?;
     Some(identity.credentials(password))
 }

@@ -17,13 +17,83 @@ fn a_mistake_on_the_command_line_is_one_line_and_status_2() {
         run.stderr.contains("tip:"),
         "clap's suggestion is kept: {run:#?}"
     );
-    world.cube(&["nonsense"]).fails(2);
-    world.cube(&["users", "get", "not-a-number"]).fails(2);
+    assert!(run.stderr.contains("see `cube login --help`"), "{run:#?}");
+    let unknown = world.cube(&["nonsense"]).fails(2);
+    assert!(unknown.stderr.contains("see `cube --help`"), "{unknown:#?}");
+    let value = world.cube(&["users", "get", "not-a-number"]).fails(2);
+    assert!(
+        value.stderr.contains("see `cube users get --help`"),
+        "{value:#?}"
+    );
     world.cube(&["completions", "tcsh"]).fails(2);
     // Asked without a subcommand, it shows the help (and status 2).
     let bare = world.cube(&[]);
     assert_eq!(bare.code, 2);
     assert!(bare.stderr.contains("Usage: cube"), "{bare:#?}");
+}
+
+/// A missing argument is named, with the help of the command it belongs
+/// to.
+#[test]
+fn a_missing_argument_is_named_with_the_subcommands_help() {
+    let world = World::bare("missing");
+    for (args, says) in [
+        (
+            &["login"][..],
+            "`cube login` needs --login <LOGIN> or --email <EMAIL>; see `cube login --help`",
+        ),
+        (
+            &["avatar", "get", "bob"],
+            "`cube avatar get` needs --out <FILE>; see `cube avatar get --help`",
+        ),
+        (
+            &["--profile", "work", "users", "search"],
+            "`cube users search` needs --where <FILTER>; see `cube users search --help`",
+        ),
+        (
+            &["signup", "--password-stdin"],
+            "`cube signup` needs --login <LOGIN> or --email <EMAIL>; see `cube signup --help`",
+        ),
+        (
+            &["completions"],
+            "`cube completions` needs <SHELL>; see `cube completions --help`",
+        ),
+    ] {
+        let run = world.cube(args).fails(2);
+        assert_eq!(run.stderr.trim_end(), format!("cube: {says}"), "{args:?}");
+    }
+}
+
+/// Help for people: the options of every command apart, the way to start,
+/// examples, and `--timeout`'s form.
+#[test]
+fn help_is_written_for_people() {
+    let world = World::bare("help-people");
+    let top = world.cube(&["--help"]).ok().stdout;
+    for text in [
+        "Global options:",
+        "--timeout <DURATION>",
+        "e.g. 500ms, 10s, 1.5s or 2m (a bare number is seconds), from 1ms to 1h",
+        "Start: `cube config set --app-id N --auth-key KEY`",
+        "`cube COMMAND --help`",
+    ] {
+        assert!(top.contains(text), "{text:?} in {top}");
+    }
+    let login = world.cube(&["login", "--help"]).ok().stdout;
+    let own = login.find("Options:").unwrap();
+    let global = login.find("Global options:").unwrap();
+    assert!(own < global, "{login}");
+    assert!(
+        !login[own..global].contains("--profile"),
+        "the global options are apart: {login}"
+    );
+    assert!(
+        login.contains("Example: cube login --login john_doe"),
+        "{login}"
+    );
+    let avatar = world.cube(&["avatar", "set", "--help"]).ok().stdout;
+    assert!(avatar.contains("--any-file"), "{avatar}");
+    assert!(avatar.contains("PNG, JPEG, GIF, WebP"), "{avatar}");
 }
 
 #[test]
@@ -59,7 +129,11 @@ fn an_unreachable_server_is_status_3() {
     let endpoint = format!("http://127.0.0.1:{port}");
     world.cube(&["config", "set", "--endpoint", &endpoint]).ok();
     let run = world.cube(&["users", "get", "1"]).fails(3);
-    assert!(run.stderr.contains("transport"), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains(&format!("the server at {endpoint} could not be reached")),
+        "{run:#?}"
+    );
     let run = world.cube_in(
         &["login", "--login", "x", "--password-stdin"],
         "password-1\n",
@@ -227,4 +301,71 @@ fn cube_emulator_takes_every_documented_flag() {
             help.stdout
         );
     }
+}
+
+/// `--timeout` bounds the wait for an answer: a server that accepts the
+/// connection and never answers fails the command with status 3 after
+/// the time given, not the default 30 s.
+#[test]
+fn timeout_bounds_the_wait_for_an_answer() {
+    let world = World::new("timeout");
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    // Accepts and holds connections, answering nothing, for the test's
+    // length at most.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept() {
+            held.push(stream);
+            if held.len() > 16 {
+                return;
+            }
+        }
+    });
+    let started = std::time::Instant::now();
+    let run = world
+        .cube_env(
+            &["--timeout", "1500ms", "users", "get", "1"],
+            "",
+            &[("CUBE_API_URL", &endpoint)],
+        )
+        .fails(3);
+    let took = started.elapsed();
+    assert!(
+        run.stderr.contains(&format!(
+            "the server at {endpoint} did not answer within 1.5s (--timeout to wait longer)"
+        )),
+        "{run:#?}"
+    );
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(20),
+        "{took:?}"
+    );
+
+    for bad in ["0", "10x", "2h", "1.s", ""] {
+        let run = world
+            .cube(&["--timeout", bad, "users", "get", "1"])
+            .fails(2);
+        assert!(
+            run.stderr.contains("500ms, 10s, 1.5s or 2m"),
+            "{bad}: {run:#?}"
+        );
+    }
+    // Anywhere on the command line, as the other global options.
+    world
+        .cube(&["users", "get", "--login", "nobody_here", "--timeout", "20s"])
+        .fails(1);
+}
+
+/// An empty CUBE_PROFILE is unset, as every other CUBE_ variable; a bad
+/// one is named as the variable's.
+#[test]
+fn an_empty_profile_variable_means_the_default_profile() {
+    let world = World::new("emptyprofile");
+    let run = world.cube_env(&["--json", "config", "show"], "", &[("CUBE_PROFILE", "")]);
+    assert_eq!(run.ok().json()["profile"], "default");
+    let bad = world
+        .cube_env(&["config", "show"], "", &[("CUBE_PROFILE", "../etc")])
+        .fails(2);
+    assert!(bad.stderr.contains("(from CUBE_PROFILE)"), "{bad:#?}");
 }

@@ -207,3 +207,114 @@ fn without_a_config_folder_it_says_which_variable_to_set() {
     common::run(command, "").ok();
     assert!(world.dir.0.join("home/.config/cube/config.json").exists());
 }
+
+/// Every settings problem is status 2 and names the file or the variable:
+/// a settings file that cannot be read, is not UTF-8, is too large, is not
+/// a file, has the wrong shape, a wrong type or an unknown key; a value
+/// the SDK refuses; a folder that cannot be written.
+#[test]
+fn every_settings_problem_exits_2() {
+    let world = World::new("settings-2");
+    let dir = world.config_dir();
+    let file = dir.join("config.json");
+    let app_id = world.emulator.app_id().to_string();
+    let good = std::fs::read(&file).unwrap();
+    let check = |args: &[&str], env: &[(&str, &str)], says: &str| {
+        let run = world.cube_env(args, "", env).fails(2);
+        assert!(run.stderr.contains(says), "{says:?}: {run:#?}");
+    };
+
+    std::fs::write(
+        &file,
+        b"{\"profiles\": {\"default\": {\"auth_key\": \"k\xff\"}}}",
+    )
+    .unwrap();
+    check(&["config", "show"], &[], "config.json is not UTF-8 text");
+    std::fs::write(&file, " ".repeat(1024 * 1024 + 1)).unwrap();
+    check(&["config", "show"], &[], "config.json is larger than 1 MiB");
+    for (text, says) in [
+        ("[]", "holds no JSON object"),
+        (r#"{"profiles": []}"#, r#""profiles" is not an object"#),
+        (
+            r#"{"profiles": {"default": [1, "key"]}}"#,
+            r#"profile "default" is not an object"#,
+        ),
+        (
+            r#"{"profiles": {"default": {"app_id": "seven"}}}"#,
+            "invalid type: string",
+        ),
+        (
+            r#"{"profiles": {"default": {"endpont": "http://127.0.0.1:1"}}}"#,
+            "unknown field `endpont`",
+        ),
+        ("{ broken", "not a valid settings file"),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        check(&["config", "show"], &[], says);
+    }
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    check(
+        &["config", "show"],
+        &[],
+        "config.json is not a regular file",
+    );
+    std::fs::remove_dir(&file).unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("/dev/zero", &file).unwrap();
+        check(
+            &["config", "show"],
+            &[],
+            "config.json is not a regular file",
+        );
+        std::fs::remove_file(&file).unwrap();
+    }
+
+    // Values the SDK refuses, named with where they came from.
+    let stored = |profile: &str| {
+        format!(
+            r#"{{"profiles": {{"default": {{"app_id": {app_id}, "auth_key": "k", {profile}}}}}}}"#
+        )
+    };
+    std::fs::write(&file, stored(r#""endpoint": "nope""#)).unwrap();
+    check(
+        &["users", "get", "1"],
+        &[],
+        r#"the endpoint "nope" (from profile 'default') is not usable"#,
+    );
+    std::fs::write(&file, &good).unwrap();
+    check(
+        &["users", "get", "1"],
+        &[("CUBE_API_URL", "ftp://example.com")],
+        r#"the endpoint "ftp://example.com" (from CUBE_API_URL) is not usable"#,
+    );
+    let zero = format!(
+        r#"{{"profiles": {{"default": {{"app_id": 0, "auth_key": "k", "endpoint": "{}"}}}}}}"#,
+        world.emulator.base_url()
+    );
+    std::fs::write(&file, zero).unwrap();
+    check(
+        &["users", "get", "1"],
+        &[],
+        "the application id 0 (from profile 'default') is not usable",
+    );
+
+    // The settings folder is below a file: nothing can be read or written.
+    let blocker = world.dir.0.join("blocker");
+    std::fs::write(&blocker, "a file").unwrap();
+    let below = blocker.join("cube");
+    let below = below.to_str().unwrap();
+    check(
+        &["config", "show"],
+        &[("CUBE_CONFIG_DIR", below)],
+        "config.json cannot be read",
+    );
+    // A folder where nothing can be created, even by root.
+    #[cfg(target_os = "linux")]
+    check(
+        &["config", "set", "--app-id", "3"],
+        &[("CUBE_CONFIG_DIR", "/proc/self")],
+        "cannot write the settings file /proc/self/config.json",
+    );
+}

@@ -74,7 +74,10 @@ fn login_by_email_and_with_a_wrong_password() {
             "not-the-password\n",
         )
         .fails(1);
-    assert!(wrong.stderr.contains("401"), "{wrong:#?}");
+    assert!(
+        wrong.stderr.contains("wrong password for bob@example.com"),
+        "{wrong:#?}"
+    );
 }
 
 #[test]
@@ -82,10 +85,49 @@ fn a_password_is_never_read_from_a_pipe_unasked() {
     let world = World::new("nopipe");
     let run = world.cube_in(&["login", "--login", "x"], "pass\n").fails(2);
     assert!(run.stderr.contains("--password-stdin"), "{run:#?}");
-    let empty = world
+    let none = world
         .cube_in(&["login", "--login", "x", "--password-stdin"], "")
         .fails(2);
-    assert!(empty.stderr.contains("standard input ended"), "{empty:#?}");
+    assert!(none.stderr.contains("standard input is empty"), "{none:#?}");
+}
+
+/// A message says what happened: an empty password line is called empty,
+/// and a missing second line is named.
+#[test]
+fn an_empty_or_missing_password_line_is_named() {
+    let world = World::new("emptyline");
+    world.signed_in("mona", PASSWORD);
+    let empty = world
+        .cube_in(&["login", "--login", "mona", "--password-stdin"], "\n")
+        .fails(2);
+    assert!(
+        empty
+            .stderr
+            .contains("the password on line 1 of standard input is empty"),
+        "{empty:#?}"
+    );
+    let second = world
+        .cube_in(&["passwd", "--password-stdin"], &format!("{PASSWORD}\n\n"))
+        .fails(2);
+    assert!(
+        second
+            .stderr
+            .contains("the new password on line 2 of standard input is empty"),
+        "{second:#?}"
+    );
+    let ended = world
+        .cube_in(&["passwd", "--password-stdin"], &format!("{PASSWORD}\n"))
+        .fails(2);
+    assert!(
+        ended
+            .stderr
+            .contains("standard input ended after line 1: the new password"),
+        "{ended:#?}"
+    );
+    let secret = world
+        .cube(&["config", "set", "--auth-secret-stdin"])
+        .fails(2);
+    assert!(secret.stderr.contains("auth secret"), "{secret:#?}");
 }
 
 /// Must-show 2: a second process resumes the saved session and sends no
@@ -282,4 +324,93 @@ fn an_unreadable_session_file_is_ignored_with_a_warning() {
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(run.json()["kind"], "none");
     assert!(run.stderr.contains("unreadable session file"), "{run:#?}");
+}
+
+/// The README's promise holds after a script met the expired session
+/// first: a script's next run says the session expired (not "not signed
+/// in"), and the next run on a terminal asks for the password again for
+/// the same login — still after a wrong password typed there.
+#[test]
+fn after_a_script_met_the_expired_session_a_terminal_still_asks() {
+    let world = World::new("reask-after-script");
+    let id = world.signed_in("kate", PASSWORD);
+    world.advance_clock(3 * 3600);
+    for _ in 0..2 {
+        let script = world.cube(&["whoami"]).fails(1);
+        assert!(
+            script.stderr.contains("has expired") && script.stderr.contains("cube login"),
+            "{script:#?}"
+        );
+    }
+
+    let wrong = in_terminal(
+        &world,
+        &["whoami"],
+        &[("Password for kate: ", "not-the-password-1")],
+    );
+    assert_eq!(wrong.code, 1, "{wrong:#?}");
+    let run = in_terminal(&world, &["whoami"], &[("Password for kate: ", PASSWORD)]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stdout.contains("has expired"), "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!("id            {id}")),
+        "{run:#?}"
+    );
+    assert!(!run.all().contains(PASSWORD), "{run:#?}");
+    // Signed in again as kate, and kept.
+    let session = world.cube(&["--json", "session"]).ok().json();
+    assert_eq!(session["kind"], "user");
+    assert_eq!(session["signed_in_as"], "kate");
+    world.cube(&["whoami"]).ok();
+}
+
+/// A wrong password typed when the expired session is restored fails the
+/// command, and keeps the login: the next run on a terminal asks again.
+#[test]
+fn a_wrong_password_at_the_restore_prompt_keeps_the_login() {
+    let world = World::new("reask-wrong");
+    world.signed_in("liam", PASSWORD);
+    world.advance_clock(3 * 3600);
+    let wrong = in_terminal(
+        &world,
+        &["users", "get", "--login", "liam"],
+        &[("Password for liam: ", "not-the-password-1")],
+    );
+    assert_eq!(wrong.code, 1, "{wrong:#?}");
+    let run = in_terminal(&world, &["whoami"], &[("Password for liam: ", PASSWORD)]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    world.cube(&["whoami"]).ok();
+}
+
+/// Messages say what happened and what to do next.
+#[test]
+fn session_messages_say_what_happened() {
+    let world = World::new("messages");
+    world.signed_in("nora", PASSWORD);
+    let unknown = world
+        .cube(&["session", "destroy", "--id", "999999"])
+        .fails(1);
+    assert!(
+        unknown
+            .stderr
+            .contains("no session 999999 of yours to destroy"),
+        "{unknown:#?}"
+    );
+    world.advance_clock(3 * 3600);
+    world.cube(&["whoami"]).fails(1);
+    let shown = world.cube(&["session"]).ok();
+    assert!(
+        shown
+            .stdout
+            .contains("sign in again with `cube login --login nora`"),
+        "{shown:#?}"
+    );
+    world.cube(&["logout"]).ok();
+    let again = world.cube(&["logout"]).fails(1);
+    assert!(
+        again
+            .stderr
+            .contains("not signed in: profile 'default' has no session to end"),
+        "{again:#?}"
+    );
 }

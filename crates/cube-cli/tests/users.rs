@@ -535,3 +535,23 @@ fn delete_me_with_yes_for_scripts() {
     world.cube(&["users", "get", &id.to_string()]).fails(1);
     world.cube(&["users", "delete-me", "--yes"]).fails(1);
 }
+
+#[test]
+fn the_external_user_id_is_a_number() {
+    let world = World::new("external-user-id");
+    let id = world.signed_in("uma", PASSWORD);
+    let updated = world
+        .cube(&["--json", "users", "update", "--external-user-id", "4242"])
+        .ok()
+        .json();
+    assert_eq!(updated["external_user_id"], 4242, "{updated}");
+    let table = world.cube(&["users", "get", &id.to_string()]).ok();
+    assert_eq!(
+        field(&table.stdout, "external user id").as_deref(),
+        Some("4242"),
+        "{table:#?}"
+    );
+    world
+        .cube(&["users", "update", "--external-user-id", "ext-1"])
+        .fails(2);
+}

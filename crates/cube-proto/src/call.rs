@@ -31,7 +31,10 @@
 //! restore callback's credentials, and the operation itself. After a `401
 //! Required session does not exist` it restores (or, when another caller has
 //! already replaced the token, simply resends) **once**; a second 401 ends
-//! the call with [`Error::RestoreFailed`]. A restore that completes after the
+//! the call with [`Error::RestoreFailed`]. A `401 Token is required` (the
+//! server saw no token) ends the call with that answer and leaves the
+//! session as it was: no restore, no new deadline
+//! ([`Error::is_no_session`]). A restore that completes after the
 //! application changed the session is dropped: the application's last word
 //! wins ([`Error::RestoreOverruled`] if the call cannot go on without it).
 //! Once [`Step::Done`] has been returned, polling again is a
@@ -438,7 +441,7 @@ impl<O: Operation> Call<O> {
                 let created = if status.is_success() {
                     op.parse(&response)
                 } else {
-                    Err(ApiError::from_parts(status, response.body()).into())
+                    Err(ApiError::from_response(&response).into())
                 };
                 match created {
                     Err(e) if restoring => Phase::Releasing(Then::Finish(Err(e))),
@@ -472,11 +475,15 @@ impl<O: Operation> Call<O> {
                 sent_at,
                 with_token,
             } => {
-                let error = (!self.op.accepts(status))
-                    .then(|| ApiError::from_parts(status, response.body()));
+                let error = (!self.op.accepts(status)).then(|| ApiError::from_response(&response));
                 let session_missing =
                     with_token && error.as_ref().is_some_and(ApiError::is_session_missing);
-                if with_token {
+                // `401 Token is required`: the server did not see the token,
+                // so it neither re-armed it nor found it gone. The session
+                // stays as it was, and the call ends with that answer ("no
+                // session", never an expired one); resending would not help.
+                let token_seen = !error.as_ref().is_some_and(ApiError::is_token_required);
+                if with_token && token_seen {
                     session.observe(generation, sent_at, header, session_missing);
                 }
                 match error {

@@ -1,12 +1,26 @@
 //! Every way to start a session or sign in (`docs/PROTOCOL.md`, "Sessions").
 
 use crate::error::InvalidInput;
+use crate::ops::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 use crate::secret::Secret;
 use serde_json::{Map, Value, json};
 
-/// The password sent with a custom identity provider login. The server never
-/// checks it (the external token in `login` is what the IdP verifies).
-const CUSTOM_IDP_PASSWORD: &str = "cidp";
+/// The password sent with a custom identity provider login, in
+/// `POST /session` and `POST /login` alike.
+///
+/// The server never checks it (the external token in `login` is what the
+/// identity provider verifies), yet it refuses a blank one (`422`,
+/// `password` "cannot be blank") and wants one that "passes the validation",
+/// a rule it does not document. So it is a fixed value within the password
+/// rule of sign-up, 8 to 40 characters ([`PASSWORD_MIN_CHARS`],
+/// [`PASSWORD_MAX_CHARS`]), never a shorter one.
+pub const CUSTOM_IDP_PASSWORD: &str = "custom-identity-provider";
+
+// The value must pass the password rule; a shorter or longer one fails to build.
+const _: () = assert!(
+    CUSTOM_IDP_PASSWORD.len() >= PASSWORD_MIN_CHARS
+        && CUSTOM_IDP_PASSWORD.len() <= PASSWORD_MAX_CHARS
+);
 
 /// What a session is created with: nothing (an application session) or a
 /// user's credential of one of the supported kinds.
@@ -68,7 +82,8 @@ pub enum Credentials {
         id_token: Secret,
     },
     /// A token of the application's own identity provider (CIdP), sent as the
-    /// login; the server verifies it with the provider.
+    /// login with [`CUSTOM_IDP_PASSWORD`]; the server verifies it with the
+    /// provider.
     CustomIdp {
         /// The external token.
         token: Secret,

@@ -6,7 +6,9 @@
 //! the moment the request was built plus two hours (a guest session: its
 //! creation plus one day; an adopted token whose deadline is unknown: the
 //! first response). A `401 Required session does not exist` is the final
-//! word and marks the session expired, whatever the local clock says.
+//! word and marks the session expired, whatever the local clock says. A
+//! `401 Token is required` changes nothing: the server did not see the
+//! token, so it neither used nor ended it.
 //!
 //! Every change is queued as a [`SessionEvent`] (see [`crate::events`]);
 //! re-arming the deadline is not a change.

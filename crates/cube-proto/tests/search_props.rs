@@ -56,8 +56,9 @@ fn violations(filters: &[Filter], limit: Option<u32>) -> BTreeSet<String> {
         if !is_date && COMPARE.contains(&op) {
             add(Rule::NoCompareOnStandAlone);
         }
-        if is_date && !COMPARE.contains(&op) {
-            add(Rule::DatesOnlyCompare);
+        // A date takes a compare operator or `eq` (never the primary, above).
+        if is_date && !COMPARE.contains(&op) && op != "eq" {
+            add(Rule::DatesOnlyCompareOrEq);
         }
         let list = op == "in" || op == "nin";
         if (list && f.values.is_empty()) || (!list && f.values.len() != 1) {
@@ -222,7 +223,13 @@ fn any_filter() -> impl Strategy<Value = Filter> {
 fn fitting_filter() -> impl Strategy<Value = Filter> {
     prop::sample::select(Field::ALL.to_vec()).prop_flat_map(|field| {
         let ops = if DATES.contains(&field.name()) {
-            vec![Operator::Gt, Operator::Lt, Operator::Gte, Operator::Lte]
+            vec![
+                Operator::Gt,
+                Operator::Lt,
+                Operator::Gte,
+                Operator::Lte,
+                Operator::Eq,
+            ]
         } else if field == Field::Id {
             vec![Operator::Eq, Operator::In, Operator::Nin]
         } else {
@@ -329,20 +336,35 @@ fn the_generator_reaches_both_accepted_and_refused_sets() {
     let mut runner = TestRunner::deterministic();
     let strategy = search();
     let (mut accepted, mut refused) = (0, 0);
+    // A date's `eq`, beside a primary (valid) and as the only candidate for
+    // one (refused): the rule of the service's own example.
+    let (mut date_eq_accepted, mut date_eq_alone) = (0, 0);
     let mut rules = BTreeSet::new();
     for _ in 0..3000 {
         let (filters, _, _, limit) = strategy.new_tree(&mut runner).unwrap().current();
         let broken = violations(&filters, limit);
+        let date_eq = filters
+            .iter()
+            .any(|f| f.op == Operator::Eq && DATES.contains(&f.field.name()));
+        let other_primary = filters
+            .iter()
+            .any(|f| !DATES.contains(&f.field.name()) && PRIMARY.contains(&f.op.name()));
         if broken.is_empty() {
             accepted += 1;
+            date_eq_accepted += usize::from(date_eq);
         } else {
             refused += 1;
+            date_eq_alone += usize::from(date_eq && !other_primary);
             rules.extend(broken);
         }
     }
     assert!(
         accepted > 300 && refused > 300,
         "{accepted} accepted, {refused} refused"
+    );
+    assert!(
+        date_eq_accepted > 50 && date_eq_alone > 20,
+        "a date's eq: {date_eq_accepted} accepted beside a primary, {date_eq_alone} refused alone"
     );
     assert_eq!(
         rules.len(),

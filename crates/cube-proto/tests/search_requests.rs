@@ -105,6 +105,30 @@ fn sort_descending_and_every_compare_operator_on_dates() {
 }
 
 #[test]
+fn a_date_matched_exactly_beside_a_stand_alone_primary() {
+    // `phone=…&last_request_at=…`, the service's own example of a valid search.
+    let op = UserSearch::new()
+        .eq(Field::Phone, "+6110797757")
+        .eq(Field::LastRequestAt, datetime!(2020-11-09 8:21:41 UTC))
+        .build()
+        .unwrap();
+    assert_eq!(op.query(), "phone=%2B6110797757&last_request_at=1604910101");
+    // Every date, beside any primary, with a compare on the same date too.
+    for date in [Field::LastRequestAt, Field::CreatedAt, Field::UpdatedAt] {
+        let op = UserSearch::new()
+            .any_of(Field::UserTags, ["vip"])
+            .eq(date, D)
+            .gt(date, D)
+            .build()
+            .unwrap();
+        assert_eq!(
+            op.query(),
+            format!("user_tags[in][]=vip&{date}=1767225600&{date}[gt]=1767225600")
+        );
+    }
+}
+
+#[test]
 fn start_with_forces_pages_of_five() {
     for asked in [None, Some(1), Some(50), Some(100)] {
         let mut s = UserSearch::new().start_with(Field::FullName, "Daci");
@@ -145,17 +169,36 @@ fn every_rule_is_named() {
                 .lte(Field::UserTags, "x"),
             Rule::NoCompareOnStandAlone,
         ),
+        // A date's `eq` is never the stand-alone primary.
+        (
+            UserSearch::new().eq(Field::CreatedAt, D),
+            Rule::StandAlonePrimaryRequired,
+        ),
+        (
+            UserSearch::new()
+                .eq(Field::LastRequestAt, D)
+                .none_of(Field::Login, ["x"]),
+            Rule::StandAlonePrimaryRequired,
+        ),
         (
             UserSearch::new()
                 .eq(Field::Login, "a")
-                .eq(Field::CreatedAt, D),
-            Rule::DatesOnlyCompare,
+                .any_of(Field::CreatedAt, [D]),
+            Rule::DatesOnlyCompareOrEq,
         ),
         (
             UserSearch::new()
                 .eq(Field::Login, "a")
                 .none_of(Field::UpdatedAt, [D]),
-            Rule::DatesOnlyCompare,
+            Rule::DatesOnlyCompareOrEq,
+        ),
+        (
+            UserSearch::new().eq(Field::Login, "a").filter(Filter::new(
+                Field::UpdatedAt,
+                Operator::StartWith,
+                [Value::Date(1)],
+            )),
+            Rule::DatesOnlyCompareOrEq,
         ),
         (
             UserSearch::new().start_with(Field::Login, "abc"),

@@ -4,12 +4,13 @@
 //! landing exactly on the safety margin's edge), session creations (the
 //! server's expiration header absent, exact, or skewed into the past or the
 //! far future), calls answered with or without the header, with 401
-//! "Required session does not exist" or with another error, restore answers
+//! "Required session does not exist", with 401 "Token is required" (each in
+//! the object and the array form) or with another error, restore answers
 //! (credentials, a ready session, a refusal), exports and resumes (through
 //! JSON, into a fresh or a running session, or from another application),
 //! adopted tokens, a 401 for an old token arriving after the session was
-//! replaced, and the application changing the session while a restore is in
-//! flight. They run through the real `Session` + `Call` over HTTP values,
+//! replaced (by a created, restored, adopted or resumed one), and the
+//! application changing the session while a restore is in flight. They run through the real `Session` + `Call` over HTTP values,
 //! and through the model below, which restates the rules of `docs/PROTOCOL.md` and the
 //! SDK's over plain integers. After every step both must agree on validity,
 //! status, token, user, deadline, what every kind of call would do next, the
@@ -58,13 +59,26 @@ enum Created {
     Offset(i64),
 }
 
+/// The shape of an error body: the public service uses both, and the
+/// client must read them alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// `{"errors": {"base": [message]}}`.
+    Object,
+    /// `{"errors": [message]}`.
+    Array,
+}
+
 /// How the fake server answers one request of the operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reply {
     /// 200, with `CB-Token-ExpirationDate` at now + offset seconds, or none.
     Ok(Option<i64>),
     /// 401 Required session does not exist.
-    Missing,
+    Missing(Form),
+    /// 401 Token is required: the server saw no token, so the session is
+    /// neither used (no new deadline) nor gone, and the call is over.
+    TokenRequired(Form),
     /// 403 with another message (the token still counts as used).
     Forbidden,
 }
@@ -107,6 +121,11 @@ enum Between {
     Create(Kind),
     /// Another read gets a 401, restores with this answer, and succeeds.
     LostAndRestored(Answer),
+    /// The app adopts a token of this kind, its deadline at now + offset
+    /// if known.
+    Adopt(Kind, Option<i64>),
+    /// The app resumes the snapshot it saved before the read went out.
+    Resume,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -324,6 +343,14 @@ impl Model {
         }
     }
 
+    /// The app adopts the next token minted elsewhere.
+    fn adopt(&mut self, kind: Kind, deadline: Option<i64>) {
+        self.adopted += 1;
+        let token = format!("a{}", self.adopted);
+        self.install(kind, token, deadline.map(|o| self.now + o));
+        self.event(SessionChange::Adopted);
+    }
+
     /// The app's own `create_session`.
     fn create(&mut self, kind: Kind, header: Created) -> Outcome {
         if !self.auth_key {
@@ -352,7 +379,7 @@ impl Model {
     ) -> Option<Outcome> {
         let current = generation == self.generation && self.active();
         match reply {
-            Reply::Missing => {
+            Reply::Missing(_) => {
                 if current {
                     self.gone = true;
                     self.event(SessionChange::Expired(ExpiredBy::Server));
@@ -366,6 +393,7 @@ impl Model {
                 st.retries = 1;
                 None
             }
+            Reply::TokenRequired(_) => Some(Outcome::Status(401)),
             Reply::Forbidden => {
                 if current {
                     self.rearm(None);
@@ -521,6 +549,10 @@ fn created() -> impl Strategy<Value = Created> {
     ]
 }
 
+fn form() -> impl Strategy<Value = Form> {
+    prop_oneof![Just(Form::Object), Just(Form::Array)]
+}
+
 fn reply() -> impl Strategy<Value = Reply> {
     prop_oneof![
         3 => prop_oneof![
@@ -532,7 +564,8 @@ fn reply() -> impl Strategy<Value = Reply> {
             Just(Some(YEAR)),
         ]
         .prop_map(Reply::Ok),
-        2 => Just(Reply::Missing),
+        2 => form().prop_map(Reply::Missing),
+        1 => form().prop_map(Reply::TokenRequired),
         1 => Just(Reply::Forbidden),
     ]
 }
@@ -615,6 +648,10 @@ impl ReferenceStateMachine for Reference {
                 .prop_map(|(first, second, kind, header)| Transition::Stale { first, second, between: Between::Create(kind), header }),
             2 => (reply(), reply(), answer(), created())
                 .prop_map(|(first, second, answer, header)| Transition::Stale { first, second, between: Between::LostAndRestored(answer), header }),
+            1 => (reply(), reply(), kind(), proptest::option::of(prop_oneof![Just(IDLE), Just(30i64)]), created())
+                .prop_map(|(first, second, kind, deadline, header)| Transition::Stale { first, second, between: Between::Adopt(kind, deadline), header }),
+            1 => (reply(), reply(), created())
+                .prop_map(|(first, second, header)| Transition::Stale { first, second, between: Between::Resume, header }),
             2 => (prop_oneof![Just(Op::Read), Just(Op::Write)], answer(), app, reply(), created())
                 .prop_map(|(op, answer, app, reply, header)| Transition::DuringRestore { op, answer, app, reply, header }),
         ]
@@ -651,12 +688,7 @@ impl ReferenceStateMachine for Reference {
                     m.event(SessionChange::Resumed);
                 }
             }
-            Transition::Adopt { kind, deadline } => {
-                m.adopted += 1;
-                let token = format!("a{}", m.adopted);
-                m.install(kind, token, deadline.map(|o| m.now + o));
-                m.event(SessionChange::Adopted);
-            }
+            Transition::Adopt { kind, deadline } => m.adopt(kind, deadline),
             Transition::Forget => m.end(),
             Transition::Stale {
                 first,
@@ -675,8 +707,18 @@ impl ReferenceStateMachine for Reference {
                             m.create(kind, header);
                         }
                         Between::LostAndRestored(answer) => {
-                            let replies = [Reply::Missing, Reply::Ok(Some(IDLE)), Reply::Forbidden];
+                            let replies = [
+                                Reply::Missing(Form::Object),
+                                Reply::Ok(Some(IDLE)),
+                                Reply::Forbidden,
+                            ];
                             m.call(Op::Read, &replies, answer, header, CallState::default());
+                        }
+                        Between::Adopt(kind, deadline) => m.adopt(kind, deadline),
+                        // The same token and deadline, put in place anew.
+                        Between::Resume => {
+                            m.generation += 1;
+                            m.event(SessionChange::Resumed);
                         }
                     }
                     let replies = [first, second, Reply::Forbidden];
@@ -813,13 +855,15 @@ impl Real {
     fn reply(&mut self, req: &Request, reply: Reply) -> Response {
         let token = req.headers().get("CB-Token").map(|v| v.to_str().unwrap());
         self.carried.push(token.unwrap_or("-").to_owned());
+        let in_form = |form: Form, message: &str| match form {
+            Form::Object => format!(r#"{{"errors":{{"base":["{message}"]}}}}"#),
+            Form::Array => format!(r#"{{"errors":["{message}"]}}"#),
+        };
         let (status, body) = match reply {
-            Reply::Ok(_) => (200, r#"{"user":{"id":9}}"#),
-            Reply::Missing => (
-                401,
-                r#"{"errors":{"base":["Required session does not exist"]}}"#,
-            ),
-            Reply::Forbidden => (403, r#"{"errors":{"base":["Forbidden"]}}"#),
+            Reply::Ok(_) => (200, r#"{"user":{"id":9}}"#.to_owned()),
+            Reply::Missing(form) => (401, in_form(form, "Required session does not exist")),
+            Reply::TokenRequired(form) => (401, in_form(form, "Token is required")),
+            Reply::Forbidden => (403, r#"{"errors":{"base":["Forbidden"]}}"#.to_owned()),
         };
         let mut resp = http::Response::builder().status(status);
         if let Reply::Ok(Some(offset)) = reply {
@@ -990,10 +1034,27 @@ impl Real {
         }
     }
 
+    /// Adopts the next token minted elsewhere.
+    fn adopt(&mut self, kind: Kind, deadline: Option<i64>) {
+        self.adopted += 1;
+        let mut token = IssuedToken::new(format!("a{}", self.adopted));
+        token = match kind {
+            Kind::App => token,
+            Kind::User => token.user(USER),
+            Kind::Guest => token.guest(USER),
+        };
+        if let Some(o) = deadline {
+            token = token.expires_at(self.at(o));
+        }
+        let config = self.config.clone();
+        self.session.adopt(&config, token).unwrap();
+    }
+
     fn stale(&mut self, first: Reply, second: Reply, between: Between, header: Created) {
         if !self.session.is_valid(self.now) {
             return;
         }
+        let saved = self.exported();
         let mut call = Call::new(self.config.clone(), Probe(Access::Read));
         let Step::Send(req) = call.poll(&mut self.session, self.now, 1) else {
             panic!("a valid session sends a read")
@@ -1005,8 +1066,17 @@ impl Real {
                 self.create(kind, header);
             }
             Between::LostAndRestored(answer) => {
-                let replies = [Reply::Missing, Reply::Ok(Some(IDLE)), Reply::Forbidden];
+                let replies = [
+                    Reply::Missing(Form::Array),
+                    Reply::Ok(Some(IDLE)),
+                    Reply::Forbidden,
+                ];
                 self.run_op(Op::Read, &replies, answer, header);
+            }
+            Between::Adopt(kind, deadline) => self.adopt(kind, deadline),
+            Between::Resume => {
+                let saved = saved.expect("a valid session exports");
+                self.session.resume(&self.config, saved).unwrap();
             }
         }
         call.handle_response(&mut self.session, resp).unwrap();
@@ -1123,20 +1193,7 @@ impl StateMachineTest for SessionMachine {
                 real.last = Some(real.run_op(op, &replies, answer, header));
             }
             Transition::Resume(mode) => real.resume(mode),
-            Transition::Adopt { kind, deadline } => {
-                real.adopted += 1;
-                let mut token = IssuedToken::new(format!("a{}", real.adopted));
-                token = match kind {
-                    Kind::App => token,
-                    Kind::User => token.user(USER),
-                    Kind::Guest => token.guest(USER),
-                };
-                if let Some(o) = deadline {
-                    token = token.expires_at(real.at(o));
-                }
-                let config = real.config.clone();
-                real.session.adopt(&config, token).unwrap();
-            }
+            Transition::Adopt { kind, deadline } => real.adopt(kind, deadline),
             Transition::Forget => real.session.end(),
             Transition::Stale {
                 first,

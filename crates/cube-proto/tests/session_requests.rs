@@ -110,7 +110,9 @@ fn kinds() -> Vec<(Credentials, Value)> {
         ),
         (
             Credentials::custom_idp("external-token-77"),
-            base(json!({"user": {"login": "external-token-77", "password": "cidp"}})),
+            base(
+                json!({"user": {"login": "external-token-77", "password": "custom-identity-provider"}}),
+            ),
         ),
     ]
 }
@@ -227,7 +229,7 @@ fn sign_in_bodies_have_credentials_at_the_top_level() {
         ),
         (
             Credentials::custom_idp("ext"),
-            json!({"login": "ext", "password": "cidp"}),
+            json!({"login": "ext", "password": "custom-identity-provider"}),
         ),
     ];
     for (credentials, expected) in cases {

@@ -123,6 +123,7 @@ fn sign_up_without_a_session_carries_the_auth_key_and_no_token() {
             .phone("+6110797757")
             .website("https://dacia.example")
             .external_id("ext-1")
+            .external_user_id(777)
             .facebook_id("91234409")
             .twitter_id("55")
             .custom_data(r#"{"plan":"pro"}"#)
@@ -142,7 +143,7 @@ fn sign_up_without_a_session_carries_the_auth_key_and_no_token() {
                 "login": "dacia", "email": "dacia_k@domain.com", "password": "s3cret-pass",
                 "full_name": "Dacia Kail", "phone": "+6110797757",
                 "website": "https://dacia.example", "external_id": "ext-1",
-                "facebook_id": "91234409", "twitter_id": "55",
+                "external_user_id": 777, "facebook_id": "91234409", "twitter_id": "55",
                 "custom_data": "{\"plan\":\"pro\"}", "timezone": 180,
                 "tag_list": "vip,accountant", "avatar": "9a1bc2d3e4"}})),
         )
@@ -211,7 +212,8 @@ fn update_self_sends_only_what_changes() {
         UserUpdate::new()
             .full_name("Dacia K.")
             .tags(["vip"])
-            .avatar("9a1bc2d3e4"),
+            .avatar("9a1bc2d3e4")
+            .external_user_id(u64::MAX),
     );
     assert_eq!(op.access(), Access::Write);
     assert_eq!(
@@ -222,7 +224,8 @@ fn update_self_sends_only_what_changes() {
             &[],
             &[TOKEN],
             Some(
-                json!({"user": {"full_name": "Dacia K.", "tag_list": "vip", "avatar": "9a1bc2d3e4"}})
+                json!({"user": {"full_name": "Dacia K.", "tag_list": "vip", "avatar": "9a1bc2d3e4",
+                                "external_user_id": u64::MAX}})
             ),
         )
     );
@@ -429,6 +432,13 @@ fn multi_user_look_ups_go_through_v2() {
 fn v1_list_with_filters_order_and_page() {
     let op = ListUsers::new()
         .filter(V1Filter::new(V1Type::Number, "id", V1Operator::Gt, ["5"]))
+        .filter(V1Filter::new(V1Type::Number, "id", V1Operator::Le, ["900"]))
+        .filter(V1Filter::new(
+            V1Type::Date,
+            "updated_at",
+            V1Operator::Ge,
+            ["2018-06-01"],
+        ))
         .filter(V1Filter::new(
             V1Type::String,
             "login",
@@ -459,6 +469,8 @@ fn v1_list_with_filters_order_and_page() {
             "/users",
             &[
                 ("filter[]", "number id gt 5"),
+                ("filter[]", "number id le 900"),
+                ("filter[]", "date updated_at ge 2018-06-01"),
                 ("filter[]", "string login in ann,bob"),
                 ("filter[]", "date created_at between 2018-01-01,2019-01-01"),
                 ("filter[]", "string full_name eq Dacia Kail+1"),
@@ -484,6 +496,36 @@ fn v1_list_with_filters_order_and_page() {
 }
 
 #[test]
+fn v1_operators_are_the_eight_the_service_documents() {
+    let names: Vec<&str> = V1Operator::ALL.iter().map(|o| o.name()).collect();
+    assert_eq!(names, ["gt", "lt", "ge", "le", "eq", "ne", "between", "in"]);
+    for op in V1Operator::ALL {
+        assert_eq!(V1Operator::from_name(op.name()), Some(op));
+    }
+    // The v2 spellings are not v1 operators.
+    for v2 in ["gte", "lte", "nin", "start_with", "GE", ""] {
+        assert_eq!(V1Operator::from_name(v2), None, "{v2}");
+    }
+    // A comma inside one value of a single-value operator is the value's own.
+    let op = ListUsers::new().filter(V1Filter::new(
+        V1Type::String,
+        "full_name",
+        V1Operator::Eq,
+        ["Kail, Dacia"],
+    ));
+    assert_eq!(
+        shape(&build(Some("tok-81"), &op)),
+        expect(
+            "GET",
+            "/users",
+            &[("filter[]", "string full_name eq Kail, Dacia")],
+            &[TOKEN],
+            None
+        )
+    );
+}
+
+#[test]
 fn v1_list_refuses_malformed_filters() {
     let bad = [
         ListUsers::new().filter(V1Filter::new(V1Type::Number, "id", V1Operator::Gt, ["x"])),
@@ -504,6 +546,25 @@ fn v1_list_refuses_malformed_filters() {
             "login",
             V1Operator::In,
             ["a,b", "c"],
+        )),
+        // One value of `in` with a comma would reach the server as two.
+        ListUsers::new().filter(V1Filter::new(
+            V1Type::String,
+            "login",
+            V1Operator::In,
+            ["a,b"],
+        )),
+        ListUsers::new().filter(V1Filter::new(
+            V1Type::Date,
+            "created_at",
+            V1Operator::Between,
+            ["2018-01-01,x", "2019-01-01"],
+        )),
+        ListUsers::new().filter(V1Filter::new(
+            V1Type::String,
+            "login",
+            V1Operator::Ne,
+            ["a", "b"],
         )),
         ListUsers::new().filter(V1Filter::new(
             V1Type::String,

@@ -62,7 +62,7 @@ fn a_sparse_user_with_nulls_numbers_as_strings_and_unknown_fields() {
     assert_eq!(user.id, 81);
     assert_eq!(user.login, None);
     assert_eq!(user.email.as_deref(), Some("12345"));
-    assert_eq!(user.external_user_id.as_deref(), Some("777"));
+    assert_eq!(user.external_user_id, Some(777));
     assert_eq!(user.user_tags, ["a", "b", "c"]);
     assert_eq!(user.timezone, Some(-60));
     assert_eq!(user.is_guest, Some(true));

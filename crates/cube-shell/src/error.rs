@@ -91,6 +91,29 @@ impl Error {
         CallError::is_session_expired(self)
     }
 
+    /// Whether there is no session (none here, or the server said `401
+    /// Token is required`): sign in; nothing expired.
+    pub fn is_no_session(&self) -> bool {
+        CallError::is_no_session(self)
+    }
+
+    /// Whether the server refused the credentials (`401 Unauthorized` or
+    /// `401 Invalid password`); never an expired session.
+    pub fn is_bad_credentials(&self) -> bool {
+        CallError::is_bad_credentials(self)
+    }
+
+    /// Whether the server refused the call as one too many (`429`).
+    pub fn is_rate_limited(&self) -> bool {
+        CallError::is_rate_limited(self)
+    }
+
+    /// How long the server asked to wait before trying again
+    /// (`Retry-After`), when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        CallError::retry_after(self)
+    }
+
     /// Whether the input was refused, by the server (`422`) or before
     /// sending; [`field_errors`](Self::field_errors) says where.
     pub fn is_validation(&self) -> bool {

@@ -62,11 +62,10 @@ pub mod names {
     pub use proto::Error as ProtoError;
     pub use proto::error::{ApiError, CallError, ErrorMessages, InvalidInput};
     pub use proto::model::{Blob, BlobObjectAccess, PageV1, PageV2};
-    pub use proto::ops::{
-        CreateBlob, ListUsers, NewUser, Upload, UserUpdate, V1Filter, V1Operator, V1Type,
-    };
+    pub use proto::ops::{CreateBlob, NewUser, Upload, UserUpdate};
     pub use proto::search::{
-        Direction, Field, Filter, Operator, Paging, Rule, SearchError, SearchUsers, UserSearch,
+        Direction, Field, Filter, ListUsers, Operator, Paging, Rule, SearchError, SearchUsers,
+        UserSearch, V1Filter, V1Operator, V1Type,
     };
     pub use proto::{
         Credentials, ExpiredBy, IssuedToken, Misuse, RestoreAnswer, Secret, SessionChange,

@@ -10,8 +10,9 @@
 //!   [`spans_suite!`] (the span of each call says what the call did).
 //! * [`errors`]: one generic check of the error helpers
 //!   ([`CallError`](proto::error::CallError)), fed with real failures each
-//!   adapter produced against the in-process emulator and the servers of
-//!   [`net`].
+//!   adapter produced against the in-process emulator, the
+//!   [`scripted_server`](errors::scripted_server) that answers as the public
+//!   service does, and the servers of [`net`].
 //! * [`capture`]: a `tracing` layer that keeps every field of every span
 //!   and event.
 //! * What the tests stand on: the emulator [`harness`], [`fake`] servers

@@ -9,32 +9,55 @@ use crate::progress;
 use crate::session::{Connected, Restore};
 use cube_blocking::{DownloadOptions, UploadOptions, User, UserUpdate};
 use serde_json::json;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 pub(super) fn run(ctx: &Invocation, command: AvatarCommand) -> Result<()> {
     match command {
-        AvatarCommand::Set { file, public } => set(ctx, &file, public),
+        AvatarCommand::Set {
+            file,
+            public,
+            any_file,
+        } => set(ctx, &file, public, any_file),
         AvatarCommand::Get { user, out } => get(ctx, user.as_deref(), &out),
     }
 }
 
-fn set(ctx: &Invocation, path: &Path, public: bool) -> Result<()> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+fn set(ctx: &Invocation, path: &Path, public: bool, any_file: bool) -> Result<()> {
+    let cannot_read =
+        |e: std::io::Error| Failure::usage(format!("cannot read {}: {e}", path.display()));
+    let meta = std::fs::metadata(path).map_err(cannot_read)?;
     if !meta.is_file() {
         return Err(Failure::usage(format!("{} is not a file", path.display())));
+    }
+    // Every user of the app can download an avatar: only an image goes
+    // unless the user insists.
+    let image = crate::image::file_image_type(path).map_err(cannot_read)?;
+    if image.is_none() && !any_file {
+        return Err(Failure::usage(format!(
+            "{} is not an image (PNG, JPEG, GIF, WebP, AVIF or HEIC/HEIF, told by its first \
+             bytes), and every user of the app can download an avatar: pass --any-file to \
+             upload it anyway",
+            path.display()
+        )));
     }
     let conn = ctx.connect(Restore::Ask)?;
     conn.require_user()?;
     let bar = progress::bar(&format!("uploading {}", path.display()), Some(meta.len()));
-    let options = UploadOptions::new()
+    let mut options = UploadOptions::new()
         .public(public)
         .on_progress(|sent, total| {
             progress::show(bar.as_ref(), sent, Some(total));
             ControlFlow::Continue(())
         });
+    // The type the content has, whatever the file's name says.
+    if let Some(image) = image {
+        options = options.content_type(image);
+    }
+    if let Some(idle) = conn.timeout() {
+        options = options.idle_timeout(idle);
+    }
     let uploaded = conn.client.upload_from_path(path, options);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -64,6 +87,15 @@ fn set(ctx: &Invocation, path: &Path, public: bool) -> Result<()> {
 }
 
 fn get(ctx: &Invocation, user: Option<&str>, out: &Path) -> Result<()> {
+    let to_stdout = out == Path::new("-");
+    // Another user's file is not written raw onto a terminal, which its
+    // bytes could drive.
+    if to_stdout && std::io::stdout().is_terminal() {
+        return Err(Failure::usage(
+            "standard output is a terminal, which the file's bytes would garble: \
+             pipe or redirect it (`> face.png`), or give --out FILE",
+        ));
+    }
     let conn = ctx.connect(Restore::Ask)?;
     let user = find_user(&conn, user)?;
     let uid = user
@@ -76,12 +108,14 @@ fn get(ctx: &Invocation, user: Option<&str>, out: &Path) -> Result<()> {
             user.id
         )));
     }
-    let to_stdout = out == Path::new("-");
     let bar = progress::bar("downloading", None);
-    let options = DownloadOptions::new().on_progress(|got, total| {
+    let mut options = DownloadOptions::new().on_progress(|got, total| {
         progress::show(bar.as_ref(), got, total);
         ControlFlow::Continue(())
     });
+    if let Some(idle) = conn.timeout() {
+        options = options.idle_timeout(idle);
+    }
     let written = if to_stdout {
         let mut stdout = std::io::stdout().lock();
         conn.client

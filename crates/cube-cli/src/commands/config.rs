@@ -37,7 +37,7 @@ fn set(ctx: &Invocation, args: ConfigSetArgs) -> Result<()> {
         return Err(Failure::usage("--auth-key must not be empty"));
     }
     let secret = if args.auth_secret_stdin {
-        Some(prompt::read_stdin_lines(1)?.remove(0))
+        Some(prompt::read_stdin_lines(&["auth secret"])?.remove(0))
     } else {
         None
     };

@@ -11,11 +11,14 @@ use crate::config::{Place, Settings};
 use crate::error::Result;
 use crate::output::Output;
 use crate::session::{Connected, Restore};
+use std::time::Duration;
 
-/// One run of a command: the profile's place and the output mode.
+/// One run of a command: the profile's place, the output mode and the
+/// `--timeout` given.
 pub(crate) struct Invocation {
     pub(crate) place: Place,
     pub(crate) out: Output,
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl Invocation {
@@ -26,7 +29,7 @@ impl Invocation {
 
     /// A client with the profile's session resumed.
     pub(crate) fn connect(&self, restore: Restore) -> Result<Connected> {
-        Connected::open(&self.place, self.settings()?, restore)
+        Connected::open(&self.place, self.settings()?, restore, self.timeout)
     }
 }
 
@@ -34,10 +37,12 @@ impl Invocation {
 pub(crate) fn run(cli: Cli) -> Result<()> {
     let profile = cli.profile;
     let out = Output::new(cli.json);
+    let timeout = cli.timeout;
     let invocation = || -> Result<Invocation> {
         Ok(Invocation {
             place: Place::new(profile.clone())?,
             out,
+            timeout,
         })
     };
     match cli.command {

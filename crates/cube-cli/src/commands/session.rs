@@ -2,6 +2,7 @@
 
 use super::Invocation;
 use crate::cli::{AccountArgs, LoginArgs, SessionArgs, SessionCommand};
+use crate::config::profile_flag;
 use crate::error::{Failure, Result};
 use crate::output::{human_duration, human_time, rfc3339};
 use crate::prompt::{self, Kind};
@@ -38,7 +39,7 @@ pub(super) fn login(ctx: &Invocation, args: LoginArgs) -> Result<()> {
     let info = conn
         .client
         .create_session(identity.credentials(password))
-        .map_err(|e| conn.failure(e))?;
+        .map_err(|e| refused_sign_in(&e, &identity).unwrap_or_else(|| conn.failure(e)))?;
     let user_id = info.user_id.or(conn.client.current_user_id());
     let expires = conn.client.session_expires_at();
     ctx.out.result(
@@ -58,6 +59,18 @@ pub(super) fn login(ctx: &Invocation, args: LoginArgs) -> Result<()> {
     )
 }
 
+/// A sign-in the server refused, in the user's words: the SDK classifies
+/// the answer by status and message, whichever form its body took.
+fn refused_sign_in(error: &cube_blocking::Error, identity: &Identity) -> Option<Failure> {
+    if error.is_bad_credentials() {
+        Some(Failure::refused(format!("wrong password for {identity}")))
+    } else if error.is_not_found() {
+        Some(Failure::refused(format!("no such user: {identity}")))
+    } else {
+        None
+    }
+}
+
 pub(super) fn logout(ctx: &Invocation) -> Result<()> {
     let conn = ctx.connect(Restore::Never)?;
     let status = conn.client.session_status();
@@ -65,7 +78,7 @@ pub(super) fn logout(ctx: &Invocation) -> Result<()> {
     match status {
         SessionStatus::None => {
             return Err(Failure::refused(format!(
-                "profile '{}' has no session",
+                "not signed in: profile '{}' has no session to end",
                 conn.profile()
             )));
         }
@@ -153,7 +166,17 @@ fn show(ctx: &Invocation) -> Result<()> {
         rows.push(("time left", human_duration(left)));
     }
     if status == SessionStatus::Expired {
-        rows.push(("next", "sign in again with `cube login`".to_owned()));
+        let flag = profile_flag(conn.profile());
+        let next = match conn.identity() {
+            Some(Identity::Login(login)) => format!(
+                "sign in again with `cube{flag} login --login {login}` (a command on a terminal asks for the password)"
+            ),
+            Some(Identity::Email(email)) => format!(
+                "sign in again with `cube{flag} login --email {email}` (a command on a terminal asks for the password)"
+            ),
+            None => format!("sign in again with `cube{flag} login`"),
+        };
+        rows.push(("next", next));
     }
     ctx.out.fields(&rows)
 }
@@ -165,9 +188,15 @@ fn destroy_one(ctx: &Invocation, id: u64) -> Result<()> {
         drop(conn);
         return logout(ctx);
     }
-    conn.client
-        .destroy_session_by_id(id)
-        .map_err(|e| conn.failure(e))?;
+    conn.client.destroy_session_by_id(id).map_err(|e| {
+        if e.is_not_found() {
+            Failure::refused(format!(
+                "no session {id} of yours to destroy: it has ended, or it is not yours"
+            ))
+        } else {
+            conn.failure(e)
+        }
+    })?;
     ctx.out.result(
         json!({"profile": conn.profile(), "destroyed": [id]}),
         &format!("Destroyed session {id}"),
@@ -184,4 +213,60 @@ fn destroy_others(ctx: &Invocation) -> Result<()> {
         json!({"profile": conn.profile(), "destroyed": "others"}),
         "Destroyed every other session of this user",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cube_blocking::{ApiError, Error, ProtoError};
+
+    fn answer(status: u16, body: &str) -> Error {
+        let status = http::StatusCode::from_u16(status).unwrap();
+        Error::from(ProtoError::from(ApiError::from_parts(
+            status,
+            body.as_bytes(),
+        )))
+    }
+
+    fn said(error: &Error) -> Option<String> {
+        refused_sign_in(error, &Identity::Login("bob".into())).map(|f| f.line())
+    }
+
+    #[test]
+    fn a_refused_sign_in_says_why_in_either_form() {
+        for body in [
+            r#"{"errors": ["Invalid password"]}"#,
+            r#"{"errors": {"base": ["Invalid password"]}}"#,
+            r#"{"errors": ["Unauthorized"]}"#,
+            r#"{"errors": {"base": ["Unauthorized"]}}"#,
+        ] {
+            let failure = refused_sign_in(&answer(401, body), &Identity::Login("bob".into()));
+            let failure = failure.expect(body);
+            assert_eq!(failure.status, crate::error::Status::Refused);
+            assert_eq!(failure.line(), "wrong password for bob", "{body}");
+        }
+        for body in [
+            r#"{"errors": ["User not found"]}"#,
+            r#"{"errors": {"base": ["User not found"]}}"#,
+        ] {
+            assert_eq!(
+                said(&answer(404, body)).as_deref(),
+                Some("no such user: bob")
+            );
+        }
+        // Anything else is left to the general reading.
+        let expired = answer(
+            401,
+            r#"{"errors": {"base": ["Required session does not exist"]}}"#,
+        );
+        assert_eq!(said(&expired), None);
+        assert_eq!(
+            said(&answer(
+                422,
+                r#"{"errors": {"password": ["cannot be blank"]}}"#
+            )),
+            None
+        );
+        assert_eq!(said(&answer(429, "")), None);
+    }
 }

@@ -78,8 +78,8 @@ pub(super) fn signup(ctx: &Invocation, args: SignupArgs) -> Result<()> {
         return ctx.out.document(&user_json(&created));
     }
     let name = created.login.as_ref().or(created.email.as_ref());
-    crate::output::write_stdout(&format!(
-        "Signed up user {} ({}); sign in with `{hint}`\n",
+    crate::output::Output::line(&format!(
+        "Signed up user {} ({}); sign in with `{hint}`",
         created.id,
         name.map_or("?", String::as_str),
     ))
@@ -237,7 +237,8 @@ fn delete_me(ctx: &Invocation, yes: bool) -> Result<()> {
     if !yes {
         if !prompt::interactive() {
             return Err(Failure::usage(
-                "deleting the user cannot be undone: confirm on a terminal, or pass --yes",
+                "not deleted: there is no terminal to confirm on, and deleting the user \
+                 cannot be undone; pass --yes to delete without asking",
             ));
         }
         let who = conn
@@ -246,7 +247,7 @@ fn delete_me(ctx: &Invocation, yes: bool) -> Result<()> {
         if !prompt::confirm(&format!(
             "Delete {who} and everything it owns? This cannot be undone."
         ))? {
-            return Err(Failure::refused("not deleted"));
+            return Err(Failure::refused("not deleted: the answer was not yes"));
         }
     }
     conn.client

@@ -388,9 +388,14 @@ fn shell_quote(arg: &str) -> String {
     format!("'{}'", arg.replace('\'', r"'\''"))
 }
 
-/// Writes `len` bytes to `path` without using disk for them (a sparse
-/// file: reads give zeros).
-pub fn sparse_file(path: &Path, len: u64) {
-    let file = std::fs::File::create(path).unwrap();
+/// The first bytes of every PNG file: what makes a file an image to
+/// `cube avatar set`.
+pub const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// Writes `len` bytes to `path`, a PNG signature and then zeros, without
+/// using disk for the zeros (a sparse file).
+pub fn sparse_image(path: &Path, len: u64) {
+    let mut file = std::fs::File::create(path).unwrap();
+    file.write_all(PNG_SIGNATURE).unwrap();
     file.set_len(len).unwrap();
 }

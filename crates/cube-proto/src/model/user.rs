@@ -47,9 +47,11 @@ pub struct User {
     /// When the user last made a request.
     #[serde(default, deserialize_with = "de::opt_datetime")]
     pub last_request_at: Option<OffsetDateTime>,
-    /// Deprecated external id (number or string), independent of `external_id`.
-    #[serde(default, deserialize_with = "de::opt_text")]
-    pub external_user_id: Option<String>,
+    /// Deprecated external id, independent of `external_id`: a number in the
+    /// service's documents, read from a number or a digit string (any other
+    /// value reads as `None`, as for [`blob_id`](Self::blob_id)).
+    #[serde(default, deserialize_with = "de::opt_u64")]
+    pub external_user_id: Option<u64>,
     /// The external id, filled by identity providers.
     #[serde(default, deserialize_with = "de::opt_text")]
     pub external_id: Option<String>,
@@ -124,11 +126,35 @@ mod tests {
         .unwrap();
         assert_eq!(u.id, 51941);
         assert_eq!(u.phone.as_deref(), Some("+6110797757"));
-        assert_eq!(u.external_user_id.as_deref(), Some("777"));
+        assert_eq!(u.external_user_id, Some(777));
         assert_eq!(u.created_at.unwrap().unix_timestamp(), 1544087786);
         assert_eq!(u.user_tags, ["vip", "accountant"]);
         assert_eq!(u.timezone, Some(180));
         assert_eq!(u.is_guest, Some(false));
+    }
+
+    #[test]
+    fn external_user_id_is_a_number_or_a_digit_string() {
+        for (json, expected) in [
+            (r#"{"id": 1, "external_user_id": 777}"#, Some(777)),
+            (r#"{"id": 1, "external_user_id": "777"}"#, Some(777)),
+            (
+                r#"{"id": 1, "external_user_id": " 18446744073709551615 "}"#,
+                Some(u64::MAX),
+            ),
+            (r#"{"id": 1, "external_user_id": null}"#, None),
+            (r#"{"id": 1}"#, None),
+            (r#"{"id": 1, "external_user_id": "ext-778"}"#, None),
+            (r#"{"id": 1, "external_user_id": -5}"#, None),
+            (r#"{"id": 1, "external_user_id": 1.5}"#, None),
+            (
+                r#"{"id": 1, "external_user_id": "18446744073709551616"}"#,
+                None,
+            ),
+        ] {
+            let u: User = serde_json::from_str(json).unwrap();
+            assert_eq!(u.external_user_id, expected, "{json}");
+        }
     }
 
     #[test]

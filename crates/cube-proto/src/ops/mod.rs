@@ -5,7 +5,9 @@ mod storage;
 mod transfer;
 mod users;
 
-pub use crate::search::{GetUser, SearchUsers};
+// The look-ups and lists that live with the search types, where they are
+// operations too.
+pub use crate::search::{GetUser, ListUsers, SearchUsers, V1Filter, V1Operator, V1Type};
 pub use session::{
     CreateSession, DestroyOtherSessions, DestroySession, DestroySessionById, GetSession, SignIn,
     SignOut,
@@ -19,8 +21,8 @@ pub use transfer::{
 };
 pub use users::{
     DeleteUser, DeleteUserByExternalId, FULL_NAME_MAX_CHARS, FindUsersV1, Found, GetUserV1,
-    ListUsers, MAX_TAGS, NewUser, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, ResetPassword, SignUp,
-    UpdateUser, UserUpdate, V1Filter, V1Operator, V1Type,
+    MAX_TAGS, NewUser, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, ResetPassword, SignUp, UpdateUser,
+    UserUpdate,
 };
 
 use crate::credentials::SessionKind;

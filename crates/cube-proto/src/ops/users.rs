@@ -1,9 +1,11 @@
 //! Users calls (`docs/PROTOCOL.md`, "Users"): sign up, update and delete self,
-//! password reset, and the deprecated v1 list.
+//! password reset, and the older dedicated look-ups.
 //!
 //! Look-ups go through `GET /users/v2`: see [`GetUser`](crate::search::GetUser)
 //! (one user, `None` when nobody matches) and
-//! [`SearchUsers`](crate::search::SearchUsers) (pages of users).
+//! [`SearchUsers`](crate::search::SearchUsers) (pages of users). The
+//! deprecated v1 list, [`ListUsers`](crate::search::ListUsers), sits with
+//! them.
 
 use super::{Access, Operation, Transition};
 use crate::credentials::SessionKind;
@@ -29,7 +31,7 @@ pub const FULL_NAME_MAX_CHARS: usize = 200;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Profile {
     external_id: Option<String>,
-    external_user_id: Option<String>,
+    external_user_id: Option<u64>,
     blob_id: Option<u64>,
     facebook_id: Option<String>,
     twitter_id: Option<String>,
@@ -73,7 +75,6 @@ impl Profile {
     fn write(&self, user: &mut Map<String, Value>) {
         let text = [
             ("external_id", &self.external_id),
-            ("external_user_id", &self.external_user_id),
             ("facebook_id", &self.facebook_id),
             ("twitter_id", &self.twitter_id),
             ("full_name", &self.full_name),
@@ -86,6 +87,10 @@ impl Profile {
             if let Some(v) = value {
                 user.insert(key.into(), json!(v));
             }
+        }
+        // A number, as the service documents it (not the text of one).
+        if let Some(id) = self.external_user_id {
+            user.insert("external_user_id".into(), json!(id));
         }
         if let Some(blob_id) = self.blob_id {
             user.insert("blob_id".into(), json!(blob_id));
@@ -121,10 +126,11 @@ macro_rules! profile_setters {
 
         /// The deprecated `external_user_id`, independent of
         /// [`external_id`](Self::external_id): what older apps (and the
-        /// Flutter SDK's `externalId`) store. `GET /users/external/{id}`
+        /// Flutter SDK's `externalId`) store. A number, sent as a JSON
+        /// integer as the service documents it. `GET /users/external/{id}`
         /// finds it when no `external_id` matches; the v2 look-ups do not.
-        pub fn external_user_id(mut self, value: impl Into<String>) -> Self {
-            self.profile.external_user_id = Some(value.into());
+        pub fn external_user_id(mut self, id: u64) -> Self {
+            self.profile.external_user_id = Some(id);
             self
         }
 
@@ -656,271 +662,6 @@ impl Operation for ResetPassword {
 
     fn parse(&self, _response: &Response) -> Result<(), Error> {
         Ok(())
-    }
-}
-
-/// The value type of a v1 filter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum V1Type {
-    /// `number`.
-    Number,
-    /// `string`.
-    String,
-    /// `date`.
-    Date,
-}
-
-impl V1Type {
-    fn name(self) -> &'static str {
-        match self {
-            V1Type::Number => "number",
-            V1Type::String => "string",
-            V1Type::Date => "date",
-        }
-    }
-}
-
-/// An operator of a v1 filter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum V1Operator {
-    /// `lt`.
-    Lt,
-    /// `lte`.
-    Lte,
-    /// `gt`.
-    Gt,
-    /// `gte`.
-    Gte,
-    /// `eq`.
-    Eq,
-    /// `ne`.
-    Ne,
-    /// `in`: one or more values.
-    In,
-    /// `nin`: one or more values.
-    Nin,
-    /// `between`: exactly two values.
-    Between,
-}
-
-impl V1Operator {
-    fn name(self) -> &'static str {
-        match self {
-            V1Operator::Lt => "lt",
-            V1Operator::Lte => "lte",
-            V1Operator::Gt => "gt",
-            V1Operator::Gte => "gte",
-            V1Operator::Eq => "eq",
-            V1Operator::Ne => "ne",
-            V1Operator::In => "in",
-            V1Operator::Nin => "nin",
-            V1Operator::Between => "between",
-        }
-    }
-}
-
-/// One `filter[]=TYPE FIELD OP VALUE` condition of the v1 list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct V1Filter {
-    kind: V1Type,
-    field: String,
-    op: V1Operator,
-    values: Vec<String>,
-}
-
-impl V1Filter {
-    /// A condition; `in`/`nin` take one or more values, `between` two, the
-    /// others one. Checked when the request is built.
-    pub fn new<I, S>(kind: V1Type, field: impl Into<String>, op: V1Operator, values: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        Self {
-            kind,
-            field: field.into(),
-            op,
-            values: values.into_iter().map(Into::into).collect(),
-        }
-    }
-
-    fn validate(&self) -> Result<(), InvalidInput> {
-        if !is_field_name(&self.field) {
-            return Err(InvalidInput::new(
-                "filter",
-                format!("{:?} is not a field name", self.field),
-            ));
-        }
-        let count_ok = match self.op {
-            V1Operator::In | V1Operator::Nin => !self.values.is_empty(),
-            V1Operator::Between => self.values.len() == 2,
-            _ => self.values.len() == 1,
-        };
-        if !count_ok {
-            return Err(InvalidInput::new(
-                "filter",
-                format!(
-                    "`{}` cannot take {} value(s)",
-                    self.op.name(),
-                    self.values.len()
-                ),
-            ));
-        }
-        if self.values.len() > 1 && self.values.iter().any(|v| v.contains(',')) {
-            return Err(InvalidInput::new(
-                "filter",
-                "values of a list travel comma-separated and cannot contain a comma",
-            ));
-        }
-        if self.kind == V1Type::Number && self.values.iter().any(|v| v.parse::<f64>().is_err()) {
-            return Err(InvalidInput::new("filter", "a number filter takes numbers"));
-        }
-        Ok(())
-    }
-
-    fn to_text(&self) -> String {
-        format!(
-            "{} {} {} {}",
-            self.kind.name(),
-            self.field,
-            self.op.name(),
-            self.values.join(",")
-        )
-    }
-}
-
-fn is_field_name(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-/// `GET /users` (deprecated v1 list): ANDed `filter[]` conditions, an
-/// `order`, numbered pages. Prefer [`SearchUsers`](crate::search::SearchUsers).
-///
-/// ```
-/// use cube_proto::ops::{ListUsers, Operation, V1Filter, V1Operator, V1Type};
-/// use cube_proto::{Config, Secret, search::Direction, wire::RequestContext};
-/// let config = Config::builder(1, "key").build()?;
-/// let token = Secret::new("app-token");
-/// let ctx = RequestContext { config: &config, token: Some(&token),
-///     now: time::OffsetDateTime::UNIX_EPOCH, nonce: 0 };
-/// let op = ListUsers::new()
-///     .filter(V1Filter::new(V1Type::Number, "id", V1Operator::In, ["1", "2"]))
-///     .order(Direction::Descending, V1Type::Date, "created_at")
-///     .page(2)
-///     .per_page(50);
-/// assert_eq!(
-///     op.build(&ctx)?.uri().query(),
-///     Some("filter[]=number%20id%20in%201%2C2&order=desc%20date%20created_at&page=2&per_page=50")
-/// );
-/// # Ok::<(), cube_proto::Error>(())
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListUsers {
-    filters: Vec<V1Filter>,
-    order: Option<(crate::search::Direction, V1Type, String)>,
-    page: Option<u32>,
-    per_page: Option<u32>,
-}
-
-impl ListUsers {
-    /// Every user, first page, server defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a condition (conditions are ANDed).
-    pub fn filter(mut self, filter: V1Filter) -> Self {
-        self.filters.push(filter);
-        self
-    }
-
-    /// `order=asc|desc TYPE FIELD`.
-    pub fn order(
-        mut self,
-        direction: crate::search::Direction,
-        kind: V1Type,
-        field: impl Into<String>,
-    ) -> Self {
-        self.order = Some((direction, kind, field.into()));
-        self
-    }
-
-    /// The page number, from 1.
-    pub fn page(mut self, page: u32) -> Self {
-        self.page = Some(page);
-        self
-    }
-
-    /// Users per page, 1 to 100.
-    pub fn per_page(mut self, per_page: u32) -> Self {
-        self.per_page = Some(per_page);
-        self
-    }
-
-    /// The request for the page after `page` (this request's answer), or
-    /// `None` when it was the last.
-    pub fn next_page(&self, page: &PageV1) -> Option<ListUsers> {
-        if !page.has_more() {
-            return None;
-        }
-        let mut next = self.clone();
-        next.page = Some(page.current_page.max(1).saturating_add(1).try_into().ok()?);
-        Some(next)
-    }
-
-    fn query(&self) -> Result<Query, InvalidInput> {
-        let mut q = Query::new();
-        for f in &self.filters {
-            f.validate()?;
-        }
-        q.push_list("filter", &[], self.filters.iter().map(V1Filter::to_text));
-        if let Some((direction, kind, field)) = &self.order {
-            if !is_field_name(field) {
-                return Err(InvalidInput::new(
-                    "order",
-                    format!("{field:?} is not a field name"),
-                ));
-            }
-            let dir = match direction {
-                crate::search::Direction::Ascending => "asc",
-                crate::search::Direction::Descending => "desc",
-            };
-            q.push("order", &format!("{dir} {} {field}", kind.name()));
-        }
-        if let Some(page) = self.page {
-            if page == 0 {
-                return Err(InvalidInput::new("page", "pages are numbered from 1"));
-            }
-            q.push("page", &page.to_string());
-        }
-        if let Some(per_page) = self.per_page {
-            if per_page == 0 || per_page > 100 {
-                return Err(InvalidInput::new("per_page", "must be 1 to 100"));
-            }
-            q.push("per_page", &per_page.to_string());
-        }
-        Ok(q)
-    }
-}
-
-impl Operation for ListUsers {
-    type Output = PageV1;
-
-    fn name(&self) -> &'static str {
-        "list_users_v1"
-    }
-
-    fn access(&self) -> Access {
-        Access::Read
-    }
-
-    fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, Error> {
-        let q = self.query()?;
-        wire::empty(wire::request(ctx, Method::GET, "/users", q.as_option())?)
-    }
-
-    fn parse(&self, response: &Response) -> Result<PageV1, Error> {
-        wire::json(response)
     }
 }
 

@@ -91,7 +91,8 @@ impl Field {
         !self.is_date()
     }
 
-    /// Whether the field is a date (additional only: compare operators only).
+    /// Whether the field is a date: additional only, it takes a compare
+    /// operator or `eq`, and never counts as the stand-alone primary filter.
     pub fn is_date(self) -> bool {
         matches!(
             self,
@@ -291,8 +292,9 @@ pub enum Rule {
     StandAlonePrimaryRequired,
     /// Stand-alone fields never take compare operators.
     NoCompareOnStandAlone,
-    /// Dates take only compare operators.
-    DatesOnlyCompare,
+    /// Dates take only compare operators and `eq` (never `in`, `nin` or
+    /// `start_with`).
+    DatesOnlyCompareOrEq,
     /// `start_with` needs at least 4 characters of text.
     StartWithTooShort,
     /// A value of the wrong type (ids are integers, dates are dates, the
@@ -312,7 +314,7 @@ impl Rule {
         match self {
             Rule::StandAlonePrimaryRequired => "v2 rule: stand-alone primary filter required",
             Rule::NoCompareOnStandAlone => "v2 rule: no compare operator on a stand-alone field",
-            Rule::DatesOnlyCompare => "v2 rule: dates take only compare operators",
+            Rule::DatesOnlyCompareOrEq => "v2 rule: dates take only compare operators or eq",
             Rule::StartWithTooShort => "v2 rule: start_with needs at least 4 characters",
             Rule::BadValue => "v2 rule: value type and count",
             Rule::DuplicateCondition => "v2 rule: one condition per field and operator",
@@ -375,10 +377,10 @@ pub(crate) fn check_filter(filter: &Filter) -> Result<(), SearchError> {
             format!("{field} is a stand-alone field and cannot take `{op}`"),
         ));
     }
-    if field.is_date() && !op.is_compare() {
+    if field.is_date() && !(op.is_compare() || op == Operator::Eq) {
         return Err(SearchError::new(
-            Rule::DatesOnlyCompare,
-            format!("{field} is a date and takes only gt, lt, gte or lte, not `{op}`"),
+            Rule::DatesOnlyCompareOrEq,
+            format!("{field} is a date and takes only gt, lt, gte, lte or eq, not `{op}`"),
         ));
     }
     let count_ok = if op.takes_list() {
@@ -462,7 +464,7 @@ pub(crate) fn check_all(filters: &[Filter], limit: Option<u32>) -> Result<(), Se
         return Err(SearchError::new(
             Rule::StandAlonePrimaryRequired,
             "add eq, in or start_with on id, login, email, full_name, phone, external_id, \
-             facebook_id, twitter_id or user_tags",
+             facebook_id, twitter_id or user_tags (a date's eq does not count)",
         ));
     }
     if let Some(limit) = limit

@@ -1,6 +1,7 @@
 //! `GET /users/v2`: a typed filter builder that refuses, before any request
 //! exists, every combination the server would reject, and a sans-IO
-//! paginator.
+//! paginator. The deprecated v1 list (`GET /users`, [`ListUsers`] with its
+//! [`V1Filter`]s) lives here too.
 //!
 //! The rules (`docs/PROTOCOL.md`, "Search"), each a [`Rule`]:
 //! * at least one stand-alone field (`id`, `login`, `email`, `full_name`,
@@ -8,7 +9,9 @@
 //!   primary operator (`eq`, `in`, `start_with`);
 //! * stand-alone fields never take compare operators (`gt`, `lt`, `gte`,
 //!   `lte`); the dates (`last_request_at`, `created_at`, `updated_at`) take
-//!   only those;
+//!   only those and `eq` — a date's `eq` narrows a search beside a
+//!   stand-alone primary (`phone=…&last_request_at=…`), and never is that
+//!   primary itself;
 //! * `start_with` needs at least 4 characters, and with it the server serves
 //!   pages of 5 (the search then asks for `limit=5` itself);
 //! * `id` takes integers, dates take dates (sent as unix seconds), the rest
@@ -32,8 +35,18 @@
 //!      &sort_desc=created_at&limit=50"
 //! );
 //!
-//! // Dates alone are not enough: the server wants a stand-alone primary filter.
+//! // A date may be matched exactly beside a stand-alone primary filter…
+//! let op = UserSearch::new()
+//!     .eq(Field::Phone, "+6110797757")
+//!     .eq(Field::LastRequestAt, datetime!(2020-11-09 8:21:41 UTC))
+//!     .build()?;
+//! assert_eq!(op.query(), "phone=%2B6110797757&last_request_at=1604910101");
+//!
+//! // …but dates alone are not enough: the server wants a stand-alone primary
+//! // filter, and a date's `eq` is not one.
 //! let err = UserSearch::new().gt(Field::CreatedAt, datetime!(2026-01-01 0:00 UTC)).build();
+//! assert_eq!(err.unwrap_err().rule, Rule::StandAlonePrimaryRequired);
+//! let err = UserSearch::new().eq(Field::CreatedAt, datetime!(2026-01-01 0:00 UTC)).build();
 //! assert_eq!(err.unwrap_err().rule, Rule::StandAlonePrimaryRequired);
 //! # Ok::<(), cube_proto::search::SearchError>(())
 //! ```
@@ -41,6 +54,7 @@
 mod filter;
 mod ids;
 mod paging;
+mod v1;
 
 pub use filter::{
     Field, Filter, MAX_LIMIT, Operator, Rule, START_WITH_LIMIT, START_WITH_MIN_CHARS, SearchError,
@@ -49,6 +63,7 @@ pub use filter::{
 
 pub use ids::{MAX_IDS_PER_REQUEST, UsersByIds};
 pub use paging::Paging;
+pub use v1::{ListUsers, V1Filter, V1Operator, V1Type};
 
 use crate::error::Error;
 use crate::model::{PageV2, User};
@@ -88,7 +103,8 @@ impl UserSearch {
         self
     }
 
-    /// `field=value`.
+    /// `field=value`. On a stand-alone field it is a primary filter; on a
+    /// date it only narrows a search that has one.
     pub fn eq(self, field: Field, value: impl Into<Value>) -> Self {
         self.filter(Filter::new(field, Operator::Eq, [value]))
     }

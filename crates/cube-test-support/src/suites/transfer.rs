@@ -322,13 +322,13 @@ macro_rules! transfer_suite {
             let dir = TempDir::new("fields");
             let e = tx::emulator_in(&dir.0);
             let c = client_for(&e);
-            let user = c.sign_up(NewUser::with_login("fields01", "password-fields").external_user_id("777").blob_id(41))$(.$await)?.unwrap();
-            assert_eq!((user.external_user_id.as_deref(), user.blob_id), (Some("777"), Some(41)));
+            let user = c.sign_up(NewUser::with_login("fields01", "password-fields").external_user_id(777).blob_id(41))$(.$await)?.unwrap();
+            assert_eq!((user.external_user_id, user.blob_id), (Some(777), Some(41)));
             c.create_session(Credentials::login("fields01", "password-fields"))$(.$await)?.unwrap();
-            let updated = c.update_user(UserUpdate::new().external_user_id("ext-778").blob_id(42))$(.$await)?.unwrap();
-            assert_eq!((updated.external_user_id.as_deref(), updated.blob_id), (Some("ext-778"), Some(42)));
+            let updated = c.update_user(UserUpdate::new().external_user_id(778).blob_id(42))$(.$await)?.unwrap();
+            assert_eq!((updated.external_user_id, updated.blob_id), (Some(778), Some(42)));
             let again = c.get_user(user.id)$(.$await)?.unwrap().unwrap();
-            assert_eq!((again.external_user_id.as_deref(), again.blob_id), (Some("ext-778"), Some(42)));
+            assert_eq!((again.external_user_id, again.blob_id), (Some(778), Some(42)));
         }
 
         #[$attr]

@@ -1,22 +1,26 @@
 //! The one error type of the protocol, the server's error bodies, and what
-//! they mean to an application: not found, session expired, validation,
-//! conflict (`docs/PROTOCOL.md`, "Errors").
+//! they mean to an application: not found, session expired, no session, bad
+//! credentials, validation, conflict, rate limited (`docs/PROTOCOL.md`,
+//! "Errors").
+//!
+//! Every answer is read by its status and message, never by the form of the
+//! body (the public service sends both the object and the array form).
 //!
 //! The adapters' errors wrap [`Error`] and implement [`CallError`], so the
 //! same error-handling code runs whichever adapter produced the error.
 
-use http::StatusCode;
-use serde_json::Value;
-use std::collections::BTreeMap;
-use std::fmt;
+mod api;
+mod messages;
 
-/// The message a server sends when a token is missing, unknown or expired.
-pub const SESSION_MISSING: &str = "Required session does not exist";
-/// The message for an application session that tried to write.
-pub const NEED_USER: &str = "Forbidden. Need user.";
-/// The message of a field whose value another record already holds (a
-/// login, an e-mail, a provider id): what makes a `422` a conflict.
-pub const ALREADY_TAKEN: &str = "has already been taken";
+pub use api::{
+    ALREADY_TAKEN, ApiError, IDP_REFUSED_PREFIX, INVALID_PASSWORD, NEED_USER, SESSION_MISSING,
+    TOKEN_REQUIRED, UNAUTHORIZED, USER_NOT_FOUND, parse_retry_after,
+};
+pub use messages::ErrorMessages;
+
+use http::StatusCode;
+use std::fmt;
+use std::time::Duration;
 
 /// Everything that can go wrong, from configuration to the server's answer.
 ///
@@ -119,7 +123,9 @@ impl Error {
         }
     }
 
-    /// Whether the server said the resource does not exist (`404`).
+    /// Whether the server said the resource does not exist (`404`): at
+    /// sign-in (`404 User not found`, where the application does not create
+    /// users on sign-in), the login or e-mail names nobody.
     ///
     /// Single-user look-ups never fail this way: they answer `Ok(None)`.
     pub fn is_not_found(&self) -> bool {
@@ -129,12 +135,70 @@ impl Error {
     /// Whether the session is gone and was not replaced: the user must sign
     /// in again. True for [`Error::SessionExpired`], for
     /// [`Error::RestoreFailed`], and for a `401 Required session does not
-    /// exist` answer.
+    /// exist` answer; never for bad credentials, a user not found or a
+    /// missing token.
     pub fn is_session_expired(&self) -> bool {
         match self {
             Error::SessionExpired | Error::RestoreFailed(_) => true,
             Error::Api(e) => e.is_session_missing(),
             _ => false,
+        }
+    }
+
+    /// Whether there is no session to run the call under: nothing was sent
+    /// ([`Error::NoSession`]), or the server answered `401 Token is
+    /// required`. Unlike an expired session, there was nothing to restore:
+    /// create a session or sign in.
+    pub fn is_no_session(&self) -> bool {
+        match self {
+            Error::NoSession => true,
+            Error::Api(e) => e.is_token_required(),
+            _ => false,
+        }
+    }
+
+    /// Whether the server refused the credentials of a session or sign-in:
+    /// `401 Unauthorized` (a provider's token that did not verify, or any
+    /// credential failure without a message of its own), `401 Invalid
+    /// password`, or the application's own identity provider refusing its
+    /// token (a `422` whose message begins `Bad Authentication data.`).
+    /// Never an expired session.
+    ///
+    /// ```
+    /// use cube_proto::{Error, error::ApiError};
+    /// let wrong: Error = ApiError::from_parts(http::StatusCode::UNAUTHORIZED,
+    ///     br#"{"errors": ["Invalid password"]}"#).into();
+    /// assert!(wrong.is_bad_credentials() && !wrong.is_session_expired());
+    /// ```
+    pub fn is_bad_credentials(&self) -> bool {
+        matches!(self, Error::Api(e) if e.is_bad_credentials())
+    }
+
+    /// Whether the server refused the call as one too many (`429`); see
+    /// [`retry_after`](Self::retry_after) for how long it asked to wait.
+    /// Nothing retries by itself: the application decides.
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(self, Error::Api(e) if e.is_rate_limited())
+    }
+
+    /// How long the server asked to wait before trying again (its
+    /// `Retry-After`, in seconds), when it said: a rate-limited `429` may
+    /// carry it, an unavailable `503` too.
+    ///
+    /// ```
+    /// use cube_proto::{Error, error::ApiError};
+    /// use std::time::Duration;
+    /// let answer = http::Response::builder().status(429).header("Retry-After", "5")
+    ///     .body(Vec::new())?;
+    /// let e: Error = ApiError::from_response(&answer).into();
+    /// assert!(e.is_rate_limited());
+    /// assert_eq!(e.retry_after(), Some(Duration::from_secs(5)));
+    /// # Ok::<(), http::Error>(())
+    /// ```
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Api(e) => e.retry_after,
+            _ => None,
         }
     }
 
@@ -233,6 +297,26 @@ pub trait CallError: std::error::Error {
         self.proto().is_some_and(Error::is_session_expired)
     }
 
+    /// See [`Error::is_no_session`].
+    fn is_no_session(&self) -> bool {
+        self.proto().is_some_and(Error::is_no_session)
+    }
+
+    /// See [`Error::is_bad_credentials`].
+    fn is_bad_credentials(&self) -> bool {
+        self.proto().is_some_and(Error::is_bad_credentials)
+    }
+
+    /// See [`Error::is_rate_limited`].
+    fn is_rate_limited(&self) -> bool {
+        self.proto().is_some_and(Error::is_rate_limited)
+    }
+
+    /// See [`Error::retry_after`].
+    fn retry_after(&self) -> Option<Duration> {
+        self.proto().and_then(Error::retry_after)
+    }
+
     /// See [`Error::is_validation`].
     fn is_validation(&self) -> bool {
         self.proto().is_some_and(Error::is_validation)
@@ -316,250 +400,106 @@ impl fmt::Debug for DecodeError {
     }
 }
 
-/// The server's answer to a failed call: status and parsed messages.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("server answered {status}: {messages}")]
-pub struct ApiError {
-    /// The HTTP status.
-    pub status: StatusCode,
-    /// The messages of the error body (empty when the body had none).
-    pub messages: ErrorMessages,
-}
-
-impl ApiError {
-    /// Parses an error response; never fails, whatever the body.
-    pub fn from_parts(status: StatusCode, body: &[u8]) -> Self {
-        Self {
-            status,
-            messages: ErrorMessages::parse(body),
-        }
-    }
-
-    /// `401 Required session does not exist`: the session is gone.
-    pub fn is_session_missing(&self) -> bool {
-        self.status == StatusCode::UNAUTHORIZED
-            && self.messages.base.first().map(String::as_str) == Some(SESSION_MISSING)
-    }
-
-    /// `404`: the resource does not exist.
-    pub fn is_not_found(&self) -> bool {
-        self.status == StatusCode::NOT_FOUND
-    }
-
-    /// `422`: the server refused the input; the messages say why, per field.
-    pub fn is_validation(&self) -> bool {
-        self.status == StatusCode::UNPROCESSABLE_ENTITY
-    }
-
-    /// A value another record already holds: a `422` with a field message
-    /// [`ALREADY_TAKEN`] (a login, an e-mail or a provider id in use), or a
-    /// `409` should a server send one.
-    ///
-    /// ```
-    /// use cube_proto::error::ApiError;
-    /// use http::StatusCode;
-    /// let taken = br#"{"errors": {"email": ["has already been taken"]}}"#;
-    /// assert!(ApiError::from_parts(StatusCode::UNPROCESSABLE_ENTITY, taken).is_conflict());
-    /// let short = br#"{"errors": {"login": ["is too short (minimum is 3 characters)"]}}"#;
-    /// assert!(!ApiError::from_parts(StatusCode::UNPROCESSABLE_ENTITY, short).is_conflict());
-    /// ```
-    pub fn is_conflict(&self) -> bool {
-        self.status == StatusCode::CONFLICT
-            || (self.is_validation()
-                && self
-                    .messages
-                    .field_messages()
-                    .any(|(_, message)| message == ALREADY_TAKEN))
-    }
-}
-
-/// The messages of an error body, in whichever of the three shapes it came:
-/// general messages in `base`, per-field messages in `fields`.
-///
-/// ```
-/// use cube_proto::error::ErrorMessages;
-/// let m = ErrorMessages::parse(br#"{"errors": {"login": ["has already been taken"]}}"#);
-/// assert_eq!(m.fields["login"], ["has already been taken"]);
-/// let m = ErrorMessages::parse(br#"{"errors": ["Token is required"]}"#);
-/// assert_eq!(m.base, ["Token is required"]);
-/// let m = ErrorMessages::parse(b"<html>Bad gateway</html>");
-/// assert!(m.is_empty());
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ErrorMessages {
-    /// General messages (`errors.base`, or the array form).
-    pub base: Vec<String>,
-    /// Messages about one field each, by field name.
-    pub fields: BTreeMap<String, Vec<String>>,
-}
-
-impl ErrorMessages {
-    /// Parses any body; an empty, non-JSON or unexpected body gives no messages.
-    pub fn parse(body: &[u8]) -> Self {
-        let mut out = Self::default();
-        let Ok(value) = serde_json::from_slice::<Value>(body) else {
-            return out;
-        };
-        match value.get("errors") {
-            Some(Value::Object(map)) => {
-                for (field, v) in map {
-                    let list = strings(v);
-                    if field == "base" {
-                        out.base.extend(list);
-                    } else {
-                        out.fields.entry(field.clone()).or_default().extend(list);
-                    }
-                }
-            }
-            Some(other @ (Value::Array(_) | Value::String(_))) => out.base = strings(other),
-            _ => {
-                // Some gateways answer {"message": "..."} or {"error": "..."}.
-                for key in ["message", "error"] {
-                    if let Some(Value::String(s)) = value.get(key) {
-                        out.base.push(s.clone());
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// True when the body carried no message at all.
-    pub fn is_empty(&self) -> bool {
-        self.base.is_empty() && self.fields.is_empty()
-    }
-
-    /// Every per-field message as a `(field, message)` pair, fields in
-    /// name order, each field's messages in the order the server sent them.
-    pub fn field_messages(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.fields.iter().flat_map(|(field, messages)| {
-            messages
-                .iter()
-                .map(move |message| (field.as_str(), message.as_str()))
-        })
-    }
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    match v {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(items) => items.iter().flat_map(strings).collect(),
-        Value::Null => Vec::new(),
-        other => vec![other.to_string()],
-    }
-}
-
-impl fmt::Display for ErrorMessages {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_empty() {
-            return f.write_str("(no message)");
-        }
-        let mut first = true;
-        let mut sep = |f: &mut fmt::Formatter<'_>| {
-            let r = if first { Ok(()) } else { f.write_str("; ") };
-            first = false;
-            r
-        };
-        for m in &self.base {
-            sep(f)?;
-            f.write_str(m)?;
-        }
-        for (field, list) in &self.fields {
-            sep(f)?;
-            write!(f, "{field} {}", list.join(", "))?;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn three_shapes_and_garbage() {
-        let m =
-            ErrorMessages::parse(br#"{"errors": {"base": ["Required session does not exist"]}}"#);
-        assert_eq!(m.base, [SESSION_MISSING]);
-        let m = ErrorMessages::parse(
-            br#"{"errors": {"login": ["has already been taken"], "password": ["is too short"]}}"#,
-        );
-        assert_eq!(m.fields.len(), 2);
-        assert_eq!(m.fields["password"], ["is too short"]);
-        assert_eq!(
-            m.to_string(),
-            "login has already been taken; password is too short"
-        );
-        let m = ErrorMessages::parse(br#"{"errors": ["Token is required"]}"#);
-        assert_eq!(m.base, ["Token is required"]);
-        for body in [
-            &b""[..],
-            b"not json",
-            b"<html><body>502</body></html>",
-            b"[1,2]",
-            b"null",
-        ] {
-            assert!(ErrorMessages::parse(body).is_empty());
-        }
-    }
-
-    #[test]
-    fn session_missing_needs_401_and_the_message_first() {
-        let body = br#"{"errors": {"base": ["Required session does not exist"]}}"#;
-        assert!(ApiError::from_parts(StatusCode::UNAUTHORIZED, body).is_session_missing());
-        assert!(!ApiError::from_parts(StatusCode::FORBIDDEN, body).is_session_missing());
-        let other = br#"{"errors": {"base": ["Unauthorized"]}}"#;
-        assert!(!ApiError::from_parts(StatusCode::UNAUTHORIZED, other).is_session_missing());
-    }
 
     fn api(status: u16, body: &[u8]) -> Error {
         ApiError::from_parts(StatusCode::from_u16(status).unwrap(), body).into()
     }
 
-    /// Which predicates hold, in a fixed order, so each case states all.
-    fn predicates(e: &Error) -> [bool; 4] {
+    /// Which predicates hold, in a fixed order, so each case states all:
+    /// not found, session expired, no session, bad credentials, validation,
+    /// conflict, rate limited.
+    fn predicates(e: &Error) -> [bool; 7] {
         [
             e.is_not_found(),
             e.is_session_expired(),
+            e.is_no_session(),
+            e.is_bad_credentials(),
             e.is_validation(),
             e.is_conflict(),
+            e.is_rate_limited(),
         ]
     }
+
+    const NO: bool = false;
+    const YES: bool = true;
 
     #[test]
     fn each_predicate_answers_for_its_own_failure_only() {
         let missing = br#"{"errors": {"base": ["Entity you are looking for was not found"]}}"#;
-        assert_eq!(predicates(&api(404, missing)), [true, false, false, false]);
+        assert_eq!(
+            predicates(&api(404, missing)),
+            [YES, NO, NO, NO, NO, NO, NO]
+        );
+        let nobody = br#"{"errors": ["User not found"]}"#;
+        assert_eq!(predicates(&api(404, nobody)), [YES, NO, NO, NO, NO, NO, NO]);
         let gone = br#"{"errors": {"base": ["Required session does not exist"]}}"#;
-        assert_eq!(predicates(&api(401, gone)), [false, true, false, false]);
+        assert_eq!(predicates(&api(401, gone)), [NO, YES, NO, NO, NO, NO, NO]);
         assert_eq!(
             predicates(&Error::SessionExpired),
-            [false, true, false, false]
+            [NO, YES, NO, NO, NO, NO, NO]
         );
         let restore = ApiError::from_parts(StatusCode::UNAUTHORIZED, gone);
         assert_eq!(
             predicates(&Error::RestoreFailed(restore)),
-            [false, true, false, false]
+            [NO, YES, NO, NO, NO, NO, NO]
         );
+        // No token at all is no session, not an expired one.
+        let no_token = br#"{"errors": ["Token is required"]}"#;
+        assert_eq!(
+            predicates(&api(401, no_token)),
+            [NO, NO, YES, NO, NO, NO, NO]
+        );
+        assert_eq!(predicates(&Error::NoSession), [NO, NO, YES, NO, NO, NO, NO]);
         // Bad credentials are a 401 too, but the session is not the problem.
-        let bad = br#"{"errors": {"base": ["Unauthorized"]}}"#;
-        assert_eq!(predicates(&api(401, bad)), [false, false, false, false]);
+        for bad in [
+            &br#"{"errors": {"base": ["Unauthorized"]}}"#[..],
+            br#"{"errors": ["Unauthorized"]}"#,
+            br#"{"errors": ["Invalid password"]}"#,
+        ] {
+            assert_eq!(predicates(&api(401, bad)), [NO, NO, NO, YES, NO, NO, NO]);
+        }
+        // Another 401 is none of them.
+        assert_eq!(predicates(&api(401, b"")), [NO; 7]);
         let short = br#"{"errors": {"login": ["is too short (minimum is 3 characters)"]}}"#;
-        assert_eq!(predicates(&api(422, short)), [false, false, true, false]);
+        assert_eq!(predicates(&api(422, short)), [NO, NO, NO, NO, YES, NO, NO]);
         let taken = br#"{"errors": {"login": ["has already been taken"]}}"#;
-        assert_eq!(predicates(&api(422, taken)), [false, false, true, true]);
+        assert_eq!(predicates(&api(422, taken)), [NO, NO, NO, NO, YES, YES, NO]);
         // The message is a conflict only where a field carries it.
         let base_taken = br#"{"errors": {"base": ["has already been taken"]}}"#;
         assert_eq!(
             predicates(&api(422, base_taken)),
-            [false, false, true, false]
+            [NO, NO, NO, NO, YES, NO, NO]
         );
-        assert_eq!(predicates(&api(409, b"")), [false, false, false, true]);
+        assert_eq!(predicates(&api(409, b"")), [NO, NO, NO, NO, NO, YES, NO]);
+        let slow_down = br#"{"errors": ["Too Many Requests"]}"#;
+        assert_eq!(
+            predicates(&api(429, slow_down)),
+            [NO, NO, NO, NO, NO, NO, YES]
+        );
         let local = Error::InvalidInput(InvalidInput::new("password", "too short"));
-        assert_eq!(predicates(&local), [false, false, true, false]);
-        for other in [Error::NoSession, Error::NeedUser, Error::Config("x".into())] {
-            assert_eq!(predicates(&other), [false; 4], "{other}");
+        assert_eq!(predicates(&local), [NO, NO, NO, NO, YES, NO, NO]);
+        for other in [Error::NeedUser, Error::NoAuthKey, Error::Config("x".into())] {
+            assert_eq!(predicates(&other), [NO; 7], "{other}");
         }
+    }
+
+    #[test]
+    fn only_an_answer_that_said_so_has_a_wait() {
+        let answer = http::Response::builder()
+            .status(429)
+            .header("Retry-After", "42")
+            .body(Vec::new())
+            .unwrap();
+        let limited: Error = ApiError::from_response(&answer).into();
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(42)));
+        assert_eq!(api(429, b"").retry_after(), None);
+        assert_eq!(Error::SessionExpired.retry_after(), None);
+        let as_trait: &dyn CallError = &limited;
+        assert!(as_trait.is_rate_limited());
+        assert_eq!(as_trait.retry_after(), Some(Duration::from_secs(42)));
     }
 
     #[test]
