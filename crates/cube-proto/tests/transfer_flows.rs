@@ -488,6 +488,48 @@ fn the_limit_holds_at_its_edge_and_refuses_past_it() {
     assert!(unannounced.received(1).is_err(), "one byte past the limit");
 }
 
+/// An answer handed in when the flow waits for another is a misuse that
+/// changes nothing: the download goes on from where it was.
+#[test]
+fn a_download_driven_out_of_order_says_so_and_goes_on() {
+    fn misuse<T>(outcome: Result<T, Error>) -> bool {
+        matches!(outcome, Err(Error::Misuse(_)))
+    }
+    let config = config();
+    let mut flow = DownloadFlow::new("a1b2", 10).unwrap();
+    assert!(
+        misuse(flow.handle_head(StatusCode::OK, &length(1))),
+        "nothing fetched"
+    );
+    assert!(misuse(flow.received(1)), "nothing fetched");
+    assert!(misuse(flow.handle_end()), "nothing fetched");
+    assert!(matches!(flow.handle_error_body(b"{}"), Error::Misuse(_)));
+    locate(&config, &mut flow, 302, Some("/f"), b"").unwrap();
+    let here = BlobLocation::Here(b"xyz".to_vec());
+    assert!(
+        misuse(flow.handle_location(here, &config, None)),
+        "located already"
+    );
+    let DownloadStep::Fetch(_) = flow.poll() else {
+        panic!("fetch")
+    };
+    assert!(misuse(flow.received(1)), "no answer yet");
+    assert!(misuse(flow.handle_end()), "no answer yet");
+    assert_eq!(
+        flow.handle_head(StatusCode::OK, &length(3)).unwrap(),
+        FileBody::File
+    );
+    assert!(
+        misuse(flow.handle_head(StatusCode::OK, &length(3))),
+        "answered already"
+    );
+    assert_eq!(flow.received(3).unwrap(), (3, Some(3)));
+    flow.handle_end().unwrap();
+    let DownloadStep::Done(Ok(3)) = flow.poll() else {
+        panic!("done")
+    };
+}
+
 #[test]
 fn a_redirect_from_https_to_plain_http_is_not_followed() {
     let config = config();
