@@ -51,7 +51,7 @@ use crate::events::SessionChange;
 use crate::expiry::expiration_of;
 use crate::ops::{Access, CreateSession, Operation};
 use crate::restore::RestoreAnswer;
-use crate::session::{Generation, Plan, Refusal, Session};
+use crate::session::{Decision, Generation, Refusal, Session};
 use crate::wire::{Request, RequestContext, Response};
 use http::StatusCode;
 use std::mem;
@@ -112,7 +112,7 @@ enum Sent {
 /// What follows the release of the restore turn.
 #[derive(Debug)]
 enum Then<T> {
-    Plan,
+    Decide,
     Finish(Result<T, Error>),
 }
 
@@ -123,8 +123,8 @@ enum Then<T> {
 /// and after `TakeRestoreTurn` was returned (`TurnRequested`).
 #[derive(Debug)]
 enum Phase<T> {
-    /// The next poll plans.
-    Plan,
+    /// The next poll decides what the call does.
+    Ready,
     /// `TakeRestoreTurn` was returned: the next poll holds the turn.
     TurnRequested,
     /// `AskRestore` was returned; the answer is due.
@@ -165,7 +165,7 @@ impl<O: Operation> Call<O> {
         Self {
             op,
             config,
-            phase: Phase::Plan,
+            phase: Phase::Ready,
             sessions_created: 0,
             retries: 0,
             overruled: false,
@@ -227,7 +227,7 @@ impl<O: Operation> Call<O> {
             }
             Phase::Releasing(then) => {
                 self.phase = match then {
-                    Then::Plan => Phase::Plan,
+                    Then::Decide => Phase::Ready,
                     Then::Finish(outcome) => Phase::Finished(outcome),
                 };
                 Step::ReleaseRestoreTurn
@@ -235,12 +235,12 @@ impl<O: Operation> Call<O> {
             Phase::Restoring { op, revision } => {
                 self.send_session(op, Purpose::Restore, revision, now, nonce)
             }
-            Phase::TurnRequested => self.plan(session, now, nonce, true),
-            Phase::Plan => self.plan(session, now, nonce, false),
+            Phase::TurnRequested => self.decide(session, now, nonce, true),
+            Phase::Ready => self.decide(session, now, nonce, false),
         }
     }
 
-    fn plan(
+    fn decide(
         &mut self,
         session: &mut Session,
         now: OffsetDateTime,
@@ -252,43 +252,43 @@ impl<O: Operation> Call<O> {
             // A call that uses the session notices a passed deadline first.
             session.handle_timeout(now);
         }
-        let plan = session.plan(access, now);
-        if holding_turn && plan != Plan::Restore {
+        let decision = session.decide(access, now);
+        if holding_turn && decision != Decision::Restore {
             // Someone else restored the session while this call waited for
             // the turn (or it needs no restore any more): let the next
-            // waiting caller look, and plan again without the turn.
-            self.phase = Phase::Plan;
+            // waiting caller look, and decide again without the turn.
+            self.phase = Phase::Ready;
             return Step::ReleaseRestoreTurn;
         }
-        match plan {
-            Plan::Send(token) => self.send_operation(session, token, now, nonce),
-            Plan::CreateApplicationSession if self.overruled => {
+        match decision {
+            Decision::Send(token) => self.send_operation(session, token, now, nonce),
+            Decision::CreateApplicationSession if self.overruled => {
                 self.finish(false, Err(Error::RestoreOverruled))
             }
-            Plan::CreateApplicationSession => self.send_session(
+            Decision::CreateApplicationSession => self.send_session(
                 CreateSession::application(),
                 Purpose::Application,
                 session.revision(),
                 now,
                 nonce,
             ),
-            Plan::Restore if self.overruled => {
+            Decision::Restore if self.overruled => {
                 self.finish(holding_turn, Err(Error::RestoreOverruled))
             }
-            Plan::Restore if self.sessions_created >= MAX_SESSIONS_PER_CALL => {
+            Decision::Restore if self.sessions_created >= MAX_SESSIONS_PER_CALL => {
                 self.finish(holding_turn, Err(Refusal::SessionExpired.into()))
             }
-            Plan::Restore if holding_turn => {
+            Decision::Restore if holding_turn => {
                 self.phase = Phase::AskedRestore {
                     revision: session.revision(),
                 };
                 Step::AskRestore
             }
-            Plan::Restore => {
+            Decision::Restore => {
                 self.phase = Phase::TurnRequested;
                 Step::TakeRestoreTurn
             }
-            Plan::Fail(refusal) => self.finish(false, Err(refusal.into())),
+            Decision::Fail(refusal) => self.finish(false, Err(refusal.into())),
         }
     }
 
@@ -392,13 +392,13 @@ impl<O: Operation> Call<O> {
             RestoreAnswer::Session(token) if session.revision() != revision => {
                 drop(token);
                 self.overruled = true;
-                Phase::Releasing(Then::Plan)
+                Phase::Releasing(Then::Decide)
             }
             RestoreAnswer::Session(token) => match session.restore_with(token) {
                 Ok(()) => {
                     self.sessions_created += 1;
                     self.session_use = SessionUse::Restored;
-                    Phase::Releasing(Then::Plan)
+                    Phase::Releasing(Then::Decide)
                 }
                 Err(e) => Phase::Releasing(Then::Finish(Err(e))),
             },
@@ -463,9 +463,9 @@ impl<O: Operation> Call<O> {
                             self.overruled = true;
                         }
                         if restoring {
-                            Phase::Releasing(Then::Plan)
+                            Phase::Releasing(Then::Decide)
                         } else {
-                            Phase::Plan
+                            Phase::Ready
                         }
                     }
                 }
@@ -503,10 +503,10 @@ impl<O: Operation> Call<O> {
             // Acting on the current session itself: it is gone, so is the call.
             Phase::Finished(Err(Error::SessionExpired))
         } else if self.retries == 0 {
-            // The next poll plans again: a plain resend if another caller has
+            // The next poll decides again: a plain resend if another caller has
             // already put a new token in place, else restore or create.
             self.retries = 1;
-            Phase::Plan
+            Phase::Ready
         } else {
             Phase::Finished(Err(Error::RestoreFailed(error)))
         }
