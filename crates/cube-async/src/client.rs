@@ -245,6 +245,7 @@ impl Client {
                     self.change(|s| call.provide_restore(s, answer))?;
                 }
                 Step::ReleaseRestoreTurn => drop(turn.take()),
+                Step::Wait(pause) => tokio::time::sleep(pause).await,
                 Step::Done(result) => return result.map_err(Error::from),
             }
         }

@@ -233,6 +233,7 @@ impl Client {
                     self.change(|s| call.provide_restore(s, answer))?;
                 }
                 Step::ReleaseRestoreTurn => drop(turn.take()),
+                Step::Wait(pause) => std::thread::sleep(pause),
                 Step::Done(result) => return result.map_err(Error::from),
             }
         }

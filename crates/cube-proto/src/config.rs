@@ -1,6 +1,7 @@
 //! What identifies the application to the server and where the server is.
 
 use crate::error::Error;
+use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 use std::fmt;
 
@@ -41,6 +42,7 @@ pub struct Config {
     algorithm: SignatureAlgorithm,
     base_url: String,
     sdk_identity: String,
+    retry: RetryPolicy,
 }
 
 impl Config {
@@ -70,6 +72,7 @@ impl Config {
             algorithm: SignatureAlgorithm::default(),
             base_url: DEFAULT_BASE_URL.to_owned(),
             sdk_identity: DEFAULT_SDK_IDENTITY.to_owned(),
+            retry: RetryPolicy::standard(),
         }
     }
 
@@ -104,6 +107,19 @@ impl Config {
         &self.sdk_identity
     }
 
+    /// How calls send a request again after a transient failure.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// Whether `uri` is on the API (under the base URL), rather than a
+    /// storage URL or another server.
+    pub(crate) fn is_api_url(&self, uri: &http::Uri) -> bool {
+        uri.to_string()
+            .strip_prefix(self.base_url.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+    }
+
     /// The full URL of an API path (which starts with `/`), with an optional
     /// already-encoded query string.
     pub fn url(&self, path: &str, query: Option<&str>) -> String {
@@ -123,6 +139,7 @@ impl fmt::Debug for Config {
             .field("algorithm", &self.algorithm)
             .field("base_url", &self.base_url)
             .field("sdk_identity", &self.sdk_identity)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -136,6 +153,7 @@ pub struct ConfigBuilder {
     algorithm: SignatureAlgorithm,
     base_url: String,
     sdk_identity: String,
+    retry: RetryPolicy,
 }
 
 impl ConfigBuilder {
@@ -160,6 +178,14 @@ impl ConfigBuilder {
     /// Overrides the `CB-SDK` header value.
     pub fn sdk_identity(mut self, identity: impl Into<String>) -> Self {
         self.sdk_identity = identity.into();
+        self
+    }
+
+    /// How calls send a request again after a transient failure
+    /// ([`RetryPolicy::standard`] unless set; [`RetryPolicy::none`] turns
+    /// resends off).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
         self
     }
 
@@ -189,6 +215,9 @@ impl ConfigBuilder {
                 "the SDK identity is not a valid header value".into(),
             ));
         }
+        if let Some(problem) = self.retry.problem() {
+            return Err(Error::Config(problem));
+        }
         Ok(Config {
             application_id: self.application_id,
             auth_key: self.auth_key,
@@ -196,6 +225,7 @@ impl ConfigBuilder {
             algorithm: self.algorithm,
             base_url,
             sdk_identity: self.sdk_identity,
+            retry: self.retry,
         })
     }
 }
@@ -257,6 +287,44 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(matches!(err, Error::Config(_)), "{err}");
+    }
+
+    #[test]
+    fn the_retry_policy_is_standard_unless_set_and_checked() {
+        assert_eq!(
+            Config::builder(1, "k").build().unwrap().retry_policy(),
+            RetryPolicy::standard()
+        );
+        let none = Config::builder(1, "k")
+            .retry_policy(RetryPolicy::none())
+            .build()
+            .unwrap();
+        assert_eq!(none.retry_policy().max_attempts(), 1);
+        let ten = RetryPolicy::standard().with_max_attempts(10);
+        assert!(Config::builder(1, "k").retry_policy(ten).build().is_ok());
+        for bad in [0, 11] {
+            let policy = RetryPolicy::standard().with_max_attempts(bad);
+            let err = Config::builder(1, "k")
+                .retry_policy(policy)
+                .build()
+                .unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{err}");
+        }
+    }
+
+    #[test]
+    fn only_urls_under_the_base_url_are_the_api() {
+        let c = Config::builder(1, "k")
+            .base_url("https://cube.example:8443/v1")
+            .build()
+            .unwrap();
+        let api = |url: &str| c.is_api_url(&url.parse().unwrap());
+        assert!(api("https://cube.example:8443/v1"));
+        assert!(api("https://cube.example:8443/v1/session"));
+        assert!(api("https://cube.example:8443/v1?x=1"));
+        assert!(!api("https://cube.example:8443/v10/session"));
+        assert!(!api("https://cube.example:8443/session"));
+        assert!(!api("https://storage.example/v1/session"));
     }
 
     #[test]

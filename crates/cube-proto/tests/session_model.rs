@@ -917,6 +917,7 @@ impl Real {
                     assert!(turn, "only a held turn is released");
                     turn = false;
                 }
+                Step::Wait(_) => panic!("no answer here is transient"),
                 Step::Done(result) => {
                     assert!(!turn, "a finished call holds no turn");
                     assert!(matches!(
