@@ -392,12 +392,18 @@ impl<O: Operation> Call<O> {
         idempotent: bool,
     ) -> InFlight {
         self.tries.requests = self.tries.requests.saturating_add(1);
+        let target = self.config.api_target(request.uri());
+        // Only `POST /session` carries a signature, and only with a secret.
+        let signed = self.config.auth_secret().is_some()
+            && request.method() == http::Method::POST
+            && target.as_deref() == Some("/session");
         InFlight {
             sent,
             sent_at,
             signed_at,
             idempotent,
-            to_api: self.config.is_api_url(request.uri()),
+            to_api: target.is_some(),
+            signed,
         }
     }
 
@@ -506,11 +512,10 @@ impl<O: Operation> Call<O> {
         self.heard = date;
         // Whether a refusal goes again is decided on the request's facts.
         let policy = self.config.retry_policy();
-        let signs = self.config.auth_secret().is_some();
-        let (sent_at, signed_at, idempotent) =
-            (flight.sent_at, flight.signed_at, flight.idempotent);
+        let (sent_at, idempotent) = (flight.sent_at, flight.idempotent);
+        let signed = flight.signed.then_some(flight.signed_at);
         let again = |tries: &mut Tries, e: &ApiError| {
-            tries.after_answer(&policy, e, idempotent, signed_at, signs, date)
+            tries.after_answer(&policy, e, idempotent, signed, date)
         };
         self.phase = match flight.sent {
             Sent::Session {

@@ -112,12 +112,14 @@ impl Config {
         self.retry
     }
 
-    /// Whether `uri` is on the API (under the base URL), rather than a
-    /// storage URL or another server.
-    pub(crate) fn is_api_url(&self, uri: &http::Uri) -> bool {
+    /// Where `uri` leads on the API: its path and query under the base URL
+    /// (`/session`, `/users?page=2`, or empty); `None` for a storage URL or
+    /// another server.
+    pub(crate) fn api_target(&self, uri: &http::Uri) -> Option<String> {
         uri.to_string()
             .strip_prefix(self.base_url.as_str())
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+            .filter(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+            .map(str::to_owned)
     }
 
     /// The full URL of an API path (which starts with `/`), with an optional
@@ -318,13 +320,19 @@ mod tests {
             .base_url("https://cube.example:8443/v1")
             .build()
             .unwrap();
-        let api = |url: &str| c.is_api_url(&url.parse().unwrap());
-        assert!(api("https://cube.example:8443/v1"));
-        assert!(api("https://cube.example:8443/v1/session"));
-        assert!(api("https://cube.example:8443/v1?x=1"));
-        assert!(!api("https://cube.example:8443/v10/session"));
-        assert!(!api("https://cube.example:8443/session"));
-        assert!(!api("https://storage.example/v1/session"));
+        let api = |url: &str| c.api_target(&url.parse().unwrap());
+        assert_eq!(api("https://cube.example:8443/v1").as_deref(), Some(""));
+        assert_eq!(
+            api("https://cube.example:8443/v1/session").as_deref(),
+            Some("/session")
+        );
+        assert_eq!(
+            api("https://cube.example:8443/v1?x=1").as_deref(),
+            Some("?x=1")
+        );
+        assert_eq!(api("https://cube.example:8443/v10/session"), None);
+        assert_eq!(api("https://cube.example:8443/session"), None);
+        assert_eq!(api("https://storage.example/v1/session"), None);
     }
 
     #[test]

@@ -44,8 +44,9 @@ pub enum TransportFailure {
     Refused,
     /// Opening the connection timed out: nothing was sent.
     ConnectTimedOut,
-    /// The connection was reset or closed before the whole request was
-    /// written: the server never had a complete request to act on.
+    /// The connection was reset, closed or timed out before the whole
+    /// request was written: the server never had a complete request to act
+    /// on.
     ResetBeforeSent,
     /// The connection was reset or closed after the request was written,
     /// before any byte of the answer (a kept-alive connection the server

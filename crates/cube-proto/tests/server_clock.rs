@@ -65,6 +65,9 @@ struct Server {
     refuse_all: bool,
     /// Refuse unsigned session requests (`Unexpected signature`).
     refuse_unsigned: bool,
+    /// Move the clock this much further after every answer: a clock that
+    /// runs away, so that every refusal's `Date` is far from the last one.
+    drift: Duration,
     nonces: HashSet<u64>,
     /// The `timestamp` of every session request, and whether it passed.
     stamps: Vec<(i64, bool)>,
@@ -80,6 +83,7 @@ impl Server {
             refuse_as_signature: false,
             refuse_all: false,
             refuse_unsigned: false,
+            drift: Duration::ZERO,
             nonces: HashSet::new(),
             stamps: Vec::new(),
             sessions: 0,
@@ -90,6 +94,7 @@ impl Server {
     /// `local`.
     fn answer(&mut self, request: &Request, local: OffsetDateTime) -> Response {
         let now = local + self.skew;
+        self.skew += self.drift;
         let mut b = http::Response::builder();
         b = match self.date {
             DateHeader::Clock => b.header("Date", http_date(now)),
@@ -318,6 +323,27 @@ fn a_second_refusal_is_the_answer_never_a_loop() {
         3,
         "already on the server's clock: no re-sign"
     );
+}
+
+#[test]
+fn a_server_whose_clock_runs_away_gets_one_re_sign_not_a_loop() {
+    let mut server = Server::new(Duration::hours(1), Duration::minutes(5));
+    server.drift = Duration::hours(1);
+    let mut session = Session::default();
+    let run = create(&mut server, &mut session, T0);
+    assert!(
+        run.result
+            .unwrap_err()
+            .api()
+            .unwrap()
+            .is_signature_rejected()
+    );
+    // Each refusal's Date is an hour from the time signed with: far each
+    // time, and still only one re-sign.
+    let stamps: Vec<i64> = server.stamps.iter().map(|s| s.0).collect();
+    let hour = 3600;
+    assert_eq!(stamps, [T0.unix_timestamp(), T0.unix_timestamp() + hour]);
+    assert_eq!(run.steps, ["send", "send", "done"]);
 }
 
 #[test]
@@ -613,4 +639,28 @@ proptest! {
         prop_assert!(server.stamps.len() <= 2);
         prop_assert_eq!(server.stamps.len() == 2, skew.abs() > 60);
     }
+}
+
+#[test]
+fn only_a_signed_session_request_is_signed_again() {
+    // A read answered as if its (absent) signature were late: its answer
+    // is the result, whatever the Date.
+    let mut session = Session::default();
+    let mut call = Call::new(config(true), Look("http://cube.test"));
+    let Step::Send(_) = call.poll(&mut session, T0, 1) else {
+        panic!("a public read goes out")
+    };
+    let refusal = http::Response::builder()
+        .status(422)
+        .header("Date", http_date(T0 + Duration::hours(3)))
+        .body(LATE.as_bytes().to_vec())
+        .unwrap();
+    call.handle_response(&mut session, refusal).unwrap();
+    let Step::Done(Err(error)) = call.poll(&mut session, T0, 2) else {
+        panic!("the refusal is the answer")
+    };
+    assert!(error.api().unwrap().is_signature_rejected());
+    assert_eq!((call.report().requests, call.report().resigned), (1, false));
+    // The clock is learned all the same.
+    assert_eq!(session.server_clock().offset(), Some(Duration::hours(3)));
 }

@@ -12,7 +12,9 @@ use std::time::Duration;
 /// Which attempt of the operation ended the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Attempt {
-    /// The operation went out once (or not at all: refused before sending).
+    /// No lost session made the call try the operation again: it went out
+    /// once (or not at all: refused before sending), or again only after
+    /// transient failures ([`CallReport::resends`]).
     First,
     /// The server answered that the session does not exist, and the call
     /// tried the operation again after a new or restored session.

@@ -26,6 +26,9 @@ pub(super) struct InFlight {
     /// Whether it went to the API, so that its answer's `Date` is the API
     /// server's clock.
     pub(super) to_api: bool,
+    /// Whether it carries a signature: a session request of a client with
+    /// an auth secret.
+    pub(super) signed: bool,
 }
 
 /// Which request is in flight.
@@ -116,16 +119,15 @@ pub(super) struct Tries {
 
 impl Tries {
     /// The decision after an error answer to a request.
-    /// `idempotent` and `signed_at` are the refused request's; `signs`
-    /// whether the configuration signs session requests; `date` the
-    /// answer's, if it is the API's and readable.
+    /// `idempotent` is the refused request's; `signed` the time it was
+    /// signed with, if it carries a signature; `date` the answer's, if it
+    /// is the API's and readable.
     pub(super) fn after_answer(
         &mut self,
         policy: &RetryPolicy,
         error: &ApiError,
         idempotent: bool,
-        signed_at: OffsetDateTime,
-        signs: bool,
+        signed: Option<OffsetDateTime>,
         date: Option<OffsetDateTime>,
     ) -> Option<Again> {
         if is_transient_status(error.status) {
@@ -136,8 +138,7 @@ impl Tries {
                 .flatten()
                 .map(Again::Wait);
         }
-        self.resign(error, signed_at, signs, date)
-            .then_some(Again::Resign)
+        self.resign(error, signed, date).then_some(Again::Resign)
     }
 
     /// The decision after a transport failure: a pause, or none (the call
@@ -156,17 +157,19 @@ impl Tries {
     }
 
     /// Whether a signature refused by the server is signed once more: the
-    /// configuration signs, this is the first time, and the answer's `Date`
-    /// is far from the time the request was signed with.
+    /// request was signed (at `signed`), this is the first time, and the
+    /// answer's `Date` is far from the time it was signed with.
     fn resign(
         &mut self,
         error: &ApiError,
-        signed_at: OffsetDateTime,
-        signs: bool,
+        signed: Option<OffsetDateTime>,
         date: Option<OffsetDateTime>,
     ) -> bool {
-        let far = date.is_some_and(|date| (date - signed_at).abs() > FAR_FROM_CLOCK);
-        let again = signs && far && !self.resigned && error.is_signature_rejected();
+        let far = match (signed, date) {
+            (Some(signed_at), Some(date)) => (date - signed_at).abs() > FAR_FROM_CLOCK,
+            _ => false,
+        };
+        let again = far && !self.resigned && error.is_signature_rejected();
         self.resigned |= again;
         again
     }
