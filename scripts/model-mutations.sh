@@ -198,6 +198,10 @@ mutate "a refusal near the server's clock is signed again" src/call/resend.rs \
   "(date - signed_at).abs() > FAR_FROM_CLOCK," "(date - signed_at).abs() >= time::Duration::ZERO,"
 mutate "session requests are signed on the device's clock only" src/server_time.rs \
   ".and_then(|offset| local_now.checked_add(offset))" ".and(None::<OffsetDateTime>)"
+mutate "a Date alone moves the signatures of a device whose clock is right" src/server_time.rs \
+  ".filter(|_| self.adopted)" ".filter(|_| true)"
+mutate "a refused clock is forgotten after the call that signed again" src/call.rs \
+  "session.adopt_server_time();" "let _ = &session;"
 mutate "a storage server's Date is taken for the API's clock" src/call.rs \
   "let date = date_of(&response).filter(|_| flight.to_api);" "let date = date_of(&response);"
 echo "every mutation was caught by a failing test"

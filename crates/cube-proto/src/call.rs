@@ -63,7 +63,8 @@
 //! resend after a `401` are counted apart, and a resend plans again, so it
 //! goes with whatever session is in place by then. Every answer of the API
 //! teaches the session the server's clock (at the next poll, which knows
-//! the time), and every request is built on it.
+//! the time); once the server refused the device's clock, session requests
+//! are signed on the server's.
 //!
 //! [`Call::report`] says what the call did: the operation's name, whether it
 //! retried, whether it created or restored the session, the last status,
@@ -185,6 +186,9 @@ pub struct Call<O: Operation> {
     /// The `Date` of the last answer of the API: learned at the next poll,
     /// which knows the device's time.
     heard: Option<OffsetDateTime>,
+    /// The server refused the device's clock: from the next poll on, the
+    /// session signs on the server's.
+    adopt_server_time: bool,
 }
 
 impl<O: Operation> Call<O> {
@@ -201,6 +205,7 @@ impl<O: Operation> Call<O> {
             last_status: None,
             tries: Tries::default(),
             heard: None,
+            adopt_server_time: false,
         }
     }
 
@@ -255,6 +260,9 @@ impl<O: Operation> Call<O> {
     ) -> Step<O::Output> {
         if let Some(date) = self.heard.take() {
             session.learn_server_time(date, now);
+        }
+        if mem::take(&mut self.adopt_server_time) {
+            session.adopt_server_time();
         }
         match mem::replace(&mut self.phase, Phase::Spent) {
             Phase::Spent => Step::Done(Err(Misuse::PolledAfterDone.into())),
@@ -517,6 +525,7 @@ impl<O: Operation> Call<O> {
         let again = |tries: &mut Tries, e: &ApiError| {
             tries.after_answer(&policy, e, idempotent, signed, date)
         };
+        let resigned = self.tries.resigned;
         self.phase = match flight.sent {
             Sent::Session {
                 op,
@@ -599,6 +608,8 @@ impl<O: Operation> Call<O> {
                 }
             }
         };
+        // Signing again on the server's time: the session keeps to it.
+        self.adopt_server_time = self.tries.resigned && !resigned;
         Ok(())
     }
 

@@ -2,10 +2,10 @@
 
 use time::OffsetDateTime;
 
-/// A wall clock. Session expiry reads it; request signatures read it plus
-/// the offset of the server's clock that the answers' `Date` tells (see
-/// [`crate::server_time`]), so a test that moves a server's clock need not
-/// move the client's for signing. Any `Fn() -> OffsetDateTime` is a clock.
+/// A wall clock. Session expiry and request signatures read it; once the
+/// server refuses a signature on it, signatures read it plus the offset of
+/// the server's clock that the answers' `Date` tells (see
+/// [`crate::server_time`]). Any `Fn() -> OffsetDateTime` is a clock.
 ///
 /// ```
 /// use cube_proto::Clock;

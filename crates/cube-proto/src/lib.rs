@@ -25,8 +25,8 @@
 //!   way ([`Call::handle_failure`]); a request the server may have acted on
 //!   goes again only if it may be repeated.
 //! * [`server_time`]: the server's clock from its answers' `Date`, kept by
-//!   the session; session requests are signed on it, and signed once more
-//!   after a refused time.
+//!   the session; a session request whose time the server refuses is
+//!   signed once more on it, and the session keeps signing on it.
 //! * [`SessionSnapshot`], [`IssuedToken`]: save a session and resume it, or
 //!   adopt a token minted elsewhere; [`SessionEvent`]: every change of the
 //!   session, as the state machine reports it.
@@ -78,7 +78,7 @@
 //! let report = call.report();
 //! assert_eq!((report.requests, report.resends), (2, 1));
 //! assert_eq!(report.waited, std::time::Duration::from_millis(250));
-//! // The answer's `Date` set the clock the next session request signs with.
+//! // The answer's `Date` told the server's clock, should it refuse the device's.
 //! assert!(session.server_clock().offset().is_some());
 //! // The session reports the change, for an app to persist:
 //! let event = session.poll_event().unwrap();

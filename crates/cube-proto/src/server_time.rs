@@ -4,14 +4,21 @@
 //!
 //! A signed `POST /session` carries a `timestamp` the server checks against
 //! its own clock; a device whose clock is minutes off would never sign in.
-//! So every answer of the API teaches the session the server's time
-//! ([`ServerClock`]), and session requests are signed on it: the local
-//! clock plus the offset last seen, the local clock alone before any
-//! answer. When the server still refuses the time (`422` under
-//! `timestamp`, or `Unexpected signature`) and its answer's `Date` is more
-//! than [`FAR_FROM_CLOCK`] away from the time the request was signed with,
-//! the call signs once more on the server's time and sends again — once,
-//! never in a loop.
+//! So every answer of the API tells the session the server's clock
+//! ([`ServerClock`]). Session requests are signed on the device's clock
+//! until the server refuses it: after a `422` under `timestamp`, or
+//! `Unexpected signature`, whose answer's `Date` is more than
+//! [`FAR_FROM_CLOCK`] away from the time the request was signed with, the
+//! call signs once more on the server's time and sends again — once, never
+//! in a loop — and from then on the session signs on the server's time
+//! (the device's clock plus the offset last seen).
+//!
+//! Why not sign on the server's time from the first answer: a `Date` is not
+//! always the clock the server checks signatures with (a proxy may set it,
+//! and an emulator whose clock a test moved may not), and a device whose
+//! clock the server accepts must never be made to sign on another. A
+//! refusal with a far `Date` is the evidence that the device's clock is the
+//! wrong one; it costs one request, once in a session's life.
 
 use time::{Date, Duration, Month, OffsetDateTime, Time, Weekday};
 
@@ -134,17 +141,20 @@ pub fn date_of<B>(response: &http::Response<B>) -> Option<OffsetDateTime> {
 }
 
 /// What a session knows of the server's clock: how far it is from the
-/// device's, as last seen in a `Date` header. Kept by the [`Session`] for
-/// its whole life (a new token keeps it, another server forgets it), and
-/// learned by every call from the answers of the API.
+/// device's, as last seen in a `Date` header, and whether session requests
+/// are signed on it (since the server refused the device's clock). Kept by
+/// the [`Session`] for its whole life (a new token keeps it, another server
+/// forgets it), and learned by every call from the answers of the API.
 ///
 /// ```
 /// use cube_proto::Session;
 /// use time::macros::datetime;
 /// let session = Session::default();
 /// let now = datetime!(2026-11-24 12:00 UTC);
-/// // Before any answer, the server's time is the device's.
+/// // Until the server refuses the device's clock, session requests are
+/// // signed on it.
 /// assert_eq!(session.server_clock().offset(), None);
+/// assert!(!session.server_clock().is_adopted());
 /// assert_eq!(session.server_clock().now(now), now);
 /// ```
 ///
@@ -152,6 +162,7 @@ pub fn date_of<B>(response: &http::Response<B>) -> Option<OffsetDateTime> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct ServerClock {
     offset: Option<Duration>,
+    adopted: bool,
 }
 
 impl ServerClock {
@@ -161,11 +172,20 @@ impl ServerClock {
         self.offset
     }
 
-    /// The server's time when the device's clock reads `local_now`: what a
-    /// session request is signed with. The device's clock alone when no
-    /// offset is known (or the sum would leave the calendar).
+    /// Whether session requests are signed on the server's time: since a
+    /// call signed again on it after the server refused the device's
+    /// clock.
+    pub fn is_adopted(&self) -> bool {
+        self.adopted
+    }
+
+    /// The time a session request is signed with when the device's clock
+    /// reads `local_now`: the server's time (`local_now` plus the offset)
+    /// once [adopted](Self::is_adopted), else `local_now`; `local_now` too
+    /// when no offset is known or the sum would leave the calendar.
     pub fn now(&self, local_now: OffsetDateTime) -> OffsetDateTime {
         self.offset
+            .filter(|_| self.adopted)
             .and_then(|offset| local_now.checked_add(offset))
             .unwrap_or(local_now)
     }
@@ -174,6 +194,12 @@ impl ServerClock {
     /// `local_now`.
     pub(crate) fn learn(&mut self, date: OffsetDateTime, local_now: OffsetDateTime) {
         self.offset = Some(date - local_now);
+    }
+
+    /// Signs on the server's time from now on: the server refused the
+    /// device's clock.
+    pub(crate) fn adopt(&mut self) {
+        self.adopted = true;
     }
 }
 
@@ -278,12 +304,16 @@ mod tests {
     }
 
     #[test]
-    fn the_clock_follows_the_last_date_and_never_leaves_the_calendar() {
+    fn the_clock_follows_the_last_date_once_adopted_and_never_leaves_the_calendar() {
         let local = datetime!(2026-11-24 12:00 UTC);
         let mut clock = ServerClock::default();
         assert_eq!(clock.now(local), local);
         clock.learn(local + Duration::minutes(10), local);
         assert_eq!(clock.offset(), Some(Duration::minutes(10)));
+        assert_eq!(clock.now(local), local, "known, not adopted");
+        clock.adopt();
+        assert!(clock.is_adopted());
+        assert_eq!(clock.now(local), local + Duration::minutes(10));
         assert_eq!(
             clock.now(local + Duration::hours(1)),
             local + Duration::minutes(70)

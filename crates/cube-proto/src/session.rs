@@ -14,8 +14,8 @@
 //! re-arming the deadline is not a change.
 //!
 //! The session also keeps what its calls learned of the server's clock
-//! ([`ServerClock`]): it outlives every token, and is what session requests
-//! are signed with.
+//! ([`ServerClock`]): it outlives every token, and once the server refused
+//! the device's clock, session requests are signed on it.
 
 use crate::config::Config;
 use crate::credentials::SessionKind;
@@ -409,8 +409,8 @@ impl Session {
         }
     }
 
-    /// What the session's calls learned of the server's clock: the offset
-    /// session requests are signed with.
+    /// What the session's calls learned of the server's clock, and whether
+    /// session requests are signed on it.
     pub fn server_clock(&self) -> &ServerClock {
         &self.server_clock
     }
@@ -419,6 +419,11 @@ impl Session {
     /// device's clock read `local_now`.
     pub(crate) fn learn_server_time(&mut self, date: OffsetDateTime, local_now: OffsetDateTime) {
         self.server_clock.learn(date, local_now);
+    }
+
+    /// Signs session requests on the server's time from now on.
+    pub(crate) fn adopt_server_time(&mut self) {
+        self.server_clock.adopt();
     }
 
     /// Which token the session holds now; see [`Session::observe`].

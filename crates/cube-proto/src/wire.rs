@@ -29,7 +29,7 @@ pub struct RequestContext<'a> {
     /// The session token to send, if the call runs under a session.
     pub token: Option<&'a Secret>,
     /// The time to sign with (a session request's `timestamp`): the
-    /// server's clock as last seen, the device's before any answer (see
+    /// device's clock, or the server's once it refused the device's (see
     /// [`crate::server_time`]).
     pub now: OffsetDateTime,
     /// A fresh random nonce (signed session requests).

@@ -51,6 +51,8 @@ enum DateHeader {
     Obsolete,
     /// Not a date.
     Garbage,
+    /// A date this far from the server's clock (a proxy's).
+    Proxy(Duration),
 }
 
 /// A server whose clock is the device's plus `skew`, that refuses signed
@@ -107,6 +109,7 @@ impl Server {
                 .unwrap(),
             ),
             DateHeader::Garbage => b.header("Date", "yesterday"),
+            DateHeader::Proxy(off) => b.header("Date", http_date(local + off)),
         };
         if request.uri().path() != "/session" {
             return b.status(200).body(b"{}".to_vec()).unwrap();
@@ -250,7 +253,7 @@ fn before_any_answer_the_device_s_clock_signs() {
 }
 
 #[test]
-fn an_answer_s_date_moves_the_next_signature() {
+fn a_date_alone_moves_no_signature_a_refusal_does() {
     let mut server = Server::new(Duration::minutes(-7), Duration::minutes(5));
     let mut session = Session::default();
     let (mut local, mut nonce) = (T0, 0);
@@ -267,13 +270,49 @@ fn an_answer_s_date_moves_the_next_signature() {
     .result
     .unwrap();
     assert_eq!(session.server_clock().offset(), Some(Duration::minutes(-7)));
-    assert_eq!(session.server_clock().now(T0), T0 - Duration::minutes(7));
-    // Seven minutes off and a window of five: right the first time.
-    let run = create(&mut server, &mut session, T0 + Duration::seconds(30));
+    assert!(!session.server_clock().is_adopted());
+    assert_eq!(
+        session.server_clock().now(T0),
+        T0,
+        "the device's clock signs"
+    );
+    // Seven minutes off and a window of five: refused on the device's
+    // clock, then signed on the server's, and the session keeps to it.
+    let at = T0 + Duration::seconds(30);
+    let run = create(&mut server, &mut session, at);
     run.result.unwrap();
-    let server_time = T0 + Duration::seconds(30) - Duration::minutes(7);
-    assert_eq!(server.stamps, [(server_time.unix_timestamp(), true)]);
-    assert_eq!(run.report.requests, 1);
+    let server_time = at - Duration::minutes(7);
+    assert_eq!(
+        server.stamps,
+        [
+            (at.unix_timestamp(), false),
+            (server_time.unix_timestamp(), true)
+        ]
+    );
+    assert!(session.server_clock().is_adopted());
+    assert_eq!(session.server_clock().now(at), server_time);
+    // The next session request is right the first time.
+    let later = at + Duration::minutes(1);
+    create(&mut server, &mut session, later).result.unwrap();
+    let expected = (later - Duration::minutes(7)).unix_timestamp();
+    assert_eq!(server.stamps[2], (expected, true));
+}
+
+#[test]
+fn a_date_that_is_not_the_checking_clock_never_moves_a_right_device_clock() {
+    // A proxy's Date, three hours off, before a server whose clock is the
+    // device's: every session is signed on the device's clock, first time.
+    let mut server = Server::new(Duration::ZERO, Duration::minutes(5));
+    server.date = DateHeader::Proxy(Duration::hours(3));
+    let mut session = Session::default();
+    for minute in 0..3 {
+        let run = create(&mut server, &mut session, T0 + Duration::minutes(minute));
+        run.result.unwrap();
+        assert_eq!(run.report.requests, 1);
+    }
+    assert!(server.stamps.iter().all(|(_, passed)| *passed));
+    assert_eq!(session.server_clock().offset(), Some(Duration::hours(3)));
+    assert!(!session.server_clock().is_adopted());
 }
 
 #[test]

@@ -141,8 +141,8 @@ macro_rules! client_builder_settings {
         }
 
         /// The clock for expiry and signatures (default: the system clock).
-        /// Session requests are signed on it plus the offset of the
-        /// server's clock, as the answers' `Date` tells it.
+        /// Once the server refuses a signature on it, session requests are
+        /// signed on the server's clock, as the answers' `Date` tells it.
         pub fn clock(mut self, clock: impl $crate::Clock) -> Self {
             $crate::surface::BuilderCore::settings(&mut self).clock = ::std::sync::Arc::new(clock);
             self
