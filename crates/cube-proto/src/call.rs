@@ -400,11 +400,11 @@ impl<O: Operation> Call<O> {
         idempotent: bool,
     ) -> InFlight {
         self.tries.requests = self.tries.requests.saturating_add(1);
-        let target = self.config.api_target(request.uri());
+        let target = self.config.api_path(request.uri());
         // Only `POST /session` carries a signature, and only with a secret.
         let signed = self.config.auth_secret().is_some()
             && request.method() == http::Method::POST
-            && target.as_deref() == Some("/session");
+            && target == Some("/session");
         InFlight {
             sent,
             sent_at,

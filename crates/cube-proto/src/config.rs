@@ -112,14 +112,18 @@ impl Config {
         self.retry
     }
 
-    /// Where `uri` leads on the API: its path and query under the base URL
-    /// (`/session`, `/users?page=2`, or empty); `None` for a storage URL or
-    /// another server.
-    pub(crate) fn api_target(&self, uri: &http::Uri) -> Option<String> {
-        uri.to_string()
-            .strip_prefix(self.base_url.as_str())
-            .filter(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
-            .map(str::to_owned)
+    /// Where `uri` leads on the API: its path under the base URL
+    /// (`/session`, `/users`, or empty); `None` for a storage URL or
+    /// another server. Compares the parts in place: this runs for every
+    /// request.
+    pub(crate) fn api_path<'u>(&self, uri: &'u http::Uri) -> Option<&'u str> {
+        let prefix = self
+            .base_url
+            .strip_prefix(uri.scheme_str()?)?
+            .strip_prefix("://")?
+            .strip_prefix(uri.authority()?.as_str())?;
+        let rest = uri.path().strip_prefix(prefix)?;
+        (rest.is_empty() || rest.starts_with('/')).then_some(rest)
     }
 
     /// The full URL of an API path (which starts with `/`), with an optional
@@ -320,19 +324,30 @@ mod tests {
             .base_url("https://cube.example:8443/v1")
             .build()
             .unwrap();
-        let api = |url: &str| c.api_target(&url.parse().unwrap());
+        let api = |url: &str| {
+            let uri: http::Uri = url.parse().unwrap();
+            c.api_path(&uri).map(str::to_owned)
+        };
         assert_eq!(api("https://cube.example:8443/v1").as_deref(), Some(""));
         assert_eq!(
-            api("https://cube.example:8443/v1/session").as_deref(),
+            api("https://cube.example:8443/v1/session?x=1").as_deref(),
             Some("/session")
         );
-        assert_eq!(
-            api("https://cube.example:8443/v1?x=1").as_deref(),
-            Some("?x=1")
-        );
+        assert_eq!(api("https://cube.example:8443/v1?x=1").as_deref(), Some(""));
         assert_eq!(api("https://cube.example:8443/v10/session"), None);
         assert_eq!(api("https://cube.example:8443/session"), None);
+        assert_eq!(api("http://cube.example:8443/v1/session"), None);
+        assert_eq!(api("https://cube.example:8444/v1/session"), None);
         assert_eq!(api("https://storage.example/v1/session"), None);
+        // A base URL without a path: every path of its host.
+        let bare = Config::builder(1, "k")
+            .base_url("http://cube.test")
+            .build()
+            .unwrap();
+        let uri: http::Uri = bare.url("/session", None).parse().unwrap();
+        assert_eq!(bare.api_path(&uri), Some("/session"));
+        let root: http::Uri = "http://cube.test".parse().unwrap();
+        assert_eq!(bare.api_path(&root), Some("/"));
     }
 
     #[test]
