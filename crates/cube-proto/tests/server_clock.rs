@@ -395,6 +395,11 @@ fn a_refusal_near_the_clock_is_the_answer() {
     assert!(run.result.is_err());
     assert_eq!(server.stamps.len(), 1);
     assert!(!run.report.resigned);
+    // 60 s exactly is still near: "far" is more than the threshold.
+    let mut server = Server::new(Duration::seconds(60), Duration::seconds(30));
+    let mut session = Session::default();
+    assert!(create(&mut server, &mut session, T0).result.is_err());
+    assert_eq!(server.stamps.len(), 1);
     // 61 s off is far.
     let mut server = Server::new(Duration::seconds(61), Duration::seconds(30));
     let mut session = Session::default();
