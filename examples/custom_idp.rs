@@ -80,15 +80,22 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     println!("    same user: true");
 
-    step(3, "a token the IdP rejects is refused with 401");
+    step(
+        3,
+        "a token the IdP rejects is refused: 422, bad credentials",
+    );
     let err = target
         .blocking()
         .build()?
         .create_session(Credentials::custom_idp("bad-token"))
         .unwrap_err();
-    println!("    {:?}", err.status());
-    if err.status().map(|s| s.as_u16()) != Some(401) {
-        return Err(format!("expected 401, got {err}").into());
+    println!(
+        "    {:?}, bad credentials: {}",
+        err.status(),
+        err.is_bad_credentials()
+    );
+    if err.status().map(|s| s.as_u16()) != Some(422) || !err.is_bad_credentials() {
+        return Err(format!("expected 422 with refused credentials, got {err}").into());
     }
     println!("custom_idp finished");
     Ok(())

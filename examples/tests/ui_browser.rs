@@ -3,8 +3,12 @@
 //! the full name edited in the UI is what the SDK reads; two hours added
 //! to the clock in the UI make the SDK's next call restore its session,
 //! and so does a session expired in the UI;
-//! the reset mail the SDK asks for shows its link in the outbox view; a
-//! screenshot of the users view is written under `target/`.
+//! the reset mail the SDK asks for shows its link in the outbox view; the
+//! SDK's session is in the sessions view with a live countdown, and
+//! "expire" there makes the SDK's next call restore; the SDK's requests
+//! appear in the requests view as they come; neither view shows a
+//! secret; settings saved in the UI are the emulator's (the v1 list
+//! switched off there answers 403); screenshots of the views are written under `target/`.
 //!
 //! It runs Chromium and chromedriver (Debian: `chromium`,
 //! `chromium-driver`). Without them it says so on stderr and ends as
@@ -390,16 +394,29 @@ fn ui_in_chromium(programs: &Programs) -> Result<PathBuf, String> {
         json!([]),
     )?;
 
-    // An application setting changed in the UI is the emulator's.
+    // 5. The sessions and requests views.
+    sessions_and_requests(&browser, &base, &client, me, &restores, &link)?;
+
+    // An application setting changed in the UI is the emulator's. The v1
+    // list is shown on (the emulator's default) and switched off here.
+    // (An application session made first: unsigned, before the UI
+    // requires signatures.)
+    let app_token = application_session(&base, emulator.auth_key())?;
+    check(v1_list(&base, &app_token)?.0 == 200, || {
+        "the v1 list does not answer before it is switched off".to_owned()
+    })?;
     browser.click("#nav a[data-view=apps]")?;
     browser.wait_for(
         "the settings of application 1",
         "const box = document.querySelector('#setting-require_signature'); \
-         return !document.querySelector('#view-apps').hidden && box && box.checked === false;",
+         const v1 = document.querySelector('#setting-list_users_v1'); \
+         return !document.querySelector('#view-apps').hidden && box && box.checked === false \
+             && v1 && v1.checked === true;",
         json!([]),
     )?;
     browser.click("#setting-require_signature")?;
     browser.type_into("#setting-signature_window_seconds", "600")?;
+    browser.click("#setting-list_users_v1")?;
     browser.click("#settings-save")?;
     browser.wait_for(
         "the settings to be saved",
@@ -410,8 +427,15 @@ fn ui_in_chromium(programs: &Programs) -> Result<PathBuf, String> {
     let settings = admin_get(&base, "/_emulator/apps/1/settings")?;
     check(
         settings["settings"]["require_signature"] == json!(true)
-            && settings["settings"]["signature_window_seconds"] == json!(600),
+            && settings["settings"]["signature_window_seconds"] == json!(600)
+            && settings["settings"]["list_users_v1"] == json!(false),
         || format!("the settings were not saved: {settings}"),
+    )?;
+    let (status, body) = v1_list(&base, &app_token)?;
+    check(
+        status == 403
+            && body == r#"{"errors":{"base":["Forbidden. List users API v1 is disabled"]}}"#,
+        || format!("the v1 list switched off answered {status} {body}"),
     )?;
     save_screenshot(&browser, "settings-view.png")?;
 
@@ -440,6 +464,183 @@ fn ui_in_chromium(programs: &Programs) -> Result<PathBuf, String> {
     no_error_shown(&browser)?;
     drop(browser);
     Ok(path)
+}
+
+/// The SDK's session in `#/sessions` with its countdown; "expire" there
+/// makes the SDK's next call restore; its requests in `#/requests` as they
+/// come; no secret in either view.
+fn sessions_and_requests(
+    browser: &Browser,
+    base: &str,
+    client: &Client,
+    me: u64,
+    restores: &AtomicUsize,
+    reset_link: &str,
+) -> Result<(), String> {
+    let sdk = |e: cube_blocking::Error| format!("SDK: {e}");
+    let session = client.session_info().map_err(sdk)?.id;
+    let token = client
+        .session_token()
+        .map(|t| t.expose().to_owned())
+        .ok_or("the SDK has no token")?;
+    let listed = admin_get(base, "/_emulator/sessions?app_id=1")?;
+    let fingerprint = listed["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|s| s["id"] == json!(session)))
+        .and_then(|s| s["fingerprint"].as_str())
+        .ok_or_else(|| format!("session {session} is not listed: {listed}"))?
+        .to_owned();
+    let reset_token = reset_link.rsplit('/').next().unwrap_or_default();
+
+    // Secrets sent where a careless client might put them: the token in
+    // a file URL's query, a reset link opened.
+    let user = admin_get(base, &format!("/_emulator/apps/1/users/{me}"))?;
+    let avatar = user["user"]["avatar"]
+        .as_str()
+        .ok_or("no avatar")?
+        .to_owned();
+    let status = |url: &str| {
+        ureq::get(url)
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .map(|r| r.status().as_u16())
+            .map_err(|e| format!("{url}: {e}"))
+    };
+    check(
+        status(&format!("{base}/blobs/{avatar}?token={token}"))? == 200,
+        || "the avatar is not readable with ?token=".to_owned(),
+    )?;
+    check(status(reset_link)? == 200, || {
+        "the reset link does not open".to_owned()
+    })?;
+
+    // The session, with a countdown that runs.
+    browser.click("#nav a[data-view=sessions]")?;
+    let row = format!("#all-sessions-table tr[data-session-id='{session}']");
+    let first = browser.wait_for(
+        "the SDK's session in the sessions view, counting down from two hours",
+        "const row = document.querySelector(arguments[0]); \
+         const left = row && row.querySelector('td.countdown').textContent; \
+         return left && /^(1:59:[0-5][0-9]|2:00:00)$/.test(left) \
+             && row.textContent.includes(arguments[1]) && row.textContent.includes('user') \
+             ? left : null;",
+        json!([row, fingerprint]),
+    )?;
+    browser.wait_for(
+        "the countdown to move",
+        "const cell = document.querySelector(arguments[0] + ' td.countdown'); \
+         return cell && cell.textContent !== arguments[1];",
+        json!([row, first]),
+    )?;
+    save_screenshot(browser, "sessions-view.png")?;
+    no_secret_in(browser, "#view-sessions", &[&token, reset_token])?;
+
+    // "Expire": the SDK's next call restores.
+    let before = restores.load(Ordering::SeqCst);
+    browser.click(&format!("{row} button"))?;
+    browser.wait_for(
+        "the session to be expired from the sessions view",
+        "const s = document.querySelector('#status'); \
+         return !s.hidden && s.className === 'ok' \
+             && s.textContent === `Session ${arguments[0]} expired.` \
+             && document.querySelector(arguments[1]) === null;",
+        json!([session, row]),
+    )?;
+    client.get_user(me).map_err(sdk)?;
+    check(restores.load(Ordering::SeqCst) == before + 1, || {
+        format!(
+            "expected a restore after the sessions view expired the session, saw {} then {}",
+            before,
+            restores.load(Ordering::SeqCst)
+        )
+    })?;
+    let restored = client
+        .session_token()
+        .map(|t| t.expose().to_owned())
+        .ok_or("no token after the restore")?;
+
+    // The requests, newest first: the call refused with the expired
+    // session's token (no user any more), the restore's new session, and
+    // the same call again with it.
+    browser.click("#nav a[data-view=requests]")?;
+    browser
+        .wait_for(
+            "the refused call, the restore and the call again in the requests view",
+            "const rows = [...document.querySelectorAll('#requests-table tbody tr')] \
+                 .map(r => [...r.cells].map(c => c.textContent)); \
+             const me = String(arguments[0]); \
+             const refused = rows.findIndex(c => c[2] === 'GET' && c[4] === '401' \
+                 && c[8] === arguments[1] && c[7] === '—'); \
+             if (refused < 0) return false; \
+             const created = rows.findIndex(c => c[2] === 'POST' && c[3] === '/session' \
+                 && c[4] === '201' && c[7] === me && c[8] !== arguments[1]); \
+             if (created < 0) return false; \
+             const again = rows.findIndex(c => c[2] === 'GET' && c[3] === rows[refused][3] \
+                 && c[4] === '200' && c[7] === me && c[8] === rows[created][8]); \
+             return again >= 0 && again < created && created < refused;",
+            json!([me, fingerprint]),
+        )
+        .map_err(|e| {
+            let rows = browser
+                .run(
+                    "return [...document.querySelectorAll('#requests-table tbody tr')] \
+                         .slice(0, 12).map(r => [...r.cells].map(c => c.textContent).join(' | '));",
+                    json!([]),
+                )
+                .unwrap_or_default();
+            format!("{e}; the newest rows: {rows}")
+        })?;
+    // Followed live: a new call shows up without a click.
+    let shown = browser.run(
+        "return document.querySelectorAll('#requests-table tbody tr').length;",
+        json!([]),
+    )?;
+    client.get_user(me).map_err(sdk)?;
+    browser.wait_for(
+        "a new request to appear by itself",
+        "return document.querySelectorAll('#requests-table tbody tr').length > arguments[0];",
+        json!([shown]),
+    )?;
+    browser.wait_for(
+        "the redacted token and reset link in the requests view",
+        "const text = document.querySelector('#requests-table').textContent; \
+         return text.includes('?token=[redacted]') \
+             && text.includes('/users/password/reset/[redacted]');",
+        json!([]),
+    )?;
+    save_screenshot(browser, "requests-view.png")?;
+    for view in ["#view-requests", "#view-sessions"] {
+        no_secret_in(browser, view, &[&token, &restored, reset_token])?;
+    }
+    no_error_shown(browser)
+}
+
+/// Neither the view's text nor the whole page's shows a secret: the given
+/// ones, the password, the auth secret; nor (in the view) the auth key.
+fn no_secret_in(browser: &Browser, view: &str, secrets: &[&str]) -> Result<(), String> {
+    let text = browser.run(
+        "return [document.querySelector(arguments[0]).innerText, document.body.innerText];",
+        json!([view]),
+    )?;
+    let (view_text, page_text) = (
+        text[0].as_str().unwrap_or_default(),
+        text[1].as_str().unwrap_or_default(),
+    );
+    let mut all: Vec<&str> = secrets.to_vec();
+    all.extend([PASSWORD, cube_emulator::DEFAULT_AUTH_SECRET]);
+    for secret in all.iter().filter(|s| s.len() >= 8) {
+        check(!page_text.contains(secret), || {
+            format!(
+                "the page shows a secret ({} characters) with {view}",
+                secret.len()
+            )
+        })?;
+    }
+    check(!view_text.contains(cube_emulator::DEFAULT_AUTH_KEY), || {
+        format!("{view} shows the auth key")
+    })
 }
 
 /// Saves a screenshot of the page as it is now under `target/`.
@@ -474,6 +675,39 @@ fn admin_get(base: &str, path: &str) -> Result<Value, String> {
         .body_mut()
         .read_json()
         .map_err(|e| format!("{path}: {e}"))
+}
+
+/// A new application session's token, as a script would make it.
+fn application_session(base: &str, auth_key: &str) -> Result<String, String> {
+    let session: Value = ureq::post(&format!("{base}/session"))
+        .send_json(json!({"application_id": 1, "auth_key": auth_key}))
+        .map_err(|e| format!("POST /session: {e}"))?
+        .body_mut()
+        .read_json()
+        .map_err(|e| format!("POST /session: {e}"))?;
+    session["session"]["token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no session: {session}"))
+}
+
+/// What `GET /users` (the v1 list) answers `token`: status and body.
+fn v1_list(base: &str, token: &str) -> Result<(u16, String), String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let mut answer = agent
+        .get(&format!("{base}/users"))
+        .header("CB-Token", token)
+        .call()
+        .map_err(|e| format!("GET /users: {e}"))?;
+    let status = answer.status().as_u16();
+    let body = answer
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| format!("GET /users: {e}"))?;
+    Ok((status, body))
 }
 
 /// A `width` × `height` RGB PNG (a gradient), stored without compression.

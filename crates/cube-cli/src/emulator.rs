@@ -1,23 +1,49 @@
-//! `cube emulator`: the local ConnectyCube server in the foreground. Its
+//! `cube emulator`: the local ConnectyCube server in the foreground, and
+//! `cube emulator exec`, which runs a command against a fresh one. Their
 //! flags and variables are the `cube-emulator` binary's own
-//! (`cube_emulator::cli::EmulatorArgs`, flattened here), and it runs
-//! through the same entry function, so the two cannot drift apart.
+//! (`cube_emulator::cli::EmulatorArgs`, flattened here), and the server
+//! runs through the same entry function, so they cannot drift apart.
+
+mod exec;
 
 use crate::error::{Failure, Result};
-use clap::Args;
+use clap::{Args, Subcommand};
 use cube_emulator::cli::{self, EmulatorArgs};
 
-/// The flags of `cube-emulator`.
+/// The flags of `cube-emulator`, or `exec` and its own.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, disable_help_subcommand = true)]
 pub(crate) struct EmulatorCommand {
+    #[command(subcommand)]
+    action: Option<Action>,
     #[command(flatten)]
     args: EmulatorArgs,
 }
 
+#[derive(Debug, Subcommand)]
+enum Action {
+    /// Start a fresh emulator, run CMD against it, stop the emulator, and
+    /// exit with CMD's status.
+    #[command(after_help = "CMD gets CUBE_API_URL, CUBE_APP_ID, CUBE_AUTH_KEY and \
+                            CUBE_AUTH_SECRET naming the emulator. It is in memory and on a \
+                            free port of 127.0.0.1 unless --data-dir, --in-memory or --listen \
+                            (or their variables) say otherwise; --import starts it from a data \
+                            set, --export-on-exit saves one when CMD has ended. The status is \
+                            CMD's, or 128 + the signal that ended it (127: CMD not found). \
+                            SIGINT or SIGTERM is passed on to CMD, which is killed if it has \
+                            not ended 10 s later; then the emulator stops.\n\
+                            Example: cube emulator exec -- cargo test")]
+    Exec(Box<exec::ExecCommand>),
+}
+
 /// Serves until Ctrl-C or SIGTERM; the ready line goes to stdout, logs to
-/// stderr. A start-up failure is status 1.
+/// stderr. A start-up failure is status 1. With `exec`, runs the command
+/// against a fresh emulator instead.
 pub(crate) fn run(command: EmulatorCommand) -> Result<()> {
-    cli::run(command.args).map_err(|e| Failure::refused(e.to_string()))
+    match command.action {
+        Some(Action::Exec(exec)) => exec::run(*exec),
+        None => cli::run(command.args).map_err(|e| Failure::refused(e.to_string())),
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,9 @@ pub(crate) enum Status {
     Usage,
     /// No answer: connection, TLS, timeout.
     Transport,
+    /// The status of a command `cube` ran for the user (`cube emulator
+    /// exec`): its own, passed on.
+    Exit(u8),
 }
 
 impl Status {
@@ -27,6 +30,7 @@ impl Status {
             Status::Refused => 1,
             Status::Usage => 2,
             Status::Transport => 3,
+            Status::Exit(code) => code,
         }
     }
 }
@@ -54,6 +58,12 @@ impl Failure {
 
     pub(crate) fn refused(message: impl Into<String>) -> Self {
         Self::new(Status::Refused, message)
+    }
+
+    /// Exits with `status` and says nothing: the command that gave it has
+    /// said what it had to.
+    pub(crate) fn exit(status: u8) -> Self {
+        Self::new(Status::Exit(status), "")
     }
 
     /// The message on one line, made safe for a terminal: line breaks and

@@ -36,8 +36,9 @@ fn main() -> ExitCode {
     let status = match commands::run(cli) {
         Ok(()) => 0,
         Err(failure) => {
-            if failure.status != error::Status::OutputClosed {
-                terminal::note(&failure.line());
+            let line = failure.line();
+            if failure.status != error::Status::OutputClosed && !line.is_empty() {
+                terminal::note(&line);
             }
             failure.status.code()
         }

@@ -40,20 +40,37 @@ use crate::{
 
 /// The `cube-emulator` command: its name, version and the emulator's
 /// flags. The binary parses this; other commands flatten [`EmulatorArgs`].
+// `--help` shows `about` and `long_about`, written for the people who run
+// the command (the doc comment above is for the library's readers).
 #[derive(Debug, Parser)]
-#[command(name = "cube-emulator", version)]
+#[command(
+    name = "cube-emulator",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT
+)]
 pub struct Cli {
     /// The emulator's flags.
     #[command(flatten)]
     pub args: EmulatorArgs,
 }
 
+/// The first line of `cube-emulator --help`.
+const ABOUT: &str = "A local ConnectyCube Auth & Users server, for tests and for working offline.";
+
+/// What `cube-emulator --help` says before the flags.
+const LONG_ABOUT: &str = "A local ConnectyCube Auth & Users server, for tests and for working \
+offline.\n\nIt answers the ConnectyCube REST API (sessions, users, password resets, sign-in with \
+Facebook, Twitter, Firebase or your own identity provider, and file uploads) and keeps its data \
+in a data directory, or only in memory. An admin API and a web UI at /_emulator/ set up \
+applications, move the clock, read the e-mails it sent, and save or load data sets.";
+
 /// The emulator's flags and their environment variables. Flatten them into
 /// a clap command with `#[command(flatten)]`; [`EmulatorArgs::into_config`]
 /// makes the configuration they ask for, [`run`] serves with them.
 #[derive(Clone, Args)]
 #[command(after_help = "Once it serves, it prints one line on stdout: \
-                  `cube-emulator listening on http://IP:PORT`. Logs go to stderr \
+                  cube-emulator listening on http://IP:PORT. Logs go to stderr \
                   (filter them with RUST_LOG). The web UI is at /_emulator/ui/. \
                   SIGINT (Ctrl-C) or SIGTERM stops it cleanly.")]
 pub struct EmulatorArgs {
@@ -92,7 +109,7 @@ pub struct EmulatorArgs {
         long,
         value_name = "N",
         default_value_t = DEFAULT_APP_ID,
-        value_parser = clap::value_parser!(i64).range(1..)
+        value_parser = clap::value_parser!(i64).range(1..=crate::limits::ID_MAX)
     )]
     app_id: i64,
 
@@ -114,8 +131,9 @@ pub struct EmulatorArgs {
     )]
     password_cost: Cost,
 
-    /// Require `Authorization: Bearer TOKEN` on /_emulator/* (the admin API
-    /// and the web UI); without one, only loopback clients may use them.
+    /// Require the header "Authorization: Bearer TOKEN" on /_emulator/*
+    /// (the admin API and the web UI); without a token, only clients on
+    /// this computer may use them.
     #[arg(
         long,
         value_name = "TOKEN",
@@ -151,9 +169,9 @@ pub struct EmulatorArgs {
     max_connections: Option<usize>,
 
     /// Start from the data set saved in DIR (by --export-on-exit or
-    /// POST /_emulator/export). It is checked whole first; a bad one stops
-    /// the start with the item at fault (status 1). The data directory must
-    /// hold no data yet.
+    /// POST /_emulator/export). All of it is checked first, by the rules
+    /// the API applies; a bad one stops the start, naming the file and line
+    /// at fault (status 1). The data directory must hold no data yet.
     #[arg(
         long,
         value_name = "DIR",
@@ -162,8 +180,10 @@ pub struct EmulatorArgs {
     )]
     import: Option<PathBuf>,
 
-    /// Save a data set in DIR at a clean stop (SIGINT, SIGTERM), replacing
-    /// the data set already there; DIR may be the --import one.
+    /// Save a data set in DIR at a clean stop (SIGINT, SIGTERM). DIR must be
+    /// missing, empty or hold a data set the emulator saved, which is then
+    /// replaced, leaving its other files (a README) alone; anything else is
+    /// refused at start. DIR may be the --import one.
     #[arg(
         long,
         value_name = "DIR",
@@ -171,6 +191,19 @@ pub struct EmulatorArgs {
         hide_env_values = true
     )]
     export_on_exit: Option<PathBuf>,
+
+    /// How many of the latest API requests the request log keeps (GET
+    /// /_emulator/requests, the web UI's Requests view), at most 100000;
+    /// 0 keeps none.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "CUBE_EMULATOR_REQUEST_LOG",
+        hide_env_values = true,
+        default_value_t = crate::limits::REQUEST_LOG_DEFAULT,
+        value_parser = parse_request_log
+    )]
+    request_log: usize,
 }
 
 /// `--password-cost`.
@@ -201,6 +234,7 @@ impl fmt::Debug for EmulatorArgs {
             .field("max_connections", &self.max_connections)
             .field("import", &self.import)
             .field("export_on_exit", &self.export_on_exit)
+            .field("request_log", &self.request_log)
             .finish()
     }
 }
@@ -230,6 +264,7 @@ impl EmulatorArgs {
             },
             import: self.import,
             export_on_exit: self.export_on_exit,
+            request_log: self.request_log,
             ..EmulatorConfig::default()
         }
     }
@@ -341,6 +376,20 @@ fn parse_connections(text: &str) -> Result<usize, String> {
         .ok_or_else(|| "expected a positive number of connections".to_owned())
 }
 
+/// A number of requests, at most [`crate::limits::REQUEST_LOG_MAX`].
+fn parse_request_log(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| crate::limits::request_log_ok(*n))
+        .ok_or_else(|| {
+            format!(
+                "expected a number of requests, at most {}",
+                crate::limits::REQUEST_LOG_MAX
+            )
+        })
+}
+
 /// Seconds, fractions allowed, more than 0 and at most 600.
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     text.trim()
@@ -386,6 +435,7 @@ mod tests {
         assert_eq!(c.provider_timeout, Duration::from_secs(5));
         assert_eq!((c.import, c.export_on_exit), (None, None));
         assert_eq!(c.limits.max_connections, None);
+        assert_eq!(c.request_log, crate::limits::REQUEST_LOG_DEFAULT);
     }
 
     #[test]
@@ -422,6 +472,10 @@ mod tests {
         assert_eq!(c.password_cost, PasswordCost::Production);
         assert_eq!(c.admin_token.as_deref(), Some("t"));
         assert_eq!(c.provider_timeout, Duration::from_millis(500));
+        assert_eq!(
+            parse(&["--app-id", "9007199254740991"]).unwrap().app_id,
+            (1 << 53) - 1
+        );
         let c = parse(&["--data-dir", "/tmp/x", "--in-memory"]).unwrap();
         assert_eq!(c.storage, Storage::InMemory);
     }
@@ -434,6 +488,7 @@ mod tests {
             &["--listen", "localhost"],
             &["--password-cost", "cheap"],
             &["--app-id", "0"],
+            &["--app-id", "9007199254740992"],
             &["--app-id", "x"],
             &["--admin-token", ""],
             &["--admin-token="],
@@ -445,6 +500,16 @@ mod tests {
         }
         for bad in ["0", "-1", "x", ""] {
             let err = parse(&["--max-connections", bad]).expect_err(bad);
+            assert_eq!(err.exit_code(), 2, "{bad}");
+        }
+        // The request log: none, up to its limit, not past it.
+        let max = crate::limits::REQUEST_LOG_MAX;
+        for good in [0, 1, max] {
+            let c = parse(&["--request-log", &good.to_string()]).unwrap();
+            assert_eq!(c.request_log, good);
+        }
+        for bad in [&(max + 1).to_string()[..], "-1", "x", ""] {
+            let err = parse(&["--request-log", bad]).expect_err(bad);
             assert_eq!(err.exit_code(), 2, "{bad}");
         }
         for bad in ["0", "-1", "x", "601", "NaN", "inf"] {

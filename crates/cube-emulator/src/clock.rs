@@ -69,6 +69,9 @@ const ISO: &[BorrowedFormatItem<'static>] =
 const HEADER: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
 const DATE_ONLY: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
+const HTTP_DATE: &[BorrowedFormatItem<'static>] = format_description!(
+    "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+);
 
 fn datetime(ts: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(ts).unwrap_or(OffsetDateTime::UNIX_EPOCH)
@@ -95,6 +98,17 @@ pub(crate) fn format_iso(ts: i64) -> String {
 /// `2026-11-24 16:47:57 UTC`, the form of `CB-Token-ExpirationDate`.
 pub(crate) fn format_header(ts: i64) -> String {
     datetime(ts).format(HEADER).unwrap_or_default()
+}
+
+/// `Tue, 24 Nov 2026 16:47:57 GMT`, the form of the `Date` header
+/// (IMF-fixdate, RFC 9110). A year outside 0–9999 is written as its
+/// nearest end, so the header always keeps its fixed shape.
+pub(crate) fn format_http_date(ts: i64) -> String {
+    const YEAR_0: i64 = -62_167_219_200;
+    const YEAR_10000: i64 = 253_402_300_800;
+    datetime(ts.clamp(YEAR_0, YEAR_10000 - 1))
+        .format(HTTP_DATE)
+        .unwrap_or_default()
 }
 
 /// Parses a date given to a filter: unix seconds, an RFC 3339 date-time,
@@ -139,6 +153,13 @@ mod tests {
     fn formats_and_parses() {
         assert_eq!(format_iso(1_544_010_993), "2018-12-05T11:56:33Z");
         assert_eq!(format_header(1_544_010_993), "2018-12-05 11:56:33 UTC");
+        assert_eq!(
+            format_http_date(1_544_010_993),
+            "Wed, 05 Dec 2018 11:56:33 GMT"
+        );
+        assert_eq!(format_http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(format_http_date(i64::MAX), "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(format_http_date(i64::MIN), "Sat, 01 Jan 0000 00:00:00 GMT");
         assert_eq!(parse_date("2018-12-05T11:56:33Z"), Some(1_544_010_993));
         assert_eq!(parse_date("2018-12-05 11:56:33 UTC"), Some(1_544_010_993));
         assert_eq!(parse_date("1544010993"), Some(1_544_010_993));

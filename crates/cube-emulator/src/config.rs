@@ -101,6 +101,10 @@ pub struct EmulatorConfig {
     /// data set there is replaced; anything else there is left alone and
     /// the export fails.
     pub export_on_exit: Option<PathBuf>,
+    /// How many requests the request log keeps (`--request-log`), at most
+    /// 100,000; `0` keeps none. The newest are kept; each entry is a few
+    /// hundred bytes at most (`GET /_emulator/requests`). Default 1,000.
+    pub request_log: usize,
 }
 
 impl Default for EmulatorConfig {
@@ -118,6 +122,7 @@ impl Default for EmulatorConfig {
             limits: Limits::default(),
             import: None,
             export_on_exit: None,
+            request_log: crate::limits::REQUEST_LOG_DEFAULT,
         }
     }
 }
@@ -140,6 +145,7 @@ impl fmt::Debug for EmulatorConfig {
             )
             .field("import", &self.import)
             .field("export_on_exit", &self.export_on_exit)
+            .field("request_log", &self.request_log)
             .finish_non_exhaustive()
     }
 }

@@ -67,18 +67,28 @@ impl Files {
         is_uid(uid).then(|| self.dir.join(uid))
     }
 
-    /// Copies `from` in as the file of `uid` (an import), through a
-    /// temporary file renamed into place.
-    pub(crate) fn install(&self, uid: &str, from: &Path) -> io::Result<()> {
+    /// Copies the `len` bytes of `from` in as the file of `uid` (an
+    /// import), through a temporary file renamed into place. A source
+    /// with more or fewer bytes (it changed since it was checked) is
+    /// refused.
+    pub(crate) fn install(&self, uid: &str, from: &mut dyn io::Read, len: u64) -> io::Result<()> {
         let target = self
             .path_of(uid)
             .ok_or_else(|| io::Error::other("not a uid"))?;
         let temp = self.dir.join(format!("{PARTIAL_PREFIX}{uid}"));
         let result = (|| {
-            std::fs::copy(from, &temp)?;
-            if self.durable {
-                std::fs::File::open(&temp)?.sync_all()?;
+            let mut out = std::fs::File::create(&temp)?;
+            let mut bounded = io::Read::take(&mut *from, len.saturating_add(1));
+            let copied = io::copy(&mut bounded, &mut out)?;
+            if copied != len {
+                return Err(io::Error::other(format!(
+                    "it has {copied} bytes where it had {len}: it changed while it was copied"
+                )));
             }
+            if self.durable {
+                out.sync_all()?;
+            }
+            drop(out);
             std::fs::rename(&temp, &target)?;
             if self.durable {
                 sync_dir(&self.dir)?;

@@ -27,6 +27,10 @@
 //! drop(emulator); // stops the server and closes its database
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! For an application's own tests, [`testing`] starts one in a line and
+//! drives it in process: seed users, move the clock, end sessions, read
+//! the outbox and the request log.
 
 mod b64;
 pub mod cli;
@@ -37,6 +41,7 @@ mod crypto;
 mod dataset;
 mod error;
 mod files;
+mod fingerprint;
 mod form;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -46,16 +51,20 @@ pub mod fuzzing;
 mod fuzzing;
 #[cfg(any(test, feature = "fuzzing"))]
 mod harness;
+mod head;
 mod inflow;
 mod limits;
 mod multipart;
 mod operations;
 mod providers;
+mod requests;
 mod router;
 mod server;
 mod settings;
 mod state;
 mod store;
+pub mod testing;
+mod user_fields;
 mod wire;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -107,6 +116,10 @@ pub enum StartError {
     /// A setting of [`EmulatorConfig`] cannot be used.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The folder of [`EmulatorConfig::export_on_exit`] cannot take an
+    /// export: refused before anything is served, so nothing is lost.
+    #[error(transparent)]
+    ExportTarget(ExportError),
 }
 
 /// Starts emulators. See [`Emulator::start`] and [`Emulator::start_blocking`].
@@ -123,6 +136,23 @@ impl Emulator {
                 "the admin token must not be empty; leave it unset to serve loopback peers only"
                     .into(),
             ));
+        }
+        if !limits::id_ok(config.app_id) {
+            return Err(StartError::Config(format!(
+                "the application id must be from 1 to {}",
+                limits::ID_MAX
+            )));
+        }
+        if let Some(target) = config.export_on_exit.clone() {
+            dataset::check_export_target(target)
+                .await
+                .map_err(StartError::ExportTarget)?;
+        }
+        if !limits::request_log_ok(config.request_log) {
+            return Err(StartError::Config(format!(
+                "the request log keeps at most {} requests",
+                limits::REQUEST_LOG_MAX
+            )));
         }
         let dir = match &config.storage {
             Storage::InMemory => None,
@@ -202,27 +232,27 @@ impl Emulator {
             }
             _ => format!("http://{addr}"),
         };
-        for app in &apps {
-            app.settings.warn_if_unsafe(app.id);
-        }
         // The application as stored wins over the flags (an existing one is kept).
         let app = apps.iter().find(|a| a.id == config.app_id).cloned();
-        let state = Arc::new(State::new(
-            store,
-            Clock::new(config.time_source.clone(), offset),
-            base_url.clone(),
-            config.admin_token.clone().map(Secret::new),
-            files,
-            upload_key,
-            providers::Providers::new(config.provider_timeout),
-            Passwords::new(config.password_cost),
-            apps,
-            config.limits.clone(),
-        ));
+        let state = Arc::new(
+            State::new(
+                store,
+                Clock::new(config.time_source.clone(), offset),
+                base_url.clone(),
+                config.admin_token.clone().map(Secret::new),
+                files,
+                upload_key,
+                providers::Providers::new(config.provider_timeout),
+                Passwords::new(config.password_cost),
+                apps,
+                config.limits.clone(),
+            )
+            .with_request_log(config.request_log),
+        );
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(server::run(
             listener,
-            state,
+            state.clone(),
             stop_rx,
             config.export_on_exit.clone(),
         ));
@@ -239,6 +269,8 @@ impl Emulator {
             stop,
             task: Some(task),
             thread: None,
+            state,
+            runtime: tokio::runtime::Handle::current(),
         })
     }
 
@@ -301,6 +333,10 @@ pub struct RunningEmulator {
     stop: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<Result<(), ExportError>>>,
     thread: Option<std::thread::JoinHandle<Result<(), ExportError>>>,
+    /// What the testing API drives, in process.
+    state: Arc<State>,
+    /// The runtime it serves on.
+    runtime: tokio::runtime::Handle,
 }
 
 impl std::fmt::Debug for RunningEmulator {

@@ -10,7 +10,7 @@ use http::{Method, Request, Response};
 use http_body_util::{Either, Full};
 use serde_json::{Map, Value};
 
-use crate::clock::format_header;
+use crate::clock::{format_header, format_http_date};
 use crate::conns::Activity;
 use crate::error::ApiError;
 use crate::files::FileBody;
@@ -19,6 +19,8 @@ use crate::operations::{
     Body, Ctx, Expiry, Outcome, Reply, admin, admin_data, blobs, fake, reset, search, session, ui,
     users,
 };
+use crate::operations::{admin_requests, admin_sessions};
+use crate::requests::Trace;
 use crate::state::State;
 use crate::store::users::Key;
 use crate::wire;
@@ -120,8 +122,10 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
                 (&M::GET, ["apps", id, "users", user, "sessions"]) => {
                     admin_data::user_sessions(ctx, id, user).await
                 }
-                (&M::POST, ["sessions", id, "expire"]) => admin_data::expire_session(ctx, id).await,
-                (&M::DELETE, ["sessions", id]) => admin_data::destroy_session(ctx, id).await,
+                (&M::GET, ["sessions"]) => admin_sessions::list(ctx).await,
+                (&M::POST, ["sessions", id, "expire"]) => admin_sessions::expire(ctx, id).await,
+                (&M::DELETE, ["sessions", id]) => admin_sessions::destroy(ctx, id).await,
+                (&M::GET, ["requests"]) => admin_requests::list(ctx).await,
                 (&M::GET, ["blobs", uid]) => admin_data::blob_bytes(ctx, uid).await,
                 (&M::POST, ["providers", provider @ ("facebook" | "twitter"), "tokens"]) => {
                     fake::register(ctx, provider).await
@@ -147,6 +151,8 @@ pub(crate) struct Connection {
 /// Handles one HTTP request. Never fails: every problem is an error reply.
 /// Everything under `/_emulator/` answers without CORS headers (no page of
 /// another origin may read it); the ConnectyCube API allows any origin.
+/// Every answer carries `Date`, read from the emulator's clock (moved by
+/// the admin API), as the public service's answers carry its own.
 pub(crate) async fn handle<B>(
     state: Arc<State>,
     req: Request<B>,
@@ -168,20 +174,30 @@ where
     let admin = decoded
         .as_ref()
         .is_none_or(|d| d.first().is_some_and(|s| s == "_emulator"));
-    let mut response = match decoded {
-        None => respond(Err(ApiError::bad_request("Malformed path")), None),
-        Some(_) if parts.method == Method::OPTIONS => {
+    let mut trace = Trace::begin(&state, &parts, decoded.as_deref());
+    let mut response = match (crate::head::check(&parts), decoded) {
+        (Err(err), _) => respond(Err(err), None),
+        (Ok(()), None) => respond(Err(ApiError::bad_request("Malformed path")), None),
+        (Ok(()), Some(_)) if parts.method == Method::OPTIONS => {
             if admin {
                 admin_preflight(&state, &parts, &conn)
             } else {
                 preflight(&parts.headers)
             }
         }
-        Some(decoded) => serve(state, parts, body, conn, &decoded).await,
+        (Ok(()), Some(decoded)) => {
+            serve(state.clone(), parts, body, conn, &decoded, trace.as_mut()).await
+        }
     };
+    if let Some(trace) = trace {
+        trace.finish(response.status().as_u16());
+    }
     let headers = response.headers_mut();
     if !admin {
         allow_any_origin(headers);
+    }
+    if let Ok(date) = HeaderValue::from_str(&format_http_date(state.clock.now())) {
+        headers.insert(http::header::DATE, date);
     }
     headers.insert(
         "x-content-type-options",
@@ -223,6 +239,7 @@ async fn serve<B>(
     body: B,
     conn: Connection,
     decoded: &[String],
+    mut trace: Option<&mut Trace>,
 ) -> Response<ResponseBody>
 where
     B: hyper::body::Body<Data = Bytes>,
@@ -269,6 +286,9 @@ where
         None => None,
     };
     let deadline = session.as_ref().map(|s| s.deadline);
+    if let (Some(trace), Some(session)) = (trace.as_deref_mut(), &session) {
+        trace.session(session);
+    }
 
     let query = match wire::parse_pairs(parts.uri.query().unwrap_or_default()) {
         Ok(query) => query,
@@ -301,6 +321,9 @@ where
     };
     let started = std::time::Instant::now();
     let outcome = route(&ctx, &parts.method, &segments).await;
+    if let Some(trace) = trace {
+        trace.outcome(&parts.method, &segments, &outcome);
+    }
     let response = respond(outcome, deadline);
     tracing::debug!(
         method = %parts.method,
@@ -508,15 +531,18 @@ fn ui_headers(headers: &mut http::HeaderMap) {
 }
 
 /// Browser apps on another origin (a dev server on another port) may call
-/// the emulator: every response allows any origin and exposes the expiry
-/// header to scripts.
+/// the emulator: every response allows any origin and exposes to scripts
+/// the expiry header and `Date` (a client signs with the server's time).
 fn allow_any_origin(headers: &mut http::HeaderMap) {
     headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
     headers.insert(
         "access-control-expose-headers",
-        HeaderValue::from_static("CB-Token-ExpirationDate"),
+        HeaderValue::from_static(EXPOSED_HEADERS),
     );
 }
+
+/// What `Access-Control-Expose-Headers` lists, as the public service's.
+pub(crate) const EXPOSED_HEADERS: &str = "CB-Token-ExpirationDate, Date";
 
 /// Answers a CORS preflight: any method of the API, the headers asked for.
 fn preflight(request: &http::HeaderMap) -> Response<ResponseBody> {
@@ -567,7 +593,8 @@ fn admin_preflight(
 mod tests {
     //! The router driven in-process with arbitrary requests: whatever
     //! arrives (JSON, forms, multipart, raw bytes; deep, huge or broken),
-    //! the answer is never a 5xx, and errors use the object form.
+    //! the answer is never a 5xx, and errors use the object form but for
+    //! the messages the public service sends in the array form.
 
     use proptest::prelude::*;
     use serde_json::json;
@@ -888,8 +915,12 @@ mod tests {
                 if answer.status >= 400
                     && let Ok(value) = serde_json::from_slice::<Value>(&answer.body)
                 {
-                    prop_assert!(value["errors"].is_object(), "{method} {uri}: {value}");
+                    prop_assert!(
+                        crate::error::well_formed_body(&value),
+                        "{method} {uri}: {value}"
+                    );
                 }
+                prop_assert!(answer.headers.contains_key(http::header::DATE));
                 Ok(())
             },
         );

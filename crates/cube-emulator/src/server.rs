@@ -71,7 +71,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: watch::Rece
                     // Full: the connection that has waited longest on its
                     // client makes room; if all are busy, this one is told so.
                     if !connections.make_room() {
-                        refuse(&stream);
+                        refuse(&stream, state.clock.now());
                         continue;
                     }
                     // Small request/response pairs: don't wait for Nagle.
@@ -132,12 +132,13 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: watch::Rece
 }
 
 /// Tells a client the emulator is full (without waiting on it) and
-/// closes its connection.
-fn refuse(stream: &tokio::net::TcpStream) {
+/// closes its connection; `now` is the emulator clock's, for `Date`.
+fn refuse(stream: &tokio::net::TcpStream, now: i64) {
     const BODY: &str = r#"{"errors":{"base":["Too many connections; try again shortly"]}}"#;
     let answer = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\n\
-         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{BODY}",
+         date: {}\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{BODY}",
+        crate::clock::format_http_date(now),
         BODY.len()
     );
     let _ = stream.try_write(answer.as_bytes());

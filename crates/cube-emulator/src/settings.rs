@@ -70,19 +70,6 @@ impl AppSettings {
             && self.firebase_jwks_url.is_none()
     }
 
-    /// Says in the log that `app_id` accepts unsigned Firebase ID tokens,
-    /// when it does: it is the emulator's one deliberately unsafe default.
-    pub(crate) fn warn_if_unsafe(&self, app_id: i64) {
-        if self.accepts_unsigned_firebase() {
-            tracing::warn!(
-                app_id,
-                "the application accepts unsigned Firebase ID tokens (as the Firebase Auth \
-                 Emulator issues them), so anyone can sign in as any Firebase user; set \
-                 firebase_jwks_url or firebase_jwks, or firebase_accept_unsigned=false, to refuse them"
-            );
-        }
-    }
-
     /// Reads stored settings; anything unreadable keeps its default.
     pub(crate) fn from_stored(text: &str) -> Self {
         let mut settings = Self::default();

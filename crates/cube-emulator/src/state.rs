@@ -18,9 +18,11 @@ use crate::clock::Clock;
 use crate::crypto::{Passwords, Secret, StoredHash, TokenHash, hash_token};
 use crate::error::ApiError;
 use crate::files::Files;
+use crate::fingerprint::Fingerprints;
 use crate::inflow::BodyBudget;
-use crate::limits::{Limits, MAX_CACHED_SESSIONS, SESSION_TTL};
+use crate::limits::{Limits, MAX_CACHED_SESSIONS, REQUEST_LOG_DEFAULT, SESSION_TTL};
 use crate::providers::Providers;
+use crate::requests::RequestLog;
 use crate::store::Store;
 use crate::store::apps::{self, App};
 use crate::store::sessions::{self, SessionRow};
@@ -49,6 +51,10 @@ pub(crate) struct State {
     pub(crate) limits: Limits,
     /// The memory request bodies share.
     pub(crate) body_budget: Arc<BodyBudget>,
+    /// The last requests of the ConnectyCube API.
+    pub(crate) requests: RequestLog,
+    /// What names a session in lists and logs, instead of its token.
+    pub(crate) fingerprints: Fingerprints,
     passwords: Passwords,
     /// A hash at the current cost of no one's password: checking a
     /// password for a login that does not exist costs what a wrong
@@ -93,6 +99,8 @@ impl State {
             base_url,
             admin_token,
             files,
+            requests: RequestLog::new(REQUEST_LOG_DEFAULT),
+            fingerprints: Fingerprints::new(&upload_key),
             upload_key,
             providers,
             body_budget: Arc::new(BodyBudget::new(limits.body_memory)),
@@ -106,6 +114,12 @@ impl State {
             generation: AtomicU64::new(0),
             pending: Mutex::new(Pending::default()),
         }
+    }
+
+    /// This state with a request log of `entries` (`0`: none).
+    pub(crate) fn with_request_log(mut self, entries: usize) -> Self {
+        self.requests = RequestLog::new(entries);
+        self
     }
 
     // ---- applications ----

@@ -16,6 +16,38 @@ fn health() {
 }
 
 #[test]
+fn an_application_id_leaves_room_for_the_next_one() {
+    let emu = Emu::start();
+    let largest = (1_i64 << 53) - 1;
+    for id in [largest + 1, i64::MAX] {
+        let resp = emu.post(
+            "/_emulator/apps",
+            None,
+            json!({"id": id, "auth_key": format!("k{id}"), "auth_secret": "s"}),
+        );
+        resp.assert(422);
+        assert_eq!(
+            resp.error("id"),
+            "must be an integer from 1 to 9007199254740991"
+        );
+    }
+    emu.post(
+        "/_emulator/apps",
+        None,
+        json!({"id": largest, "auth_key": "largest", "auth_secret": "s"}),
+    )
+    .assert(201);
+    // The one after it still has an id.
+    let next = emu.post(
+        "/_emulator/apps",
+        None,
+        json!({"auth_key": "next", "auth_secret": "s"}),
+    );
+    next.assert(201);
+    assert_eq!(next.body["app"]["id"], largest + 1);
+}
+
+#[test]
 fn apps_are_created_and_used() {
     let emu = Emu::start();
     let resp = emu.post(

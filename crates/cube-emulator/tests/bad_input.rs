@@ -8,11 +8,12 @@ use common::Emu;
 use serde_json::{Value, json};
 
 #[track_caller]
-fn assert_error_object(resp: &common::Resp, status: u16) {
+fn assert_error_body(resp: &common::Resp, status: u16) {
     resp.assert(status);
     assert!(
-        resp.body["errors"].is_object(),
-        "error bodies use the object form: {}",
+        common::well_formed_error(&resp.body),
+        "error bodies use the object form, or the array form for the public service's \
+         array-form messages: {}",
         resp.text
     );
 }
@@ -30,7 +31,7 @@ fn malformed_json_and_queries_are_400() {
             Some(body.into()),
             "application/json",
         );
-        assert_error_object(&resp, 400);
+        assert_error_body(&resp, 400);
         let resp = emu.send(
             "POST",
             "/session",
@@ -38,7 +39,7 @@ fn malformed_json_and_queries_are_400() {
             Some(body.into()),
             "application/json",
         );
-        assert_error_object(&resp, 400);
+        assert_error_body(&resp, 400);
     }
     // Raw bytes that are not UTF-8, as JSON and as a form: 400 both ways.
     let invalid_utf8 =
@@ -51,10 +52,10 @@ fn malformed_json_and_queries_are_400() {
         invalid_utf8.clone(),
         "application/json",
     );
-    assert_error_object(&resp, 400);
+    assert_error_body(&resp, 400);
     assert_eq!(resp.error("base"), "Malformed JSON body");
     let resp = emu.send_raw("POST", "/users", &auth, invalid_utf8, "text/plain");
-    assert_error_object(&resp, 400);
+    assert_error_body(&resp, 400);
     let form = b"user[login]=\xff\xfe&user[password]=password123".to_vec();
     let resp = emu.send_raw(
         "POST",
@@ -63,7 +64,7 @@ fn malformed_json_and_queries_are_400() {
         form,
         "application/x-www-form-urlencoded",
     );
-    assert_error_object(&resp, 400);
+    assert_error_body(&resp, 400);
     assert_eq!(resp.error("base"), "Malformed form body");
     // Percent-encoded bytes that are not UTF-8 are refused the same way.
     let resp = emu.send_raw(
@@ -73,14 +74,14 @@ fn malformed_json_and_queries_are_400() {
         b"user[login]=%ff%fe&user[password]=password123".to_vec(),
         "application/x-www-form-urlencoded",
     );
-    assert_error_object(&resp, 400);
+    assert_error_body(&resp, 400);
 
     for query in [
         "/users/v2?login=%zz",
         "/users?page=%",
         "/users/by_login?login=%e9",
     ] {
-        assert_error_object(&emu.get(query, Some(&app)), 400);
+        assert_error_body(&emu.get(query, Some(&app)), 400);
     }
     let form = "user[login=broken&user[password]=password123".to_owned();
     let resp = emu.send(
@@ -90,8 +91,8 @@ fn malformed_json_and_queries_are_400() {
         Some(form),
         "application/x-www-form-urlencoded",
     );
-    assert_error_object(&resp, 400);
-    assert_error_object(&emu.get("/users/%zz", Some(&app)), 400);
+    assert_error_body(&resp, 400);
+    assert_error_body(&emu.get("/users/%zz", Some(&app)), 400);
 }
 
 #[test]
@@ -142,7 +143,7 @@ fn deeply_nested_form_keys_are_400_and_the_emulator_lives_on() {
     ] {
         let body = format!("{}=1&{session}", deep_form_key(7_001));
         let resp = emu.send_raw("POST", path, &headers, body.into_bytes(), form);
-        assert_error_object(&resp, 400);
+        assert_error_body(&resp, 400);
         assert_eq!(resp.error("base"), "Parameters are nested too deeply");
     }
     // The same key in a signed request (its flattening once grew with the
@@ -153,19 +154,19 @@ fn deeply_nested_form_keys_are_400_and_the_emulator_lives_on() {
         common::unix_now(),
         "0".repeat(40)
     );
-    assert_error_object(
+    assert_error_body(
         &emu.send_raw("POST", "/session", &[], body.into_bytes(), form),
         400,
     );
-    // At the limit the body parses (and names no credentials: 401); one
-    // level more is 400. JSON bodies follow the same limit.
+    // At the limit the body parses (and names no credentials: 401
+    // Unauthorized); one level more is 400. JSON bodies follow the same limit.
     let at_limit = format!("{}=1&{session}", deep_form_key(32));
-    assert_error_object(
+    assert_error_body(
         &emu.send_raw("POST", "/session", &[], at_limit.into_bytes(), form),
         401,
     );
     let past = format!("{}=1&{session}", deep_form_key(33));
-    assert_error_object(
+    assert_error_body(
         &emu.send_raw("POST", "/session", &[], past.into_bytes(), form),
         400,
     );
@@ -176,7 +177,7 @@ fn deeply_nested_form_keys_are_400_and_the_emulator_lives_on() {
             "}".repeat(levels - 1)
         )
     };
-    assert_error_object(
+    assert_error_body(
         &emu.send_raw(
             "POST",
             "/session",
@@ -186,7 +187,7 @@ fn deeply_nested_form_keys_are_400_and_the_emulator_lives_on() {
         ),
         401,
     );
-    assert_error_object(
+    assert_error_body(
         &emu.send_raw(
             "POST",
             "/session",
@@ -214,7 +215,7 @@ fn a_signed_body_whose_flattening_would_explode_is_400() {
     body["timestamp"] = json!(common::unix_now());
     body["signature"] = json!("0".repeat(40));
     let resp = emu.post("/session", None, body);
-    assert_error_object(&resp, 400);
+    assert_error_body(&resp, 400);
     assert_eq!(resp.error("base"), "The signed parameters are too long");
     emu.get("/_emulator/health", None).assert(200);
 }
@@ -225,10 +226,10 @@ fn bodies_over_one_mebibyte_are_413() {
     let app = emu.app_session();
     let big = json!({"user": {"login": "big", "password": "password123", "custom_data": "x".repeat(1 << 20)}});
     let resp = emu.post("/users", Some(&app), big);
-    assert_error_object(&resp, 413);
+    assert_error_body(&resp, 413);
     // Just under the limit parses (and then fails validation, not size).
     let near = json!({"user": {"login": "big", "password": "password123", "custom_data": "x".repeat(1_000_000)}});
-    assert_error_object(&emu.post("/users", Some(&app), near), 422);
+    assert_error_body(&emu.post("/users", Some(&app), near), 422);
     emu.get("/users/by_login?login=big", Some(&app)).assert(404);
     emu.get("/_emulator/health", None).assert(200);
 }
@@ -252,7 +253,7 @@ fn unknown_routes_and_methods_are_404() {
             Some("{}".into()),
             "application/json",
         );
-        assert_error_object(&resp, 404);
+        assert_error_body(&resp, 404);
         assert_eq!(
             resp.error("base"),
             "Entity you are looking for was not found"
@@ -323,7 +324,7 @@ fn garbage_never_yields_a_500_or_changes_state() {
                 );
                 if resp.status >= 400 {
                     assert!(
-                        resp.body["errors"].is_object(),
+                        common::well_formed_error(&resp.body),
                         "{method} {path} {body}: {}",
                         resp.text
                     );
@@ -396,6 +397,13 @@ fn browsers_may_call_from_another_origin() {
     assert_eq!(resp.headers["access-control-allow-origin"], "*");
     assert_eq!(
         resp.headers["access-control-expose-headers"],
-        "CB-Token-ExpirationDate"
+        "CB-Token-ExpirationDate, Date"
+    );
+    // Errors and the preflight expose them too.
+    let resp = emu.get("/users/1", None);
+    resp.assert(401);
+    assert_eq!(
+        resp.headers["access-control-expose-headers"],
+        "CB-Token-ExpirationDate, Date"
     );
 }

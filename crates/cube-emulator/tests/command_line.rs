@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-const VARIABLES: [&str; 7] = [
+const VARIABLES: [&str; 8] = [
     "CUBE_EMULATOR_LISTEN",
     "CUBE_EMULATOR_DATA_DIR",
     "CUBE_EMULATOR_PASSWORD_COST",
@@ -17,6 +17,7 @@ const VARIABLES: [&str; 7] = [
     "CUBE_EMULATOR_PROVIDER_TIMEOUT",
     "CUBE_EMULATOR_IMPORT",
     "CUBE_EMULATOR_EXPORT_ON_EXIT",
+    "CUBE_EMULATOR_REQUEST_LOG",
 ];
 
 /// The binary with a clean environment (none of its variables) plus `env`.
@@ -138,6 +139,24 @@ fn help_names_every_flag_and_its_variable() {
         "/_emulator/ui/",
     ] {
         assert!(help.contains(explained), "{explained} missing from\n{help}");
+    }
+}
+
+#[test]
+fn help_is_written_for_people() {
+    for flag in ["--help", "-h"] {
+        let help = text(&run(&[flag], &[]).stdout);
+        let first = help.lines().next().unwrap_or_default();
+        assert_eq!(
+            first, "A local ConnectyCube Auth & Users server, for tests and for working offline.",
+            "{flag}"
+        );
+        // No rustdoc or Markdown: no links to items, no code spans.
+        assert!(
+            !help.contains('`') && !help.contains("[`"),
+            "{flag}:\n{help}"
+        );
+        assert!(!help.contains("flatten"), "{flag}:\n{help}");
     }
 }
 
@@ -397,8 +416,6 @@ fn a_signal_right_after_the_ready_line_is_a_clean_stop() {
 fn an_export_on_exit_that_cannot_be_written_is_status_1() {
     let dir = std::env::temp_dir().join(format!("cube-emulator-cli-exit-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("notes.txt"), "keep me").unwrap();
     let target = dir.to_str().unwrap().to_owned();
     let mut child = command(
         &[
@@ -415,6 +432,8 @@ fn an_export_on_exit_that_cannot_be_written_is_status_1() {
     .spawn()
     .expect("the binary starts");
     common::ready_url(&mut child);
+    // Usable at start (and made then); by the stop, other files are there.
+    let written = std::fs::write(dir.join("notes.txt"), "keep me");
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -427,6 +446,7 @@ fn an_export_on_exit_that_cannot_be_written_is_status_1() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let out = child.wait_with_output().unwrap();
+    written.unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let last = stderr.lines().last().unwrap_or_default();
@@ -439,4 +459,39 @@ fn an_export_on_exit_that_cannot_be_written_is_status_1() {
         "keep me"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_request_log_size_comes_from_its_flag_or_variable_within_its_limit() {
+    let capacity = |server: &Server| {
+        let mut answer = common::agent()
+            .get(&format!("{}/_emulator/requests", server.base_url))
+            .call()
+            .unwrap();
+        let body: serde_json::Value = answer.body_mut().read_json().unwrap();
+        body["capacity"].as_u64()
+    };
+    let listen = ("CUBE_EMULATOR_LISTEN", "127.0.0.1:0");
+    let server = Server::start(&["--in-memory"], &[listen]);
+    assert_eq!(capacity(&server), Some(1000));
+    drop(server);
+    let server = Server::start(
+        &["--in-memory"],
+        &[listen, ("CUBE_EMULATOR_REQUEST_LOG", "100000")],
+    );
+    assert_eq!(capacity(&server), Some(100_000));
+    drop(server);
+    let server = Server::start(
+        &["--in-memory", "--request-log", "0"],
+        &[listen, ("CUBE_EMULATOR_REQUEST_LOG", "7")],
+    );
+    assert_eq!(capacity(&server), Some(0));
+    drop(server);
+    let reason = "at most 100000";
+    assert_refused(&["--in-memory", "--request-log", "100001"], &[], reason);
+    assert_refused(
+        &["--in-memory"],
+        &[("CUBE_EMULATOR_REQUEST_LOG", "100001")],
+        reason,
+    );
 }

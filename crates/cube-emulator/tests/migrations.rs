@@ -2,7 +2,7 @@
 //! database written by the last release before versioned migrations
 //! (`testdata/release-0.sql`, made by `testdata/make-release-0.sh`) opens
 //! with every user and session, searchable, its provider sign-ins still
-//! finding their users.
+//! finding their users; each later step, from the version before it.
 
 mod common;
 
@@ -15,7 +15,7 @@ use cube_emulator::{EmulatorConfig, Storage};
 use serde_json::{Value, json};
 
 /// The schema version this emulator writes.
-const LATEST: i64 = 3;
+const LATEST: i64 = 4;
 /// A minute after the release-0 data set was written: its sessions live.
 const RELEASE_0_NOW: i64 = 1_796_036_861 + 60;
 
@@ -35,6 +35,15 @@ fn user_version(dir: &Path) -> i64 {
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap()
 }
+
+/// Takes a database of the latest version back to version 3: its
+/// `external_user_id` text again.
+const BACK_TO_VERSION_3: &str = "
+    DROP INDEX users_external_user_id;
+    ALTER TABLE users DROP COLUMN external_user_id;
+    ALTER TABLE users RENAME COLUMN legacy_external_user_id TO external_user_id;
+    CREATE INDEX users_external_user_id ON users(app_id, external_user_id);
+    PRAGMA user_version = 3;";
 
 fn start(dir: &Path, now: i64) -> Emu {
     Emu::with(EmulatorConfig {
@@ -74,6 +83,7 @@ fn a_version_2_database_gains_search_versions() {
     }
     drop(emu);
     let conn = rusqlite::Connection::open(dir.join("emulator.sqlite3")).unwrap();
+    conn.execute_batch(BACK_TO_VERSION_3).unwrap();
     conn.execute_batch(
         "DROP TABLE search_versions; DROP INDEX users_app_guest_expiry; PRAGMA user_version = 2;",
     )
@@ -95,6 +105,57 @@ fn a_version_2_database_gains_search_versions() {
     assert_eq!(total(&emu), 4);
     drop(emu);
     assert_eq!(user_version(&dir), LATEST);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A database of version 3 (`external_user_id` as text): digit strings
+/// become their numbers, other text is kept aside and no longer served.
+#[test]
+fn a_version_3_database_gains_numeric_external_user_ids() {
+    let dir = temp_dir("migrate-v3");
+    let emu = start(&dir, common::FROZEN_AT);
+    for login in ["plain", "padded", "worded", "huge", "none"] {
+        emu.sign_up(json!({"login": login, "password": "password123"}));
+    }
+    drop(emu);
+    let conn = rusqlite::Connection::open(dir.join("emulator.sqlite3")).unwrap();
+    conn.execute_batch(BACK_TO_VERSION_3).unwrap();
+    conn.execute_batch(
+        "UPDATE users SET external_user_id = '42' WHERE login = 'plain';
+         UPDATE users SET external_user_id = '007' WHERE login = 'padded';
+         UPDATE users SET external_user_id = 'ext-1' WHERE login = 'worded';
+         UPDATE users SET external_user_id = '99999999999999999999' WHERE login = 'huge';",
+    )
+    .unwrap();
+    drop(conn);
+    assert_eq!(user_version(&dir), 3);
+
+    let emu = start(&dir, common::FROZEN_AT);
+    let app = emu.app_session();
+    for (login, expected) in [
+        ("plain", json!(42)),
+        ("padded", json!(7)),
+        ("worded", Value::Null),
+        ("huge", Value::Null),
+        ("none", Value::Null),
+    ] {
+        let user = emu.get(&format!("/users/by_login?login={login}"), Some(&app));
+        assert_eq!(user.body["user"]["external_user_id"], expected, "{login}");
+    }
+    let found = emu.get("/users/external/7", Some(&app));
+    assert_eq!(found.body["user"]["login"], "padded");
+    drop(emu);
+    assert_eq!(user_version(&dir), LATEST);
+    let conn = rusqlite::Connection::open(dir.join("emulator.sqlite3")).unwrap();
+    let kept: Vec<String> = conn
+        .prepare("SELECT legacy_external_user_id FROM users WHERE legacy_external_user_id IS NOT NULL ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(kept, ["ext-1", "99999999999999999999"]);
+    drop(conn);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -15,7 +15,7 @@ use ring::rand::SystemRandom;
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use serde_json::{Value, json};
 
-const UNAUTHORIZED: &str = r#"{"errors":{"base":["Unauthorized"]}}"#;
+const UNAUTHORIZED: &str = r#"{"errors":["Unauthorized"]}"#;
 
 /// Signs in with `extra` both ways: a new session, and an application
 /// session upgraded with `POST /login`. Returns the user ids.
@@ -32,7 +32,7 @@ fn sign_in_both_ways(emu: &Emu, extra: Value) -> (i64, i64) {
     (by_session, by_login)
 }
 
-/// Both ways are refused with `401 Unauthorized`.
+/// Both ways are refused with `401 {"errors": ["Unauthorized"]}`.
 #[track_caller]
 fn refused_both_ways(emu: &Emu, extra: Value) {
     let created = emu.create_session(extra.clone());
@@ -712,7 +712,8 @@ fn unsigned_firebase_tokens_are_refused_once_a_key_set_is_configured() {
 
 /// An IdP that answers by token: `uid-N` → `{"user": {"id": N}}`, `str-X`
 /// → a string id, `fail` → 500, `nouid` → no id, `html` → not JSON,
-/// `slow` → answers after 2 s.
+/// `slow` → answers after 2 s, `echo-X` → 403 repeating the token, `gone`
+/// → 404 with no body; any other → 401 `{}`.
 fn idp() -> TestServer {
     TestServer::start(|target| {
         let token = query_param(target, "token").unwrap_or_default().to_owned();
@@ -723,6 +724,12 @@ fn idp() -> TestServer {
             }
             t if t.starts_with("str-") => ok(json!({"user": {"id": &t[4..]}})),
             "fail" => (500, json!({"error": "boom"}).to_string(), Duration::ZERO),
+            "gone" => (404, String::new(), Duration::ZERO),
+            t if t.starts_with("echo-") => (
+                403,
+                json!({"error": format!("token {t} is revoked")}).to_string(),
+                Duration::ZERO,
+            ),
             "nouid" => ok(json!({"user": {}})),
             "html" => (200, "<html>".to_owned(), Duration::ZERO),
             "slow" => (
@@ -755,16 +762,29 @@ fn cidp_both_ways(emu: &Emu, login: &str) -> (i64, i64) {
     )
 }
 
+/// Both ways are refused with `422` and exactly `body`.
 #[track_caller]
-fn cidp_refused(emu: &Emu, login: &str) {
+fn cidp_refused(emu: &Emu, login: &str, body: &str) {
     let created = emu.create_session(cidp_login(login));
-    created.assert(401);
-    assert_eq!(created.text, UNAUTHORIZED);
+    created.assert(422);
+    assert_eq!(created.text, body);
     let token = emu.app_session();
     let upgraded = emu.post("/login", Some(&token), login_body(login));
-    upgraded.assert(401);
-    assert_eq!(upgraded.text, UNAUTHORIZED);
+    upgraded.assert(422);
+    assert_eq!(upgraded.text, body);
 }
+
+/// The array-form refusal for the IdP's `status`, then what follows it
+/// (`With empty response`, `Response "<body>"`, or nothing without an
+/// answer).
+fn remote_refusal(status: u16, rest: &str) -> String {
+    json!({"errors": [format!(
+        "Bad Authentication data. Unauthorized on remote side. Status: {status}.{rest}"
+    )]})
+    .to_string()
+}
+
+const UID_REQUIRED: &str = r#"{"errors":{"base":["Custom Identity Provider uid is required"]}}"#;
 
 fn with_idp(emu: &Emu, idp: &TestServer) {
     settings(
@@ -804,21 +824,42 @@ fn custom_identity_provider_signs_in_and_creates_users() {
 }
 
 #[test]
-fn custom_identity_provider_failures_are_unauthorized() {
+fn custom_identity_provider_failures_are_422() {
     let emu = Emu::with(EmulatorConfig {
         provider_timeout: Duration::from_millis(400),
         ..EmulatorConfig::default()
     });
     let server = idp();
     with_idp(&emu, &server);
-    cidp_refused(&emu, "fail");
-    cidp_refused(&emu, "nouid");
-    cidp_refused(&emu, "html");
-    cidp_refused(&emu, "denied");
-    // A timeout is a 401 too, soon after the configured limit.
+    // A refusal names the IdP's status and repeats its answer...
+    cidp_refused(
+        &emu,
+        "fail",
+        &remote_refusal(500, r#"Response "{\"error\":\"boom\"}""#),
+    );
+    cidp_refused(&emu, "denied", &remote_refusal(401, r#"Response "{}""#));
+    cidp_refused(&emu, "gone", &remote_refusal(404, "With empty response"));
+    // ... without the token the client sent.
+    cidp_refused(
+        &emu,
+        "echo-s3cret",
+        &remote_refusal(
+            403,
+            r#"Response "{\"error\":\"token [FILTERED] is revoked\"}""#,
+        ),
+    );
+    // A 2xx answer without the uid, or not JSON at all.
+    cidp_refused(&emu, "nouid", UID_REQUIRED);
+    cidp_refused(&emu, "html", UID_REQUIRED);
+    // The password is never checked, but it must be there.
+    let blank = emu.create_session(json!({"user": {"login": "uid-5", "password": ""}}));
+    blank.assert(422);
+    assert_eq!(blank.text, r#"{"errors":{"password":["cannot be blank"]}}"#);
+    // A timeout is status 0, soon after the configured limit.
     let started = std::time::Instant::now();
     let slow = emu.create_session(cidp_login("slow"));
-    slow.assert(401);
+    slow.assert(422);
+    assert_eq!(slow.text, remote_refusal(0, ""));
     assert!(
         started.elapsed() < Duration::from_millis(1900),
         "{:?}",
@@ -826,7 +867,7 @@ fn custom_identity_provider_failures_are_unauthorized() {
     );
     // An IdP that is not there.
     settings(&emu, json!({"cidp": {"url": "http://127.0.0.1:1/verify"}}));
-    cidp_refused(&emu, "uid-1");
+    cidp_refused(&emu, "uid-1", &remote_refusal(0, ""));
     // Settings are validated.
     emu.put(
         "/_emulator/apps/1/settings",

@@ -109,7 +109,7 @@ fn start_with_needs_four_characters_and_limits_to_five() {
 }
 
 #[test]
-fn dates_take_only_compare_operators() {
+fn dates_take_compare_operators_and_eq_beside_a_primary() {
     let (emu, token, ids) = fixture();
     let now = emu.now();
     let in_a_minute = now + 60;
@@ -139,12 +139,30 @@ fn dates_take_only_compare_operators() {
         0
     );
 
+    // `eq` on a date beside a stand-alone primary: the exact second.
+    let alpha1 = emu.get("/users/v2?login=alpha1", Some(&token));
+    let created = alpha1.body["items"][0]["created_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (q, total) in [
+        (format!("login=alpha1&created_at={created}"), 1),
+        ("login=alpha1&created_at=2020-01-01".to_owned(), 0),
+    ] {
+        let resp = emu.get(&format!("/users/v2?{q}"), Some(&token));
+        resp.assert(200);
+        assert_eq!(resp.body["total_entries"], total, "{q}");
+    }
+
     for bad in [
-        "login=alpha1&created_at=2020-01-01",
-        "login=alpha1&created_at[in][]=2020-01-01",
-        "login=alpha1&created_at[gt]=yesterday",
-        "id[gt]=1",
-        "login[lt]=b&id=1",
+        // A date is never the stand-alone primary, with `eq` neither.
+        format!("created_at={created}"),
+        "login=alpha1&created_at[in][]=2020-01-01".to_owned(),
+        "login=alpha1&created_at[gt]=yesterday".to_owned(),
+        "login=alpha1&created_at=yesterday".to_owned(),
+        "login=alpha1&created_at[start_with]=2020".to_owned(),
+        "id[gt]=1".to_owned(),
+        "login[lt]=b&id=1".to_owned(),
     ] {
         let resp = emu.get(&format!("/users/v2?{bad}"), Some(&token));
         assert_eq!(resp.status, 422, "{bad}: {}", resp.text);

@@ -44,7 +44,7 @@ fn wrong_application_credentials_are_unauthorized() {
         json!({"application_id": 1, "auth_key": "nope"}),
     );
     resp.assert(401);
-    assert_eq!(resp.error("base"), "Unauthorized");
+    assert_eq!(resp.text, r#"{"errors":["Unauthorized"]}"#);
     emu.post(
         "/session",
         None,
@@ -76,11 +76,38 @@ fn login_and_email_password_sessions() {
     let resp = emu.create_session(json!({"user": {"login": "Dacia", "password": "password123"}}));
     resp.assert(201);
     assert_ne!(resp.body["session"]["user_id"], user["id"]);
-    // A wrong password is 401 Unauthorized.
+    // A wrong password is 401 Invalid password, by login or by e-mail.
     let resp =
         emu.create_session(json!({"user": {"login": "dacia", "password": "wrong-password"}}));
     resp.assert(401);
-    assert_eq!(resp.text, r#"{"errors":{"base":["Unauthorized"]}}"#);
+    assert_eq!(resp.text, r#"{"errors":["Invalid password"]}"#);
+    let resp = emu.create_session(
+        json!({"user": {"email": "dacia_k@domain.com", "password": "wrong-password"}}),
+    );
+    resp.assert(401);
+    assert_eq!(resp.text, r#"{"errors":["Invalid password"]}"#);
+    // A login or e-mail without a password is 422, blank or missing.
+    for user in [
+        json!({"login": "dacia"}),
+        json!({"login": "dacia", "password": ""}),
+        json!({"login": "dacia", "password": null}),
+        json!({"email": "nobody@example.com"}),
+    ] {
+        let resp = emu.create_session(json!({ "user": user }));
+        resp.assert(422);
+        assert_eq!(
+            resp.text, r#"{"errors":{"password":["cannot be blank"]}}"#,
+            "{user}"
+        );
+    }
+    // A password that is not text is invalid; no login or e-mail at all
+    // names nobody.
+    let resp = emu.create_session(json!({"user": {"login": "dacia", "password": 12345678}}));
+    resp.assert(422);
+    assert_eq!(resp.error("password"), "is invalid");
+    let resp = emu.create_session(json!({"user": {"password": "password123"}}));
+    resp.assert(401);
+    assert_eq!(resp.text, r#"{"errors":["Unauthorized"]}"#);
 }
 
 #[test]
@@ -92,9 +119,13 @@ fn auto_sign_up_follows_the_application_setting() {
     assert!(id > 0);
     // The auto-created user signs in again with the same password.
     assert_eq!(emu.login("newbie", "password123").1, id);
-    // Unusable credentials are simply 401, not a validation error.
-    emu.create_session(json!({"user": {"login": "ab", "password": "password123"}}))
-        .assert(401);
+    // Credentials that could not sign up find nobody: 404, not a
+    // validation error.
+    let resp = emu.create_session(json!({"user": {"login": "ab", "password": "password123"}}));
+    resp.assert(404);
+    assert_eq!(resp.text, r#"{"errors":["User not found"]}"#);
+    emu.create_session(json!({"user": {"login": "shorty", "password": "short"}}))
+        .assert(404);
     emu.put(
         "/_emulator/apps/1/settings",
         None,
@@ -102,10 +133,19 @@ fn auto_sign_up_follows_the_application_setting() {
     )
     .assert(200);
     let resp = emu.create_session(json!({"user": {"login": "another", "password": "password123"}}));
-    resp.assert(401);
-    assert_eq!(resp.error("base"), "Unauthorized");
+    resp.assert(404);
+    assert_eq!(resp.text, r#"{"errors":["User not found"]}"#);
+    let resp = emu.create_session(
+        json!({"user": {"email": "another@example.com", "password": "password123"}}),
+    );
+    resp.assert(404);
+    assert_eq!(resp.text, r#"{"errors":["User not found"]}"#);
     let resp = emu.get("/users/by_login?login=another", Some(&emu.app_session()));
     resp.assert(404);
+    // An existing user still signs in, and a wrong password is still 401.
+    emu.login("newbie", "password123");
+    emu.create_session(json!({"user": {"login": "newbie", "password": "wrong-password"}}))
+        .assert(401);
 }
 
 #[test]
@@ -211,7 +251,7 @@ fn bad_signatures_windows_and_replays_are_422() {
     body["signature"] = json!("0".repeat(40));
     let resp = emu.post("/session", None, body);
     resp.assert(422);
-    assert_eq!(resp.text, r#"{"errors":{"base":["Unexpected signature"]}}"#);
+    assert_eq!(resp.text, r#"{"errors":["Unexpected signature"]}"#);
 
     let resp = emu.post(
         "/session",
@@ -219,7 +259,10 @@ fn bad_signatures_windows_and_replays_are_422() {
         emu.sign(emu.session_body(json!({})), 6, now - 4000),
     );
     resp.assert(422);
-    assert!(!resp.error("timestamp").is_empty());
+    assert_eq!(
+        resp.text,
+        r#"{"errors":{"timestamp":["invalid timestamp"]}}"#
+    );
 
     emu.post(
         "/session",
@@ -298,7 +341,7 @@ fn require_signature_rejects_unsigned_requests() {
     .assert(200);
     let resp = emu.create_session(json!({}));
     resp.assert(422);
-    assert_eq!(resp.error("base"), "Unexpected signature");
+    assert_eq!(resp.text, r#"{"errors":["Unexpected signature"]}"#);
     emu.post(
         "/session",
         None,
@@ -335,19 +378,25 @@ fn login_and_logout_keep_the_token() {
         r#"{"errors":{"base":["Forbidden. Need user."]}}"#
     );
 
-    // No auto sign-up at /login.
-    emu.post(
+    // No auto sign-up at /login: nobody is 404; a wrong password 401; no
+    // password 422.
+    let resp = emu.post(
         "/login",
         Some(&token),
         json!({"login": "nobody", "password": "password123"}),
-    )
-    .assert(401);
-    emu.post(
+    );
+    resp.assert(404);
+    assert_eq!(resp.text, r#"{"errors":["User not found"]}"#);
+    let resp = emu.post(
         "/login",
         Some(&token),
         json!({"login": "keeper", "password": "wrong-pass"}),
-    )
-    .assert(401);
+    );
+    resp.assert(401);
+    assert_eq!(resp.text, r#"{"errors":["Invalid password"]}"#);
+    let resp = emu.post("/login", Some(&token), json!({"login": "keeper"}));
+    resp.assert(422);
+    assert_eq!(resp.text, r#"{"errors":{"password":["cannot be blank"]}}"#);
     let resp = emu.post(
         "/login",
         Some(&token),
@@ -383,12 +432,13 @@ fn login_and_logout_keep_the_token() {
         json!({"email": "KEEPER@example.com", "password": "password123"}),
     )
     .assert(200);
-    emu.post(
+    let resp = emu.post(
         "/login",
         None,
         json!({"login": "keeper", "password": "password123"}),
-    )
-    .assert(401);
+    );
+    resp.assert(401);
+    assert_eq!(resp.text, r#"{"errors":["Token is required"]}"#);
 }
 
 #[test]
@@ -452,16 +502,19 @@ fn sliding_expiry_follows_the_emulator_clock() {
 }
 
 #[test]
-fn a_missing_or_unknown_token_is_401() {
+fn a_missing_token_is_required_and_an_unknown_one_names_no_session() {
+    const NO_TOKEN: &str = r#"{"errors":["Token is required"]}"#;
     let emu = Emu::start();
     for path in ["/session", "/users/1", "/users/v2?id=1"] {
         let resp = emu.get(path, None);
         resp.assert(401);
-        assert_eq!(resp.text, NO_SESSION);
+        assert_eq!(resp.text, NO_TOKEN);
+        let resp = emu.send("GET", path, &[("CB-Token", "")], None, "");
+        assert_eq!(resp.text, NO_TOKEN);
         let resp = emu.get(path, Some("0123456789abcdef0123456789abcdef01234567"));
         resp.assert(401);
         assert_eq!(resp.text, NO_SESSION);
     }
-    emu.delete("/session", None).assert(401);
-    emu.post("/login", None, json!({})).assert(401);
+    assert_eq!(emu.delete("/session", None).text, NO_TOKEN);
+    assert_eq!(emu.post("/login", None, json!({})).text, NO_TOKEN);
 }

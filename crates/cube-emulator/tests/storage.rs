@@ -401,10 +401,16 @@ fn upload_complete_and_read_through_every_url() {
         fetch(&emu, &format!("/blobs/{uid}?token={app_token}"), &[]).status,
         200
     );
-    // Without a token, or with a bad one: 401.
+    // Without a token (401 Token is required), or with a bad one (401
+    // Required session does not exist).
     let none = fetch(&emu, &format!("/blobs/{uid}"), &[]);
     assert_eq!(none.status, 401);
-    assert_eq!(String::from_utf8(none.bytes).unwrap(), common::NO_SESSION);
+    assert_eq!(
+        String::from_utf8(none.bytes).unwrap(),
+        r#"{"errors":["Token is required"]}"#
+    );
+    let bad = fetch(&emu, &format!("/blobs/{uid}?token=deadbeef"), &[]);
+    assert_eq!(String::from_utf8(bad.bytes).unwrap(), common::NO_SESSION);
     assert_eq!(
         fetch(&emu, &format!("/blobs/{uid}?token=deadbeef"), &[]).status,
         401

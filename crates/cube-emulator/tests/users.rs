@@ -56,7 +56,7 @@ fn sign_up_with_a_token_or_an_auth_key() {
         json!({"login": "nokey", "password": "password123"}),
     );
     resp.assert(401);
-    assert_eq!(resp.text, NO_SESSION);
+    assert_eq!(resp.text, r#"{"errors":["Token is required"]}"#);
     let resp = emu.send(
         "POST",
         "/users",
@@ -65,6 +65,70 @@ fn sign_up_with_a_token_or_an_auth_key() {
         "application/json",
     );
     resp.assert(401);
+    assert_eq!(resp.text, r#"{"errors":["Unauthorized"]}"#);
+}
+
+#[test]
+fn external_user_id_is_a_number() {
+    let emu = Emu::start();
+    let app = emu.app_session();
+    // A digit string is read as its number, and every answer writes the
+    // number.
+    let user = emu.sign_up(
+        json!({"login": "numbered", "password": "password123", "external_user_id": "0042"}),
+    );
+    assert_eq!(user["external_user_id"], json!(42));
+    let id = user["id"].as_i64().unwrap();
+    let (token, _) = emu.login("numbered", "password123");
+    for (value, expected) in [
+        (json!(7), json!(7)),
+        (json!("9007199254740993"), json!(9_007_199_254_740_993_i64)),
+        (json!(null), json!(null)),
+    ] {
+        let resp = emu.put(
+            &format!("/users/{id}"),
+            Some(&token),
+            json!({"user": {"external_user_id": value}}),
+        );
+        resp.assert(200);
+        assert_eq!(resp.body["user"]["external_user_id"], expected, "{value}");
+        let shown = emu.get(&format!("/users/{id}"), Some(&app));
+        assert_eq!(shown.body["user"]["external_user_id"], expected);
+    }
+    // Anything else is 422 under the field, and changes nothing.
+    for value in [
+        json!("ext-1"),
+        json!(""),
+        json!(1.5),
+        json!(-3),
+        json!(true),
+    ] {
+        let resp = emu.put(
+            &format!("/users/{id}"),
+            Some(&token),
+            json!({"user": {"external_user_id": value}}),
+        );
+        resp.assert(422);
+        assert!(!resp.error("external_user_id").is_empty(), "{value}");
+    }
+    let shown = emu.get(&format!("/users/{id}"), Some(&app));
+    assert_eq!(shown.body["user"]["external_user_id"], json!(null));
+    // As a number it sorts as one: 9 before 10 in the v1 list.
+    for (login, n) in [("ten", 10), ("nine", 9), ("hundred", 100)] {
+        emu.sign_up(json!({"login": login, "password": "password123", "external_user_id": n}));
+    }
+    let listed = emu.get(
+        "/users?filter[]=number+external_user_id+ge+9&order=asc+number+external_user_id",
+        Some(&app),
+    );
+    listed.assert(200);
+    let order: Vec<&str> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["user"]["login"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, ["nine", "ten", "hundred"]);
 }
 
 #[test]

@@ -152,7 +152,7 @@ $("#app-select").addEventListener("change", () => {
 
 // ---- views and routing ----
 
-const VIEWS = ["token", "apps", "users", "user", "outbox", "clock", "data"];
+const VIEWS = ["token", "apps", "users", "user", "sessions", "requests", "outbox", "clock", "data"];
 
 function showView(name) {
   for (const view of VIEWS) $("#view-" + view).hidden = view !== name;
@@ -176,6 +176,12 @@ async function route() {
         }
         showView("users");
         return await renderUsers();
+      case "sessions":
+        showView("sessions");
+        return await renderAllSessions();
+      case "requests":
+        showView("requests");
+        return await pollRequests();
       case "outbox":
         showView("outbox");
         return await renderOutbox();
@@ -203,7 +209,7 @@ const SETTINGS = [
   ["Sessions", "require_signature", "bool", "Signature required (unsigned POST /session is refused)"],
   ["Sessions", "signature_window_seconds", "int", "Signature window, seconds"],
   ["Listing users", "list_users", "bool", "User lists and searches answer"],
-  ["Listing users", "list_users_v1", "bool", "The older GET /users list answers"],
+  ["Listing users", "list_users_v1", "bool", "The deprecated v1 list (GET /users) answers (ConnectyCube has it off by default)"],
   ["Identity providers", "cidp", "json", "Custom identity provider: {\"url\", \"request_params\", \"response_params\"}, empty for none"],
   ["Identity providers", "facebook_graph_url", "url", "Facebook Graph API URL (empty: the built-in fake)"],
   ["Identity providers", "twitter_api_url", "url", "Twitter API URL (empty: the built-in fake)"],
@@ -509,23 +515,123 @@ $("#user-delete-yes").addEventListener("click", guarded(async () => {
 }));
 
 async function renderSessions() {
-  const { items } = await api("GET", `/apps/${currentApp()}/users/${shownUser.id}/sessions`);
-  const action = (label, method, path, done) => el("button", { type: "button", class: "secondary",
-    onclick: guarded(async () => { await api(method, path); await renderSessions(); say(done); }), text: label });
-  const rows = items.map((s) => el("tr", { "data-session-id": s.id },
-    el("td", { text: s.id }),
-    el("td", { text: s.kind }),
-    el("td", { text: s.signed ? "yes" : "no" }),
-    el("td", { text: when(s.created_at) }),
-    el("td", { text: when(s.deadline) }),
-    el("td", { class: "row-actions" },
-      action("Expire", "POST", `/sessions/${s.id}/expire`, `Session ${s.id} expired.`),
-      action("Destroy", "DELETE", `/sessions/${s.id}`, `Session ${s.id} destroyed.`))));
-  if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: 6, class: "muted", text: "No live sessions." })));
-  $("#sessions-table tbody").replaceChildren(...rows);
+  const query = new URLSearchParams({ app_id: currentApp(), user_id: shownUser.id });
+  const answer = await api("GET", `/sessions?${query}`);
+  fillSessions($("#sessions-table tbody"), answer, false, renderSessions);
 }
 
 $("#sessions-refresh").addEventListener("click", guarded(renderSessions));
+
+// ---- sessions of the application ----
+
+/** h:mm:ss, or "expired". */
+function countdown(seconds) {
+  if (seconds <= 0) return "expired";
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = Math.floor(seconds % 60);
+  return `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
+}
+
+/**
+ * Fills `tbody` with the sessions of a `GET /_emulator/sessions` answer:
+ * each with a live countdown to its deadline and its two buttons
+ * (expire, destroy); `withUser` adds the user's column; `refresh` runs
+ * after a button did its work.
+ */
+function fillSessions(tbody, answer, withUser, refresh) {
+  // The deadlines are on the emulator's clock: count down against it.
+  const skew = Date.parse(answer.now) - Date.now();
+  const action = (label, method, path, done) => el("button", { type: "button", class: "secondary",
+    onclick: guarded(async () => { await api(method, path); await refresh(); say(done); }), text: label });
+  const rows = answer.items.map((s) => el("tr", { "data-session-id": s.id },
+    el("td", { text: s.id }),
+    el("td", { text: s.kind }),
+    withUser ? el("td", {}, s.user_id === null ? "—"
+      : el("a", { href: `#/users/${s.user_id}`, text: s.user_id })) : null,
+    el("td", { class: "fingerprint", text: s.fingerprint }),
+    el("td", { text: s.signed ? "yes" : "no" }),
+    el("td", { text: when(s.created_at) }),
+    el("td", { text: when(s.last_request_at) }),
+    el("td", { text: when(s.deadline) }),
+    el("td", { class: "countdown", "data-deadline": Date.parse(s.deadline), "data-skew": skew,
+      text: countdown(s.seconds_left) }),
+    el("td", { class: "row-actions" },
+      action("Expire", "POST", `/sessions/${s.id}/expire`, `Session ${s.id} expired.`),
+      action("Destroy", "DELETE", `/sessions/${s.id}`, `Session ${s.id} destroyed.`))));
+  const columns = withUser ? 10 : 9;
+  if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: columns, class: "muted", text: "No live sessions." })));
+  tbody.replaceChildren(...rows);
+}
+
+/** Moves every countdown on the page on by the time that passed. */
+function tickCountdowns() {
+  let ended = false;
+  for (const cell of document.querySelectorAll("td.countdown")) {
+    const left = (Number(cell.dataset.deadline) - (Date.now() + Number(cell.dataset.skew))) / 1000;
+    cell.textContent = countdown(Math.ceil(left));
+    if (left <= 0 && !cell.closest(".view").hidden) ended = true;
+  }
+  // A session whose time is up is gone: show the list as it now is.
+  if (ended && !$("#view-sessions").hidden) renderAllSessions().catch(fail);
+}
+
+async function renderAllSessions() {
+  const answer = await api("GET", `/sessions?${new URLSearchParams({ app_id: currentApp() })}`);
+  fillSessions($("#all-sessions-table tbody"), answer, true, renderAllSessions);
+  const shown = answer.items.length;
+  $("#all-sessions-count").textContent = shown < answer.total_entries
+    ? `the newest ${shown} of ${answer.total_entries}` : `${shown} live`;
+}
+
+$("#all-sessions-refresh").addEventListener("click", guarded(renderAllSessions));
+
+// ---- requests ----
+
+/** The newest `seq` shown; the next poll asks for what came after it. */
+let requestsSeen = 0;
+const REQUESTS_SHOWN = 500;
+let polling = false;
+
+async function pollRequests() {
+  if (polling) return;
+  polling = true;
+  try {
+    const answer = await api("GET", `/requests?since=${requestsSeen}&limit=200`);
+    const tbody = $("#requests-table tbody");
+    // Fewer than seen: another emulator answers now. Start over.
+    if (answer.last < requestsSeen) {
+      requestsSeen = 0;
+      tbody.replaceChildren();
+      return;
+    }
+    const rows = answer.items.map((r) => el("tr", { "data-seq": r.seq,
+      class: r.status >= 500 ? "status-5xx" : r.status >= 400 ? "status-4xx" : "" },
+    el("td", { text: r.seq }),
+    el("td", { text: when(r.at) }),
+    el("td", { text: r.method }),
+    el("td", { class: "path", text: r.path }),
+    el("td", { text: r.status }),
+    el("td", { text: (r.duration_us / 1000).toFixed(1) }),
+    el("td", { text: r.app_id ?? "—" }),
+    el("td", {}, r.user_id === null ? "—" : el("a", { href: `#/users/${r.user_id}`, text: r.user_id })),
+    el("td", { class: "fingerprint", text: r.session ?? "—" })));
+    tbody.prepend(...rows);
+    while (tbody.rows.length > REQUESTS_SHOWN) tbody.lastElementChild.remove();
+    requestsSeen = Math.max(requestsSeen, answer.last);
+    $("#requests-count").textContent = `${answer.last} logged since the emulator started; it keeps the last ${answer.capacity}.`;
+  } finally {
+    polling = false;
+  }
+}
+
+$("#requests-clear").addEventListener("click", () => { $("#requests-table tbody").replaceChildren(); });
+
+/** Every second, what changed: new requests, and the session lists' countdowns. */
+function followLive() {
+  tickCountdowns();
+  if (!$("#view-requests").hidden && $("#requests-follow").checked) pollRequests().catch(fail);
+}
 
 // ---- outbox ----
 
@@ -631,6 +737,11 @@ async function boot() {
   if (!ticking) {
     ticking = true;
     setInterval(tick, 1000);
+    setInterval(followLive, 1000);
+    // New sessions appear without a click.
+    setInterval(() => {
+      if (!$("#view-sessions").hidden) renderAllSessions().catch(fail);
+    }, 5000);
     // The clock runs at this computer's pace; re-read it now and then in
     // case another client moved it.
     setInterval(() => refreshClock().catch(() => {}), 15000);

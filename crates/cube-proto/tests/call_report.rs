@@ -295,6 +295,25 @@ fn a_report_shows_no_token() {
 }
 
 #[test]
+fn a_report_s_words_are_the_values_a_span_records() {
+    // The rule: the words adapters write into their spans' `attempt` and
+    // `session` fields are fixed, one per value, so logs can be searched.
+    let attempts = [(Attempt::First, "first"), (Attempt::Retry, "retry")];
+    for (attempt, word) in attempts {
+        assert_eq!(attempt.as_str(), word);
+    }
+    let uses = [
+        (SessionUse::None, "none"),
+        (SessionUse::Existing, "existing"),
+        (SessionUse::Created, "created"),
+        (SessionUse::Restored, "restored"),
+    ];
+    for (session_use, word) in uses {
+        assert_eq!(session_use.as_str(), word);
+    }
+}
+
+#[test]
 fn a_request_sent_outside_a_call_reports_whether_it_carried_the_token() {
     let bare = http::Request::get("http://cube.test/files/1")
         .body(())

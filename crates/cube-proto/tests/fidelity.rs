@@ -587,7 +587,7 @@ fn error_422_invalid_timestamp_is_a_validation_error_on_timestamp() {
 
 // public service answer, sample-app issue threads (2020–2024; the contract names no year for this row)
 #[test]
-fn error_422_bad_authentication_data_from_the_identity_provider_is_a_validation_error() {
+fn error_422_bad_authentication_data_from_the_identity_provider_is_refused_credentials() {
     let message = "Bad Authentication data. Unauthorized on remote side. Status: 401.";
     for body in both_forms(message) {
         for error in [
@@ -598,6 +598,7 @@ fn error_422_bad_authentication_data_from_the_identity_provider_is_a_validation_
                 reading(&error),
                 Reading {
                     validation: true,
+                    bad_credentials: true,
                     ..NOTHING
                 },
                 "{body}"

@@ -9,10 +9,11 @@
 //! (credentials, a ready session, a refusal), exports and resumes (through
 //! JSON, into a fresh or a running session, or from another application),
 //! adopted tokens, a 401 for an old token arriving after the session was
-//! replaced, the application changing the session while a restore is in
-//! flight, and transient failures (a `503` without a deadline, a refused
-//! connection, a timeout after the request was written) under the standard
-//! retry policy, interleaved with all of it. They run through the real `Session` + `Call` over HTTP values,
+//! replaced (by a created, restored, adopted or resumed one), the
+//! application changing the session while a restore is in flight, and
+//! transient failures (a `503` without a deadline, a refused connection, a
+//! timeout after the request was written) under the standard retry policy,
+//! interleaved with all of it. They run through the real `Session` + `Call` over HTTP values,
 //! and through the model below, which restates the rules of `docs/PROTOCOL.md` and the
 //! SDK's over plain integers. After every step both must agree on validity,
 //! status, token, user, deadline, what every kind of call would do next, the
@@ -150,6 +151,11 @@ enum Between {
     Create(Kind),
     /// Another read gets a 401, restores with this answer, and succeeds.
     LostAndRestored(Answer),
+    /// The app adopts a token of this kind, its deadline at now + offset
+    /// if known.
+    Adopt(Kind, Option<i64>),
+    /// The app resumes the snapshot it saved before the read went out.
+    Resume,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -368,6 +374,14 @@ impl Model {
             self.user = None;
             self.event(SessionChange::Destroyed);
         }
+    }
+
+    /// The app adopts the next token minted elsewhere.
+    fn adopt(&mut self, kind: Kind, deadline: Option<i64>) {
+        self.adopted += 1;
+        let token = format!("a{}", self.adopted);
+        self.install(kind, token, deadline.map(|o| self.now + o));
+        self.event(SessionChange::Adopted);
     }
 
     /// The app's own `create_session`.
@@ -688,6 +702,10 @@ impl ReferenceStateMachine for Reference {
                 .prop_map(|(first, second, kind, header)| Transition::Stale { first, second, between: Between::Create(kind), header }),
             2 => (reply(), reply(), answer(), created())
                 .prop_map(|(first, second, answer, header)| Transition::Stale { first, second, between: Between::LostAndRestored(answer), header }),
+            1 => (reply(), reply(), kind(), proptest::option::of(prop_oneof![Just(IDLE), Just(30i64)]), created())
+                .prop_map(|(first, second, kind, deadline, header)| Transition::Stale { first, second, between: Between::Adopt(kind, deadline), header }),
+            1 => (reply(), reply(), created())
+                .prop_map(|(first, second, header)| Transition::Stale { first, second, between: Between::Resume, header }),
             2 => (prop_oneof![Just(Op::Read), Just(Op::Write)], answer(), app, reply(), created())
                 .prop_map(|(op, answer, app, reply, header)| Transition::DuringRestore { op, answer, app, reply, header }),
         ]
@@ -724,12 +742,7 @@ impl ReferenceStateMachine for Reference {
                     m.event(SessionChange::Resumed);
                 }
             }
-            Transition::Adopt { kind, deadline } => {
-                m.adopted += 1;
-                let token = format!("a{}", m.adopted);
-                m.install(kind, token, deadline.map(|o| m.now + o));
-                m.event(SessionChange::Adopted);
-            }
+            Transition::Adopt { kind, deadline } => m.adopt(kind, deadline),
             Transition::Forget => m.end(),
             Transition::Stale {
                 first,
@@ -754,6 +767,12 @@ impl ReferenceStateMachine for Reference {
                                 Reply::Forbidden,
                             ];
                             m.call(Op::Read, &replies, answer, header, CallState::default());
+                        }
+                        Between::Adopt(kind, deadline) => m.adopt(kind, deadline),
+                        // The same token and deadline, put in place anew.
+                        Between::Resume => {
+                            m.generation += 1;
+                            m.event(SessionChange::Resumed);
                         }
                     }
                     let replies = [first, second, Reply::Forbidden];
@@ -1088,10 +1107,27 @@ impl Real {
         }
     }
 
+    /// Adopts the next token minted elsewhere.
+    fn adopt(&mut self, kind: Kind, deadline: Option<i64>) {
+        self.adopted += 1;
+        let mut token = IssuedToken::new(format!("a{}", self.adopted));
+        token = match kind {
+            Kind::App => token,
+            Kind::User => token.user(USER),
+            Kind::Guest => token.guest(USER),
+        };
+        if let Some(o) = deadline {
+            token = token.expires_at(self.at(o));
+        }
+        let config = self.config.clone();
+        self.session.adopt(&config, token).unwrap();
+    }
+
     fn stale(&mut self, first: Reply, second: Reply, between: Between, header: Created) {
         if !self.session.is_valid(self.now) {
             return;
         }
+        let saved = self.exported();
         let mut call = Call::new(self.config.clone(), Probe(Access::Read));
         let Step::Send(req) = call.poll(&mut self.session, self.now, 1) else {
             panic!("a valid session sends a read")
@@ -1116,6 +1152,11 @@ impl Real {
                     Reply::Forbidden,
                 ];
                 self.run_op(Op::Read, &replies, answer, header);
+            }
+            Between::Adopt(kind, deadline) => self.adopt(kind, deadline),
+            Between::Resume => {
+                let saved = saved.expect("a valid session exports");
+                self.session.resume(&self.config, saved).unwrap();
             }
         }
         match (resp, first) {
@@ -1239,20 +1280,7 @@ impl StateMachineTest for SessionMachine {
                 real.last = Some(real.run_op(op, &replies, answer, header));
             }
             Transition::Resume(mode) => real.resume(mode),
-            Transition::Adopt { kind, deadline } => {
-                real.adopted += 1;
-                let mut token = IssuedToken::new(format!("a{}", real.adopted));
-                token = match kind {
-                    Kind::App => token,
-                    Kind::User => token.user(USER),
-                    Kind::Guest => token.guest(USER),
-                };
-                if let Some(o) = deadline {
-                    token = token.expires_at(real.at(o));
-                }
-                let config = real.config.clone();
-                real.session.adopt(&config, token).unwrap();
-            }
+            Transition::Adopt { kind, deadline } => real.adopt(kind, deadline),
             Transition::Forget => real.session.end(),
             Transition::Stale {
                 first,

@@ -1,5 +1,5 @@
 //! Saved data sets: `--import DIR`, `--export-on-exit DIR` and
-//! `POST /_emulator/export`. A data set is a directory (format version 1,
+//! `POST /_emulator/export`. A data set is a folder (format version 1,
 //! described in `docs/EMULATOR.md`, "Data sets"):
 //!
 //! ```text
@@ -12,14 +12,21 @@
 //! files/{uid}            the bytes of each uploaded file
 //! ```
 //!
-//! An export reads everything in one snapshot, writes it into a temporary
-//! directory beside the target, the manifest last, fsyncs it, and only
-//! then renames it into place: a crash leaves either the old data set or
-//! the new one, and a directory without a manifest is never taken for a
-//! data set. An import reads and checks the whole data set before it
-//! writes anything, and only into an empty data directory.
+//! The folder may hold other files (a README, `.gitattributes`): neither
+//! an import nor an export touches them. An export writes only into an
+//! empty folder or over a data set it wrote (`target`), writes the new
+//! data set whole and synced before it replaces anything, and swaps it in
+//! so that a failure or a crash leaves the old data set or the new one
+//! (`swap`). An import reads the set without following links or opening
+//! special files (`source`), a line at a time within bounds (`lines`),
+//! and checks every record by the API's rules (`read`) before it writes
+//! anything, and only into an empty data directory.
 
+mod lines;
 mod read;
+pub(crate) mod source;
+mod swap;
+mod target;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +49,8 @@ const USERS: &str = "users.jsonl";
 const LINKS: &str = "provider_links.jsonl";
 const FILE_RECORDS: &str = "files.jsonl";
 const FILES_DIR: &str = "files";
+/// The record files, in the order they are read.
+const RECORD_FILES: [&str; 4] = [APPLICATIONS, USERS, LINKS, FILE_RECORDS];
 
 /// `manifest.json`.
 #[derive(Serialize, Deserialize)]
@@ -87,12 +96,14 @@ impl ImportError {
     }
 }
 
-/// Why an export failed. The target directory is left as it was.
+/// Why an export failed. The target folder holds what it held before:
+/// the earlier data set, or whatever made the export refuse it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExportError {
-    /// The target exists and is not a data set (nor an empty directory),
-    /// so it is not replaced.
+    /// The target holds something an export does not write over (it is
+    /// not a folder, or it holds files and no data set this emulator
+    /// wrote), or the data set would be larger than an import reads.
     #[error("cannot export to {}: {reason}", dir.display())]
     Refused {
         /// The target.
@@ -114,6 +125,19 @@ pub enum ExportError {
         /// The target.
         dir: PathBuf,
     },
+}
+
+/// Checks that `target` can take the export on exit (see
+/// `write::check`), before the emulator serves anything that would be
+/// lost if it could not.
+pub(crate) async fn check_export_target(target: PathBuf) -> Result<(), ExportError> {
+    let dir = target.clone();
+    tokio::task::spawn_blocking(move || write::check(&target))
+        .await
+        .map_err(|e| ExportError::Io {
+            dir,
+            source: std::io::Error::other(e.to_string()),
+        })?
 }
 
 /// Writes the emulator's data into `target` (see the module docs);
@@ -167,10 +191,13 @@ pub(crate) async fn import(
     let files = files.clone();
     let source = dir.clone();
     let snapshot = tokio::task::spawn_blocking(move || {
-        let snapshot = read::read(&source)?;
+        let fail = |problem: String| ImportError::new(&source, problem);
+        let _lock = lock_for_reading(&source).map_err(|e| fail(e.to_string()))?;
+        let folder = source::Folder::open(&source).map_err(fail)?;
+        let snapshot = read::read(&folder).map_err(fail)?;
         // Files first: if the records then fail to commit, the next start
         // removes files that have no record.
-        read::install_files(&source, &snapshot, &files)?;
+        read::install_files(&folder, &snapshot, &files).map_err(fail)?;
         Ok::<_, ImportError>(snapshot)
     })
     .await
@@ -181,4 +208,89 @@ pub(crate) async fn import(
         .await
         .map_err(|e| ImportError::new(&dir, format!("the database refused it: {:?}", e.errors)))?;
     Ok(counts)
+}
+
+/// Locks the data set's folder `dir` against exports while it is read,
+/// after finishing an export into it that was interrupted (which needs
+/// the folder to itself). A missing folder or a link is left to the
+/// reader to refuse.
+fn lock_for_reading(dir: &Path) -> std::io::Result<Option<target::Lock>> {
+    if !std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return Ok(None);
+    }
+    if target::unsettled(dir) {
+        let _exclusive = target::lock(dir, true)?;
+        target::settle(dir)?;
+    }
+    target::lock(dir, false).map(Some)
+}
+
+/// A data set in memory from `data`: its files one after another, each
+/// ended by a NUL byte — the manifest, the four record files, then the
+/// uid and the bytes of each file of `files/` (the fuzz target's input).
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn from_parts(data: &[u8]) -> source::InMemory {
+    let mut parts = data.split(|b| *b == 0);
+    let mut set = source::InMemory::default();
+    for name in [MANIFEST].iter().chain(RECORD_FILES.iter()) {
+        if let Some(part) = parts.next() {
+            set.files.insert((*name).to_owned(), part.to_vec());
+        }
+    }
+    while let (Some(uid), Some(bytes)) = (parts.next(), parts.next()) {
+        let uid = String::from_utf8_lossy(uid);
+        set.files
+            .insert(format!("{FILES_DIR}/{uid}"), bytes.to_vec());
+    }
+    set
+}
+
+/// Reads the data set `data` as an import does, never writing anything:
+/// `Ok(None)` when it is refused. When it is accepted, writes it back out
+/// as an export would and reads that again, which must accept it with the
+/// same records (`Err` says how that failed).
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn read_and_write_back(data: &source::InMemory) -> Result<Option<Counts>, String> {
+    let Ok(snapshot) = read::read(data) else {
+        return Ok(None);
+    };
+    let mut written = write::render(&snapshot).map_err(|e| format!("written back: {e}"))?;
+    let records = written.files.clone();
+    for file in snapshot.files.iter().filter(|f| f.bytes.is_some()) {
+        let path = format!("{FILES_DIR}/{}", file.uid);
+        let bytes = data.files.get(&path).cloned().unwrap_or_default();
+        written.files.insert(path, bytes);
+    }
+    let again = read::read(&written).map_err(|e| format!("read back: {e}"))?;
+    let rewritten = write::render(&again).map_err(|e| format!("written again: {e}"))?;
+    if rewritten.files != records {
+        return Err("written back, read and written again, the data set changed".into());
+    }
+    if read::counts(&again) != read::counts(&snapshot) {
+        return Err("read back, the data set holds other records".into());
+    }
+    Ok(Some(read::counts(&snapshot)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fuzz target's seed made by an export is accepted whole, so the
+    /// fuzzer starts from a data set that goes all the way through.
+    #[test]
+    fn the_exported_seed_is_accepted_and_survives_its_export() {
+        let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/seeds/emulator_data_set/exported");
+        let counts = read_and_write_back(&from_parts(&std::fs::read(seed).unwrap()));
+        assert_eq!(
+            counts,
+            Ok(Some(Counts {
+                applications: 2,
+                users: 4,
+                provider_links: 1,
+                files: 2
+            }))
+        );
+    }
 }

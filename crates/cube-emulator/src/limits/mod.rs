@@ -7,9 +7,30 @@
 use std::time::Duration;
 
 mod clients;
+mod datasets;
+mod requests;
 
 pub(crate) use clients::FREE_PER_BODY;
 pub use clients::Limits;
+pub(crate) use datasets::{
+    FREE_TEXT_MAX_BYTES, LINE_MAX_BYTES, MANIFEST_MAX_BYTES, PASSWORD_HASH_MAX_BYTES,
+    RECORDS_MAX_BYTES, TIMES,
+};
+pub(crate) use requests::*;
+
+// ---- ids ----
+
+/// The largest id the emulator gives or takes (applications, users,
+/// files): 2^53 − 1, the largest integer a JavaScript client reads
+/// exactly. It leaves room for new ids after any imported or chosen one
+/// (an id of 2^63 − 1 would leave none, and every later sign-up would
+/// fail).
+pub(crate) const ID_MAX: i64 = (1 << 53) - 1;
+
+/// Whether `id` is one the emulator can hold: 1 to [`ID_MAX`].
+pub(crate) fn id_ok(id: i64) -> bool {
+    (1..=ID_MAX).contains(&id)
+}
 
 // ---- user fields (`docs/PROTOCOL.md`, "Users") ----
 
@@ -137,10 +158,25 @@ pub(crate) const POLICY_TTL: i64 = 3600;
 /// How far the admin API may move the clock from system time: 100 years.
 pub(crate) const MAX_CLOCK_OFFSET: i64 = 100 * 366 * 86_400;
 
-// ---- data sets ----
+/// Whether the clock may run `offset` seconds from system time, either
+/// way (without taking the absolute value of `i64::MIN`, which has none).
+pub(crate) fn clock_offset_ok(offset: i64) -> bool {
+    offset.unsigned_abs() <= MAX_CLOCK_OFFSET.unsigned_abs()
+}
 
-/// The largest `manifest.json` an import reads (it holds a few numbers).
-pub(crate) const MANIFEST_MAX_BYTES: u64 = 64 * 1024;
+/// Whether a file's content type is one `POST /blobs` keeps: not blank,
+/// without surrounding spaces or a line break (it goes into a header).
+pub(crate) fn content_type_ok(content_type: &str) -> bool {
+    !content_type.is_empty()
+        && content_type.trim() == content_type
+        && !content_type.contains(['\r', '\n'])
+}
+
+/// Whether a file's name is one `POST /blobs` keeps: not blank, without
+/// surrounding spaces, at most [`BLOB_NAME_MAX_CHARS`].
+pub(crate) fn blob_name_ok(name: &str) -> bool {
+    !name.is_empty() && name.trim() == name && name.chars().count() <= BLOB_NAME_MAX_CHARS
+}
 
 // ---- background work ----
 
@@ -208,6 +244,28 @@ mod tests {
         let at_limit = format!("{}@example.com", "a".repeat(EMAIL_MAX_BYTES - 12));
         assert!(email_ok(&at_limit));
         assert!(!email_ok(&format!("a{at_limit}")));
+    }
+
+    #[test]
+    fn ids_and_clock_offsets_at_and_past_their_limits() {
+        assert!(id_ok(1) && id_ok(ID_MAX));
+        assert!(!id_ok(0) && !id_ok(ID_MAX + 1) && !id_ok(i64::MAX) && !id_ok(i64::MIN));
+        assert!(clock_offset_ok(MAX_CLOCK_OFFSET) && clock_offset_ok(-MAX_CLOCK_OFFSET));
+        assert!(!clock_offset_ok(MAX_CLOCK_OFFSET + 1) && !clock_offset_ok(-MAX_CLOCK_OFFSET - 1));
+        assert!(!clock_offset_ok(i64::MIN) && !clock_offset_ok(i64::MAX));
+    }
+
+    #[test]
+    fn file_fields_at_and_past_their_limits() {
+        assert!(blob_name_ok(&"n".repeat(BLOB_NAME_MAX_CHARS)));
+        assert!(!blob_name_ok(&"n".repeat(BLOB_NAME_MAX_CHARS + 1)));
+        assert!(!blob_name_ok("") && !blob_name_ok(" n"));
+        assert!(content_type_ok("image/png"));
+        assert!(
+            !content_type_ok("")
+                && !content_type_ok("a\r\nSet-Cookie: x")
+                && !content_type_ok(" a")
+        );
     }
 
     #[test]

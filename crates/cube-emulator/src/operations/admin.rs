@@ -16,7 +16,7 @@ use crate::error::{ApiError, ensure};
 use crate::settings::AppSettings;
 use crate::store::apps::{self, App};
 
-use crate::limits::MAX_CLOCK_OFFSET;
+use crate::limits::{ID_MAX, clock_offset_ok, id_ok};
 
 /// Who may use the admin API (`docs/EMULATOR.md`, "Admin API"): never a web page of another
 /// origin (an `Origin` that is not `http://{Host}` is `403`, whatever
@@ -46,9 +46,11 @@ pub(crate) fn authorize(
             let given = header("authorization")
                 .and_then(|h| h.strip_prefix("Bearer "))
                 .unwrap_or_default();
+            // The admin API is the emulator's own: its errors keep one
+            // form (the object form), whatever ConnectyCube sends.
             ensure(
                 constant_time_eq(given.as_bytes(), expected.expose().as_bytes()),
-                ApiError::unauthorized,
+                || ApiError::new(StatusCode::UNAUTHORIZED, crate::error::UNAUTHORIZED),
             )
         }
         None => ensure(
@@ -106,11 +108,9 @@ pub(crate) async fn create_app(ctx: &Ctx) -> Outcome {
     let auth_secret = text("auth_secret")?;
     let id = match body.get("id") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_i64()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| ApiError::invalid_field("id", "must be a positive integer"))?,
-        ),
+        Some(v) => Some(v.as_i64().filter(|n| id_ok(*n)).ok_or_else(|| {
+            ApiError::invalid_field("id", format!("must be an integer from 1 to {ID_MAX}"))
+        })?),
     };
     let app = ctx
         .state
@@ -129,7 +129,6 @@ pub(crate) async fn create_app(ctx: &Ctx) -> Outcome {
             Ok(app)
         })
         .await?;
-    app.settings.warn_if_unsafe(app.id);
     ctx.state.put_app(app.clone());
     Ok(Reply::created(json!({ "app": app_json(ctx, &app) })))
 }
@@ -152,7 +151,6 @@ pub(crate) async fn show_settings(ctx: &Ctx, id: &str) -> Outcome {
 /// `PUT /_emulator/apps/{id}/settings`: any subset; all or nothing.
 pub(crate) async fn update_settings(ctx: &Ctx, id: &str) -> Outcome {
     let mut app = app_of(ctx, id)?;
-    let was_unsafe = app.settings.accepts_unsigned_firebase();
     app.settings.apply(ctx.body()?)?;
     let (app_id, settings) = (app.id, app.settings.clone());
     ctx.state
@@ -160,9 +158,6 @@ pub(crate) async fn update_settings(ctx: &Ctx, id: &str) -> Outcome {
         .write(move |c| Ok(apps::save_settings(c, app_id, &settings)?))
         .await?;
     let body = json!({ "settings": app.settings.to_json(Some(&ctx.state.base_url)) });
-    if !was_unsafe {
-        app.settings.warn_if_unsafe(app.id);
-    }
     ctx.state.put_app(app);
     Ok(Reply::ok(body))
 }
@@ -190,7 +185,7 @@ pub(crate) async fn advance_clock(ctx: &Ctx) -> Outcome {
         .clock
         .offset()
         .checked_add(seconds)
-        .filter(|offset| offset.unsigned_abs() <= MAX_CLOCK_OFFSET.unsigned_abs())
+        .filter(|offset| clock_offset_ok(*offset))
         .ok_or_else(|| ApiError::invalid_field("seconds", "moves the clock more than 100 years"))?;
     ctx.state
         .store
@@ -229,8 +224,9 @@ pub(crate) async fn reset_data(ctx: &Ctx) -> Outcome {
 }
 
 /// `POST /_emulator/export {"path": DIR}`: saves a data set now (a path
-/// relative to the emulator's working directory). An existing data set at
-/// `DIR` is replaced; any other existing content is refused (`422`).
+/// relative to the emulator's working directory). A data set an export
+/// wrote at `DIR` is replaced, the files beside it kept; a folder that
+/// holds anything else is refused (`422`) and left alone.
 pub(crate) async fn export(ctx: &Ctx) -> Outcome {
     let path = ctx
         .body()?

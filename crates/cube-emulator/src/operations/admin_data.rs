@@ -1,6 +1,6 @@
 //! The admin API's view of the data, for the web UI and for tooling:
 //! applications, users (search, show, edit, delete), a user's live
-//! sessions (expire, destroy) and stored files' bytes (avatars)
+//! sessions and stored files' bytes (avatars)
 //! (`docs/EMULATOR.md`). Not part of ConnectyCube.
 //!
 //! Editing and deleting a user go through the public operations, acting
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::admin::{app_json, app_of};
 use super::{Ctx, Outcome, Reply, render, users};
 use crate::clock::format_iso;
-use crate::error::{ApiError, ensure};
+use crate::error::ApiError;
 use crate::limits::{PAGE_MAX, V2_LIMIT_DEFAULT};
 use crate::store::blobs;
 use crate::store::search::{self, Column, Filter, UserQuery};
@@ -182,38 +182,6 @@ pub(crate) async fn user_sessions(ctx: &Ctx, app: &str, user: &str) -> Outcome {
         .read(|db| Ok(sessions::live_of_user(db, row.id, ctx.now)?))?;
     let items: Vec<Value> = rows.iter().map(session_json).collect();
     Ok(Reply::ok(json!({ "items": items })))
-}
-
-/// `POST /_emulator/sessions/{id}/expire`: the session ends as its deadline
-/// would (its token answers `401` from now on); `404` when no live session
-/// has this id.
-pub(crate) async fn expire_session(ctx: &Ctx, id: &str) -> Outcome {
-    let id = parse_id(id)?;
-    let now = ctx.now;
-    // Pending deadlines first, or a later flush would push this one back.
-    ctx.state.flush(false).await?;
-    let hash = ctx
-        .state
-        .store
-        .write(move |db| Ok(sessions::expire(db, id, now)?))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    ctx.state.forget_sessions(&[hash]);
-    Ok(Reply::empty())
-}
-
-/// `DELETE /_emulator/sessions/{id}`: the session is gone (a guest's user
-/// stays until its own lifetime ends).
-pub(crate) async fn destroy_session(ctx: &Ctx, id: &str) -> Outcome {
-    let id = parse_id(id)?;
-    let hashes = ctx
-        .state
-        .store
-        .write(move |db| Ok(sessions::delete(db, id)?))
-        .await?;
-    ensure(!hashes.is_empty(), ApiError::not_found)?;
-    ctx.state.forget_sessions(&hashes);
-    Ok(Reply::empty())
 }
 
 /// `GET /_emulator/blobs/{uid}`: a stored file's bytes, whatever its

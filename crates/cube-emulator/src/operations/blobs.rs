@@ -24,9 +24,8 @@ use crate::wire::{encode_component, flag, int_like};
 
 /// Path of the upload URL.
 pub(crate) const UPLOAD_PATH: &str = "/_storage/upload";
-pub(crate) use crate::limits::{
-    BLOB_NAME_MAX_CHARS, DRAIN_CAP, MAX_FIELD, MAX_FIELDS, MAX_FILE, POLICY_TTL,
-};
+pub(crate) use crate::limits::{DRAIN_CAP, MAX_FIELD, MAX_FIELDS, MAX_FILE, POLICY_TTL};
+use crate::limits::{blob_name_ok, content_type_ok};
 /// The bucket name in policies and XML answers.
 const BUCKET: &str = "cube-emulator";
 const NOT_OWNER: &str = "You can change only your own files";
@@ -124,11 +123,11 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
             .map(str::to_owned)
     };
     let mut errors = crate::error::FieldErrors::default();
-    let content_type = text("content_type").filter(|ct| !ct.contains(['\r', '\n']));
+    let content_type = text("content_type").filter(|ct| content_type_ok(ct));
     if content_type.is_none() {
         errors.add("content_type", "can't be blank");
     }
-    let name = text("name").filter(|n| n.chars().count() <= BLOB_NAME_MAX_CHARS);
+    let name = text("name").filter(|n| blob_name_ok(n));
     if name.is_none() {
         errors.add("name", "is invalid");
     }
@@ -257,7 +256,7 @@ fn readable(ctx: &Ctx, uid: &str) -> Result<(BlobRow, Option<SessionRow>), ApiEr
         .ok_or_else(ApiError::not_found)?;
     match &session {
         Some(s) => ensure(s.app_id == blob.app_id, ApiError::not_found)?,
-        None => ensure(blob.public, ApiError::no_session)?,
+        None => ensure(blob.public, ApiError::no_token)?,
     }
     Ok((blob, session))
 }

@@ -5,6 +5,8 @@
 
 pub(crate) mod admin;
 pub(crate) mod admin_data;
+pub(crate) mod admin_requests;
+pub(crate) mod admin_sessions;
 pub(crate) mod blobs;
 pub(crate) mod fake;
 pub(crate) mod render;
@@ -52,9 +54,11 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    /// The caller's session, or `401 Required session does not exist`.
+    /// The caller's session, or `401 Token is required`: a token that
+    /// names no live session never gets this far (the router answers
+    /// `Required session does not exist`), so none was sent.
     pub(crate) fn session(&self) -> Result<&SessionRow, ApiError> {
-        self.session.as_ref().ok_or_else(ApiError::no_session)
+        self.session.as_ref().ok_or_else(ApiError::no_token)
     }
 
     /// The caller's user; an application session is `403 Forbidden. Need user.`.

@@ -93,12 +93,8 @@ pub(crate) fn write_user(out: &mut Vec<u8>, user: &User) {
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"external_user_id\":");
-    // A digit-only deprecated external id goes back out as a number.
-    match &user.external_user_id {
-        Some(s) => match s.parse::<i64>() {
-            Ok(n) => int(out, n),
-            Err(_) => string(out, s),
-        },
+    match user.external_user_id {
+        Some(n) => int(out, n),
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"external_id\":");
@@ -199,7 +195,7 @@ mod tests {
             full_name: Some("Dacia \"Kail\"\n".into()),
             phone: None,
             website: None,
-            external_user_id: Some("42".into()),
+            external_user_id: Some(42),
             external_id: None,
             facebook_id: Some("91234409".into()),
             twitter_id: None,

@@ -11,7 +11,15 @@ use crate::limits::{
 };
 use crate::store::search::{self, Column, Condition, Filter, Page, UserQuery, Value};
 
-const LIST_DISABLED: &str = "Users listing is disabled for this application";
+/// The public service's answer when an application does not allow lists of
+/// users through the API (`users.md`), naming the application's settings
+/// page of ConnectyCube's dashboard.
+fn list_disabled(app_id: i64) -> ApiError {
+    ApiError::forbidden(format!(
+        "Users retrieving forbidden in admin panel, application settings. \
+         Setup it here https://admin.connectycube.com/apps/{app_id}/service/users/settings"
+    ))
+}
 
 fn too_many_values(field: &str) -> ApiError {
     ApiError::invalid_field(
@@ -31,12 +39,11 @@ fn too_many_conditions(field: &str) -> ApiError {
 fn listing_app(ctx: &Ctx, v1: bool) -> Result<i64, ApiError> {
     let app_id = ctx.session()?.app_id;
     let app = ctx.state.app(app_id).ok_or_else(ApiError::no_session)?;
-    ensure(app.settings.list_users, || {
-        ApiError::forbidden(LIST_DISABLED)
-    })?;
-    ensure(!v1 || app.settings.list_users_v1, || {
-        ApiError::forbidden(LIST_DISABLED)
-    })?;
+    ensure(app.settings.list_users, || list_disabled(app_id))?;
+    ensure(
+        !v1 || app.settings.list_users_v1,
+        ApiError::list_v1_disabled,
+    )?;
     Ok(app_id)
 }
 
@@ -120,8 +127,10 @@ fn v1_value(kind: &str, raw: &str) -> Option<Value> {
     }
 }
 
-/// `TYPE FIELD OP VALUE` → a filter. On `user_tags`, `eq`/`in` match users
-/// holding the tag(s) and `ne`/`nin` users holding none of them.
+/// `TYPE FIELD OP VALUE` → a filter. The operators are exactly the
+/// public service's for v1: `gt lt ge le eq ne between in` (`gte`, `lte`
+/// and `nin` are v2's, unknown here). On `user_tags`, `eq`/`in` match
+/// users holding the tag(s) and `ne` users not holding it.
 fn v1_filter(filter: &str) -> Result<Filter, ApiError> {
     let bad = || ApiError::invalid_field("filter", format!("is invalid: {filter}"));
     let mut parts = filter.splitn(4, ' ');
@@ -141,7 +150,7 @@ fn v1_filter(filter: &str) -> Result<Filter, ApiError> {
         ensure(kind == "string", bad)?;
         let tags = match op {
             "eq" | "ne" => vec![raw.to_owned()],
-            "in" | "nin" => {
+            "in" => {
                 ensure(raw.split(',').count() <= LIST_VALUES_MAX, || {
                     too_many_values("filter")
                 })?;
@@ -156,13 +165,12 @@ fn v1_filter(filter: &str) -> Result<Filter, ApiError> {
     }
     let condition = match op {
         "lt" => Condition::Lt(value(raw)?),
-        "lte" => Condition::Lte(value(raw)?),
+        "le" => Condition::Lte(value(raw)?),
         "gt" => Condition::Gt(value(raw)?),
-        "gte" => Condition::Gte(value(raw)?),
+        "ge" => Condition::Gte(value(raw)?),
         "eq" => Condition::Eq(value(raw)?),
         "ne" => Condition::Ne(value(raw)?),
         "in" => Condition::In(many(raw)?),
-        "nin" => Condition::NotIn(many(raw)?),
         "between" => {
             let mut values = many(raw)?;
             ensure(values.len() == 2, bad)?;
@@ -403,8 +411,10 @@ fn v2_query(pairs: &[(String, String)]) -> Result<UserQuery, ApiError> {
                     .ok_or_else(|| ApiError::invalid(format!("Malformed parameter {key}")))?;
                 let field = v2_field(name)
                     .ok_or_else(|| ApiError::invalid_field(name, "is not a searchable field"))?;
+                // A date takes `eq` too (beside a stand-alone primary:
+                // it never counts as one, below).
                 let allowed = match (field, op) {
-                    (Field::Date(_), "gt" | "lt" | "gte" | "lte") => true,
+                    (Field::Date(_), "eq" | "gt" | "lt" | "gte" | "lte") => true,
                     (Field::Date(_), _) => false,
                     // Ids are numbers: no prefix of them.
                     (Field::Id, "start_with") => false,
@@ -521,9 +531,26 @@ mod tests {
             )
         );
         assert_eq!(
-            v1_filter("string user_tags nin vip,red").unwrap(),
-            Filter::TagsNone(vec!["vip".into(), "red".into()])
+            v1_filter("string user_tags ne vip").unwrap(),
+            Filter::TagsNone(vec!["vip".into()])
         );
+        assert_eq!(
+            v1_filter("number id ge 3").unwrap(),
+            Filter::Column(Column::Id, Condition::Gte(Value::Int(3)))
+        );
+        assert_eq!(
+            v1_filter("number id le 3").unwrap(),
+            Filter::Column(Column::Id, Condition::Lte(Value::Int(3)))
+        );
+        // v2's operators are unknown to v1.
+        for unknown in [
+            "number id gte 3",
+            "number id lte 3",
+            "number id nin 1,2",
+            "string user_tags nin vip",
+        ] {
+            assert!(v1_filter(unknown).is_err(), "{unknown}");
+        }
         assert!(v1_filter("number id in x").is_err());
         assert!(v1_filter("number nope eq 1").is_err());
         assert!(v1_filter("number id").is_err());
@@ -742,7 +769,7 @@ mod plans {
         ("string", "full_name", "Ann"),
         ("string", "phone", "+1"),
         ("string", "website", "w"),
-        ("string", "external_user_id", "9"),
+        ("number", "external_user_id", "9"),
         ("string", "external_id", "e"),
         ("string", "facebook_id", "f"),
         ("string", "twitter_id", "t"),
@@ -768,7 +795,7 @@ mod plans {
             let ops: &[&str] = if field == "user_tags" {
                 &["eq", "in"]
             } else {
-                &["eq", "in", "lt", "lte", "gt", "gte", "between"]
+                &["eq", "in", "lt", "le", "gt", "ge", "between"]
             };
             for op in ops {
                 let value = match *op {
@@ -778,7 +805,7 @@ mod plans {
                 for exclusion in [
                     "",
                     "&filter[]=string+login+ne+x",
-                    "&filter[]=string+user_tags+nin+x",
+                    "&filter[]=string+user_tags+ne+x",
                 ] {
                     for order in &orders {
                         let shape =

@@ -7,7 +7,7 @@ use super::{Ctx, Expiry, Outcome, Reply, render};
 use crate::clock::format_iso;
 use crate::crypto::{self, constant_time_eq, hash_token, signature_matches};
 use crate::error::{ApiError, ensure};
-use crate::limits::{GUEST_TTL, SESSION_TTL, email_ok, login_ok, password_ok};
+use crate::limits::{FULL_NAME_MAX_CHARS, GUEST_TTL, SESSION_TTL, email_ok, login_ok, password_ok};
 use crate::providers::{ProviderLogin, Verified, cidp, facebook, firebase, twitter};
 use crate::state::State;
 use crate::store::apps::{self, App};
@@ -63,27 +63,34 @@ pub(crate) fn credentials(
         let full_name = params
             .get("full_name")
             .and_then(Value::as_str)
-            .map(str::to_owned);
+            .map(|name| name.chars().take(FULL_NAME_MAX_CHARS).collect());
         return Ok(Credentials::Guest { full_name });
     }
-    // Credentials are never validated: anything unusable is simply 401.
-    let text = |k: &str| params.get(k).and_then(Value::as_str).map(str::to_owned);
-    let password = text("password").ok_or_else(ApiError::unauthorized)?;
-    if let Some(login) = text("login") {
-        return Ok(Credentials::Password {
-            key: Key::Login,
-            value: login,
-            password,
-        });
-    }
-    if let Some(email) = text("email") {
-        return Ok(Credentials::Password {
-            key: Key::Email,
-            value: email,
-            password,
-        });
-    }
-    Err(ApiError::unauthorized())
+    // Credentials are never length-validated; a login or e-mail without
+    // a password is the one validation error (`password` "cannot be blank").
+    let text = |k: &str| {
+        params
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let (key, value) = match (text("login"), text("email")) {
+        (Some(login), _) => (Key::Login, login),
+        (None, Some(email)) => (Key::Email, email),
+        (None, None) => return Err(ApiError::unauthorized()),
+    };
+    let password = match params.get("password") {
+        None | Some(Value::Null) => return Err(ApiError::blank_password()),
+        Some(Value::String(p)) if p.is_empty() => return Err(ApiError::blank_password()),
+        Some(Value::String(p)) => p.clone(),
+        Some(_) => return Err(ApiError::invalid_field("password", "is invalid")),
+    };
+    Ok(Credentials::Password {
+        key,
+        value,
+        password,
+    })
 }
 
 /// The provider sign-in a body asks for. Unusable keys are simply `401`
@@ -154,9 +161,10 @@ async fn verified_identity(
             project_id,
             id_token,
         }) => {
-            let verified =
-                firebase::verify(providers, settings, *phone, project_id, id_token, ctx.now)
-                    .await?;
+            let verified = firebase::verify(
+                providers, app.id, settings, *phone, project_id, id_token, ctx.now,
+            )
+            .await?;
             (Provider::Firebase, verified)
         }
         // With a custom identity provider, every login + password goes to
@@ -186,48 +194,36 @@ fn identity(provider: Provider, verified: Verified) -> Identity {
     }
 }
 
-/// What a password check found.
-enum Checked {
-    /// The user, whose password it is.
-    User(i64),
-    /// No such user (a decoy hash was checked unless the caller signs the
-    /// user up next, which costs a hash anyway).
-    Unknown,
-}
-
-/// The user named by `key`/`value` if `password` is theirs; `401` for a
-/// wrong password or a user without one. Every outcome costs one password
-/// hash (`signs_up_next`: the caller pays it by hashing the new user's),
-/// so response times do not reveal which logins exist.
+/// The user named by `key`/`value` if `password` is theirs, `None` when
+/// nobody has that name. A wrong password and a user without one (made by
+/// a provider sign-in) are both `401 Invalid password`, and both cost one
+/// password hash (a decoy's for the second), so response times do not
+/// tell which accounts have a password. Nobody costs no hash: the answer
+/// (`404 User not found`, or the user created) says so anyway, as the
+/// public service's does.
 async fn check_password(
     state: &State,
     app_id: i64,
     now: i64,
     (key, value): (Key, &str),
     password: &str,
-    signs_up_next: bool,
-) -> Result<Checked, ApiError> {
+) -> Result<Option<i64>, ApiError> {
     let found = state.store.read(|db| {
         Ok(users::find(db, app_id, now, key, value)?.map(|u| (u.id, u.password_hash)))
     })?;
     match found {
         Some((id, Some(hash))) => {
             if state.verify_password(password.to_owned(), hash).await {
-                Ok(Checked::User(id))
+                Ok(Some(id))
             } else {
-                Err(ApiError::unauthorized())
+                Err(ApiError::invalid_password())
             }
         }
         Some((_, None)) => {
             state.verify_decoy(password.to_owned()).await;
-            Err(ApiError::unauthorized())
+            Err(ApiError::invalid_password())
         }
-        None => {
-            if !signs_up_next {
-                state.verify_decoy(password.to_owned()).await;
-            }
-            Ok(Checked::Unknown)
-        }
+        None => Ok(None),
     }
 }
 
@@ -258,9 +254,10 @@ fn check_signature(
         ApiError::bad_signature,
     )?;
     let window = app.settings.signature_window_seconds;
-    ensure(now.abs_diff(timestamp) <= window.unsigned_abs(), || {
-        ApiError::invalid_field("timestamp", "is outside the allowed window")
-    })?;
+    ensure(
+        now.abs_diff(timestamp) <= window.unsigned_abs(),
+        ApiError::invalid_timestamp,
+    )?;
     Ok(Some(nonce.to_string()))
 }
 
@@ -338,25 +335,22 @@ async fn plan(ctx: &Ctx, app: &App, creds: &Credentials) -> Result<Plan, ApiErro
             value,
             password,
         } => {
-            // An unusable login is simply 401, never a validation error.
+            if let Some(id) =
+                check_password(&ctx.state, app.id, ctx.now, (*key, value), password).await?
+            {
+                return Ok(Plan::Existing(id));
+            }
+            // Nobody by that name: created when the application allows it
+            // and the values would pass sign-up; otherwise nobody is found
+            // (credentials are never a validation error).
             let usable = match key {
                 Key::Email => email_ok(value),
                 _ => login_ok(value),
             } && password_ok(password);
-            let signs_up = app.settings.session_without_user && usable;
-            let checked = check_password(
-                &ctx.state,
-                app.id,
-                ctx.now,
-                (*key, value),
-                password,
-                signs_up,
-            )
-            .await?;
-            if let Checked::User(id) = checked {
-                return Ok(Plan::Existing(id));
-            }
-            ensure(signs_up, ApiError::unauthorized)?;
+            ensure(
+                app.settings.session_without_user && usable,
+                ApiError::user_not_found,
+            )?;
             let hash = ctx.state.hash_password(password.clone()).await?;
             let mut user = NewUser {
                 password_hash: Some(hash),
@@ -566,19 +560,10 @@ pub(crate) async fn login(ctx: &Ctx) -> Outcome {
                 // Only credential kinds sign in; an empty body or a guest is not one.
                 return Err(ApiError::unauthorized());
             };
-            match check_password(
-                &ctx.state,
-                row.app_id,
-                ctx.now,
-                (key, &value),
-                &password,
-                false,
-            )
-            .await?
-            {
-                Checked::User(id) => id,
-                Checked::Unknown => return Err(ApiError::unauthorized()),
-            }
+            // No auto sign-up here: an unknown user is `404`.
+            check_password(&ctx.state, row.app_id, ctx.now, (key, &value), &password)
+                .await?
+                .ok_or_else(ApiError::user_not_found)?
         }
     };
     let (row, user) = switch_user(ctx, row, Some(user_id)).await?;
@@ -635,16 +620,17 @@ mod tests {
 
     use crate::harness::Harness;
 
-    /// Password checks one refused request costs.
-    fn checks_of(h: &Harness, path: &str, token: Option<&str>, body: &Value) -> u64 {
+    /// Password checks one refused request costs; it must be refused with
+    /// `status`.
+    fn checks_of(h: &Harness, path: &str, token: Option<&str>, body: &Value, status: u16) -> u64 {
         let before = h.state.password_checks();
         let answer = h.json("POST", path, token, body);
-        assert_eq!(answer.status, 401, "{path} {body}");
+        assert_eq!(answer.status, status, "{path} {body}");
         h.state.password_checks() - before
     }
 
     #[test]
-    fn unknown_logins_cost_a_password_check_like_wrong_passwords() {
+    fn refusals_cost_a_password_check_where_the_answer_does_not_tell() {
         let h = Harness::new();
         h.session(Some("known-user"));
         let app = h.session(None);
@@ -653,41 +639,48 @@ mod tests {
         let unknown = json!({"login": "no-such-user", "password": "wrong-password"});
         let unknown_short = json!({"login": "no-such-user", "password": "x"});
         let unknown_email = json!({"email": "nobody@example.com", "password": "wrong-password"});
-        // POST /login never signs up: every refusal costs one check.
-        for user in [&wrong, &unknown, &unknown_short, &unknown_email] {
-            assert_eq!(checks_of(&h, "/login", Some(&app), user), 1, "{user}");
+        // A wrong password costs one check; nobody (404) costs none, at
+        // POST /login (never a sign-up) ...
+        assert_eq!(checks_of(&h, "/login", Some(&app), &wrong, 401), 1);
+        for user in [&unknown, &unknown_short, &unknown_email] {
+            assert_eq!(checks_of(&h, "/login", Some(&app), user, 404), 0, "{user}");
         }
-        // POST /session with sign-up on first log-in off: the same.
+        // ... at POST /session with sign-up on first log-in off ...
         let deny = json!({"session_without_user": "deny"});
         assert_eq!(
             h.json("PUT", "/_emulator/apps/1/settings", None, &deny)
                 .status,
             200
         );
-        for user in [&wrong, &unknown, &unknown_short, &unknown_email] {
+        assert_eq!(
+            checks_of(&h, "/session", None, &session(wrong.clone()), 401),
+            1
+        );
+        for user in [&unknown, &unknown_short, &unknown_email] {
             assert_eq!(
-                checks_of(&h, "/session", None, &session(user.clone())),
-                1,
+                checks_of(&h, "/session", None, &session(user.clone()), 404),
+                0,
                 "{user}"
             );
         }
-        // With sign-up on, credentials that could not sign up are refused
-        // at the same cost as a wrong password.
+        // ... and with it on, for credentials that could not sign up.
         let allow = json!({"session_without_user": "allow"});
         assert_eq!(
             h.json("PUT", "/_emulator/apps/1/settings", None, &allow)
                 .status,
             200
         );
-        for user in [&wrong, &unknown_short] {
-            assert_eq!(
-                checks_of(&h, "/session", None, &session(user.clone())),
-                1,
-                "{user}"
-            );
-        }
+        assert_eq!(
+            checks_of(&h, "/session", None, &session(wrong.clone()), 401),
+            1
+        );
+        assert_eq!(
+            checks_of(&h, "/session", None, &session(unknown_short.clone()), 404),
+            0
+        );
         // A user without a password (made by a provider sign-in, here an
-        // unsigned Firebase token) costs the same.
+        // unsigned Firebase token) is refused like a wrong password, and
+        // at the same cost.
         let now = h.state.clock.now();
         let claims = json!({"iss": "https://securetoken.google.com/p", "aud": "p",
             "iat": now - 1, "exp": now + 60, "sub": "fire", "email": "fire@example.com"});
@@ -705,6 +698,11 @@ mod tests {
         );
         assert_eq!(answer.status, 201);
         let passwordless = json!({"email": "fire@example.com", "password": "any-password"});
-        assert_eq!(checks_of(&h, "/login", Some(&app), &passwordless), 1);
+        assert_eq!(checks_of(&h, "/login", Some(&app), &passwordless, 401), 1);
+        let answer = h.json("POST", "/login", Some(&app), &passwordless);
+        assert_eq!(
+            &answer.body[..],
+            br#"{"errors":["Invalid password"]}"#.as_slice()
+        );
     }
 }

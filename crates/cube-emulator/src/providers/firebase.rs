@@ -193,10 +193,12 @@ fn segment_json(segment: &str) -> Option<Value> {
     serde_json::from_slice(&crate::b64::decode_url(segment)?).ok()
 }
 
-/// Verifies `id_token` for `project_id`; `phone` picks the phone provider
-/// (`phone_number` → `phone`) over the e-mail one (`email` → `email`).
+/// Verifies `id_token` for `project_id` and the application `app_id`;
+/// `phone` picks the phone provider (`phone_number` → `phone`) over the
+/// e-mail one (`email` → `email`).
 pub(crate) async fn verify(
     providers: &Providers,
+    app_id: i64,
     settings: &AppSettings,
     phone: bool,
     project_id: &str,
@@ -212,6 +214,7 @@ pub(crate) async fn verify(
     };
     let header = segment_json(header).ok_or_else(unauthorized)?;
     let claims = segment_json(payload).ok_or_else(unauthorized)?;
+    let unsigned = header["alg"].as_str() == Some("none");
     match header["alg"].as_str() {
         Some("none") => ensure(
             settings.accepts_unsigned_firebase() && signature.is_empty(),
@@ -249,6 +252,9 @@ pub(crate) async fn verify(
         .as_str()
         .filter(|s| !s.is_empty() && s.len() <= FIREBASE_SUB_MAX_BYTES)
         .ok_or_else(unauthorized)?;
+    if unsigned {
+        providers.note_unsigned_firebase(app_id);
+    }
     Ok(Verified {
         uid: sub.to_owned(),
         full_name: profile_name(claims.get("name")),

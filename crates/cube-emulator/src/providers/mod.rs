@@ -3,7 +3,9 @@
 //! Each one turns what the client sent into a [`Verified`] identity, by
 //! asking the provider over HTTP (the emulator's fake providers by
 //! default) or, for Firebase, by checking the ID token's signature and
-//! claims. Anything that does not verify is `401 Unauthorized`.
+//! claims. Anything that does not verify is `401 Unauthorized` (array
+//! form), except for the custom identity provider, whose failures are
+//! `422` (see [`cidp`]).
 
 pub(crate) mod cidp;
 pub(crate) mod facebook;
@@ -50,6 +52,9 @@ pub(crate) struct Providers {
     pub(crate) jwks: firebase::KeyCache,
     /// OAuth nonces the fake Twitter API has seen, with their timestamps.
     pub(crate) twitter_nonces: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// The applications that have accepted an unsigned Firebase token
+    /// since the start (each is said in the log once).
+    unsigned_firebase: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 impl Providers {
@@ -58,6 +63,28 @@ impl Providers {
             http: Arc::new(outbound::Outbound::new(timeout)),
             jwks: firebase::KeyCache::default(),
             twitter_nonces: std::sync::Mutex::default(),
+            unsigned_firebase: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Says in the log, the first time `app_id` accepts an unsigned
+    /// Firebase ID token, what that means and how to refuse them: it is
+    /// the emulator's one deliberately unsafe default, and only those who
+    /// use Firebase need to hear of it.
+    pub(crate) fn note_unsigned_firebase(&self, app_id: i64) {
+        let first = self
+            .unsigned_firebase
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(app_id);
+        if first {
+            tracing::info!(
+                app_id,
+                "the application accepted an unsigned Firebase ID token (as the Firebase Auth \
+                 Emulator issues them): anyone can sign in to it as any Firebase user; set \
+                 firebase_jwks_url or firebase_jwks, or firebase_accept_unsigned=false, to \
+                 refuse them"
+            );
         }
     }
 }

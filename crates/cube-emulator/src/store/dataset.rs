@@ -39,8 +39,10 @@ pub(crate) struct UserRecord {
     pub(crate) phone: Option<String>,
     #[serde(default)]
     pub(crate) website: Option<String>,
-    #[serde(default)]
-    pub(crate) external_user_id: Option<String>,
+    /// A number; read from a digit string too (how data sets held it
+    /// before it was one).
+    #[serde(default, deserialize_with = "number_or_digits")]
+    pub(crate) external_user_id: Option<i64>,
     #[serde(default)]
     pub(crate) external_id: Option<String>,
     #[serde(default)]
@@ -64,6 +66,20 @@ pub(crate) struct UserRecord {
     pub(crate) updated_at: i64,
     #[serde(default)]
     pub(crate) last_request_at: Option<i64>,
+}
+
+/// `external_user_id` as the API takes it ([`crate::wire::external_user_id`]).
+fn number_or_digits<'de, D>(deserializer: D) -> std::result::Result<Option<i64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error as _;
+    match Option::<serde_json::Value>::deserialize(deserializer)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(value) => crate::wire::external_user_id(&value)
+            .map(Some)
+            .map_err(|why| D::Error::custom(format!("external_user_id {value} {why}"))),
+    }
 }
 
 /// An identity a provider vouched for, and the user it signs in as.

@@ -7,6 +7,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::users::{self, NewUser, email_key};
 use super::{Db, Result};
+use crate::limits::email_ok;
 
 /// Who vouched for an identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +77,10 @@ pub(crate) fn sign_in(db: &Db, app_id: i64, now: i64, identity: &Identity) -> Re
         phone: identity.phone.clone(),
         ..NewUser::default()
     };
+    // An address sign-up would refuse is not kept (the profile is the
+    // provider's word, not checked like a request's fields).
     if let Some(email) = &identity.email
+        && email_ok(email)
         && free("email_key", &email_key(email))?
     {
         user.email = Some(email.clone());

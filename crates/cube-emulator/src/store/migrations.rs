@@ -15,7 +15,12 @@ use super::StoreError;
 /// One step: takes the database from version `n - 1` to `n`.
 type Step = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
-const STEPS: &[Step] = &[baseline, indexed_search_and_provider_links, search_versions];
+const STEPS: &[Step] = &[
+    baseline,
+    indexed_search_and_provider_links,
+    search_versions,
+    numeric_external_user_ids,
+];
 
 /// The schema version this emulator writes.
 pub(crate) const LATEST: i64 = STEPS.len() as i64;
@@ -258,4 +263,46 @@ CREATE INDEX users_app_guest_expiry ON users(app_id, guest_expires_at)
     WHERE guest_expires_at IS NOT NULL;
 ",
     )
+}
+
+/// Version 4: `external_user_id` is a number (the public service's
+/// documents), stored as an integer so that it sorts and compares as one.
+/// Digit strings become their number; any other text (which earlier
+/// versions took) stays in `legacy_external_user_id`, kept but no longer
+/// served.
+fn numeric_external_user_ids(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r"
+DROP INDEX users_external_user_id;
+ALTER TABLE users RENAME COLUMN external_user_id TO legacy_external_user_id;
+ALTER TABLE users ADD COLUMN external_user_id INTEGER;
+CREATE INDEX users_external_user_id ON users(app_id, external_user_id);
+",
+    )?;
+    let mut rows = tx.prepare(
+        "SELECT id, legacy_external_user_id FROM users WHERE legacy_external_user_id IS NOT NULL",
+    )?;
+    let held = rows
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut convert = tx.prepare(
+        "UPDATE users SET external_user_id = ?2, legacy_external_user_id = NULL WHERE id = ?1",
+    )?;
+    let mut kept = 0usize;
+    for (id, text) in held {
+        match crate::wire::external_user_id(&serde_json::Value::String(text)) {
+            Ok(number) => {
+                convert.execute(params![id, number])?;
+            }
+            Err(_) => kept += 1,
+        }
+    }
+    if kept > 0 {
+        tracing::warn!(
+            users = kept,
+            "external_user_id is a number now: these users' non-numeric values are kept in the \
+             database column legacy_external_user_id and no longer served"
+        );
+    }
+    Ok(())
 }

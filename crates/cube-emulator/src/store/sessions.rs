@@ -127,20 +127,6 @@ pub(crate) fn live_of_user(db: &Db, user_id: i64, now: i64) -> Result<Vec<Sessio
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Ends a live session as its deadline would: the deadline becomes `now`.
-/// Returns its token hash (to drop it from the cache), or `None` when no
-/// live session has this id.
-pub(crate) fn expire(db: &Db, id: i64, now: i64) -> Result<Option<TokenHash>> {
-    let hash = db
-        .conn()
-        .prepare_cached(
-            "UPDATE sessions SET deadline = ?2 WHERE id = ?1 AND deadline > ?2 RETURNING token_hash",
-        )?
-        .query_row(params![id, now], |r| r.get::<_, Vec<u8>>(0))
-        .optional()?;
-    Ok(hash.and_then(|hash| TokenHash::try_from(hash.as_slice()).ok()))
-}
-
 /// Writes the sliding deadlines refreshed by reads since the last flush.
 pub(crate) fn save_deadlines(db: &Db, deadlines: &[(i64, i64)]) -> Result<()> {
     let mut stmt = db
@@ -158,4 +144,122 @@ pub(crate) fn sweep(db: &Db, now: i64) -> Result<()> {
         .prepare_cached("DELETE FROM sessions WHERE deadline <= ?1")?
         .execute(params![now])?;
     Ok(())
+}
+
+/// A live session as the admin API lists it.
+pub(crate) struct Listed {
+    pub(crate) row: SessionRow,
+    /// Its token's hash (for its fingerprint; never shown).
+    pub(crate) hash: TokenHash,
+    /// Its user's `last_request_at`, when it has a user.
+    pub(crate) user_last_request: Option<i64>,
+}
+
+/// Which live sessions to list: all, or an application's, or a user's.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Filter {
+    pub(crate) app_id: Option<i64>,
+    pub(crate) user_id: Option<i64>,
+}
+
+/// The sessions alive at `now` that `filter` selects, newest first, a
+/// page of them (`offset`, `limit`), and how many there are in all.
+pub(crate) fn live(
+    db: &Db,
+    filter: Filter,
+    now: i64,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Listed>, i64)> {
+    // Every parameter appears in the statement (a filter not given as
+    // `?N IS NULL`), so the same three are bound whatever is asked, and
+    // the conditions given can use their index.
+    let conditions = format!(
+        "s.deadline > ?1 AND {} AND {}",
+        if filter.app_id.is_some() {
+            "s.app_id = ?2"
+        } else {
+            "?2 IS NULL"
+        },
+        if filter.user_id.is_some() {
+            "s.user_id = ?3"
+        } else {
+            "?3 IS NULL"
+        },
+    );
+    let args = params![now, filter.app_id, filter.user_id];
+    let mut stmt = db.conn().prepare_cached(&format!(
+        "SELECT s.id, s.app_id, s.user_id, s.is_guest, s.nonce, s.ts, s.created_at,
+                s.updated_at, s.deadline, s.token_hash, u.last_request_at
+         FROM sessions s LEFT JOIN users u ON u.id = s.user_id
+         WHERE {conditions} ORDER BY s.id DESC LIMIT ?4 OFFSET ?5"
+    ))?;
+    let rows = stmt.query_map(
+        params![now, filter.app_id, filter.user_id, limit, offset],
+        |r| {
+            Ok((
+                from_row(r)?,
+                r.get::<_, Vec<u8>>(9)?,
+                r.get::<_, Option<i64>>(10)?,
+            ))
+        },
+    )?;
+    let mut listed = Vec::new();
+    for row in rows {
+        let (row, hash, user_last_request) = row?;
+        if let Ok(hash) = TokenHash::try_from(hash.as_slice()) {
+            listed.push(Listed {
+                row,
+                hash,
+                user_last_request,
+            });
+        }
+    }
+    let total = db
+        .conn()
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM sessions s WHERE {conditions}"
+        ))?
+        .query_row(args, |r| r.get(0))?;
+    Ok((listed, total))
+}
+
+/// Ends a live session as its deadline passing would, and for good: the
+/// row is deleted (a session past its deadline only waits for the sweep),
+/// so no deadline refresh still waiting to be written can bring it back.
+/// A guest's user stays until its own day is over, as it would. Returns
+/// the token hash (to drop it from the cache), `None` when no live
+/// session has this id.
+pub(crate) fn end(db: &Db, id: i64, now: i64) -> Result<Option<TokenHash>> {
+    let hash = db
+        .conn()
+        .prepare_cached(
+            "DELETE FROM sessions WHERE id = ?1 AND deadline > ?2 RETURNING token_hash",
+        )?
+        .query_row(params![id, now], |r| r.get::<_, Vec<u8>>(0))
+        .optional()?;
+    Ok(hash.and_then(|hash| TokenHash::try_from(hash.as_slice()).ok()))
+}
+
+/// Destroys a live session as its own `DELETE /session` does: a guest
+/// session takes its guest user (and any other session of that user)
+/// with it. Returns the token hashes of the sessions deleted: none when
+/// no live session has this id.
+pub(crate) fn destroy(db: &Db, id: i64, now: i64) -> Result<Vec<TokenHash>> {
+    let row = db
+        .conn()
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM sessions WHERE id = ?1 AND deadline > ?2"
+        ))?
+        .query_row(params![id, now], from_row)
+        .optional()?;
+    let Some(row) = row else {
+        return Ok(Vec::new());
+    };
+    let mut hashes = delete(db, row.id)?;
+    if let (true, Some(user_id)) = (row.is_guest, row.user_id) {
+        hashes.extend(delete_all_of_user(db, user_id, None)?);
+        super::users::delete(db, user_id)?;
+    }
+    Ok(hashes)
 }

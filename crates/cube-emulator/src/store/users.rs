@@ -18,7 +18,8 @@ pub(crate) struct User {
     pub(crate) full_name: Option<String>,
     pub(crate) phone: Option<String>,
     pub(crate) website: Option<String>,
-    pub(crate) external_user_id: Option<String>,
+    /// A number, as the public service's documents have it.
+    pub(crate) external_user_id: Option<i64>,
     pub(crate) external_id: Option<String>,
     pub(crate) facebook_id: Option<String>,
     pub(crate) twitter_id: Option<String>,
@@ -44,7 +45,8 @@ pub(crate) struct NewUser {
     pub(crate) full_name: Option<String>,
     pub(crate) phone: Option<String>,
     pub(crate) website: Option<String>,
-    pub(crate) external_user_id: Option<String>,
+    /// A number, as the public service's documents have it.
+    pub(crate) external_user_id: Option<i64>,
     pub(crate) external_id: Option<String>,
     pub(crate) facebook_id: Option<String>,
     pub(crate) twitter_id: Option<String>,
@@ -71,7 +73,7 @@ pub(crate) struct UserPatch {
     pub(crate) full_name: Change<String>,
     pub(crate) phone: Change<String>,
     pub(crate) website: Change<String>,
-    pub(crate) external_user_id: Change<String>,
+    pub(crate) external_user_id: Change<i64>,
     pub(crate) external_id: Change<String>,
     pub(crate) facebook_id: Change<String>,
     pub(crate) twitter_id: Change<String>,

@@ -12,6 +12,31 @@ use serde_json::{Map, Value, json};
 /// The exact body of an expired or unknown session.
 pub const NO_SESSION: &str = r#"{"errors":{"base":["Required session does not exist"]}}"#;
 
+/// The messages the public service sends in the array form
+/// (`{"errors": [...]}`); the custom identity provider's refusal starts
+/// with the last one.
+pub const ARRAY_FORM: [&str; 6] = [
+    "Token is required",
+    "Unauthorized",
+    "Invalid password",
+    "User not found",
+    "Unexpected signature",
+    "Bad Authentication data. Unauthorized on remote side.",
+];
+
+/// Whether `body` is an error in the form its messages call for: the
+/// object form, or the array form of [`ARRAY_FORM`] messages only.
+pub fn well_formed_error(body: &Value) -> bool {
+    match &body["errors"] {
+        Value::Object(_) => true,
+        Value::Array(messages) => messages.iter().all(|m| {
+            m.as_str()
+                .is_some_and(|m| ARRAY_FORM[..5].contains(&m) || m.starts_with(ARRAY_FORM[5]))
+        }),
+        _ => false,
+    }
+}
+
 /// One response, read fully.
 #[derive(Debug)]
 pub struct Resp {
@@ -51,6 +76,11 @@ impl Resp {
     /// `errors.<field>[0]`.
     pub fn error(&self, field: &str) -> &str {
         self.body["errors"][field][0].as_str().unwrap_or_default()
+    }
+
+    /// `errors[0]`: the first message of an array-form error.
+    pub fn listed(&self) -> &str {
+        self.body["errors"][0].as_str().unwrap_or_default()
     }
 
     #[track_caller]

@@ -24,6 +24,10 @@ pub const INVALID_PASSWORD: &str = "Invalid password";
 /// The message of a sign-in naming a login or e-mail that does not exist,
 /// where the application does not create users on sign-in.
 pub const USER_NOT_FOUND: &str = "User not found";
+/// How the message of a `422` begins when the application's own identity
+/// provider refused the token (or did not answer): `Bad Authentication
+/// data. Unauthorized on remote side. Status: N.…`.
+pub const IDP_REFUSED_PREFIX: &str = "Bad Authentication data.";
 /// The message for an application session that tried to write.
 pub const NEED_USER: &str = "Forbidden. Need user.";
 /// The message of a field whose value another record already holds (a
@@ -114,8 +118,11 @@ impl ApiError {
         self.status == StatusCode::UNAUTHORIZED && self.first_message() == Some(TOKEN_REQUIRED)
     }
 
-    /// `401 Unauthorized` or `401 Invalid password`: the credentials of a
-    /// session or sign-in were refused. Never an expired session.
+    /// `401 Unauthorized`, `401 Invalid password`, or the `422` of the
+    /// application's own identity provider refusing its token (`Bad
+    /// Authentication data. Unauthorized on remote side. Status: N.…`): the
+    /// credentials of a session or sign-in were refused. Never an expired
+    /// session.
     ///
     /// ```
     /// use cube_proto::error::ApiError;
@@ -125,10 +132,20 @@ impl ApiError {
     ///     let e = ApiError::from_parts(StatusCode::UNAUTHORIZED, body);
     ///     assert!(e.is_bad_credentials() && !e.is_session_missing());
     /// }
+    /// let idp = ApiError::from_parts(StatusCode::UNPROCESSABLE_ENTITY,
+    ///     br#"{"errors": ["Bad Authentication data. Unauthorized on remote side. Status: 401."]}"#);
+    /// assert!(idp.is_bad_credentials() && idp.is_validation());
     /// ```
     pub fn is_bad_credentials(&self) -> bool {
-        self.status == StatusCode::UNAUTHORIZED
-            && matches!(self.first_message(), Some(UNAUTHORIZED | INVALID_PASSWORD))
+        match self.status {
+            StatusCode::UNAUTHORIZED => {
+                matches!(self.first_message(), Some(UNAUTHORIZED | INVALID_PASSWORD))
+            }
+            StatusCode::UNPROCESSABLE_ENTITY => self
+                .first_message()
+                .is_some_and(|m| m.starts_with(IDP_REFUSED_PREFIX)),
+            _ => false,
+        }
     }
 
     /// `404`: the resource does not exist; at sign-in (`404 User not

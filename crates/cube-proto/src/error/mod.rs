@@ -13,9 +13,9 @@ mod api;
 mod messages;
 
 pub use api::{
-    ALREADY_TAKEN, ApiError, INVALID_PASSWORD, INVALID_TIMESTAMP, NEED_USER, SESSION_MISSING,
-    TIMESTAMP_FIELD, TOKEN_REQUIRED, UNAUTHORIZED, UNEXPECTED_SIGNATURE, USER_NOT_FOUND,
-    parse_retry_after,
+    ALREADY_TAKEN, ApiError, IDP_REFUSED_PREFIX, INVALID_PASSWORD, INVALID_TIMESTAMP, NEED_USER,
+    SESSION_MISSING, TIMESTAMP_FIELD, TOKEN_REQUIRED, UNAUTHORIZED, UNEXPECTED_SIGNATURE,
+    USER_NOT_FOUND, parse_retry_after,
 };
 pub use messages::ErrorMessages;
 
@@ -163,8 +163,10 @@ impl Error {
 
     /// Whether the server refused the credentials of a session or sign-in:
     /// `401 Unauthorized` (a provider's token that did not verify, or any
-    /// credential failure without a message of its own) or `401 Invalid
-    /// password`. Never an expired session.
+    /// credential failure without a message of its own), `401 Invalid
+    /// password`, or the application's own identity provider refusing its
+    /// token (a `422` whose message begins `Bad Authentication data.`).
+    /// Never an expired session.
     ///
     /// ```
     /// use cube_proto::{Error, error::ApiError};

@@ -293,7 +293,11 @@ macro_rules! e2e_suite {
             let up = client_for(&h).build().unwrap();
             up.create_application_session()$(.$await)?.unwrap();
             assert_eq!(up.sign_in(Credentials::custom_idp("good-idp-token"))$(.$await)?.unwrap().id, ext.id);
-            unauthorized(c.create_session(Credentials::custom_idp("bad-idp-token"))$(.$await)?.unwrap_err());
+            // A token the provider refuses: `422 Bad Authentication data…`, as the
+            // public service answers it, and refused credentials to the SDK.
+            let refused = c.create_session(Credentials::custom_idp("bad-idp-token"))$(.$await)?.unwrap_err();
+            assert_eq!(refused.status(), Some(http::StatusCode::UNPROCESSABLE_ENTITY), "{refused}");
+            assert!(refused.is_bad_credentials() && !refused.is_session_expired(), "{refused}");
         }
     };
 }
