@@ -375,7 +375,7 @@ fn headers_cb_sdk_names_the_sdk() {
             nonce: 0,
         })
         .unwrap();
-    assert_eq!(req.headers()["CB-SDK"], "Rust 0.1.0 - Client");
+    assert_eq!(req.headers()["CB-SDK"], "Rust 0.2.0 - Client");
 }
 
 // ---------------------------------- 1. common rules: expiry and status codes
