@@ -114,7 +114,7 @@ mutate "expired user session replaced by an application session" src/session.rs 
 mutate "fallback deadline ignores the request time" src/session.rs \
   "(None, _) => Some(sent_at + SESSION_IDLE_TTL)," "(None, _) => active.expires_at,"
 mutate "401 does not mark the session expired" src/session.rs \
-  "self.state = State::Expired(active.kind);" "let _ = active;" \
+  "self.state = Standing::Expired(active.kind);" "let _ = active;" \
   "self.changed(SessionChange::Expired(ExpiredBy::Server));" ""
 
 # The rules of sessions that live as long as the app.
@@ -134,15 +134,15 @@ mutate "a ready session that arrives after the app changed the session is applie
   "RestoreAnswer::Session(token) if false && session.revision() != revision => {"
 mutate "polling a finished call plans and sends again" src/call.rs \
   "Phase::Spent => Step::Done(Err(Misuse::PolledAfterDone.into()))," \
-  "Phase::Spent => self.plan(session, now, nonce, false),"
+  "Phase::Spent => self.decide(session, now, nonce, false),"
 mutate "a caller that gets the restore turn asks again without looking" src/call.rs \
-  "Phase::TurnRequested => self.plan(session, now, nonce, true)," \
+  "Phase::TurnRequested => self.decide(session, now, nonce, true)," \
   "Phase::TurnRequested => { self.phase = Phase::AskedRestore { revision: session.revision() }; Step::AskRestore }"
 mutate "the restore turn is kept after the restored session is in place" src/call.rs \
   "                        if restoring {
-                            Phase::Releasing(Then::Plan)" \
+                            Phase::Releasing(Then::Decide)" \
   "                        if false {
-                            Phase::Releasing(Then::Plan)"
+                            Phase::Releasing(Then::Decide)"
 mutate "a ready session from the restore callback is ignored" src/call.rs \
   "match session.restore_with(token) {" "match Ok::<(), Error>(drop(token)) {"
 mutate "a declined restore with no session says it expired" src/call.rs \

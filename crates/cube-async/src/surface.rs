@@ -1,14 +1,12 @@
-//! One method per mission call; the list itself lives in cube-proto, so the
-//! blocking and async clients offer exactly the same calls, in the same
-//! groups.
+//! Every page of a search, one `next().await` at a time. The calls
+//! themselves are written once, in `cube-shell`, and expanded next to the
+//! [`Client`].
 
 use crate::client::Client;
-use crate::error::Error;
+use cube_shell::Error;
+use cube_shell::surface::Pages;
 use proto::model::PageV2;
 use proto::ops::SearchUsers;
-use proto::search::Paginator;
-
-proto::client_calls!(Client, Error, async);
 
 /// # Look-ups, every page
 ///
@@ -18,8 +16,7 @@ impl Client {
     pub fn search_users_pages(&self, search: SearchUsers) -> UserPages {
         UserPages {
             client: self.clone(),
-            pages: search.pages(),
-            failed: false,
+            pages: Pages::new(search),
         }
     }
 }
@@ -30,26 +27,14 @@ impl Client {
 #[derive(Debug)]
 pub struct UserPages {
     client: Client,
-    pages: Paginator,
-    failed: bool,
+    pages: Pages,
 }
 
 impl UserPages {
     /// The next page, or `None` when there are no more.
     pub async fn next(&mut self) -> Option<Result<PageV2, Error>> {
-        if self.failed {
-            return None;
-        }
-        let request = self.pages.next_request()?;
-        match self.client.execute(request.clone()).await {
-            Ok(page) => {
-                self.pages.handle_page(&request, &page);
-                Some(Ok(page))
-            }
-            Err(e) => {
-                self.failed = true;
-                Some(Err(e))
-            }
-        }
+        let search = self.pages.next_search()?;
+        let page = self.client.execute(search).await;
+        Some(self.pages.handle(page))
     }
 }

@@ -1,44 +1,47 @@
 //! The HTTP client: pooled hyper connections over rustls (ring provider).
 
-use crate::error::Error;
-use crate::transfer::UploadBody;
+use crate::deadlines::Deadlines;
+use crate::transfer::Pump;
 use bytes::Bytes;
+use cube_shell::trace::RequestLine;
+use cube_shell::{Adapter, Error, Roots};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use proto::RestoreAnswer;
 use proto::wire::{Request, Response};
 use rustls::pki_types::CertificateDer;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Which certificate authorities an HTTPS server may be signed by.
-#[derive(Debug, Clone, Default)]
-pub enum Roots {
-    /// Mozilla's root set (webpki), the default.
-    #[default]
-    WebPki,
-    /// The operating system's trust store.
-    Platform,
-    /// Only the extra certificates added with
-    /// [`ClientBuilder::add_root_certificate`](crate::ClientBuilder::add_root_certificate).
-    None,
-}
 
 /// The largest answer read into memory: far above any API answer.
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
+/// The HTTP client an async [`Client`](crate::Client) sends with: pooled
+/// hyper connections over rustls that never follow a redirect, built from
+/// the builder's timeout and roots.
 #[derive(Debug, Clone)]
-pub(crate) struct Transport {
+pub struct Transport {
     client: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
     /// The same connector, for uploads whose body is streamed.
-    uploads: HyperClient<HttpsConnector<HttpConnector>, UploadBody>,
+    uploads: HyperClient<HttpsConnector<HttpConnector>, Pump>,
     timeout: Duration,
+    /// When each call in flight runs out of `timeout`.
+    deadlines: Deadlines,
 }
 
-impl Transport {
-    pub(crate) fn new(timeout: Duration, roots: &Roots, extra: &[Vec<u8>]) -> Result<Self, Error> {
+/// The async client's restore callback answers with a future; tasks
+/// waiting for the restore turn wait on a tokio lock, which may be held
+/// across awaits (the session lock never is).
+impl Adapter for Transport {
+    type Restore = dyn Fn() -> Pin<Box<dyn Future<Output = RestoreAnswer> + Send>> + Send + Sync;
+    type Turn = tokio::sync::Mutex<()>;
+
+    fn build(timeout: Duration, roots: &Roots, extra: &[Vec<u8>]) -> Result<Self, Error> {
         let mut store = rustls::RootCertStore::empty();
         match roots {
             Roots::WebPki => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
@@ -81,16 +84,19 @@ impl Transport {
             client,
             uploads,
             timeout,
+            deadlines: Deadlines::new(timeout),
         })
     }
+}
 
+impl Transport {
     /// The pooled client, for downloads (its bodies are read as they come).
     pub(crate) fn client(&self) -> &HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>> {
         &self.client
     }
 
     /// The client for streamed uploads.
-    pub(crate) fn uploads(&self) -> &HyperClient<HttpsConnector<HttpConnector>, UploadBody> {
+    pub(crate) fn uploads(&self) -> &HyperClient<HttpsConnector<HttpConnector>, Pump> {
         &self.uploads
     }
 
@@ -111,8 +117,7 @@ impl Transport {
 
     /// Sends one request and reads the whole answer, within the timeout.
     pub(crate) async fn send(&self, request: Request) -> Result<Response, Error> {
-        let method = request.method().clone();
-        let path = request.uri().path().to_owned();
+        let line = RequestLine::of(&request);
         let request = request.map(|body| Full::new(Bytes::from(body)));
         let exchange = async {
             let response = self
@@ -126,14 +131,15 @@ impl Transport {
                 .await
                 .map_err(|e| self.error(e))?
                 .to_bytes();
-            Ok::<_, Error>(Response::from_parts(parts, bytes.to_vec()))
+            Ok::<_, Error>(Response::from_parts(parts, Vec::from(bytes)))
         };
-        let response = tokio::time::timeout(self.timeout, exchange)
-            .await
-            .map_err(|_| Error::Timeout(self.timeout))??;
-        // Only the method, path and status are logged: never headers (the
-        // token), bodies (passwords) or queries.
-        tracing::debug!(%method, %path, status = response.status().as_u16(), "cube request");
+        let late = self.deadlines.start(self.timeout);
+        let response = tokio::select! {
+            biased;
+            outcome = exchange => outcome?,
+            () = late => return Err(Error::Timeout(self.timeout)),
+        };
+        line.answered(response.status());
         Ok(response)
     }
 }

@@ -103,20 +103,23 @@ async fn the_error_helpers_answer_for_real_failures() {
         .await
         .unwrap_err();
 
-    errors::check_error_helpers(&Failures {
-        not_found,
-        session_expired,
-        rejected_field,
-        refused_locally,
-        conflict,
-        bad_credentials,
-        timeout,
-        transport,
-        no_session,
-        no_such_user,
-        wrong_password,
-        token_required,
-        rate_limited,
-        rate_limited_without_wait,
-    });
+    errors::check_error_helpers(
+        &Failures {
+            not_found,
+            session_expired,
+            rejected_field,
+            refused_locally,
+            conflict,
+            bad_credentials,
+            timeout,
+            transport,
+            no_session,
+            no_such_user,
+            wrong_password,
+            token_required,
+            rate_limited,
+            rate_limited_without_wait,
+        },
+        cube_test_support::own_answers!(cube_async::Error),
+    );
 }

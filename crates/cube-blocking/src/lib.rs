@@ -1,9 +1,12 @@
 //! The ConnectyCube Auth & Users SDK, blocking.
 //!
-//! A thin adapter: it owns a clock, a CSPRNG for nonces, a pooled ureq agent
-//! and the session, and drives [`cube_proto`](proto) over them. Every
-//! decision about the wire and the session is `cube-proto`'s; the protocol
-//! itself is described in the repository's `docs/PROTOCOL.md`.
+//! A thin adapter: a pooled ureq agent, the loop that drives
+//! [`cube_proto`](proto)'s calls over it, and the pumps that stream files.
+//! What every client holds — the session under its lock, its events, the
+//! clock, the one [`Error`], the span of each call, the builder's settings
+//! and the calls themselves — is `cube-shell`'s, shared with `cube-async`;
+//! every decision about the wire and the session is `cube-proto`'s. The
+//! protocol itself is described in the repository's `docs/PROTOCOL.md`.
 //!
 //! Everything an application names is at this crate's root: the [`Client`]
 //! and its [`ClientBuilder`], [`Credentials`], the [`NewUser`] and
@@ -46,38 +49,18 @@
 
 mod builder;
 mod client;
-mod clock;
-mod error;
 mod surface;
-mod trace;
 mod transfer;
 mod transport;
 
-pub use builder::ClientBuilder;
-pub use client::Client;
-pub use clock::{Clock, SystemClock};
-pub use error::Error;
+pub use client::{Client, ClientBuilder};
 pub use surface::UserPages;
-pub use transport::Roots;
+pub use transfer::{DownloadOptions, UploadOptions};
+pub use transport::Transport;
 
 // What an application names, at the root: credentials and session types,
 // the user builders, the search builder, files, pages and errors.
-/// The protocol's error, which [`Error::Proto`] carries.
-pub use proto::Error as ProtoError;
-pub use proto::error::{ApiError, CallError, ErrorMessages, InvalidInput};
-pub use proto::model::{Blob, BlobObjectAccess, PageV1, PageV2};
-pub use proto::ops::{
-    CreateBlob, ListUsers, NewUser, Upload, UserUpdate, V1Filter, V1Operator, V1Type,
-};
-pub use proto::search::{
-    Direction, Field, Filter, Operator, Paging, Rule, SearchError, SearchUsers, UserSearch,
-};
-pub use proto::{
-    Credentials, ExpiredBy, IssuedToken, Misuse, RestoreAnswer, Secret, SessionChange,
-    SessionEvent, SessionInfo, SessionKind, SessionSnapshot, SessionStatus, SignatureAlgorithm,
-    User,
-};
-pub use transfer::{DownloadOptions, UploadOptions};
+pub use cube_shell::names::*;
 
 /// The protocol crate this adapter drives: for custom operations
 /// ([`Client::execute`] with any [`proto::ops::Operation`]) and its

@@ -1,14 +1,11 @@
-//! One method per mission call; the list itself lives in cube-proto, so the
-//! blocking and async clients offer exactly the same calls, in the same
-//! groups.
+//! Every page of a search, as an iterator. The calls themselves are
+//! written once, in `cube-shell`, and expanded next to the [`Client`].
 
 use crate::client::Client;
-use crate::error::Error;
+use cube_shell::Error;
+use cube_shell::surface::Pages;
 use proto::model::PageV2;
 use proto::ops::SearchUsers;
-use proto::search::Paginator;
-
-proto::client_calls!(Client, Error);
 
 /// # Look-ups, every page
 ///
@@ -18,8 +15,7 @@ impl Client {
     pub fn search_users_pages(&self, search: SearchUsers) -> UserPages<'_> {
         UserPages {
             client: self,
-            pages: search.pages(),
-            failed: false,
+            pages: Pages::new(search),
         }
     }
 }
@@ -29,27 +25,14 @@ impl Client {
 #[derive(Debug)]
 pub struct UserPages<'a> {
     client: &'a Client,
-    pages: Paginator,
-    failed: bool,
+    pages: Pages,
 }
 
 impl Iterator for UserPages<'_> {
     type Item = Result<PageV2, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        let request = self.pages.next_request()?;
-        match self.client.execute(request.clone()) {
-            Ok(page) => {
-                self.pages.handle_page(&request, &page);
-                Some(Ok(page))
-            }
-            Err(e) => {
-                self.failed = true;
-                Some(Err(e))
-            }
-        }
+        let search = self.pages.next_search()?;
+        Some(self.pages.handle(self.client.execute(search)))
     }
 }

@@ -1,23 +1,16 @@
 //! The HTTP client: a pooled ureq agent that carries cube-proto's requests.
 
-use crate::error::Error;
+use cube_shell::trace::RequestLine;
+use cube_shell::{Adapter, Error, Roots};
+use proto::RestoreAnswer;
 use proto::wire::{Request, Response};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
 use std::time::Duration;
+use ureq::http::Uri;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
-
-/// Which certificate authorities an HTTPS server may be signed by; extra
-/// roots come on top with
-/// [`ClientBuilder::add_root_certificate`](crate::ClientBuilder::add_root_certificate).
-#[derive(Debug, Clone, Default)]
-pub enum Roots {
-    /// Mozilla's root set (webpki), the default.
-    #[default]
-    WebPki,
-    /// The operating system's trust store.
-    Platform,
-    /// Only the extra roots.
-    None,
-}
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 /// The largest answer read into memory: far above any API answer.
 const MAX_BODY: u64 = 16 * 1024 * 1024;
@@ -31,14 +24,64 @@ fn platform_roots() -> impl Iterator<Item = Certificate<'static>> {
         .map(|c| Certificate::from_der(c.as_ref()).to_owned())
 }
 
+/// The HTTP client a blocking [`Client`](crate::Client) sends with: a
+/// pooled ureq agent that never follows a redirect, built from the
+/// builder's timeout and roots.
 #[derive(Debug, Clone)]
-pub(crate) struct Transport {
+pub struct Transport {
     agent: ureq::Agent,
     timeout: Duration,
 }
 
-impl Transport {
-    pub(crate) fn new(timeout: Duration, roots: &Roots, extra: &[Vec<u8>]) -> Result<Self, Error> {
+/// Finds the addresses of a request's host. ureq's own resolver looks a
+/// host up on a new thread for every request once a timeout is set (so as
+/// to bound the lookup by it), even a request that then reuses a pooled
+/// connection: about as long again as a whole call to a local server. An
+/// IP address needs no lookup, so it is read here, on the calling thread;
+/// a name still goes to ureq's resolver and its timeout.
+#[derive(Debug, Default)]
+struct Addresses(DefaultResolver);
+
+impl Resolver for Addresses {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let ip = uri.host().and_then(|host| {
+            let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+            bare.unwrap_or(host).parse::<IpAddr>().ok()
+        });
+        let port = uri.port_u16().or(match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        });
+        let (Some(ip), Some(port)) = (ip, port) else {
+            return self.0.resolve(uri, config, timeout);
+        };
+        let mut found = self.empty();
+        for addr in config
+            .ip_family()
+            .keep_wanted([SocketAddr::new(ip, port)].into_iter())
+        {
+            found.push(addr);
+        }
+        if found.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        Ok(found)
+    }
+}
+
+/// The blocking client's restore callback: it answers on the calling
+/// thread. Waiting callers wait for the restore turn on a thread lock.
+impl Adapter for Transport {
+    type Restore = dyn Fn() -> RestoreAnswer + Send + Sync;
+    type Turn = Mutex<()>;
+
+    fn build(timeout: Duration, roots: &Roots, extra: &[Vec<u8>]) -> Result<Self, Error> {
         let extra = extra
             .iter()
             .map(|der| Certificate::from_der(der).to_owned());
@@ -65,12 +108,13 @@ impl Transport {
             .timeout_global(Some(timeout))
             .tls_config(TlsConfig::builder().root_certs(root_certs).build())
             .build();
-        Ok(Self {
-            agent: config.into(),
-            timeout,
-        })
+        let agent =
+            ureq::Agent::with_parts(config, DefaultConnector::default(), Addresses::default());
+        Ok(Self { agent, timeout })
     }
+}
 
+impl Transport {
     /// A ureq failure as the adapter's error: any of ureq's timeouts (or a
     /// socket that timed out) is [`Error::Timeout`], as in `cube-async`.
     fn error(&self, error: ureq::Error) -> Error {
@@ -90,18 +134,53 @@ impl Transport {
 
     /// Sends one request and reads the whole answer.
     pub(crate) fn send(&self, request: Request) -> Result<Response, Error> {
-        let method = request.method().clone();
-        let path = request.uri().path().to_owned();
+        let line = RequestLine::of(&request);
         let response = self.agent.run(request).map_err(|e| self.error(e))?;
         let (parts, mut body) = response.into_parts();
-        // Only the method, path and status are logged: never headers (the
-        // token), bodies (passwords) or queries.
-        tracing::debug!(%method, %path, status = parts.status.as_u16(), "cube request");
+        line.answered(parts.status);
         let bytes = body
             .with_config()
             .limit(MAX_BODY)
             .read_to_vec()
             .map_err(|e| self.error(e))?;
         Ok(Response::from_parts(parts, bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(url: &str) -> Result<Vec<SocketAddr>, ureq::Error> {
+        let config = ureq::Agent::config_builder().build();
+        let uri: Uri = url.parse().unwrap();
+        let found = Addresses::default().resolve(&uri, &config, NextTimeout::default())?;
+        Ok(found.iter().copied().collect())
+    }
+
+    #[test]
+    fn an_address_is_read_where_it_stands() {
+        assert_eq!(
+            resolve("http://127.0.0.1:8080/users").unwrap(),
+            ["127.0.0.1:8080".parse().unwrap()]
+        );
+        assert_eq!(
+            resolve("https://[::1]/session").unwrap(),
+            ["[::1]:443".parse().unwrap()]
+        );
+        assert_eq!(
+            resolve("http://10.0.0.7/").unwrap(),
+            ["10.0.0.7:80".parse().unwrap()]
+        );
+    }
+
+    #[test]
+    fn a_name_is_looked_up() {
+        let found = resolve("http://localhost:9/").unwrap();
+        assert!(
+            !found.is_empty() && found.iter().all(|a| a.port() == 9),
+            "{found:?}"
+        );
+        assert!(found.iter().all(|a| a.ip().is_loopback()), "{found:?}");
     }
 }

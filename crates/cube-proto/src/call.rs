@@ -51,7 +51,7 @@
 //!   or a [`TransportFailure`] the adapter reports through
 //!   [`Call::handle_failure`]), as the configuration's
 //!   [`RetryPolicy`](crate::retry::RetryPolicy) allows: the call returns
-//!   [`Step::Wait`], then plans again. A request the server may have acted
+//!   [`Step::Wait`], then decides again. A request the server may have acted
 //!   on goes again only if it may be repeated
 //!   ([`Operation::idempotent`]); see [`crate::retry`].
 //! * after a **signature refused on the device's clock** (`422` under
@@ -60,7 +60,7 @@
 //!   see [`crate::server_time`].
 //!
 //! Neither touches the lost-session rule: the one restore and the one
-//! resend after a `401` are counted apart, and a resend plans again, so it
+//! resend after a `401` are counted apart, and a resend decides again, so it
 //! goes with whatever session is in place by then. Every answer of the API
 //! teaches the session the server's clock (at the next poll, which knows
 //! the time); once the server refused the device's clock, session requests
@@ -80,7 +80,7 @@ use crate::ops::{Access, CreateSession, Operation};
 use crate::restore::RestoreAnswer;
 use crate::retry::{AfterFailure, Pause, TransportFailure, is_transient_status};
 use crate::server_time::date_of;
-use crate::session::{Plan, Refusal, Session};
+use crate::session::{Decision, Refusal, Session};
 use crate::wire::{Request, RequestContext, Response};
 use http::StatusCode;
 use resend::{InFlight, Resume, Sent, Tries};
@@ -133,7 +133,7 @@ enum Purpose {
 /// What follows the release of the restore turn.
 #[derive(Debug)]
 enum Then<T> {
-    Plan,
+    Decide,
     Finish(Result<T, Error>),
 }
 
@@ -145,8 +145,8 @@ enum Then<T> {
 /// `TakeRestoreTurn` was returned (`TurnRequested`).
 #[derive(Debug)]
 enum Phase<T> {
-    /// The next poll plans.
-    Plan,
+    /// The next poll decides what the call does.
+    Ready,
     /// `TakeRestoreTurn` was returned: the next poll holds the turn.
     TurnRequested,
     /// `AskRestore` was returned; the answer is due.
@@ -197,7 +197,7 @@ impl<O: Operation> Call<O> {
         Self {
             op,
             config,
-            phase: Phase::Plan,
+            phase: Phase::Ready,
             sessions_created: 0,
             retries: 0,
             overruled: false,
@@ -282,7 +282,7 @@ impl<O: Operation> Call<O> {
             }
             Phase::Releasing(then) => {
                 self.phase = match then {
-                    Then::Plan => Phase::Plan,
+                    Then::Decide => Phase::Ready,
                     Then::Finish(outcome) => Phase::Finished(outcome),
                 };
                 Step::ReleaseRestoreTurn
@@ -290,12 +290,12 @@ impl<O: Operation> Call<O> {
             Phase::Restoring { op, revision } => {
                 self.send_session(session, op, Purpose::Restore, revision, now, nonce)
             }
-            Phase::TurnRequested => self.plan(session, now, nonce, true),
-            Phase::Plan => self.plan(session, now, nonce, false),
+            Phase::TurnRequested => self.decide(session, now, nonce, true),
+            Phase::Ready => self.decide(session, now, nonce, false),
         }
     }
 
-    fn plan(
+    fn decide(
         &mut self,
         session: &mut Session,
         now: OffsetDateTime,
@@ -307,20 +307,20 @@ impl<O: Operation> Call<O> {
             // A call that uses the session notices a passed deadline first.
             session.handle_timeout(now);
         }
-        let plan = session.plan(access, now);
-        if holding_turn && plan != Plan::Restore {
+        let decision = session.decide(access, now);
+        if holding_turn && decision != Decision::Restore {
             // Someone else restored the session while this call waited for
             // the turn (or it needs no restore any more): let the next
-            // waiting caller look, and plan again without the turn.
-            self.phase = Phase::Plan;
+            // waiting caller look, and decide again without the turn.
+            self.phase = Phase::Ready;
             return Step::ReleaseRestoreTurn;
         }
-        match plan {
-            Plan::Send(token) => self.send_operation(session, token, now, nonce),
-            Plan::CreateApplicationSession if self.overruled => {
+        match decision {
+            Decision::Send(token) => self.send_operation(session, token, now, nonce),
+            Decision::CreateApplicationSession if self.overruled => {
                 self.finish(false, Err(Error::RestoreOverruled))
             }
-            Plan::CreateApplicationSession => self.send_session(
+            Decision::CreateApplicationSession => self.send_session(
                 session,
                 CreateSession::application(),
                 Purpose::Application,
@@ -328,23 +328,23 @@ impl<O: Operation> Call<O> {
                 now,
                 nonce,
             ),
-            Plan::Restore if self.overruled => {
+            Decision::Restore if self.overruled => {
                 self.finish(holding_turn, Err(Error::RestoreOverruled))
             }
-            Plan::Restore if self.sessions_created >= MAX_SESSIONS_PER_CALL => {
+            Decision::Restore if self.sessions_created >= MAX_SESSIONS_PER_CALL => {
                 self.finish(holding_turn, Err(Refusal::SessionExpired.into()))
             }
-            Plan::Restore if holding_turn => {
+            Decision::Restore if holding_turn => {
                 self.phase = Phase::AskedRestore {
                     revision: session.revision(),
                 };
                 Step::AskRestore
             }
-            Plan::Restore => {
+            Decision::Restore => {
                 self.phase = Phase::TurnRequested;
                 Step::TakeRestoreTurn
             }
-            Plan::Fail(refusal) => self.finish(false, Err(refusal.into())),
+            Decision::Fail(refusal) => self.finish(false, Err(refusal.into())),
         }
     }
 
@@ -477,13 +477,13 @@ impl<O: Operation> Call<O> {
             RestoreAnswer::Session(token) if session.revision() != revision => {
                 drop(token);
                 self.overruled = true;
-                Phase::Releasing(Then::Plan)
+                Phase::Releasing(Then::Decide)
             }
             RestoreAnswer::Session(token) => match session.restore_with(token) {
                 Ok(()) => {
                     self.sessions_created += 1;
                     self.session_use = SessionUse::Restored;
-                    Phase::Releasing(Then::Plan)
+                    Phase::Releasing(Then::Decide)
                 }
                 Err(e) => Phase::Releasing(Then::Finish(Err(e))),
             },
@@ -570,9 +570,9 @@ impl<O: Operation> Call<O> {
                             self.overruled = true;
                         }
                         if restoring {
-                            Phase::Releasing(Then::Plan)
+                            Phase::Releasing(Then::Decide)
                         } else {
-                            Phase::Plan
+                            Phase::Ready
                         }
                     }
                 }
@@ -599,7 +599,7 @@ impl<O: Operation> Call<O> {
                 match error {
                     Some(e) if session_missing => self.after_session_missing(e),
                     Some(e) => match again(&mut self.tries, &e) {
-                        Some(again) => again.then(Resume::Plan),
+                        Some(again) => again.then(Resume::Decide),
                         None => Phase::Finished(Err(e.into())),
                     },
                     None => Phase::Finished(self.op.parse(&response).inspect(|out| {
@@ -669,10 +669,10 @@ impl<O: Operation> Call<O> {
             // Acting on the current session itself: it is gone, so is the call.
             Phase::Finished(Err(Error::SessionExpired))
         } else if self.retries == 0 {
-            // The next poll plans again: a plain resend if another caller has
+            // The next poll decides again: a plain resend if another caller has
             // already put a new token in place, else restore or create.
             self.retries = 1;
-            Phase::Plan
+            Phase::Ready
         } else {
             Phase::Finished(Err(Error::RestoreFailed(error)))
         }

@@ -3,7 +3,11 @@
 use crate::error::Error;
 use crate::retry::RetryPolicy;
 use crate::secret::Secret;
+use crate::sign::Signer;
+use http::HeaderValue;
+use http::uri::{self, Authority, PathAndQuery, Scheme, Uri};
 use std::fmt;
+use std::sync::Arc;
 
 /// The HMAC used to sign `POST /session` when an auth secret is configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,6 +40,12 @@ pub const DEFAULT_SDK_IDENTITY: &str = concat!("Rust ", env!("CARGO_PKG_VERSION"
 /// ```
 #[derive(Clone)]
 pub struct Config {
+    /// Shared: every call holds the configuration, and copying it is one
+    /// count up.
+    inner: Arc<Settings>,
+}
+
+struct Settings {
     application_id: u64,
     auth_key: Option<String>,
     auth_secret: Option<Secret>,
@@ -43,6 +53,14 @@ pub struct Config {
     base_url: String,
     sdk_identity: String,
     retry: RetryPolicy,
+    /// `sdk_identity`, checked once as a header value.
+    sdk_header: HeaderValue,
+    /// The HMAC keyed with `auth_secret`, when there is one.
+    signer: Option<Signer>,
+    /// `base_url`'s scheme and authority, parsed once.
+    origin: (Scheme, Authority),
+    /// `base_url`'s path prefix (empty, or `/v1` for instance).
+    prefix: String,
 }
 
 impl Config {
@@ -78,38 +96,71 @@ impl Config {
 
     /// The application id.
     pub fn application_id(&self) -> u64 {
-        self.application_id
+        self.inner.application_id
     }
 
     /// The application's auth key (sent in clear on the wire; not a
     /// secret), or `None` for a client that only uses given tokens.
     pub fn auth_key(&self) -> Option<&str> {
-        self.auth_key.as_deref()
+        self.inner.auth_key.as_deref()
     }
 
     /// The auth secret, when session requests are to be signed.
     pub fn auth_secret(&self) -> Option<&Secret> {
-        self.auth_secret.as_ref()
+        self.inner.auth_secret.as_ref()
     }
 
     /// The signature algorithm used when an auth secret is set.
     pub fn signature_algorithm(&self) -> SignatureAlgorithm {
-        self.algorithm
+        self.inner.algorithm
     }
 
     /// The base URL, without a trailing slash.
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        &self.inner.base_url
     }
 
     /// The `CB-SDK` header value.
     pub fn sdk_identity(&self) -> &str {
-        &self.sdk_identity
+        &self.inner.sdk_identity
+    }
+
+    /// The `CB-SDK` header value, ready to send.
+    pub(crate) fn sdk_header(&self) -> &HeaderValue {
+        &self.inner.sdk_header
+    }
+
+    /// The URI of an API path, as [`url`](Self::url) writes it, built from
+    /// the parts of the base URL parsed once.
+    pub(crate) fn uri(&self, path: &str, query: Option<&str>) -> Result<Uri, Error> {
+        let c = &self.inner;
+        let mut tail =
+            String::with_capacity(c.prefix.len() + path.len() + 1 + query.map_or(0, str::len));
+        tail.push_str(&c.prefix);
+        tail.push_str(path);
+        if let Some(q) = query.filter(|q| !q.is_empty()) {
+            tail.push('?');
+            tail.push_str(q);
+        }
+        let mut parts = uri::Parts::default();
+        parts.scheme = Some(c.origin.0.clone());
+        parts.authority = Some(c.origin.1.clone());
+        parts.path_and_query = Some(
+            PathAndQuery::from_maybe_shared(tail)
+                .map_err(|e| Error::Config(format!("could not build the request URL: {e}")))?,
+        );
+        Uri::from_parts(parts)
+            .map_err(|e| Error::Config(format!("could not build the request URL: {e}")))
+    }
+
+    /// What signs session requests, when there is an auth secret.
+    pub(crate) fn signer(&self) -> Option<&Signer> {
+        self.inner.signer.as_ref()
     }
 
     /// How calls send a request again after a transient failure.
     pub fn retry_policy(&self) -> RetryPolicy {
-        self.retry
+        self.inner.retry
     }
 
     /// Where `uri` leads on the API: its path under the base URL
@@ -118,6 +169,7 @@ impl Config {
     /// request.
     pub(crate) fn api_path<'u>(&self, uri: &'u http::Uri) -> Option<&'u str> {
         let prefix = self
+            .inner
             .base_url
             .strip_prefix(uri.scheme_str()?)?
             .strip_prefix("://")?
@@ -130,22 +182,23 @@ impl Config {
     /// already-encoded query string.
     pub fn url(&self, path: &str, query: Option<&str>) -> String {
         match query {
-            Some(q) if !q.is_empty() => format!("{}{path}?{q}", self.base_url),
-            _ => format!("{}{path}", self.base_url),
+            Some(q) if !q.is_empty() => format!("{}{path}?{q}", self.inner.base_url),
+            _ => format!("{}{path}", self.inner.base_url),
         }
     }
 }
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.inner;
         f.debug_struct("Config")
-            .field("application_id", &self.application_id)
-            .field("auth_key", &self.auth_key)
-            .field("auth_secret", &self.auth_secret)
-            .field("algorithm", &self.algorithm)
-            .field("base_url", &self.base_url)
-            .field("sdk_identity", &self.sdk_identity)
-            .field("retry", &self.retry)
+            .field("application_id", &c.application_id)
+            .field("auth_key", &c.auth_key)
+            .field("auth_secret", &c.auth_secret)
+            .field("algorithm", &c.algorithm)
+            .field("base_url", &c.base_url)
+            .field("sdk_identity", &c.sdk_identity)
+            .field("retry", &c.retry)
             .finish()
     }
 }
@@ -216,15 +269,20 @@ impl ConfigBuilder {
         {
             return Err(Error::Config("the auth secret is empty".into()));
         }
-        if http::HeaderValue::from_str(&self.sdk_identity).is_err() {
-            return Err(Error::Config(
-                "the SDK identity is not a valid header value".into(),
-            ));
-        }
         if let Some(problem) = self.retry.problem() {
             return Err(Error::Config(problem));
         }
-        Ok(Config {
+        let sdk_header = HeaderValue::from_str(&self.sdk_identity)
+            .map_err(|_| Error::Config("the SDK identity is not a valid header value".into()))?;
+        let (origin, prefix) = split_base_url(&base_url)?;
+        let signer = self
+            .auth_secret
+            .as_ref()
+            .map(|secret| Signer::new(self.algorithm, secret));
+        let settings = Settings {
+            origin,
+            prefix,
+            signer,
             application_id: self.application_id,
             auth_key: self.auth_key,
             auth_secret: self.auth_secret,
@@ -232,7 +290,26 @@ impl ConfigBuilder {
             base_url,
             sdk_identity: self.sdk_identity,
             retry: self.retry,
+            sdk_header,
+        };
+        Ok(Config {
+            inner: Arc::new(settings),
         })
+    }
+}
+
+/// The scheme and authority of a checked base URL, and its path prefix.
+fn split_base_url(base_url: &str) -> Result<((Scheme, Authority), String), Error> {
+    let uri: Uri = base_url
+        .parse()
+        .map_err(|_| Error::Config(format!("base URL {base_url:?}: not a URL")))?;
+    let parts = uri.into_parts();
+    match (parts.scheme, parts.authority) {
+        (Some(scheme), Some(authority)) => {
+            let path = parts.path_and_query.as_ref().map_or("", |p| p.path());
+            Ok(((scheme, authority), path.trim_end_matches('/').to_owned()))
+        }
+        _ => Err(Error::Config(format!("base URL {base_url:?}: no host"))),
     }
 }
 
@@ -268,6 +345,28 @@ mod tests {
             c.url("/users/1", Some("a=b")),
             "https://cube.example:8443/v1/users/1?a=b"
         );
+    }
+
+    #[test]
+    fn request_uris_are_the_urls_written_out() {
+        for base in [
+            "https://cube.example:8443/v1/",
+            "http://127.0.0.1:8080",
+            "https://api.connectycube.com/",
+        ] {
+            let c = Config::builder(7, "k").base_url(base).build().unwrap();
+            for (path, query) in [
+                ("/users/1", Some("a=b&c[]=d")),
+                ("/session", None),
+                ("/x", Some("")),
+            ] {
+                assert_eq!(
+                    c.uri(path, query).unwrap().to_string(),
+                    c.url(path, query),
+                    "{base}"
+                );
+            }
+        }
     }
 
     #[test]

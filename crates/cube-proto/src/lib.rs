@@ -5,7 +5,8 @@
 //! [`http::Request<Vec<u8>>`](http::Request) values, responses go in as
 //! [`http::Response<Vec<u8>>`](http::Response), and the current time and a
 //! random nonce are arguments. An adapter (`cube-blocking`, `cube-async`, or
-//! your own) carries the bytes. The protocol itself, as this crate and the
+//! your own; the first two share the client around the loop, `cube-shell`)
+//! carries the bytes. The protocol itself, as this crate and the
 //! emulator speak it, is described in the repository's `docs/PROTOCOL.md`.
 //!
 //! * [`Config`]: application id, auth key, optional auth secret, base URL.
@@ -30,8 +31,9 @@
 //! * [`SessionSnapshot`], [`IssuedToken`]: save a session and resume it, or
 //!   adopt a token minted elsewhere; [`SessionEvent`]: every change of the
 //!   session, as the state machine reports it.
-//! * [`surface`]: the calls every adapter offers, written once, and the
-//!   hooks (traits) an adapter's client implements to have them.
+//! * [`transfer`]: uploads and downloads as state machines driven like
+//!   [`Call`]: create, stream, complete (or delete again); locate, follow
+//!   the one storage redirect, count the bytes.
 //!
 //! The loop every adapter runs, here over a transport whose first try finds
 //! the server restarting:
@@ -105,7 +107,7 @@ pub mod server_time;
 pub mod session;
 pub mod sign;
 pub mod snapshot;
-pub mod surface;
+pub mod transfer;
 pub mod wire;
 
 pub use call::{Call, Step};

@@ -74,15 +74,15 @@ pub enum SessionStatus {
     Expired,
 }
 
-/// What a call must do before it can go out; see [`Session::plan`].
+/// What a call must do before it can go out; see [`Session::decide`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Plan {
+pub enum Decision {
     /// Send it now, with this token (or none).
     Send(Option<Secret>),
-    /// Create an application session first, then plan again.
+    /// Create an application session first, then decide again.
     CreateApplicationSession,
     /// Ask the application's restore callback for credentials or a ready
-    /// session, put it in place, then plan again.
+    /// session, put it in place, then decide again.
     Restore,
     /// Refuse the call: nothing is sent.
     Fail(Refusal),
@@ -113,7 +113,7 @@ impl From<Refusal> for Error {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum State {
+enum Standing {
     None,
     Active(Active),
     /// Dead, by the server's word or the clock; the kind is kept so that the
@@ -134,17 +134,17 @@ struct Active {
 /// The client's view of its session. See the module docs.
 ///
 /// ```
-/// use cube_proto::{Session, SessionStatus, ops::Access, session::Plan};
+/// use cube_proto::{Session, SessionStatus, ops::Access, session::Decision};
 /// use time::macros::datetime;
 /// let now = datetime!(2026-11-24 12:00 UTC);
 /// let session = Session::default();
 /// assert_eq!(session.status(now), SessionStatus::None);
 /// // A read with no session first creates an application session.
-/// assert_eq!(session.plan(Access::Read, now), Plan::CreateApplicationSession);
+/// assert_eq!(session.decide(Access::Read, now), Decision::CreateApplicationSession);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
-    state: State,
+    state: Standing,
     options: SessionOptions,
     origin: Origin,
     /// Bumped whenever the token changes, so a response to a request that
@@ -175,7 +175,7 @@ impl Session {
     /// [`Session::for_config`].
     pub fn new(options: SessionOptions) -> Self {
         Self {
-            state: State::None,
+            state: Standing::None,
             options,
             origin: Origin::default(),
             generation: 0,
@@ -276,20 +276,20 @@ impl Session {
     fn install_snapshot(&mut self, snapshot: SessionSnapshot) {
         self.generation += 1;
         self.state = match snapshot.token {
-            Some(token) => State::Active(Active {
+            Some(token) => Standing::Active(Active {
                 token,
                 kind: snapshot.kind,
                 session_id: snapshot.session_id,
                 user_id: snapshot.user_id,
                 expires_at: snapshot.expires_at,
             }),
-            None => State::Expired(snapshot.kind),
+            None => Standing::Expired(snapshot.kind),
         };
     }
 
     fn install_token(&mut self, token: IssuedToken) {
         self.generation += 1;
-        self.state = State::Active(Active {
+        self.state = Standing::Active(Active {
             token: token.token,
             kind: token.kind,
             session_id: None,
@@ -302,8 +302,8 @@ impl Session {
     pub fn export(&self) -> Option<SessionSnapshot> {
         let origin = self.origin.clone();
         match &self.state {
-            State::None => None,
-            State::Active(a) => Some(SessionSnapshot {
+            Standing::None => None,
+            Standing::Active(a) => Some(SessionSnapshot {
                 origin,
                 kind: a.kind,
                 token: Some(a.token.clone()),
@@ -311,7 +311,7 @@ impl Session {
                 user_id: a.user_id,
                 expires_at: a.expires_at,
             }),
-            State::Expired(kind) => Some(SessionSnapshot {
+            Standing::Expired(kind) => Some(SessionSnapshot {
                 origin,
                 kind: *kind,
                 token: None,
@@ -340,10 +340,12 @@ impl Session {
     /// What the session is at `now`.
     pub fn status(&self, now: OffsetDateTime) -> SessionStatus {
         match &self.state {
-            State::None => SessionStatus::None,
-            State::Expired(_) => SessionStatus::Expired,
-            State::Active(a) if a.expires_at.is_some_and(|at| now >= at) => SessionStatus::Expired,
-            State::Active(a) => match a.kind {
+            Standing::None => SessionStatus::None,
+            Standing::Expired(_) => SessionStatus::Expired,
+            Standing::Active(a) if a.expires_at.is_some_and(|at| now >= at) => {
+                SessionStatus::Expired
+            }
+            Standing::Active(a) => match a.kind {
                 SessionKind::Application => SessionStatus::Application,
                 SessionKind::User => SessionStatus::User,
                 SessionKind::Guest => SessionStatus::Guest,
@@ -359,7 +361,7 @@ impl Session {
 
     fn live(&self, now: OffsetDateTime) -> Option<&Active> {
         match &self.state {
-            State::Active(a) if a.expires_at.is_none_or(|at| now + self.options.margin < at) => {
+            Standing::Active(a) if a.expires_at.is_none_or(|at| now + self.options.margin < at) => {
                 Some(a)
             }
             _ => None,
@@ -369,16 +371,16 @@ impl Session {
     /// The kind of the current (or last, if expired) session.
     pub fn kind(&self) -> Option<SessionKind> {
         match &self.state {
-            State::None => None,
-            State::Active(a) => Some(a.kind),
-            State::Expired(kind) => Some(*kind),
+            Standing::None => None,
+            Standing::Active(a) => Some(a.kind),
+            Standing::Expired(kind) => Some(*kind),
         }
     }
 
     /// The token, while the session has not been marked expired or ended.
     pub fn token(&self) -> Option<&Secret> {
         match &self.state {
-            State::Active(a) => Some(&a.token),
+            Standing::Active(a) => Some(&a.token),
             _ => None,
         }
     }
@@ -386,7 +388,7 @@ impl Session {
     /// The signed-in user of a live user or guest session.
     pub fn user_id(&self) -> Option<u64> {
         match &self.state {
-            State::Active(a) => a.user_id,
+            Standing::Active(a) => a.user_id,
             _ => None,
         }
     }
@@ -394,7 +396,7 @@ impl Session {
     /// The server's id of the current session, when known.
     pub fn session_id(&self) -> Option<u64> {
         match &self.state {
-            State::Active(a) => a.session_id,
+            Standing::Active(a) => a.session_id,
             _ => None,
         }
     }
@@ -404,7 +406,7 @@ impl Session {
     /// not known yet.
     pub fn expires_at(&self) -> Option<OffsetDateTime> {
         match &self.state {
-            State::Active(a) => a.expires_at,
+            Standing::Active(a) => a.expires_at,
             _ => None,
         }
     }
@@ -438,36 +440,36 @@ impl Session {
 
     /// Notices, at `now`, a deadline that has passed (less the safety
     /// margin): the session becomes expired and says so (event
-    /// `Expired(Clock)`). Calls do this before they plan; doing it again is
+    /// `Expired(Clock)`). Calls do this before they decide; doing it again is
     /// harmless.
     pub fn handle_timeout(&mut self, now: OffsetDateTime) {
-        if let State::Active(a) = &self.state
+        if let Standing::Active(a) = &self.state
             && self.live(now).is_none()
         {
-            self.state = State::Expired(a.kind);
+            self.state = Standing::Expired(a.kind);
             self.changed(SessionChange::Expired(ExpiredBy::Clock));
         }
     }
 
     /// Decides, at `now`, what a call with this access must do first.
-    pub fn plan(&self, access: Access, now: OffsetDateTime) -> Plan {
+    pub fn decide(&self, access: Access, now: OffsetDateTime) -> Decision {
         let live = self.live(now);
-        let token = || Plan::Send(live.map(|a| a.token.clone()));
+        let token = || Decision::Send(live.map(|a| a.token.clone()));
         // What "create an application session" means for this client.
         let create_app = || {
             if self.options.auth_key {
-                Plan::CreateApplicationSession
+                Decision::CreateApplicationSession
             } else {
-                Plan::Fail(Refusal::NoAuthKey)
+                Decision::Fail(Refusal::NoAuthKey)
             }
         };
         match access {
-            Access::Public => Plan::Send(None),
+            Access::Public => Decision::Send(None),
             Access::Optional => token(),
             Access::Current => match (live, &self.state) {
                 (Some(_), _) => token(),
-                (None, State::None) => Plan::Fail(Refusal::NoSession),
-                (None, _) => Plan::Fail(Refusal::SessionExpired),
+                (None, Standing::None) => Decision::Fail(Refusal::NoSession),
+                (None, _) => Decision::Fail(Refusal::SessionExpired),
             },
             Access::SignIn => match live {
                 Some(_) => token(),
@@ -475,20 +477,20 @@ impl Session {
             },
             Access::Read => match live {
                 Some(_) => token(),
-                None if self.options.restore => Plan::Restore,
+                None if self.options.restore => Decision::Restore,
                 None => match self.kind() {
                     None | Some(SessionKind::Application) => create_app(),
-                    Some(_) => Plan::Fail(Refusal::SessionExpired),
+                    Some(_) => Decision::Fail(Refusal::SessionExpired),
                 },
             },
             Access::Write => match live {
-                Some(a) if a.kind == SessionKind::Application => Plan::Fail(Refusal::NeedUser),
+                Some(a) if a.kind == SessionKind::Application => Decision::Fail(Refusal::NeedUser),
                 Some(_) => token(),
-                None if self.options.restore => Plan::Restore,
+                None if self.options.restore => Decision::Restore,
                 None => match self.kind() {
-                    None => Plan::Fail(Refusal::NoSession),
-                    Some(SessionKind::Application) => Plan::Fail(Refusal::NeedUser),
-                    Some(_) => Plan::Fail(Refusal::SessionExpired),
+                    None => Decision::Fail(Refusal::NoSession),
+                    Some(SessionKind::Application) => Decision::Fail(Refusal::NeedUser),
+                    Some(_) => Decision::Fail(Refusal::SessionExpired),
                 },
             },
         }
@@ -510,11 +512,11 @@ impl Session {
         if generation != self.generation {
             return;
         }
-        let State::Active(active) = &mut self.state else {
+        let Standing::Active(active) = &mut self.state else {
             return;
         };
         if session_missing {
-            self.state = State::Expired(active.kind);
+            self.state = Standing::Expired(active.kind);
             self.changed(SessionChange::Expired(ExpiredBy::Server));
             return;
         }
@@ -542,14 +544,14 @@ impl Session {
                 self.establish(transition, sent_at, header, SessionChange::Created(kind));
             }
             Transition::SignedIn { user_id } => {
-                if let State::Active(a) = &mut self.state {
+                if let Standing::Active(a) = &mut self.state {
                     a.kind = SessionKind::User;
                     a.user_id = Some(user_id);
                     self.changed(SessionChange::Upgraded);
                 }
             }
             Transition::SignedOut => {
-                if let State::Active(a) = &mut self.state {
+                if let Standing::Active(a) = &mut self.state {
                     a.kind = SessionKind::Application;
                     a.user_id = None;
                     self.changed(SessionChange::Downgraded);
@@ -603,7 +605,7 @@ impl Session {
             SESSION_IDLE_TTL
         };
         self.generation += 1;
-        self.state = State::Active(Active {
+        self.state = Standing::Active(Active {
             token,
             kind,
             session_id: Some(session_id),
@@ -617,8 +619,8 @@ impl Session {
     /// event `Destroyed` if there was one.
     pub fn end(&mut self) {
         self.generation += 1;
-        if self.state != State::None {
-            self.state = State::None;
+        if self.state != Standing::None {
+            self.state = Standing::None;
             self.changed(SessionChange::Destroyed);
         }
     }

@@ -4,6 +4,7 @@ use crate::config::SignatureAlgorithm;
 use crate::secret::Secret;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// The string that is signed: every parameter but `signature`, flattened to
 /// `key=value` (nested objects as `outer[inner]`), sorted by key in byte
@@ -18,17 +19,10 @@ use serde_json::{Map, Value};
 /// );
 /// ```
 pub fn string_to_sign(params: &Map<String, Value>) -> String {
-    let mut pairs = Vec::new();
-    for (key, value) in params {
-        if key != "signature" {
-            flatten(key.clone(), value, &mut pairs);
-        }
-    }
-    // Stable sort on the key alone: equal keys (array items) keep their order.
-    pairs.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut out = String::new();
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        if i > 0 {
+    let pairs = signed_pairs(params);
+    let mut out = String::with_capacity(pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+    for (k, v) in &pairs {
+        if !out.is_empty() {
             out.push('&');
         }
         out.push_str(k);
@@ -38,45 +32,52 @@ pub fn string_to_sign(params: &Map<String, Value>) -> String {
     out
 }
 
-fn flatten(key: String, value: &Value, out: &mut Vec<(String, String)>) {
+/// The `key=value` pairs that are signed, in signing order: keys are
+/// borrowed from `params` where they are not nested, values where they are
+/// strings.
+fn signed_pairs(params: &Map<String, Value>) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    let mut pairs = Vec::with_capacity(params.len() + 4);
+    for (key, value) in params {
+        if key != "signature" {
+            flatten(Cow::Borrowed(key), value, &mut pairs);
+        }
+    }
+    // Stable sort on the key alone: equal keys (array items) keep their order.
+    pairs.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    pairs
+}
+
+fn flatten<'a>(key: Cow<'a, str>, value: &'a Value, out: &mut Vec<(Cow<'a, str>, Cow<'a, str>)>) {
+    let nested = |inner: &str| {
+        let mut k = String::with_capacity(key.len() + inner.len() + 2);
+        k.push_str(&key);
+        k.push('[');
+        k.push_str(inner);
+        k.push(']');
+        Cow::Owned(k)
+    };
     match value {
         Value::Object(map) => {
             for (k, v) in map {
-                flatten(format!("{key}[{k}]"), v, out);
+                flatten(nested(k), v, out);
             }
         }
         Value::Array(items) => {
             for v in items {
-                flatten(format!("{key}[]"), v, out);
+                flatten(nested(""), v, out);
             }
         }
-        Value::String(s) => out.push((key, s.clone())),
+        Value::String(s) => out.push((key, Cow::Borrowed(s))),
         // A null is not sent as a value the server can see; sign it as empty.
-        Value::Null => out.push((key, String::new())),
+        Value::Null => out.push((key, Cow::Borrowed(""))),
         // Numbers and booleans are signed as their JSON text.
-        other => out.push((key, other.to_string())),
+        other => out.push((key, Cow::Owned(other.to_string()))),
     }
 }
 
 /// Lowercase hex HMAC of `message` keyed with `secret`.
 pub fn hmac_hex(algorithm: SignatureAlgorithm, secret: &Secret, message: &str) -> String {
-    let key = secret.expose().as_bytes();
-    let bytes = match algorithm {
-        SignatureAlgorithm::HmacSha1 => {
-            // HMAC accepts keys of any length, so this cannot fail.
-            let mut mac = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(key)
-                .expect("HMAC takes keys of any length");
-            mac.update(message.as_bytes());
-            mac.finalize().into_bytes().to_vec()
-        }
-        SignatureAlgorithm::HmacSha256 => {
-            let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key)
-                .expect("HMAC takes keys of any length");
-            mac.update(message.as_bytes());
-            mac.finalize().into_bytes().to_vec()
-        }
-    };
-    to_hex(&bytes)
+    Signer::new(algorithm, secret).hex([message.as_bytes()])
 }
 
 /// Signs a parameter object: the signature of [`string_to_sign`].
@@ -85,7 +86,71 @@ pub fn signature(
     secret: &Secret,
     params: &Map<String, Value>,
 ) -> String {
-    hmac_hex(algorithm, secret, &string_to_sign(params))
+    Signer::new(algorithm, secret).sign(params)
+}
+
+/// An HMAC already keyed with the auth secret, kept by the configuration
+/// so that each session request only hashes its own parameters. It holds
+/// key material: `Debug` shows the algorithm only.
+#[derive(Clone)]
+pub(crate) enum Signer {
+    Sha1(Hmac<sha1::Sha1>),
+    Sha256(Hmac<sha2::Sha256>),
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Signer::Sha1(_) => "Signer(HMAC-SHA1)",
+            Signer::Sha256(_) => "Signer(HMAC-SHA256)",
+        })
+    }
+}
+
+impl Signer {
+    pub(crate) fn new(algorithm: SignatureAlgorithm, secret: &Secret) -> Self {
+        let key = secret.expose().as_bytes();
+        // HMAC accepts keys of any length, so neither can fail.
+        match algorithm {
+            SignatureAlgorithm::HmacSha1 => Signer::Sha1(
+                <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(key)
+                    .expect("HMAC takes keys of any length"),
+            ),
+            SignatureAlgorithm::HmacSha256 => Signer::Sha256(
+                <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key)
+                    .expect("HMAC takes keys of any length"),
+            ),
+        }
+    }
+
+    /// The signature of `params`: the string to sign is fed to the HMAC
+    /// piece by piece rather than built.
+    pub(crate) fn sign(&self, params: &Map<String, Value>) -> String {
+        let pairs = signed_pairs(params);
+        let parts = pairs.iter().enumerate().flat_map(|(i, (k, v))| {
+            let separator: &[u8] = if i == 0 { b"" } else { b"&" };
+            [separator, k.as_bytes(), b"=", v.as_bytes()]
+        });
+        self.hex(parts)
+    }
+
+    /// Lowercase hex HMAC of the concatenated `parts`.
+    fn hex<'a>(&self, parts: impl IntoIterator<Item = &'a [u8]>) -> String {
+        fn digest<'p, M: Mac + Clone>(
+            mac: &M,
+            parts: impl IntoIterator<Item = &'p [u8]>,
+        ) -> String {
+            let mut mac = mac.clone();
+            for part in parts {
+                mac.update(part);
+            }
+            to_hex(&mac.finalize().into_bytes())
+        }
+        match self {
+            Signer::Sha1(mac) => digest(mac, parts),
+            Signer::Sha256(mac) => digest(mac, parts),
+        }
+    }
 }
 
 fn to_hex(bytes: &[u8]) -> String {

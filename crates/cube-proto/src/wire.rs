@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::error::{DecodeError, Error};
 use crate::secret::Secret;
-use http::{Method, header};
+use http::{HeaderName, Method, header};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -19,6 +19,10 @@ pub const TOKEN_HEADER: &str = "CB-Token";
 pub const AUTH_KEY_HEADER: &str = "CB-AuthKey";
 /// The `CB-SDK` request header.
 pub const SDK_HEADER: &str = "CB-SDK";
+
+// The same names, ready to send (checked once, at compile time).
+const SDK_NAME: HeaderName = HeaderName::from_static("cb-sdk");
+const TOKEN_NAME: HeaderName = HeaderName::from_static("cb-token");
 
 /// Everything a request may depend on besides the operation itself. Time and
 /// randomness come in here, so building is pure.
@@ -46,10 +50,10 @@ pub(crate) fn request(
 ) -> Result<http::request::Builder, Error> {
     let mut builder = http::Request::builder()
         .method(method)
-        .uri(ctx.config.url(path, query))
-        .header(SDK_HEADER, ctx.config.sdk_identity());
+        .uri(ctx.config.uri(path, query)?)
+        .header(SDK_NAME, ctx.config.sdk_header().clone());
     if let Some(token) = ctx.token {
-        builder = builder.header(TOKEN_HEADER, header_value(token.expose(), "session token")?);
+        builder = builder.header(TOKEN_NAME, header_value(token.expose(), "session token")?);
     }
     Ok(builder)
 }
@@ -66,7 +70,9 @@ pub(crate) fn header_value(value: &str, what: &'static str) -> Result<http::Head
 
 /// Finishes a request with a JSON body.
 pub(crate) fn with_json(builder: http::request::Builder, body: &Value) -> Result<Request, Error> {
-    let bytes = serde_json::to_vec(body).map_err(|e| Error::Config(e.to_string()))?;
+    // Room for a session request or a profile update in one go.
+    let mut bytes = Vec::with_capacity(512);
+    serde_json::to_writer(&mut bytes, body).map_err(|e| Error::Config(e.to_string()))?;
     finish(
         builder.header(header::CONTENT_TYPE, "application/json"),
         bytes,
@@ -87,15 +93,13 @@ fn finish(builder: http::request::Builder, body: Vec<u8>) -> Result<Request, Err
         .map_err(|e| Error::Config(format!("could not build the request: {e}")))
 }
 
-/// Decodes a 2xx JSON body.
+/// Decodes a 2xx JSON body. The body is checked to be UTF-8 once, as a
+/// whole, rather than string by string as the parser reads it.
 pub(crate) fn json<T: DeserializeOwned>(response: &Response) -> Result<T, Error> {
-    serde_json::from_slice(response.body()).map_err(|e| {
-        Error::Decode(DecodeError::new(
-            response.status(),
-            e.to_string(),
-            response.body(),
-        ))
-    })
+    let decode_error =
+        |why: String| Error::Decode(DecodeError::new(response.status(), why, response.body()));
+    let text = std::str::from_utf8(response.body()).map_err(|e| decode_error(e.to_string()))?;
+    serde_json::from_str(text).map_err(|e| decode_error(e.to_string()))
 }
 
 /// Decodes `{"<key>": T}`, or a bare `T` (what older servers send).
@@ -112,4 +116,21 @@ pub(crate) fn wrapped<T: DeserializeOwned>(response: &Response, key: &str) -> Re
             response.body(),
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ready_names_are_the_documented_headers() {
+        assert_eq!(
+            SDK_NAME,
+            HeaderName::from_bytes(SDK_HEADER.as_bytes()).unwrap()
+        );
+        assert_eq!(
+            TOKEN_NAME,
+            HeaderName::from_bytes(TOKEN_HEADER.as_bytes()).unwrap()
+        );
+    }
 }

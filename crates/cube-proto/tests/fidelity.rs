@@ -375,7 +375,8 @@ fn headers_cb_sdk_names_the_sdk() {
             nonce: 0,
         })
         .unwrap();
-    assert_eq!(req.headers()["CB-SDK"], "Rust 0.2.0 - Client");
+    let identity = concat!("Rust ", env!("CARGO_PKG_VERSION"), " - Client");
+    assert_eq!(req.headers()["CB-SDK"], identity);
 }
 
 // ---------------------------------- 1. common rules: expiry and status codes

@@ -24,7 +24,7 @@ use cube_proto::call::{Call, Step};
 use cube_proto::expiry::format_expiration;
 use cube_proto::ops::{Access, CreateSession, DestroySession, Operation, SignIn, SignOut};
 use cube_proto::retry::{AfterFailure, TransportFailure};
-use cube_proto::session::{Plan, Refusal, SessionOptions};
+use cube_proto::session::{Decision, Refusal, SessionOptions};
 use cube_proto::wire::{Request, RequestContext, Response};
 use cube_proto::{
     Config, Credentials, Error, ExpiredBy, IssuedToken, Misuse, RestoreAnswer, Session,
@@ -305,7 +305,7 @@ impl Model {
         self.events.push(change);
     }
 
-    /// A passed deadline (less the margin) is noticed before every plan.
+    /// A passed deadline (less the margin) is noticed before every decision.
     fn notice(&mut self) {
         if self.active() && !self.valid() {
             self.gone = true;
@@ -503,7 +503,7 @@ impl Model {
         }
     }
 
-    /// A call, by the rules: plan, send, on a lost session retry once.
+    /// A call, by the rules: decide, send, on a lost session retry once.
     fn call(
         &mut self,
         op: Op,
@@ -1213,12 +1213,12 @@ impl Real {
     }
 }
 
-fn plan_of(plan: Plan) -> Next {
-    match plan {
-        Plan::Send(_) => Next::Send,
-        Plan::CreateApplicationSession => Next::CreateApp,
-        Plan::Restore => Next::Restore,
-        Plan::Fail(r) => Next::Fail(r),
+fn decision_of(decision: Decision) -> Next {
+    match decision {
+        Decision::Send(_) => Next::Send,
+        Decision::CreateApplicationSession => Next::CreateApp,
+        Decision::Restore => Next::Restore,
+        Decision::Fail(r) => Next::Fail(r),
     }
 }
 
@@ -1336,7 +1336,7 @@ impl StateMachineTest for SessionMachine {
             Access::SignIn,
         ] {
             assert_eq!(
-                plan_of(real.session.plan(access, now)),
+                decision_of(real.session.decide(access, now)),
                 m.next(access),
                 "next action for {access:?}"
             );

@@ -51,7 +51,10 @@ fn assert_session_request(req: &Request) -> Value {
     assert_eq!(req.method(), "POST");
     assert_eq!(req.uri(), "http://127.0.0.1:9/api/session");
     assert_eq!(header(req, "content-type"), Some("application/json"));
-    assert_eq!(header(req, "cb-sdk"), Some("Rust 0.1.0 - Client"));
+    assert_eq!(
+        header(req, "cb-sdk"),
+        Some(concat!("Rust ", env!("CARGO_PKG_VERSION"), " - Client"))
+    );
     assert_eq!(
         header(req, "cb-token"),
         None,
@@ -242,7 +245,10 @@ fn sign_in_bodies_have_credentials_at_the_top_level() {
         assert_eq!(req.uri(), "http://127.0.0.1:9/api/login");
         assert_eq!(header(&req, "cb-token"), Some("app-token"));
         assert_eq!(header(&req, "content-type"), Some("application/json"));
-        assert_eq!(header(&req, "cb-sdk"), Some("Rust 0.1.0 - Client"));
+        assert_eq!(
+            header(&req, "cb-sdk"),
+            Some(concat!("Rust ", env!("CARGO_PKG_VERSION"), " - Client"))
+        );
         assert_eq!(body(&req), expected, "no signature, no app id in a sign-in");
     }
 }
@@ -292,7 +298,10 @@ fn calls_on_the_current_session() {
         assert_eq!(req.method(), method);
         assert_eq!(req.uri(), &*format!("http://127.0.0.1:9/api{path}"));
         assert_eq!(header(&req, "cb-token"), Some("tok-1"));
-        assert_eq!(header(&req, "cb-sdk"), Some("Rust 0.1.0 - Client"));
+        assert_eq!(
+            header(&req, "cb-sdk"),
+            Some(concat!("Rust ", env!("CARGO_PKG_VERSION"), " - Client"))
+        );
         assert_eq!(header(&req, "content-type"), None);
         assert!(req.body().is_empty());
     }

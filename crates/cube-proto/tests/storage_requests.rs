@@ -43,7 +43,10 @@ fn headers(req: &Request) -> Vec<(String, String)> {
 
 fn api_headers(json: bool) -> Vec<(String, String)> {
     let mut h = vec![
-        ("cb-sdk".to_owned(), "Rust 0.1.0 - Client".to_owned()),
+        (
+            "cb-sdk".to_owned(),
+            concat!("Rust ", env!("CARGO_PKG_VERSION"), " - Client").to_owned(),
+        ),
         ("cb-token".to_owned(), "tok-81".to_owned()),
     ];
     if json {

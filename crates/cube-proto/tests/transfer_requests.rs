@@ -50,7 +50,10 @@ fn the_streamed_body_is_the_buffered_one_with_the_same_boundary() {
         headers["content-length"],
         upload.content_length().to_string()
     );
-    assert_eq!(headers["cb-sdk"], "Rust 0.1.0 - Client");
+    assert_eq!(
+        headers["cb-sdk"],
+        concat!("Rust ", env!("CARGO_PKG_VERSION"), " - Client")
+    );
     assert!(headers.get("cb-token").is_none());
     let debug = format!("{upload:?}");
     assert!(
@@ -149,7 +152,10 @@ fn the_token_follows_only_to_the_same_origin() {
     let same = follow("https://api.example", "/blobs/u1abc?token=x").unwrap();
     assert_eq!(same.uri(), "https://api.example/blobs/u1abc?token=x");
     assert_eq!(same.headers()["cb-token"], "tok");
-    assert_eq!(same.headers()["cb-sdk"], "Rust 0.1.0 - Client");
+    assert_eq!(
+        same.headers()["cb-sdk"],
+        concat!("Rust ", env!("CARGO_PKG_VERSION"), " - Client")
+    );
     for other in [
         "https://files.example/u1abc",
         "https://api.example:8443/u1abc",

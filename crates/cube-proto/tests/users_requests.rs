@@ -91,7 +91,10 @@ fn expect(
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    headers.push(("cb-sdk".into(), "Rust 0.1.0 - Client".into()));
+    headers.push((
+        "cb-sdk".into(),
+        concat!("Rust ", env!("CARGO_PKG_VERSION"), " - Client").into(),
+    ));
     if body.is_some() {
         headers.push(("content-type".into(), "application/json".into()));
     }

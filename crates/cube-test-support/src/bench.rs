@@ -1,5 +1,6 @@
-//! What both upload benchmarks share: an emulator, a signed-in user, a
-//! test file, and the figures printed at the end.
+//! What the adapters' benchmarks share. [`Bench`]: the upload benchmarks'
+//! emulator, test file and figures. [`Calls`]: the per-call benchmarks'
+//! emulator, the request both clients send, rounds and medians.
 
 use cube_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use std::io::Write;
@@ -72,5 +73,96 @@ impl Bench {
 impl Drop for Bench {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.file);
+    }
+}
+
+/// The per-call benchmarks: `GET /users/v2?id=` through the SDK and through
+/// its raw HTTP client, against one in-process emulator, in alternating
+/// order, round after round.
+#[derive(Debug)]
+pub struct Calls {
+    /// The emulator both clients call.
+    pub emulator: RunningEmulator,
+    /// Counted rounds (`CUBE_BENCH_ROUNDS`, default 7, at least 5); one
+    /// more warms up first.
+    pub rounds: usize,
+    /// Sequential calls per client and round (`CUBE_BENCH_CALLS`, default
+    /// 1000).
+    pub calls: usize,
+}
+
+impl Calls {
+    /// Starts the emulator.
+    pub fn start() -> Self {
+        let env = |name: &str, default: usize| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        };
+        Self {
+            emulator: Emulator::start_blocking(EmulatorConfig::default()).expect("emulator"),
+            rounds: env("CUBE_BENCH_ROUNDS", 7).max(5),
+            calls: env("CUBE_BENCH_CALLS", 1000).max(1),
+        }
+    }
+
+    /// The request the SDK sends for `get_user(id)` under `token`: the raw
+    /// client sends exactly these bytes.
+    pub fn get_user_request(&self, id: u64, token: &proto::Secret) -> proto::wire::Request {
+        use proto::ops::Operation;
+        let config = proto::Config::builder(
+            u64::try_from(self.emulator.app_id()).unwrap(),
+            self.emulator.auth_key(),
+        )
+        .base_url(self.emulator.base_url())
+        .build()
+        .unwrap();
+        let ctx = proto::wire::RequestContext {
+            config: &config,
+            token: Some(token),
+            now: time::OffsetDateTime::UNIX_EPOCH,
+            nonce: 0,
+        };
+        proto::ops::GetUser::by_id(id).build(&ctx).unwrap()
+    }
+
+    /// The median over rounds of a per-round figure.
+    pub fn median(mut figures: Vec<f64>) -> f64 {
+        figures.sort_by(f64::total_cmp);
+        figures[figures.len() / 2]
+    }
+
+    /// The time the calling thread has spent on a CPU (Linux's
+    /// `/proc/thread-self/schedstat`); `None` elsewhere. A call's time on
+    /// the CPU counts its own work only, whatever else the machine runs.
+    pub fn on_cpu() -> Option<Duration> {
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        let nanos = stat.split_whitespace().next()?.parse().ok()?;
+        Some(Duration::from_nanos(nanos))
+    }
+
+    /// Runs `call`, returning how long it took by the wall clock and on
+    /// the calling thread's CPU (zero where the system does not say).
+    pub fn measure<T>(call: impl FnOnce() -> T) -> (Duration, Duration, T) {
+        let cpu = Self::on_cpu();
+        let start = std::time::Instant::now();
+        let out = call();
+        let wall = start.elapsed();
+        let cpu = match (cpu, Self::on_cpu()) {
+            (Some(before), Some(after)) => after - before,
+            _ => Duration::ZERO,
+        };
+        (wall, cpu, out)
+    }
+
+    /// Prints one line: the SDK's and the raw client's medians and their
+    /// ratio. `unit` follows the figures (`µs`, `req/s`).
+    pub fn report(&self, what: &str, raw: &str, unit: &str, sdk: Vec<f64>, reference: Vec<f64>) {
+        let (s, r) = (Self::median(sdk), Self::median(reference));
+        println!(
+            "  {what}: SDK {s:.1} {unit}, raw {raw} {r:.1} {unit}, ratio SDK / raw {:.3}",
+            s / r
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! The error helpers, checked once for every adapter: each adapter's test
 //! produces real failures (against the in-process emulator, the
 //! [`scripted_server`] that answers as the public service does, and the
-//! servers of [`net`](crate::net)) and hands them to [`check_error_helpers`].
+//! servers of [`net`](crate::net)) and hands them to [`check_error_helpers`],
+//! with what its own error type's methods answer ([`own_answers!`](crate::own_answers)).
 
 use crate::fake::{FakeServer, Reply};
 use http::StatusCode;
@@ -105,6 +106,59 @@ pub struct Failures<E> {
     pub rate_limited_without_wait: E,
 }
 
+/// What an adapter's `Error` answers through its own methods — the ones an
+/// application calls without importing [`CallError`] — read by
+/// [`own_answers!`](crate::own_answers) where the adapter's type is named.
+#[derive(Debug, PartialEq, Eq)]
+pub struct OwnAnswers {
+    /// `is_not_found()` … `is_timeout()`, in the order of the check's
+    /// predicates: not found, session expired, no session, bad credentials,
+    /// validation, conflict, rate limited, timeout.
+    pub predicates: [bool; 8],
+    /// `retry_after()`.
+    pub retry_after: Option<Duration>,
+    /// `status()`.
+    pub status: Option<StatusCode>,
+    /// The messages of `api()`, when it is the server's answer.
+    pub messages: Option<Vec<String>>,
+    /// `field_errors()`, owned.
+    pub field_errors: Vec<(String, String)>,
+    /// Whether `proto()` is `Some`.
+    pub proto: bool,
+}
+
+/// A closure reading the [`OwnAnswers`] of the error type `$error` through
+/// its inherent methods, for [`check_error_helpers`]:
+/// `check_error_helpers(&failures, own_answers!(cube_blocking::Error))`.
+/// Inherent methods are chosen before [`CallError`]'s of the same name, so
+/// each call here reaches the adapter's own delegation.
+#[macro_export]
+macro_rules! own_answers {
+    ($error:ty) => {
+        |e: &$error| $crate::errors::OwnAnswers {
+            predicates: [
+                e.is_not_found(),
+                e.is_session_expired(),
+                e.is_no_session(),
+                e.is_bad_credentials(),
+                e.is_validation(),
+                e.is_conflict(),
+                e.is_rate_limited(),
+                e.is_timeout(),
+            ],
+            retry_after: e.retry_after(),
+            status: e.status(),
+            messages: e.api().map(|api| api.messages.base.clone()),
+            field_errors: e
+                .field_errors()
+                .into_iter()
+                .map(|(field, message)| (field.to_owned(), message.to_owned()))
+                .collect(),
+            proto: e.proto().is_some(),
+        }
+    };
+}
+
 /// The predicates, in a fixed order, so that each case states all of them:
 /// not found, session expired, no session, bad credentials, validation,
 /// conflict, rate limited, timeout.
@@ -141,9 +195,11 @@ const TIMEOUT: usize = 7;
 
 /// Checks every helper of [`CallError`] on each failure: each answers yes
 /// to its own predicate and no to the others, statuses, messages and waits
-/// are the server's, and no error shows a password. Written once; both
-/// adapters' tests call it with their own errors.
-pub fn check_error_helpers<E: CallError + Debug>(f: &Failures<E>) {
+/// are the server's, and no error shows a password; and the error type's
+/// own methods (`own`, from [`own_answers!`](crate::own_answers)) answer
+/// the same. Written once; both adapters' tests call it with their own
+/// errors.
+pub fn check_error_helpers<E: CallError + Debug>(f: &Failures<E>, own: impl Fn(&E) -> OwnAnswers) {
     let cases: [(&str, &E, [bool; 8]); 14] = [
         ("not_found", &f.not_found, only(&[NOT_FOUND])),
         (
@@ -189,6 +245,27 @@ pub fn check_error_helpers<E: CallError + Debug>(f: &Failures<E>) {
         // Only the rate-limited answer that said so has a wait.
         let wait = (name == "rate_limited").then(|| Duration::from_secs(RETRY_AFTER_SECS));
         assert_eq!(error.retry_after(), wait, "{name}: {error:?}");
+
+        // The methods an application calls on the adapter's own type.
+        let answers = own(error);
+        assert_eq!(
+            answers.predicates, expected,
+            "{name}, own methods: {error:?}"
+        );
+        assert_eq!(answers.retry_after, wait, "{name}, own methods: {error:?}");
+        let by_trait = OwnAnswers {
+            predicates: expected,
+            retry_after: wait,
+            status: error.status(),
+            messages: error.api().map(|api| api.messages.base.clone()),
+            field_errors: error
+                .field_errors()
+                .into_iter()
+                .map(|(field, message)| (field.to_owned(), message.to_owned()))
+                .collect(),
+            proto: error.proto().is_some(),
+        };
+        assert_eq!(answers, by_trait, "{name}, own methods: {error:?}");
     }
 
     // The server's answers keep their status and messages.

@@ -17,7 +17,8 @@
 //!   and event.
 //! * What the tests stand on: the emulator [`harness`], [`fake`] servers
 //!   scripted by the test, [`net`] servers that fail on purpose, [`firebase`]
-//!   tokens, the [`transfer`] helpers, and the upload [`bench`](mod@bench)'s setup.
+//!   tokens, the [`transfer`] helpers, and what the upload and per-call
+//!   [`bench`](mod@bench)es share.
 //!
 //! A suite for the blocking adapter, in its `tests/e2e.rs`, is one line,
 //! `cube_test_support::e2e_suite!(cube_blocking, #[test]);`, and for the

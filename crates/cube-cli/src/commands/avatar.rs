@@ -1,7 +1,7 @@
 //! `cube avatar set` and `cube avatar get`: files streamed through the SDK,
 //! never held in memory, with a progress bar on a terminal.
 
-use super::Ctx;
+use super::Invocation;
 use crate::cli::AvatarCommand;
 use crate::error::{Failure, Result};
 use crate::output::human_size;
@@ -13,7 +13,7 @@ use std::io::{IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-pub(super) fn run(ctx: &Ctx, command: AvatarCommand) -> Result<()> {
+pub(super) fn run(ctx: &Invocation, command: AvatarCommand) -> Result<()> {
     match command {
         AvatarCommand::Set {
             file,
@@ -24,7 +24,7 @@ pub(super) fn run(ctx: &Ctx, command: AvatarCommand) -> Result<()> {
     }
 }
 
-fn set(ctx: &Ctx, path: &Path, public: bool, any_file: bool) -> Result<()> {
+fn set(ctx: &Invocation, path: &Path, public: bool, any_file: bool) -> Result<()> {
     let cannot_read =
         |e: std::io::Error| Failure::usage(format!("cannot read {}: {e}", path.display()));
     let meta = std::fs::metadata(path).map_err(cannot_read)?;
@@ -86,7 +86,7 @@ fn set(ctx: &Ctx, path: &Path, public: bool, any_file: bool) -> Result<()> {
     )
 }
 
-fn get(ctx: &Ctx, user: Option<&str>, out: &Path) -> Result<()> {
+fn get(ctx: &Invocation, user: Option<&str>, out: &Path) -> Result<()> {
     let to_stdout = out == Path::new("-");
     // Another user's file is not written raw onto a terminal, which its
     // bytes could drive.

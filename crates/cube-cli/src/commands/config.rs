@@ -1,20 +1,20 @@
 //! `cube config set` and `cube config show`.
 
-use super::Ctx;
+use super::Invocation;
 use crate::cli::{ConfigCommand, ConfigSetArgs};
 use crate::config::{Setting, Source};
 use crate::error::{Failure, Result};
 use crate::prompt;
 use serde_json::{Value, json};
 
-pub(super) fn run(ctx: &Ctx, command: ConfigCommand) -> Result<()> {
+pub(super) fn run(ctx: &Invocation, command: ConfigCommand) -> Result<()> {
     match command {
         ConfigCommand::Set(args) => set(ctx, args),
         ConfigCommand::Show => show(ctx),
     }
 }
 
-fn set(ctx: &Ctx, args: ConfigSetArgs) -> Result<()> {
+fn set(ctx: &Invocation, args: ConfigSetArgs) -> Result<()> {
     let changes = args.app_id.is_some()
         || args.auth_key.is_some()
         || args.auth_secret_stdin
@@ -72,7 +72,7 @@ fn set(ctx: &Ctx, args: ConfigSetArgs) -> Result<()> {
     )
 }
 
-fn show(ctx: &Ctx) -> Result<()> {
+fn show(ctx: &Invocation) -> Result<()> {
     let s = ctx.settings()?;
     let file = ctx.place.config_file().display().to_string();
     if ctx.out.is_json() {

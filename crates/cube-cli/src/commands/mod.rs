@@ -13,15 +13,15 @@ use crate::output::Output;
 use crate::session::{Connected, Restore};
 use std::time::Duration;
 
-/// What every command gets: the profile's place, the output mode and the
+/// One run of a command: the profile's place, the output mode and the
 /// `--timeout` given.
-pub(crate) struct Ctx {
+pub(crate) struct Invocation {
     pub(crate) place: Place,
     pub(crate) out: Output,
     pub(crate) timeout: Option<Duration>,
 }
 
-impl Ctx {
+impl Invocation {
     /// The profile's settings, the variables over the stored ones.
     pub(crate) fn settings(&self) -> Result<Settings> {
         Settings::resolve(&self.place, &self.place.load()?)
@@ -38,24 +38,24 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
     let profile = cli.profile;
     let out = Output::new(cli.json);
     let timeout = cli.timeout;
-    let ctx = || -> Result<Ctx> {
-        Ok(Ctx {
+    let invocation = || -> Result<Invocation> {
+        Ok(Invocation {
             place: Place::new(profile.clone())?,
             out,
             timeout,
         })
     };
     match cli.command {
-        Command::Config(command) => config::run(&ctx()?, command),
-        Command::Login(args) => session::login(&ctx()?, args),
-        Command::Logout => session::logout(&ctx()?),
-        Command::Whoami => session::whoami(&ctx()?),
-        Command::Session(args) => session::run(&ctx()?, args),
-        Command::Signup(args) => users::signup(&ctx()?, args),
-        Command::Users(command) => users::run(&ctx()?, command),
-        Command::Passwd(source) => users::passwd(&ctx()?, &source),
-        Command::ResetPassword { email } => users::reset_password(&ctx()?, &email),
-        Command::Avatar(command) => avatar::run(&ctx()?, command),
+        Command::Config(command) => config::run(&invocation()?, command),
+        Command::Login(args) => session::login(&invocation()?, args),
+        Command::Logout => session::logout(&invocation()?),
+        Command::Whoami => session::whoami(&invocation()?),
+        Command::Session(args) => session::run(&invocation()?, args),
+        Command::Signup(args) => users::signup(&invocation()?, args),
+        Command::Users(command) => users::run(&invocation()?, command),
+        Command::Passwd(source) => users::passwd(&invocation()?, &source),
+        Command::ResetPassword { email } => users::reset_password(&invocation()?, &email),
+        Command::Avatar(command) => avatar::run(&invocation()?, command),
         Command::Emulator(args) => crate::emulator::run(args),
         Command::Completions { shell } => completions(shell),
     }

@@ -1,6 +1,6 @@
 //! `cube login`, `logout`, `whoami` and `session`.
 
-use super::Ctx;
+use super::Invocation;
 use crate::cli::{AccountArgs, LoginArgs, SessionArgs, SessionCommand};
 use crate::config::profile_flag;
 use crate::error::{Failure, Result};
@@ -10,7 +10,7 @@ use crate::session::{Identity, Restore};
 use cube_blocking::SessionStatus;
 use serde_json::json;
 
-pub(super) fn run(ctx: &Ctx, args: SessionArgs) -> Result<()> {
+pub(super) fn run(ctx: &Invocation, args: SessionArgs) -> Result<()> {
     match args.command {
         None => show(ctx),
         Some(SessionCommand::Destroy {
@@ -31,7 +31,7 @@ pub(super) fn identity(account: &AccountArgs) -> Result<Identity> {
     }
 }
 
-pub(super) fn login(ctx: &Ctx, args: LoginArgs) -> Result<()> {
+pub(super) fn login(ctx: &Invocation, args: LoginArgs) -> Result<()> {
     let identity = identity(&args.account)?;
     let password = prompt::passwords(&args.password, &[("Password: ", Kind::Current)])?.remove(0);
     let conn = ctx.connect(Restore::Never)?;
@@ -71,7 +71,7 @@ fn refused_sign_in(error: &cube_blocking::Error, identity: &Identity) -> Option<
     }
 }
 
-pub(super) fn logout(ctx: &Ctx) -> Result<()> {
+pub(super) fn logout(ctx: &Invocation) -> Result<()> {
     let conn = ctx.connect(Restore::Never)?;
     let status = conn.client.session_status();
     let result = json!({"profile": conn.profile(), "signed_out": true});
@@ -101,7 +101,7 @@ pub(super) fn logout(ctx: &Ctx) -> Result<()> {
     )
 }
 
-pub(super) fn whoami(ctx: &Ctx) -> Result<()> {
+pub(super) fn whoami(ctx: &Invocation) -> Result<()> {
     let conn = ctx.connect(Restore::Ask)?;
     let id = conn.require_user()?;
     let user = conn.client.get_user(id).map_err(|e| conn.failure(e))?;
@@ -112,7 +112,7 @@ pub(super) fn whoami(ctx: &Ctx) -> Result<()> {
 
 /// What the session is: asked of the server when it is live here, so that
 /// a session ended elsewhere shows as expired.
-fn show(ctx: &Ctx) -> Result<()> {
+fn show(ctx: &Invocation) -> Result<()> {
     let conn = ctx.connect(Restore::Never)?;
     let mut status = conn.client.session_status();
     if matches!(
@@ -181,7 +181,7 @@ fn show(ctx: &Ctx) -> Result<()> {
     ctx.out.fields(&rows)
 }
 
-fn destroy_one(ctx: &Ctx, id: u64) -> Result<()> {
+fn destroy_one(ctx: &Invocation, id: u64) -> Result<()> {
     let conn = ctx.connect(Restore::Ask)?;
     conn.require_user()?;
     if conn.client.export_session().and_then(|s| s.session_id()) == Some(id) {
@@ -203,7 +203,7 @@ fn destroy_one(ctx: &Ctx, id: u64) -> Result<()> {
     )
 }
 
-fn destroy_others(ctx: &Ctx) -> Result<()> {
+fn destroy_others(ctx: &Invocation) -> Result<()> {
     let conn = ctx.connect(Restore::Ask)?;
     conn.require_user()?;
     conn.client

@@ -1,6 +1,6 @@
 //! `cube signup`, `users …`, `passwd` and `reset-password`.
 
-use super::Ctx;
+use super::Invocation;
 use crate::cli::{
     FindArgs, GetArgs, PageArgs, PasswordSource, ProfileFields, SearchArgs, SignupArgs, UpdateArgs,
     UsersCommand,
@@ -13,7 +13,7 @@ use crate::session::{Connected, Restore};
 use cube_blocking::{NewUser, Paging, SearchUsers, UserSearch, UserUpdate};
 use serde_json::json;
 
-pub(super) fn run(ctx: &Ctx, command: UsersCommand) -> Result<()> {
+pub(super) fn run(ctx: &Invocation, command: UsersCommand) -> Result<()> {
     match command {
         UsersCommand::Get(args) => get(ctx, args),
         UsersCommand::Find(args) => find(ctx, args),
@@ -53,7 +53,7 @@ macro_rules! apply_fields {
     }};
 }
 
-pub(super) fn signup(ctx: &Ctx, args: SignupArgs) -> Result<()> {
+pub(super) fn signup(ctx: &Invocation, args: SignupArgs) -> Result<()> {
     let password = prompt::passwords(&args.password, &[("Password: ", Kind::New)])?.remove(0);
     let (login, email) = (args.account.login, args.account.email);
     let (user, hint) = match (&login, &email) {
@@ -85,7 +85,7 @@ pub(super) fn signup(ctx: &Ctx, args: SignupArgs) -> Result<()> {
     ))
 }
 
-fn get(ctx: &Ctx, args: GetArgs) -> Result<()> {
+fn get(ctx: &Invocation, args: GetArgs) -> Result<()> {
     let conn = ctx.connect(Restore::Ask)?;
     let c = &conn.client;
     let (found, asked) = if let Some(id) = args.id {
@@ -128,7 +128,7 @@ fn paging(page: &PageArgs) -> Result<Option<Paging>> {
     Ok(Some(paging))
 }
 
-fn find(ctx: &Ctx, args: FindArgs) -> Result<()> {
+fn find(ctx: &Invocation, args: FindArgs) -> Result<()> {
     let paging = paging(&args.page)?;
     let conn = ctx.connect(Restore::Ask)?;
     let fail = |e| conn.failure(e);
@@ -157,7 +157,7 @@ fn find(ctx: &Ctx, args: FindArgs) -> Result<()> {
     list(ctx, &conn, search, args.page.all)
 }
 
-fn search(ctx: &Ctx, args: SearchArgs) -> Result<()> {
+fn search(ctx: &Invocation, args: SearchArgs) -> Result<()> {
     let mut search = UserSearch::new();
     for text in &args.filters {
         search = search.filter(parse_filter(text)?);
@@ -181,7 +181,7 @@ fn search(ctx: &Ctx, args: SearchArgs) -> Result<()> {
 }
 
 /// One page, or with `all` every page, printed as it arrives.
-fn list(ctx: &Ctx, conn: &Connected, search: SearchUsers, all: bool) -> Result<()> {
+fn list(ctx: &Invocation, conn: &Connected, search: SearchUsers, all: bool) -> Result<()> {
     let mut list = UserList::new(ctx.out);
     if all {
         for page in conn.client.search_users_pages(search) {
@@ -198,7 +198,7 @@ fn list(ctx: &Ctx, conn: &Connected, search: SearchUsers, all: bool) -> Result<(
     list.finish(Some((page.skip, page.total_entries)))
 }
 
-fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
+fn update(ctx: &Invocation, args: UpdateArgs) -> Result<()> {
     let f = &args.profile;
     let any = args.login.is_some()
         || args.email.is_some()
@@ -231,7 +231,7 @@ fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
     ctx.out.user(&user)
 }
 
-fn delete_me(ctx: &Ctx, yes: bool) -> Result<()> {
+fn delete_me(ctx: &Invocation, yes: bool) -> Result<()> {
     let conn = ctx.connect(Restore::Ask)?;
     let id = conn.require_user()?;
     if !yes {
@@ -264,7 +264,7 @@ fn delete_me(ctx: &Ctx, yes: bool) -> Result<()> {
     )
 }
 
-pub(super) fn passwd(ctx: &Ctx, source: &PasswordSource) -> Result<()> {
+pub(super) fn passwd(ctx: &Invocation, source: &PasswordSource) -> Result<()> {
     let conn = ctx.connect(Restore::Ask)?;
     let id = conn.require_user()?;
     let mut passwords = prompt::passwords(
@@ -285,7 +285,7 @@ pub(super) fn passwd(ctx: &Ctx, source: &PasswordSource) -> Result<()> {
     )
 }
 
-pub(super) fn reset_password(ctx: &Ctx, email: &str) -> Result<()> {
+pub(super) fn reset_password(ctx: &Invocation, email: &str) -> Result<()> {
     let conn = ctx.connect(Restore::Ask)?;
     conn.client
         .reset_password(email)

@@ -1,8 +1,10 @@
 //! SQLite storage: every SQL statement of the emulator lives below this
 //! module. Callers hand in and get back typed values ([`users::NewUser`],
-//! [`search::UserQuery`], [`sessions::SessionRow`], ...) and typed errors
-//! ([`Error`]); they never see a connection, only a [`Db`] that the
-//! functions of these modules take.
+//! [`search::UserQuery`], [`sessions::SessionRow`], ...) and typed errors:
+//! the functions of these modules fail with an [`Error`], which
+//! [`Store::write`] and [`Store::read`] hand to their caller converted into
+//! its `ApiError`; opening the database fails with a [`StoreError`]. Callers
+//! never see a connection, only a [`Db`] that the functions take.
 //!
 //! Writes are closures sent to one writer thread. It runs every closure
 //! that is waiting in one transaction, each inside its own savepoint (a

@@ -55,7 +55,7 @@ impl Sent {
                 purpose: Purpose::Restore,
                 revision,
             } => Resume::Restore { op, revision },
-            Sent::Session { .. } | Sent::Operation { .. } => Resume::Plan,
+            Sent::Session { .. } | Sent::Operation { .. } => Resume::Decide,
         }
     }
 }
@@ -63,9 +63,9 @@ impl Sent {
 /// Where a call goes on once a resend is decided.
 #[derive(Debug)]
 pub(super) enum Resume {
-    /// Plan again: the session may have changed while the request was out
-    /// or the call waited, and the plan sees it.
-    Plan,
+    /// Decide again: the session may have changed while the request was out
+    /// or the call waited, and the decision sees it.
+    Decide,
     /// Send the restore's session request again, still holding the turn.
     Restore { op: CreateSession, revision: u64 },
 }
@@ -73,7 +73,7 @@ pub(super) enum Resume {
 impl Resume {
     pub(super) fn phase<T>(self) -> Phase<T> {
         match self {
-            Resume::Plan => Phase::Plan,
+            Resume::Decide => Phase::Ready,
             Resume::Restore { op, revision } => Phase::Restoring { op, revision },
         }
     }

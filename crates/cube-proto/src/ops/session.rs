@@ -4,7 +4,6 @@ use super::{Access, Operation, Transition};
 use crate::credentials::{Credentials, SessionKind};
 use crate::error::{DecodeError, Error, InvalidInput};
 use crate::model::{SessionInfo, User};
-use crate::sign;
 use crate::wire::{self, Request, RequestContext, Response};
 use http::Method;
 use serde_json::{Map, Value, json};
@@ -53,10 +52,10 @@ impl CreateSession {
         body.insert("application_id".into(), json!(config.application_id()));
         body.insert("auth_key".into(), json!(auth_key));
         self.credentials.session_fields(&mut body);
-        if let Some(secret) = config.auth_secret() {
+        if let Some(signer) = config.signer() {
             body.insert("nonce".into(), json!(ctx.nonce));
             body.insert("timestamp".into(), json!(ctx.now.unix_timestamp()));
-            let signature = sign::signature(config.signature_algorithm(), secret, &body);
+            let signature = signer.sign(&body);
             body.insert("signature".into(), json!(signature));
         }
         Ok(body)

@@ -1,8 +1,8 @@
-//! Where the adapter reads the time: the system clock unless told otherwise.
+//! Where a client reads the time: the system clock unless told otherwise.
 
 use time::OffsetDateTime;
 
-pub use proto::Clock;
+use proto::Clock;
 
 /// The operating system's clock.
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,8 +1,10 @@
-//! The adapter's error. `cube-blocking` and `cube-async` share its shape:
-//! the same variants and the same helpers, decided in `cube-proto`
+//! The one error of every adapter: `cube-blocking` and `cube-async` both
+//! fail with this type, its helpers decided in `cube-proto`
 //! ([`CallError`]), so error-handling code moves between them unchanged.
+//! A new helper is one line here, delegating to [`CallError`].
 
-use proto::error::{ApiError, CallError};
+use proto::error::{ApiError, CallError, InvalidInput};
+use proto::transfer::LengthMismatch;
 use std::time::Duration;
 
 /// What a call can fail with.
@@ -10,7 +12,7 @@ use std::time::Duration;
 /// Branch on the helpers rather than on the variants where you can:
 ///
 /// ```
-/// fn explain(error: &cube_blocking::Error) -> String {
+/// fn explain(error: &cube_shell::Error) -> String {
 ///     if error.is_session_expired() {
 ///         "the session ended: sign in again".into()
 ///     } else if error.is_conflict() {
@@ -27,7 +29,7 @@ use std::time::Duration;
 ///         error.to_string()
 ///     }
 /// }
-/// let error = cube_blocking::Error::from(cube_blocking::ProtoError::SessionExpired);
+/// let error = cube_shell::Error::from(cube_shell::proto::Error::SessionExpired);
 /// assert_eq!(explain(&error), "the session ended: sign in again");
 /// ```
 #[derive(Debug, thiserror::Error)]
@@ -41,8 +43,8 @@ pub enum Error {
     /// oversized body.
     #[error("transport error: {0}")]
     Transport(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// No answer within the configured timeout
-    /// ([`ClientBuilder::timeout`](crate::ClientBuilder::timeout)).
+    /// No answer within the configured timeout (the client builder's
+    /// `timeout`).
     #[error("no answer within {0:?}")]
     Timeout(Duration),
     /// A transfer was cancelled: its progress callback said stop, or its
@@ -133,6 +135,20 @@ impl Error {
     /// moved no byte for its idle timeout.
     pub fn is_timeout(&self) -> bool {
         CallError::is_timeout(self)
+    }
+}
+
+impl From<InvalidInput> for Error {
+    fn from(e: InvalidInput) -> Self {
+        Error::Proto(e.into())
+    }
+}
+
+/// A file of another length than announced is a file error, as a failed
+/// read of it would be.
+impl From<LengthMismatch> for Error {
+    fn from(e: LengthMismatch) -> Self {
+        Error::File(std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
     }
 }
 
