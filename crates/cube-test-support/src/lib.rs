@@ -6,8 +6,10 @@
 //!   [`e2e_suite!`] (every mission call against the emulator),
 //!   [`persist_suite!`] (sessions that outlive the process),
 //!   [`transfer_suite!`] (streamed files and paged look-ups) and
-//!   [`logs_suite!`] (no secret in any log line or span field) and
-//!   [`spans_suite!`] (the span of each call says what the call did).
+//!   [`logs_suite!`] (no secret in any log line or span field),
+//!   [`spans_suite!`] (the span of each call says what the call did) and
+//!   [`retry_suite!`] (transient failures sent again, signatures on the
+//!   server's clock).
 //! * [`errors`]: one generic check of the error helpers
 //!   ([`CallError`](proto::error::CallError)), fed with real failures each
 //!   adapter produced against the in-process emulator, the

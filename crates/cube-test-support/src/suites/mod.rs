@@ -5,5 +5,6 @@
 mod e2e;
 mod logs;
 mod persist;
+mod retry;
 mod spans;
 mod transfer;
