@@ -8,7 +8,10 @@
 //! "expire" there makes the SDK's next call restore; the SDK's requests
 //! appear in the requests view as they come; neither view shows a
 //! secret; settings saved in the UI are the emulator's (the v1 list
-//! switched off there answers 403); screenshots of the views are written under `target/`.
+//! switched off there answers 403); a fault rule set through the API is
+//! listed in the faults view, one added there fails the request it
+//! matches and shows in the requests view, and both are removed from the
+//! page; screenshots of the views are written under `target/`.
 //!
 //! It runs Chromium and chromedriver (Debian: `chromium`,
 //! `chromium-driver`). Without them it says so on stderr and ends as
@@ -439,6 +442,10 @@ fn ui_in_chromium(programs: &Programs) -> Result<PathBuf, String> {
     )?;
     save_screenshot(&browser, "settings-view.png")?;
 
+    // 6. Fault rules: one set through the API is listed, one added in the
+    // UI fails a request as it says, the requests view shows what was done.
+    faults_view(&browser, &base, me)?;
+
     // Wiping asks for confirmation, then the users are gone.
     browser.click("#nav a[data-view=data]")?;
     browser.click("#wipe-start")?;
@@ -617,6 +624,132 @@ fn sessions_and_requests(
     no_error_shown(browser)
 }
 
+/// A rule set through the API shows in `#/faults`; one typed there is the
+/// emulator's (a bad one is refused at the field); a request it matches
+/// gets its answer and shows in `#/requests` with the rule's effect; the
+/// rules are removed from the page, one and then all.
+fn faults_view(browser: &Browser, base: &str, me: u64) -> Result<(), String> {
+    let set = admin_post(
+        base,
+        "/_emulator/faults",
+        &json!({"text": "PUT /users/* latency=2s"}),
+    )?;
+    let api_rule = set["fault"]["id"]
+        .as_u64()
+        .ok_or("no id of the API's rule")?;
+    browser.click("#nav a[data-view=faults]")?;
+    browser.wait_for(
+        "the API's rule in the faults view",
+        "const row = document.querySelector(`#faults-table tr[data-fault-id='${arguments[0]}']`); \
+         return row && row.textContent.includes('PUT /users/* latency=2000ms') \
+             && row.textContent.includes('active');",
+        json!([api_rule]),
+    )?;
+    // A bad rule is refused, with the reason at the field.
+    browser.type_into("#fault-text", "GET /users/* status=700")?;
+    browser.click("#fault-add")?;
+    browser.wait_for(
+        "the refused rule's reason",
+        "const e = document.querySelector('#fault-error'); \
+         return !e.hidden && e.textContent.includes('status must be a number from 200 to 599');",
+        json!([]),
+    )?;
+    browser.type_into(
+        "#fault-text",
+        "GET /users/* status=503 header=Retry-After:1 body=\"down on purpose\"",
+    )?;
+    browser.click("#fault-add")?;
+    browser.wait_for(
+        "the rule added in the UI",
+        "const s = document.querySelector('#status'); \
+         return !s.hidden && s.className === 'ok' && s.textContent.startsWith('Added fault rule') \
+             && document.querySelector('#fault-error').hidden \
+             && document.querySelectorAll('#faults-table tr[data-fault-id]').length === 2;",
+        json!([]),
+    )?;
+    let listed = admin_get(base, "/_emulator/faults")?;
+    let ui_rule = listed["items"][1]["id"]
+        .as_u64()
+        .ok_or("no id of the UI's rule")?;
+    check(
+        listed["items"][1]["text"]
+            == json!(r#"GET /users/* status=503 header=retry-after:1 body="down on purpose""#),
+        || format!("the UI's rule is not the emulator's: {listed}"),
+    )?;
+
+    // A request it matches gets its answer, once.
+    let get = |path: &str| {
+        ureq::get(&format!("{base}{path}"))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .map_err(|e| format!("{path}: {e}"))
+    };
+    let mut answer = get(&format!("/users/{me}"))?;
+    let body = answer
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| e.to_string())?;
+    check(
+        answer.status() == 503
+            && answer
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                == Some("1")
+            && body == "down on purpose",
+        || format!("the faulted answer: {} {body}", answer.status()),
+    )?;
+    let again = get(&format!("/users/{me}"))?.status();
+    check(again == 401, || format!("the rule fired twice ({again})"))?;
+    browser.click("#faults-refresh")?;
+    browser.wait_for(
+        "the UI's rule fired once, spent",
+        "const row = document.querySelector(`#faults-table tr[data-fault-id='${arguments[0]}']`); \
+         return row && row.querySelector('td.matched').textContent === '2' \
+             && row.querySelector('td.fired').textContent === '1' \
+             && row.textContent.includes('spent');",
+        json!([ui_rule]),
+    )?;
+    save_screenshot(browser, "faults-view.png")?;
+
+    // The requests view says what the rule did.
+    browser.click("#nav a[data-view=requests]")?;
+    browser.wait_for(
+        "the faulted request in the requests view",
+        "return [...document.querySelectorAll('#requests-table tbody tr')] \
+             .map(r => [...r.cells].map(c => c.textContent)) \
+             .some(c => c[2] === 'GET' && c[4] === '503' && c[9] === `#${arguments[0]} status=503`);",
+        json!([ui_rule]),
+    )?;
+
+    // Removed from the page: one, then every one.
+    browser.click("#nav a[data-view=faults]")?;
+    browser.click(&format!(
+        "#faults-table tr[data-fault-id='{api_rule}'] button"
+    ))?;
+    browser.wait_for(
+        "the API's rule removed",
+        "return document.querySelector(`#faults-table tr[data-fault-id='${arguments[0]}']`) === null \
+             && document.querySelectorAll('#faults-table tr[data-fault-id]').length === 1;",
+        json!([api_rule]),
+    )?;
+    browser.click("#faults-clear")?;
+    browser.wait_for(
+        "every rule removed",
+        "const s = document.querySelector('#status'); \
+         return s.textContent.startsWith('Removed 1 fault rule') \
+             && document.querySelectorAll('#faults-table tr[data-fault-id]').length === 0;",
+        json!([]),
+    )?;
+    let left = admin_get(base, "/_emulator/faults")?;
+    check(left["items"] == json!([]), || {
+        format!("rules left after removing every one: {left}")
+    })?;
+    no_error_shown(browser)
+}
+
 /// Neither the view's text nor the whole page's shows a secret: the given
 /// ones, the password, the auth secret; nor (in the view) the auth key.
 fn no_secret_in(browser: &Browser, view: &str, secrets: &[&str]) -> Result<(), String> {
@@ -708,6 +841,17 @@ fn v1_list(base: &str, token: &str) -> Result<(u16, String), String> {
         .read_to_string()
         .map_err(|e| format!("GET /users: {e}"))?;
     Ok((status, body))
+}
+
+/// An admin call with a JSON body, as a script would make it.
+fn admin_post(base: &str, path: &str, body: &Value) -> Result<Value, String> {
+    ureq::post(&format!("{base}{path}"))
+        .header("Authorization", &format!("Bearer {ADMIN_TOKEN}"))
+        .send_json(body)
+        .map_err(|e| format!("{path}: {e}"))?
+        .body_mut()
+        .read_json()
+        .map_err(|e| format!("{path}: {e}"))
 }
 
 /// A `width` × `height` RGB PNG (a gradient), stored without compression.

@@ -204,6 +204,19 @@ pub struct EmulatorArgs {
         value_parser = parse_request_log
     )]
     request_log: usize,
+
+    /// Make the requests a rule matches fail on purpose, from the start
+    /// (repeatable, at most 100 rules): a method, a path and what to do,
+    /// such as "GET /users/* status=503 times=2" or "POST /users
+    /// status=429 header=Retry-After:1". The rule format is in
+    /// docs/EMULATOR.md, "Faults"; GET /_emulator/faults lists the rules.
+    #[arg(
+        long = "fault",
+        value_name = "RULE",
+        action = clap::ArgAction::Append,
+        value_parser = parse_fault
+    )]
+    faults: Vec<String>,
 }
 
 /// `--password-cost`.
@@ -235,6 +248,7 @@ impl fmt::Debug for EmulatorArgs {
             .field("import", &self.import)
             .field("export_on_exit", &self.export_on_exit)
             .field("request_log", &self.request_log)
+            .field("faults", &self.faults)
             .finish()
     }
 }
@@ -265,6 +279,7 @@ impl EmulatorArgs {
             import: self.import,
             export_on_exit: self.export_on_exit,
             request_log: self.request_log,
+            faults: self.faults,
             ..EmulatorConfig::default()
         }
     }
@@ -388,6 +403,14 @@ fn parse_request_log(text: &str) -> Result<usize, String> {
                 crate::limits::REQUEST_LOG_MAX
             )
         })
+}
+
+/// A fault rule in the text form, checked now (a bad one is a usage
+/// error) and kept in its canonical form.
+fn parse_fault(text: &str) -> Result<String, String> {
+    crate::faults::parse_text(text)
+        .map(|rule| rule.to_text())
+        .map_err(|err| err.to_string())
 }
 
 /// Seconds, fractions allowed, more than 0 and at most 600.
@@ -518,6 +541,59 @@ mod tests {
         }
         let err = parse(&["--admin-token", ""]).unwrap_err().to_string();
         assert!(err.contains("the admin token must not be empty"), "{err}");
+    }
+
+    #[test]
+    fn fault_rules_are_read_checked_and_kept_in_their_canonical_form() {
+        assert!(parse(&[]).unwrap().faults.is_empty());
+        let c = parse(&[
+            "--fault",
+            "get /users/* status=503 times=2",
+            "--fault=POST /users status=429 header=Retry-After:1",
+            "--fault",
+            r#"* /blobs/** latency=1.5s body="x" status=500"#,
+        ])
+        .unwrap();
+        assert_eq!(
+            c.faults,
+            [
+                "GET /users/* status=503 times=2",
+                "POST /users status=429 header=retry-after:1",
+                "* /blobs/** latency=1500ms status=500 body=x",
+            ]
+        );
+        let limits = |body: usize, latency_ms: u128| {
+            format!(
+                "GET /x latency={latency_ms}ms status=503 body={}",
+                "b".repeat(body)
+            )
+        };
+        let (body, latency) = (
+            crate::limits::FAULT_BODY_MAX_BYTES,
+            crate::limits::FAULT_LATENCY_MAX.as_millis(),
+        );
+        assert!(parse(&["--fault", &limits(body, latency)]).is_ok());
+        for bad in [
+            limits(body + 1, latency),
+            limits(body, latency + 1),
+            String::new(),
+            "GET".into(),
+            "GET /x".into(),
+            "GET /x status=5O3".into(),
+            "GET /_emulator/health status=503".into(),
+            "GET /x status=503 cut=before-headers".into(),
+            "GET /x status=503 colour=red".into(),
+        ] {
+            let err = parse(&["--fault", &bad]).expect_err(&bad);
+            assert_eq!(err.exit_code(), 2, "{bad}");
+            assert!(err.to_string().contains("--fault"), "{err}");
+        }
+        let err = parse(&["--fault", "GET /x status=600"]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("status must be a number from 200 to 599"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -105,6 +105,11 @@ pub struct EmulatorConfig {
     /// 100,000; `0` keeps none. The newest are kept; each entry is a few
     /// hundred bytes at most (`GET /_emulator/requests`). Default 1,000.
     pub request_log: usize,
+    /// Fault rules set before the emulator serves (`--fault`), in the
+    /// text form of `docs/EMULATOR.md`, "Faults" — `GET /users/*
+    /// status=503 times=2` — at most 100. A rule that does not parse stops
+    /// the start ([`crate::StartError::Config`]). Default: none.
+    pub faults: Vec<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -123,6 +128,7 @@ impl Default for EmulatorConfig {
             import: None,
             export_on_exit: None,
             request_log: crate::limits::REQUEST_LOG_DEFAULT,
+            faults: Vec::new(),
         }
     }
 }
@@ -146,6 +152,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("import", &self.import)
             .field("export_on_exit", &self.export_on_exit)
             .field("request_log", &self.request_log)
+            .field("faults", &self.faults)
             .finish_non_exhaustive()
     }
 }

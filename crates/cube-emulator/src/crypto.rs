@@ -11,22 +11,36 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::config::PasswordCost;
-use crate::error::ApiError;
 use crate::limits::{HASH_MEMORY_MAX_KIB, HASH_PASSES_MAX, INLINE_HASH_COST};
 
 /// SHA-256 of a token: the only form in which tokens are stored or cached.
 pub(crate) type TokenHash = [u8; 32];
 
+/// Why a secret could not be made: the emulator itself failed (an answer
+/// says so with a `503`, see `crate::error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Error {
+    /// The operating system gave no random bytes.
+    #[error("randomness unavailable")]
+    Randomness,
+    /// A password could not be hashed.
+    #[error("password hashing failed")]
+    Hashing,
+    /// The hashing threads are closing: the emulator is stopping.
+    #[error("the emulator is stopping")]
+    Stopping,
+}
+
 /// Random bytes from the operating system.
-pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
     let mut buf = [0u8; N];
-    getrandom::fill(&mut buf).map_err(|_| ApiError::unavailable("randomness unavailable"))?;
+    getrandom::fill(&mut buf).map_err(|_| Error::Randomness)?;
     Ok(buf)
 }
 
 /// A new session or reset token: 160 random bits as 40 hex digits, the
 /// shape of ConnectyCube's own tokens.
-pub(crate) fn new_token() -> Result<String, ApiError> {
+pub(crate) fn new_token() -> Result<String, Error> {
     Ok(hex(&random_bytes::<20>()?))
 }
 
@@ -109,10 +123,9 @@ impl Passwords {
     }
 
     /// `argon2id$m=..,t=..,p=1$SALT$HASH` (hex), parameters included.
-    pub(crate) fn hash(&self, password: &str) -> Result<String, ApiError> {
+    pub(crate) fn hash(&self, password: &str) -> Result<String, Error> {
         let salt = random_bytes::<16>()?;
-        let out = derive(password, &salt, self.m_cost, self.t_cost)
-            .ok_or_else(|| ApiError::unavailable("password hashing failed"))?;
+        let out = derive(password, &salt, self.m_cost, self.t_cost).ok_or(Error::Hashing)?;
         Ok(format!(
             "argon2id$m={},t={},p=1${}${}",
             self.m_cost,

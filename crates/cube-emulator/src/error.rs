@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use http::StatusCode;
 use serde_json::{Value, json};
 
+use crate::crypto;
 use crate::store::{self, Unique};
+use crate::validation::FieldErrors;
 
 /// `401`, object form: token unknown, destroyed or expired. The official
 /// JS SDK recognises an expired session only by this, under `base`.
@@ -196,33 +198,25 @@ impl From<store::Error> for ApiError {
     }
 }
 
+impl From<crypto::Error> for ApiError {
+    fn from(err: crypto::Error) -> Self {
+        Self::unavailable(err.to_string())
+    }
+}
+
 /// Fails with `err()` unless `cond` holds, so a handler reads as a list of
 /// preconditions: `ensure(me == id, ApiError::need_user)?`.
 pub(crate) fn ensure(cond: bool, err: impl FnOnce() -> ApiError) -> Result<(), ApiError> {
     if cond { Ok(()) } else { Err(err()) }
 }
 
-/// Collects per-field validation messages, then fails with one `422`.
-#[derive(Debug, Default)]
-pub(crate) struct FieldErrors(BTreeMap<String, Vec<String>>);
-
-impl FieldErrors {
-    pub(crate) fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0
-            .entry(field.to_owned())
-            .or_default()
-            .push(message.into());
-    }
-
-    pub(crate) fn into_result(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                errors: self.0,
-                form: Form::Object,
-            })
+/// What a validation found wrong: `422`, each message under its field.
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            errors: errors.into_map(),
+            form: Form::Object,
         }
     }
 }

@@ -13,10 +13,13 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
+use crate::faults;
 use crate::form::{self, MAX_DEPTH};
 use crate::harness::Harness;
 use crate::inflow::{BodyBudget, Inflow};
-use crate::limits::Limits;
+use crate::limits::{
+    FAULT_BODY_MAX_BYTES, FAULT_HEADERS_MAX, FAULT_LATENCY_MAX, FAULT_TEXT_MAX_BYTES, Limits,
+};
 use crate::multipart::{self, Multipart};
 use crate::providers::{firebase, twitter};
 use crate::settings::AppSettings;
@@ -84,6 +87,41 @@ pub fn query_text(data: &[u8]) {
     if let Ok(pairs) = wire::parse_pairs(text) {
         assert!(pairs.len() <= text.len());
         let _ = form::pairs_to_json(&pairs);
+    }
+}
+
+/// A fault rule, from `--fault` or the admin API: the bytes as its text
+/// form, and (when they are a JSON object) as its JSON form. Each is
+/// refused with a reason or parsed within the rule limits; a rule that
+/// parses writes itself back, as text and as JSON, into the very same
+/// rule.
+pub fn fault_rule(data: &[u8]) {
+    let mut rules = Vec::new();
+    if let Ok(text) = std::str::from_utf8(data) {
+        rules.extend(faults::parse_text(text).ok());
+    }
+    if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(data) {
+        rules.extend(faults::parse_json(&map).ok());
+    }
+    for rule in rules {
+        let text = rule.to_text();
+        assert!(text.len() <= FAULT_TEXT_MAX_BYTES, "{} bytes", text.len());
+        assert_eq!(faults::parse_text(&text).as_ref(), Ok(&rule), "{text}");
+        assert_eq!(
+            faults::parse_json(&rule.to_json()).as_ref(),
+            Ok(&rule),
+            "{text}"
+        );
+        if let faults::rule::Action::Answer(answer) = &rule.action {
+            assert!(
+                answer
+                    .body
+                    .as_ref()
+                    .is_none_or(|b| b.len() <= FAULT_BODY_MAX_BYTES)
+            );
+            assert!(answer.headers.len() <= FAULT_HEADERS_MAX);
+        }
+        assert!(rule.latency.is_none_or(|l| l <= FAULT_LATENCY_MAX));
     }
 }
 
@@ -290,16 +328,14 @@ impl Server {
     fn fresh(&self) -> String {
         let state = &self.harness.state;
         state.clock.set_offset(0);
-        if let Some(mut app) = state.app(1) {
-            app.settings = AppSettings::default();
-            state.put_app(app);
-        }
+        state.faults.clear();
+        state.apps.reset_settings(1);
         let mut token = self
             .token
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = state.clock.now();
-        if !matches!(state.authenticate(&token, now), Ok(Some(_))) {
+        if !matches!(state.sessions.authenticate(&token, now), Ok(Some(_))) {
             *token = self.harness.session(Some("fuzzer"));
         }
         token.clone()
@@ -466,7 +502,7 @@ mod tests {
 
     #[test]
     fn every_seed_and_crash_replays_cleanly() {
-        let plain: [Plain; 7] = [
+        let plain: [Plain; 8] = [
             ("emulator_data_set", data_set),
             ("emulator_form_body", form_body),
             ("emulator_json_body", json_body),
@@ -474,6 +510,7 @@ mod tests {
             ("emulator_multipart", multipart),
             ("emulator_signature", signature),
             ("emulator_oauth_header", oauth_header),
+            ("emulator_fault_rule", fault_rule),
         ];
         for (target, run) in plain {
             for (path, data) in seeds(target) {

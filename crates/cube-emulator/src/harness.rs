@@ -55,7 +55,7 @@ impl Harness {
             let store = Store::open(None).expect("a temporary database");
             let stored = app.clone();
             store
-                .write(move |c| Ok(apps::ensure_exists(c, &stored)?))
+                .write(move |c| apps::ensure_exists(c, &stored))
                 .await
                 .expect("the application is stored");
             let files = Files::open(store.dir().join("blobs"), false).expect("a files directory");

@@ -32,6 +32,7 @@
 //! drives it in process: seed users, move the clock, end sessions, read
 //! the outbox and the request log.
 
+mod auth;
 mod b64;
 pub mod cli;
 mod clock;
@@ -40,6 +41,7 @@ mod conns;
 mod crypto;
 mod dataset;
 mod error;
+mod faults;
 mod files;
 mod fingerprint;
 mod form;
@@ -65,6 +67,7 @@ mod state;
 mod store;
 pub mod testing;
 mod user_fields;
+mod validation;
 mod wire;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -154,6 +157,7 @@ impl Emulator {
                 limits::REQUEST_LOG_MAX
             )));
         }
+        let rules = faults::rules_of(&config.faults).map_err(StartError::Config)?;
         let dir = match &config.storage {
             Storage::InMemory => None,
             Storage::DataDir(dir) => Some(dir.clone()),
@@ -183,7 +187,7 @@ impl Emulator {
         };
         let candidate_key = crypto::random_bytes::<32>()
             .map(|bytes| Secret::new(crypto::hex(&bytes)))
-            .map_err(|e| StartError::Init(format!("{:?}", e.errors)))?;
+            .map_err(|e| StartError::Init(e.to_string()))?;
         let (offset, apps, upload_key, uids) = store
             .write(move |db| {
                 apps::ensure_exists(db, &initial)?;
@@ -195,7 +199,7 @@ impl Emulator {
                 ))
             })
             .await
-            .map_err(|e| StartError::Init(format!("{:?}", e.errors)))?;
+            .map_err(|e| StartError::Init(e.to_string()))?;
         let sweeper = files.clone();
         match tokio::task::spawn_blocking(move || sweeper.retain(&uids)).await {
             Ok(Ok(0)) => {}
@@ -249,6 +253,10 @@ impl Emulator {
             )
             .with_request_log(config.request_log),
         );
+        for rule in rules {
+            // Counted above: the table has room for every one.
+            let _ = state.faults.add(rule);
+        }
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(server::run(
             listener,

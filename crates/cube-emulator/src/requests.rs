@@ -13,14 +13,12 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use http::Method;
 use serde_json::{Value, json};
 
 use crate::clock::format_iso;
-use crate::fingerprint::Fingerprint;
+use crate::faults::{Applied, Fired};
+use crate::fingerprint::{Fingerprint, Fingerprints};
 use crate::limits::{LOGGED_METHOD_MAX_BYTES, LOGGED_PATH_MAX_BYTES};
-use crate::operations::{Body, Outcome};
-use crate::state::State;
 use crate::store::sessions::SessionRow;
 use crate::wire;
 
@@ -61,6 +59,8 @@ pub(crate) struct Entry {
     pub(crate) app_id: Option<i64>,
     pub(crate) user_id: Option<i64>,
     pub(crate) session: Option<Fingerprint>,
+    /// What a fault rule did to it (fixed size: the log's bound holds).
+    pub(crate) fault: Option<Applied>,
 }
 
 impl Entry {
@@ -76,6 +76,7 @@ impl Entry {
             "app_id": self.app_id,
             "user_id": self.user_id,
             "session": self.session.map(|s| s.to_string()),
+            "fault": self.fault.map(|f| json!({"rule": f.rule, "effect": f.effect()})),
         })
     }
 
@@ -185,9 +186,12 @@ impl RequestLog {
 
 /// A request being served, noted for the log as what it is becomes known.
 pub(crate) struct Trace {
-    state: Arc<State>,
+    log: Arc<RequestLog>,
+    fingerprints: Arc<Fingerprints>,
     started: Instant,
     entry: Entry,
+    /// A fault cut the connection before any answer.
+    no_answer: bool,
 }
 
 impl Trace {
@@ -195,13 +199,15 @@ impl Trace {
     /// is off, or it is for the emulator itself (`/_emulator/…`: the admin
     /// API, the web UI, whose polling would fill the log, and the fake
     /// providers). `segments` are the decoded path segments (`None` when
-    /// the path does not decode).
+    /// the path does not decode); `now` is the emulator's clock.
     pub(crate) fn begin(
-        state: &Arc<State>,
+        log: &Arc<RequestLog>,
+        fingerprints: &Arc<Fingerprints>,
+        now: i64,
         parts: &http::request::Parts,
         segments: Option<&[String]>,
     ) -> Option<Self> {
-        if state.requests.capacity() == 0
+        if log.capacity() == 0
             || segments.is_some_and(|s| s.first().is_some_and(|s| s == "_emulator"))
         {
             return None;
@@ -214,18 +220,21 @@ impl Trace {
             .map(str::to_owned)
             .or_else(|| query_token(parts.uri.query().unwrap_or_default()));
         Some(Self {
-            state: state.clone(),
+            log: log.clone(),
+            fingerprints: fingerprints.clone(),
             started: Instant::now(),
+            no_answer: false,
             entry: Entry {
                 seq: 0,
-                at: state.clock.now(),
+                at: now,
                 method: cut(parts.method.as_str(), LOGGED_METHOD_MAX_BYTES).into(),
                 path: loggable_target(parts.uri.path(), parts.uri.query(), segments).into(),
                 status: 0,
                 micros: 0,
                 app_id: None,
                 user_id: None,
-                session: token.map(|t| state.fingerprints.of_token(&t)),
+                session: token.map(|t| fingerprints.of_token(&t)),
+                fault: None,
             },
         })
     }
@@ -236,34 +245,38 @@ impl Trace {
         self.entry.user_id = row.user_id;
     }
 
-    /// What the request did: a new session (`POST /session`) is noted by
-    /// its own fingerprint, application and user; a sign-in (`POST
-    /// /login`) by its user.
-    pub(crate) fn outcome(&mut self, method: &Method, segments: &[&str], outcome: &Outcome) {
-        let Ok(reply) = outcome else { return };
-        match (method, segments, &reply.body) {
-            (&Method::POST, ["session"], Body::Json(body)) => {
-                let session = &body["session"];
-                if let Some(token) = session["token"].as_str() {
-                    self.entry.session = Some(self.state.fingerprints.of_token(token));
-                }
-                self.entry.app_id = session["application_id"].as_i64();
-                self.entry.user_id = session["user_id"].as_i64().filter(|id| *id != 0);
-            }
-            (&Method::POST, ["login"], Body::JsonText(text)) => {
-                if let Ok(body) = serde_json::from_slice::<Value>(text) {
-                    self.entry.user_id = body["user"]["id"].as_i64().or(self.entry.user_id);
-                }
-            }
-            _ => {}
+    /// The request made a new session: it is noted by that session's
+    /// fingerprint (when its token is known), application and user.
+    pub(crate) fn made_session(
+        &mut self,
+        token: Option<&str>,
+        app_id: Option<i64>,
+        user_id: Option<i64>,
+    ) {
+        if let Some(token) = token {
+            self.entry.session = Some(self.fingerprints.of_token(token));
         }
+        self.entry.app_id = app_id;
+        self.entry.user_id = user_id;
+    }
+
+    /// The request signed `user_id` into its session.
+    pub(crate) fn signed_in(&mut self, user_id: Option<i64>) {
+        self.entry.user_id = user_id.or(self.entry.user_id);
+    }
+
+    /// A fault rule acted on it. A connection cut before the answer's
+    /// headers is logged with status `0`: nothing was answered.
+    pub(crate) fn fault(&mut self, fired: &Fired) {
+        self.entry.fault = Some(fired.rule.applied(fired.id));
+        self.no_answer = fired.cuts_before_headers();
     }
 
     /// The answer is ready: the entry goes into the log.
     pub(crate) fn finish(mut self, status: u16) {
-        self.entry.status = status;
+        self.entry.status = if self.no_answer { 0 } else { status };
         self.entry.micros = duration_micros(self.started.elapsed());
-        self.state.requests.record(self.entry);
+        self.log.record(self.entry);
     }
 }
 
@@ -362,6 +375,7 @@ mod tests {
             app_id: None,
             user_id: None,
             session: None,
+            fault: None,
         }
     }
 

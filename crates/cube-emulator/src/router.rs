@@ -1,6 +1,8 @@
 //! The route table, and the decoding every request shares: `.json`
 //! stripping, the session token, the query string and the body.
 
+pub(crate) mod fault_hook;
+
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -10,6 +12,7 @@ use http::{Method, Request, Response};
 use http_body_util::{Either, Full};
 use serde_json::{Map, Value};
 
+use crate::auth;
 use crate::clock::{format_header, format_http_date};
 use crate::conns::Activity;
 use crate::error::ApiError;
@@ -19,7 +22,7 @@ use crate::operations::{
     Body, Ctx, Expiry, Outcome, Reply, admin, admin_data, blobs, fake, reset, search, session, ui,
     users,
 };
-use crate::operations::{admin_requests, admin_sessions};
+use crate::operations::{admin_faults, admin_requests, admin_sessions};
 use crate::requests::Trace;
 use crate::state::State;
 use crate::store::users::Key;
@@ -95,7 +98,7 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
         (&M::GET, ["_emulator", "ui", file @ ..]) => ui::asset(ctx, file),
 
         (_, ["_emulator", rest @ ..]) => {
-            admin::authorize_request(ctx)?;
+            ctx.admin_gate()?;
             match (method, rest) {
                 (&M::GET, ["health"]) => admin::health(ctx).await,
                 (&M::POST, ["apps"]) => admin::create_app(ctx).await,
@@ -126,6 +129,10 @@ async fn route(ctx: &Ctx, method: &Method, segments: &[&str]) -> Outcome {
                 (&M::POST, ["sessions", id, "expire"]) => admin_sessions::expire(ctx, id).await,
                 (&M::DELETE, ["sessions", id]) => admin_sessions::destroy(ctx, id).await,
                 (&M::GET, ["requests"]) => admin_requests::list(ctx).await,
+                (&M::GET, ["faults"]) => admin_faults::list(ctx).await,
+                (&M::POST, ["faults"]) => admin_faults::add(ctx).await,
+                (&M::DELETE, ["faults"]) => admin_faults::clear(ctx).await,
+                (&M::DELETE, ["faults", id]) => admin_faults::remove(ctx, id).await,
                 (&M::GET, ["blobs", uid]) => admin_data::blob_bytes(ctx, uid).await,
                 (&M::POST, ["providers", provider @ ("facebook" | "twitter"), "tokens"]) => {
                     fake::register(ctx, provider).await
@@ -174,8 +181,20 @@ where
     let admin = decoded
         .as_ref()
         .is_none_or(|d| d.first().is_some_and(|s| s == "_emulator"));
-    let mut trace = Trace::begin(&state, &parts, decoded.as_deref());
-    let mut response = match (crate::head::check(&parts), decoded) {
+    let mut trace = Trace::begin(
+        &state.requests,
+        &state.fingerprints,
+        state.clock.now(),
+        &parts,
+        decoded.as_deref(),
+    );
+    let head = crate::head::check(&parts);
+    // A head the emulator refuses is refused whatever the rules say.
+    let fault = match &head {
+        Ok(()) => fault_hook::arrive(&state.faults, &parts.method, decoded.as_deref(), admin).await,
+        Err(_) => None,
+    };
+    let mut response = match (head, decoded) {
         (Err(err), _) => respond(Err(err), None),
         (Ok(()), None) => respond(Err(ApiError::bad_request("Malformed path")), None),
         (Ok(()), Some(_)) if parts.method == Method::OPTIONS => {
@@ -185,11 +204,18 @@ where
                 preflight(&parts.headers)
             }
         }
-        (Ok(()), Some(decoded)) => {
-            serve(state.clone(), parts, body, conn, &decoded, trace.as_mut()).await
-        }
+        (Ok(()), Some(decoded)) => match fault.as_ref().and_then(fault_hook::instead) {
+            Some(instead) => fault_hook::answer_instead(instead, body, &state.intake, &conn).await,
+            None => serve(state.clone(), parts, body, conn, &decoded, trace.as_mut()).await,
+        },
     };
-    if let Some(trace) = trace {
+    if let Some(fault) = &fault {
+        fault_hook::mark(fault, &mut response);
+    }
+    if let Some(mut trace) = trace {
+        if let Some(fault) = &fault {
+            trace.fault(fault);
+        }
         trace.finish(response.status().as_u16());
     }
     let headers = response.headers_mut();
@@ -252,8 +278,8 @@ where
     let base_url = link_base(&state, conn.local);
     let mut body = Inflow::new(
         body,
-        &state.limits,
-        state.body_budget.clone(),
+        &state.intake.limits,
+        state.intake.body_budget.clone(),
         conn.activity.clone(),
     );
 
@@ -268,25 +294,22 @@ where
         return response;
     }
 
-    // The token, except on `POST /session`, which ignores a stale one.
+    // Who calls: the session of `CB-Token`, except on `POST /session`
+    // (which ignores a stale one) and under `/_emulator/` (the admin API's
+    // own rules apply there, in `route`).
     let creates_session = parts.method == Method::POST && segments == ["session"];
     let is_admin = segments.first() == Some(&"_emulator");
-    let token = parts
-        .headers
-        .get("cb-token")
-        .and_then(|v| v.to_str().ok())
-        .filter(|t| !t.is_empty() && !creates_session && !is_admin)
-        .map(str::to_owned);
-    let session = match &token {
-        Some(token) => match state.authenticate(token, now) {
-            Ok(Some(session)) => Some(session),
-            Ok(None) => return respond(Err(ApiError::no_session()), None),
-            Err(err) => return respond(Err(err), None),
-        },
-        None => None,
+    let caller = match auth::caller(
+        &state.sessions,
+        &parts.headers,
+        creates_session || is_admin,
+        now,
+    ) {
+        Ok(caller) => caller,
+        Err(err) => return respond(Err(err), None),
     };
-    let deadline = session.as_ref().map(|s| s.deadline);
-    if let (Some(trace), Some(session)) = (trace.as_deref_mut(), &session) {
+    let deadline = caller.session.as_ref().map(|s| s.deadline);
+    if let (Some(trace), Some(session)) = (trace.as_deref_mut(), &caller.session) {
         trace.session(session);
     }
 
@@ -308,8 +331,7 @@ where
     let ctx = Ctx {
         state,
         now,
-        token,
-        session,
+        caller,
         query,
         raw_path: parts.uri.path().to_owned(),
         body: value,
@@ -322,7 +344,7 @@ where
     let started = std::time::Instant::now();
     let outcome = route(&ctx, &parts.method, &segments).await;
     if let Some(trace) = trace {
-        trace.outcome(&parts.method, &segments, &outcome);
+        note_outcome(trace, &parts.method, &segments, &outcome);
     }
     let response = respond(outcome, deadline);
     tracing::debug!(
@@ -333,6 +355,29 @@ where
         "request"
     );
     response
+}
+
+/// What an answer tells the request log: a new session (`POST /session`)
+/// is noted by its own fingerprint, application and user; a sign-in
+/// (`POST /login`) by its user.
+fn note_outcome(trace: &mut Trace, method: &Method, segments: &[&str], outcome: &Outcome) {
+    let Ok(reply) = outcome else { return };
+    match (method, segments, &reply.body) {
+        (&Method::POST, ["session"], Body::Json(body)) => {
+            let session = &body["session"];
+            trace.made_session(
+                session["token"].as_str(),
+                session["application_id"].as_i64(),
+                session["user_id"].as_i64().filter(|id| *id != 0),
+            );
+        }
+        (&Method::POST, ["login"], Body::JsonText(text)) => {
+            if let Ok(body) = serde_json::from_slice::<Value>(text) {
+                trace.signed_in(body["user"]["id"].as_i64());
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The path as it may appear in logs: a reset link's token is a secret.
@@ -570,7 +615,7 @@ fn admin_preflight(
     conn: &Connection,
 ) -> Response<ResponseBody> {
     let host = request_host(parts);
-    match admin::authorize(
+    match auth::admin(
         state.admin_token.as_ref(),
         &parts.headers,
         host.as_deref(),

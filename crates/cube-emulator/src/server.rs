@@ -1,7 +1,6 @@
 //! The hyper wiring: accept connections, serve HTTP/1.1 with keep-alive,
 //! flush read refreshes every second, and stop gracefully.
 
-use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,7 +33,7 @@ pub(crate) async fn run(
     accept_loop(listener, state.clone(), stop).await;
     let _ = flusher.await;
     if let Err(err) = state.flush(false).await {
-        tracing::warn!(error = ?err.errors, "final flush failed");
+        tracing::warn!(error = %err, "final flush failed");
     }
     let mut result = Ok(());
     if let Some(dir) = export_on_exit {
@@ -59,7 +58,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: watch::Rece
     let stop = stopped(stop);
     tokio::pin!(stop);
     let graceful = GracefulShutdown::new();
-    let connections = Arc::new(Connections::new(state.limits.connection_cap()));
+    let connections = Arc::new(Connections::new(state.intake.limits.connection_cap()));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .keep_alive(true)
@@ -96,7 +95,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: watch::Rece
                             if let Some(activity) = &activity {
                                 activity.handling(false);
                             }
-                            Ok::<_, Infallible>(response)
+                            router::fault_hook::on_the_wire(response)
                         }
                     });
                     let io = TokioIo::new(Tracked::new(stream, activity));
@@ -123,6 +122,8 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: watch::Rece
         }
     }
     drop(listener);
+    // Requests a fault delays go on now, so the drain below can end.
+    state.faults.stop_waiting();
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
         .await
         .is_err()
@@ -163,7 +164,7 @@ async fn flush_every_second(state: Arc<State>, stop: watch::Receiver<bool>) {
             _ = tick.tick() => {
                 ticks += 1;
                 if let Err(err) = state.flush(ticks.is_multiple_of(SWEEP_EVERY_TICKS)).await {
-                    tracing::warn!(error = ?err.errors, "flush failed");
+                    tracing::warn!(error = %err, "flush failed");
                 }
             }
             () = &mut stop => break,

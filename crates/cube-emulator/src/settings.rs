@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::error::{ApiError, FieldErrors};
+use crate::validation::FieldErrors;
 
 const DEFAULT_TWITTER_KEY: &str = "emulator-twitter-consumer-key";
 const DEFAULT_TWITTER_SECRET: &str = "emulator-twitter-consumer-secret";
@@ -110,7 +110,7 @@ impl AppSettings {
     }
 
     /// Applies a subset of settings; on any invalid value nothing changes.
-    pub(crate) fn apply(&mut self, patch: &Map<String, Value>) -> Result<(), ApiError> {
+    pub(crate) fn apply(&mut self, patch: &Map<String, Value>) -> Result<(), FieldErrors> {
         let mut next = self.clone();
         let mut errors = FieldErrors::default();
         for (key, value) in patch {

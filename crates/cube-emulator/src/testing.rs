@@ -1,6 +1,7 @@
 //! The emulator as an application's test bench: start one in a line, seed
 //! users, move the clock, end sessions, read the outbox and the request
-//! log — all in process, with no HTTP client of your own.
+//! log, make requests fail on purpose — all in process, with no HTTP
+//! client of your own.
 //!
 //! [`TestEmulator`] is for blocking tests (it serves on a runtime of its
 //! own thread); [`AsyncTestEmulator`] is for `#[tokio::test]`s (it serves
@@ -70,8 +71,29 @@
 //! # }
 //! ```
 //!
-//! Fault injection, when the emulator has it, becomes one more helper of
-//! both types, as every admin route does.
+//! Faults on purpose (`docs/EMULATOR.md`, "Faults"): the app under test
+//! meets a `503`, a `429` with `Retry-After`, a slow answer or a cut
+//! connection exactly when the test says, and the request log shows what
+//! was done:
+//!
+//! ```
+//! use cube_emulator::testing::{FaultRule, TestEmulator};
+//!
+//! let emulator = TestEmulator::start()?;
+//! // The next read of a user is answered 503, once.
+//! let rule = emulator.add_fault(FaultRule::new("GET", "/users/*").status(503))?;
+//!
+//! let url = format!("{}/users/1", emulator.base_url());
+//! assert!(matches!(ureq::get(&url).call(), Err(ureq::Error::StatusCode(503))));
+//! // Spent: the next one is served (here: no session, so 401).
+//! assert!(matches!(ureq::get(&url).call(), Err(ureq::Error::StatusCode(401))));
+//!
+//! let fault = emulator.requests()?[1].fault.clone().expect("faulted");
+//! assert_eq!((fault.rule, fault.effect.as_str()), (rule, "status=503"));
+//! assert_eq!(emulator.faults()?[0].fired, 1);
+//! emulator.clear_faults()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -299,6 +321,156 @@ pub struct LoggedRequest {
     /// The fingerprint of the token it sent (or of the session it
     /// created), as [`LiveSession::fingerprint`].
     pub session: Option<String>,
+    /// What a fault rule did to it, if one did. A connection cut before
+    /// the answer's headers is logged with status `0`.
+    pub fault: Option<LoggedFault>,
+}
+
+/// What a fault rule did to a logged request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoggedFault {
+    /// The rule's id ([`ListedFault::id`]).
+    pub rule: u64,
+    /// What it did, in the rule's text form: `status=503`,
+    /// `latency=200ms status=429`, `cut=before-headers`, …
+    pub effect: String,
+}
+
+/// A fault rule to add ([`TestEmulator::add_fault`]): the method and path
+/// it matches, then what it does and when. It is written in the text
+/// form of `docs/EMULATOR.md`, "Faults", and checked by the emulator when
+/// added (a bad one is [`Error::Refused`] with status `422`).
+///
+/// ```
+/// use std::time::Duration;
+/// use cube_emulator::testing::FaultRule;
+///
+/// let rule = FaultRule::new("POST", "/users").status(429).header("Retry-After", "1").times(2);
+/// assert_eq!(rule.as_text(), r#"POST /users status=429 header="Retry-After:1" times=2"#);
+/// let slow = FaultRule::new("*", "/blobs/**").latency(Duration::from_millis(300)).probability(0.5, 7);
+/// assert_eq!(slow.as_text(), "* /blobs/** latency=300ms probability=0.5 seed=7");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultRule {
+    text: String,
+}
+
+impl FaultRule {
+    /// A rule for `method` (`GET`, `POST`, … or `*` for any) and `path`, a
+    /// path whose segments may be `*` (any one) or, last, `**` (any
+    /// number): `/users/*`, `/blobs/**`. Give it an effect: a
+    /// [`status`](Self::status), a cut, or a [`latency`](Self::latency).
+    pub fn new(method: &str, path: &str) -> Self {
+        Self {
+            text: format!("{method} {path}"),
+        }
+    }
+
+    /// A rule written whole in the text form:
+    /// `FaultRule::text("GET /users/* status=503 times=2")`.
+    pub fn text(rule: impl Into<String>) -> Self {
+        Self { text: rule.into() }
+    }
+
+    fn with(mut self, key: &str, value: &str) -> Self {
+        self.text.push(' ');
+        self.text.push_str(key);
+        self.text.push('=');
+        self.text.push_str(value);
+        self
+    }
+
+    fn quoted(self, key: &str, value: &str) -> Self {
+        let value = Value::from(value).to_string();
+        self.with(key, &value)
+    }
+
+    /// Answers with this status (200–599) instead of serving the request;
+    /// a 4xx or 5xx without a [`body`](Self::body) has the error object.
+    pub fn status(self, status: u16) -> Self {
+        self.with("status", &status.to_string())
+    }
+
+    /// A header of that answer (at most 16).
+    pub fn header(self, name: &str, value: &str) -> Self {
+        self.quoted("header", &format!("{name}:{value}"))
+    }
+
+    /// The body of that answer (at most 64 KiB): JSON text is sent as
+    /// `application/json`, anything else as `text/plain`.
+    pub fn body(self, body: &str) -> Self {
+        self.quoted("body", body)
+    }
+
+    /// Waits this long (whole milliseconds, at most 60 s) before the
+    /// request is answered, served or cut.
+    pub fn latency(self, latency: Duration) -> Self {
+        self.with("latency", &format!("{}ms", latency.as_millis()))
+    }
+
+    /// Closes the connection before any byte of the answer: the client
+    /// sees the connection end with no answer. The request is not served.
+    pub fn cut_before_headers(self) -> Self {
+        self.with("cut", "before-headers")
+    }
+
+    /// Serves the request, sends the answer's status and headers and at
+    /// most half of its body, then closes the connection.
+    pub fn cut_after_headers(self) -> Self {
+        self.with("cut", "after-headers")
+    }
+
+    /// Fires from the `n`th request it matches (the first `n - 1` pass).
+    pub fn nth(self, n: u64) -> Self {
+        self.with("nth", &n.to_string())
+    }
+
+    /// Fires `n` times (once by default).
+    pub fn times(self, n: u64) -> Self {
+        self.with("times", &n.to_string())
+    }
+
+    /// Fires on every request it matches, never spent.
+    pub fn always(self) -> Self {
+        self.with("times", "always")
+    }
+
+    /// Fires on each request it matches with this probability (more than
+    /// 0, at most 1), drawn from `seed`: the same seed and the same
+    /// requests give the same faults. Every time unless
+    /// [`times`](Self::times) says otherwise.
+    pub fn probability(self, probability: f64, seed: u64) -> Self {
+        self.with("probability", &probability.to_string())
+            .with("seed", &seed.to_string())
+    }
+
+    /// The rule in the text form, as `--fault` takes it.
+    pub fn as_text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Display for FaultRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// A fault rule as the emulator holds it (`GET /_emulator/faults`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListedFault {
+    /// Its id (never reused while the emulator runs).
+    pub id: u64,
+    /// The rule in its canonical text form.
+    pub text: String,
+    /// How many requests it matched.
+    pub matched: u64,
+    /// How many of them it acted on.
+    pub fired: u64,
+    /// Whether it has fired as many times as it may.
+    pub spent: bool,
 }
 
 /// The admin API, called in process: what every helper is made of.
@@ -387,6 +559,30 @@ fn logged_request(item: &Value) -> Result<LoggedRequest, Error> {
         app_id: item["app_id"].as_i64(),
         user_id: item["user_id"].as_i64(),
         session: item["session"].as_str().map(str::to_owned),
+        fault: match &item["fault"] {
+            Value::Null => None,
+            fault => Some(LoggedFault {
+                rule: fault["rule"]
+                    .as_u64()
+                    .ok_or_else(|| Error::Unexpected(format!("no rule in {fault}")))?,
+                effect: text(fault, "effect")?,
+            }),
+        },
+    })
+}
+
+fn listed_fault(item: &Value) -> Result<ListedFault, Error> {
+    let count = |key: &str| {
+        item[key]
+            .as_u64()
+            .ok_or_else(|| Error::Unexpected(format!("no {key} in {item}")))
+    };
+    Ok(ListedFault {
+        id: count("id")?,
+        text: text(item, "text")?,
+        matched: count("matched")?,
+        fired: count("fired")?,
+        spent: item["spent"].as_bool().unwrap_or(false),
     })
 }
 
@@ -525,6 +721,34 @@ impl Control {
         let path = format!("/requests?since={since}&limit=1000");
         let answer = self.call(Method::GET, path, None).await?;
         items(&answer)?.iter().map(logged_request).collect()
+    }
+
+    async fn add_fault(self, rule: FaultRule) -> Result<u64, Error> {
+        let body = json!({ "text": rule.text });
+        let answer = self
+            .call(Method::POST, "/faults".into(), Some(body))
+            .await?;
+        answer["fault"]["id"]
+            .as_u64()
+            .ok_or_else(|| Error::Unexpected(format!("no id in {answer}")))
+    }
+
+    async fn faults(self) -> Result<Vec<ListedFault>, Error> {
+        let answer = self.call(Method::GET, "/faults".into(), None).await?;
+        items(&answer)?.iter().map(listed_fault).collect()
+    }
+
+    async fn remove_fault(self, id: u64) -> Result<(), Error> {
+        let path = format!("/faults/{id}");
+        self.call(Method::DELETE, path, None).await.map(|_| ())
+    }
+
+    async fn clear_faults(self) -> Result<usize, Error> {
+        let answer = self.call(Method::DELETE, "/faults".into(), None).await?;
+        answer["removed"]
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| Error::Unexpected(format!("no count in {answer}")))
     }
 
     async fn admin(
@@ -686,6 +910,30 @@ impl TestEmulator {
         self.wait(async move { reset.await.map(|_| ()) })
     }
 
+    /// Adds a fault rule (after those already set); returns its id. The
+    /// rule acts on the requests of the ConnectyCube API from now on; a bad
+    /// rule is [`Error::Refused`] (`422`, naming what is wrong), and so is
+    /// one past the 100 rules the emulator holds.
+    pub fn add_fault(&self, rule: FaultRule) -> Result<u64, Error> {
+        self.wait(self.control().add_fault(rule))
+    }
+
+    /// The fault rules set, oldest first, with how often each fired.
+    pub fn faults(&self) -> Result<Vec<ListedFault>, Error> {
+        self.wait(self.control().faults())
+    }
+
+    /// Removes one fault rule (`Error::Refused` with `404` when there is
+    /// none with this id).
+    pub fn remove_fault(&self, id: u64) -> Result<(), Error> {
+        self.wait(self.control().remove_fault(id))
+    }
+
+    /// Removes every fault rule; returns how many there were.
+    pub fn clear_faults(&self) -> Result<usize, Error> {
+        self.wait(self.control().clear_faults())
+    }
+
     /// Any admin route: `method` `/_emulator{path}` with a JSON `body`
     /// (`docs/EMULATOR.md`); its JSON answer (`null` when empty).
     pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, Error> {
@@ -827,6 +1075,26 @@ impl AsyncTestEmulator {
             .call(Method::DELETE, "/data".into(), None)
             .await
             .map(|_| ())
+    }
+
+    /// [`TestEmulator::add_fault`].
+    pub async fn add_fault(&self, rule: FaultRule) -> Result<u64, Error> {
+        self.control().add_fault(rule).await
+    }
+
+    /// [`TestEmulator::faults`].
+    pub async fn faults(&self) -> Result<Vec<ListedFault>, Error> {
+        self.control().faults().await
+    }
+
+    /// [`TestEmulator::remove_fault`].
+    pub async fn remove_fault(&self, id: u64) -> Result<(), Error> {
+        self.control().remove_fault(id).await
+    }
+
+    /// [`TestEmulator::clear_faults`].
+    pub async fn clear_faults(&self) -> Result<usize, Error> {
+        self.control().clear_faults().await
     }
 
     /// [`TestEmulator::admin`].

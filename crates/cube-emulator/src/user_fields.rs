@@ -5,12 +5,14 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{ApiError, FieldErrors};
+use crate::error::ApiError;
 use crate::limits::{
     CUSTOM_DATA_MAX_BYTES, FULL_NAME_MAX_CHARS, LOGIN_CHARS, PASSWORD_CHARS, TAGS_MAX, email_ok,
+    external_user_id,
 };
 use crate::store::users::{Change, NewUser, UserPatch};
-use crate::wire::{external_user_id, int_like};
+use crate::validation::FieldErrors;
+use crate::wire::int_like;
 
 /// Validated sign-up or update fields: a patch (for a sign-up, `Some(None)`
 /// and `None` both mean "not given") and the passwords.

@@ -192,27 +192,6 @@ pub(crate) fn uint_like(value: &Value) -> Option<u64> {
     }
 }
 
-/// `external_user_id`, a number in the public service's documents: a JSON
-/// integer or a digit string, 0 to `i64::MAX` (what the database holds);
-/// anything else is refused with the reason.
-pub(crate) fn external_user_id(value: &Value) -> Result<i64, &'static str> {
-    const NEGATIVE: &str = "must be greater than or equal to 0";
-    const TOO_LARGE: &str = "is too large (maximum is 9223372036854775807)";
-    let whole = match value {
-        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(n), _) => n,
-            (None, Some(_)) => return Err(NEGATIVE),
-            (None, None) => return Err("must be an integer"),
-        },
-        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
-            s.parse::<u64>().map_err(|_| TOO_LARGE)?
-        }
-        Value::String(s) if s.parse::<i64>().is_ok_and(|n| n < 0) => return Err(NEGATIVE),
-        _ => return Err("is not a number"),
-    };
-    i64::try_from(whole).map_err(|_| TOO_LARGE)
-}
-
 /// A boolean sent as JSON `true`/`false`, `1`/`0`, or (as forms send
 /// them) `"true"`/`"false"`/`"1"`/`"0"`; `None` for anything else, which
 /// callers refuse (`422`) rather than guess.
@@ -309,41 +288,6 @@ mod tests {
         // A megabyte of zeros in an array is sixteen times that in values.
         let zeros: Value = serde_json::from_str(&format!("[{}0]", "0,".repeat(500_000))).unwrap();
         assert!(heap_size(&zeros) > 16 * 500_000);
-    }
-
-    #[test]
-    fn external_user_ids_are_whole_numbers() {
-        for (value, expected) in [
-            (json!(42), Ok(42)),
-            (json!("42"), Ok(42)),
-            (json!("007"), Ok(7)),
-            (json!(0), Ok(0)),
-            (json!(i64::MAX), Ok(i64::MAX)),
-            (json!(i64::MAX.to_string()), Ok(i64::MAX)),
-            (
-                json!(i64::MAX as u64 + 1),
-                Err("is too large (maximum is 9223372036854775807)"),
-            ),
-            (
-                json!("9223372036854775808"),
-                Err("is too large (maximum is 9223372036854775807)"),
-            ),
-            (
-                json!("99999999999999999999"),
-                Err("is too large (maximum is 9223372036854775807)"),
-            ),
-            (json!(-1), Err("must be greater than or equal to 0")),
-            (json!("-1"), Err("must be greater than or equal to 0")),
-            (json!(1.5), Err("must be an integer")),
-            (json!("1.5"), Err("is not a number")),
-            (json!(""), Err("is not a number")),
-            (json!(" 42"), Err("is not a number")),
-            (json!("ext-1"), Err("is not a number")),
-            (json!(true), Err("is not a number")),
-            (json!([1]), Err("is not a number")),
-        ] {
-            assert_eq!(external_user_id(&value), expected, "{value}");
-        }
     }
 
     #[test]

@@ -189,3 +189,87 @@ async fn the_async_helpers_drive_the_emulator() {
     assert_eq!(health["status"], "ok");
     emulator.stop().await;
 }
+
+/// The fault helpers: a rule built with `FaultRule` is the emulator's, it
+/// acts over HTTP, the log says what it did, and it is listed, removed and
+/// cleared; a bad one is refused with the admin API's reason.
+#[tokio::test]
+async fn the_fault_helpers_set_list_and_clear_rules() {
+    use cube_emulator::testing::FaultRule;
+
+    let emulator = AsyncTestEmulator::start().await.unwrap();
+    let slow = emulator
+        .add_fault(
+            FaultRule::new("POST", "/session")
+                .latency(Duration::from_millis(5))
+                .status(429)
+                .header("Retry-After", "1")
+                .body("slow down")
+                .nth(2)
+                .times(1),
+        )
+        .await
+        .unwrap();
+    let cut = emulator
+        .add_fault(FaultRule::text("GET /session cut=before-headers").always())
+        .await
+        .unwrap();
+    let listed = emulator.faults().await.unwrap();
+    assert_eq!(
+        listed.iter().map(|f| f.text.as_str()).collect::<Vec<_>>(),
+        [
+            "POST /session latency=5ms status=429 header=retry-after:1 body=\"slow down\" nth=2",
+            "GET /session cut=before-headers times=always",
+        ]
+    );
+    let err = emulator
+        .add_fault(FaultRule::new("GET", "/x").status(99))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Refused { status: 422, errors } if errors.contains("status")),
+        "{err}"
+    );
+
+    let base = emulator.base_url().to_owned();
+    let (first, second, read) = tokio::task::spawn_blocking(move || {
+        let post = || {
+            agent()
+                .post(&format!("{base}/session"))
+                .send_json(json!({"application_id": 1, "auth_key": "emulator-auth-key"}))
+                .map(|mut r| (r.status().as_u16(), r.body_mut().read_to_string().unwrap()))
+        };
+        let (first, second) = (post().unwrap(), post().unwrap());
+        let read = agent().get(&format!("{base}/session")).call();
+        (first, second, read.is_err())
+    })
+    .await
+    .unwrap();
+    assert_eq!(first.0, 201);
+    assert_eq!(second, (429, "slow down".to_owned()));
+    assert!(read, "a cut before the headers is no answer");
+
+    let log = emulator.requests().await.unwrap();
+    assert_eq!(log[0].status, 0);
+    assert_eq!(log[0].fault.as_ref().map(|f| f.rule), Some(cut));
+    assert_eq!(
+        log[1].fault.as_ref().map(|f| (f.rule, f.effect.as_str())),
+        Some((slow, "latency=5ms status=429"))
+    );
+    assert_eq!(log[2].fault, None);
+    let listed = emulator.faults().await.unwrap();
+    assert_eq!(
+        (listed[0].matched, listed[0].fired, listed[0].spent),
+        (2, 1, true)
+    );
+    assert_eq!((listed[1].fired, listed[1].spent), (1, false));
+
+    emulator.remove_fault(slow).await.unwrap();
+    assert!(matches!(
+        emulator.remove_fault(slow).await,
+        Err(Error::Refused { status: 404, .. })
+    ));
+    assert_eq!(emulator.clear_faults().await.unwrap(), 1);
+    assert!(emulator.faults().await.unwrap().is_empty());
+    emulator.stop().await;
+}

@@ -152,7 +152,7 @@ $("#app-select").addEventListener("change", () => {
 
 // ---- views and routing ----
 
-const VIEWS = ["token", "apps", "users", "user", "sessions", "requests", "outbox", "clock", "data"];
+const VIEWS = ["token", "apps", "users", "user", "sessions", "requests", "faults", "outbox", "clock", "data"];
 
 function showView(name) {
   for (const view of VIEWS) $("#view-" + view).hidden = view !== name;
@@ -182,6 +182,9 @@ async function route() {
       case "requests":
         showView("requests");
         return await pollRequests();
+      case "faults":
+        showView("faults");
+        return await renderFaults();
       case "outbox":
         showView("outbox");
         return await renderOutbox();
@@ -615,7 +618,10 @@ async function pollRequests() {
     el("td", { text: (r.duration_us / 1000).toFixed(1) }),
     el("td", { text: r.app_id ?? "—" }),
     el("td", {}, r.user_id === null ? "—" : el("a", { href: `#/users/${r.user_id}`, text: r.user_id })),
-    el("td", { class: "fingerprint", text: r.session ?? "—" })));
+    el("td", { class: "fingerprint", text: r.session ?? "—" }),
+    el("td", { class: "fault" }, r.fault
+      ? el("a", { href: "#/faults", title: `fault rule ${r.fault.rule}`, text: `#${r.fault.rule} ${r.fault.effect}` })
+      : "—")));
     tbody.prepend(...rows);
     while (tbody.rows.length > REQUESTS_SHOWN) tbody.lastElementChild.remove();
     requestsSeen = Math.max(requestsSeen, answer.last);
@@ -632,6 +638,54 @@ function followLive() {
   tickCountdowns();
   if (!$("#view-requests").hidden && $("#requests-follow").checked) pollRequests().catch(fail);
 }
+
+// ---- faults ----
+
+async function renderFaults() {
+  const { items } = await api("GET", "/faults");
+  const rows = items.map((f) => el("tr", { "data-fault-id": f.id, class: f.spent ? "spent" : "" },
+    el("td", { text: f.id }),
+    el("td", {}, el("code", { class: "fault-text", text: f.text })),
+    el("td", { class: "matched", text: f.matched }),
+    el("td", { class: "fired", text: f.fired }),
+    el("td", { text: f.spent ? "spent" : "active" }),
+    el("td", { class: "row-actions" }, el("button", { type: "button", class: "secondary",
+      onclick: guarded(async () => {
+        await api("DELETE", `/faults/${f.id}`);
+        await renderFaults();
+        say(`Fault rule ${f.id} removed.`);
+      }), text: "Remove" }))));
+  if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: 6, class: "muted", text: "No fault rules: every request is served." })));
+  $("#faults-table tbody").replaceChildren(...rows);
+  $("#faults-count").textContent = `${items.length} rule${items.length === 1 ? "" : "s"}`;
+}
+
+$("#fault-form").addEventListener("submit", guarded(async () => {
+  const text = $("#fault-text").value.trim();
+  const error = $("#fault-error");
+  let added;
+  try {
+    added = (await api("POST", "/faults", { text })).fault;
+  } catch (failure) {
+    if (failure instanceof ApiFailure && failure.status === 422) {
+      error.textContent = describeErrors({ errors: failure.errors });
+      error.hidden = false;
+      return say("The emulator refused this rule; nothing was added.", "error");
+    }
+    throw failure;
+  }
+  error.hidden = true;
+  $("#fault-text").value = "";
+  await renderFaults();
+  say(`Added fault rule ${added.id}: ${added.text}`);
+}));
+
+$("#faults-refresh").addEventListener("click", guarded(renderFaults));
+$("#faults-clear").addEventListener("click", guarded(async () => {
+  const { removed } = await api("DELETE", "/faults");
+  await renderFaults();
+  say(`Removed ${removed} fault rule${removed === 1 ? "" : "s"}: every request is served.`);
+}));
 
 // ---- outbox ----
 

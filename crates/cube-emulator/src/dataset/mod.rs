@@ -146,7 +146,7 @@ pub(crate) async fn check_export_target(target: PathBuf) -> Result<(), ExportErr
 pub(crate) async fn export(state: &Arc<State>, target: PathBuf) -> Result<Counts, ExportError> {
     // Refreshed `last_request_at` values go in too.
     if let Err(err) = state.flush(false).await {
-        tracing::warn!(error = ?err.errors, "flush before the export failed");
+        tracing::warn!(error = %err, "flush before the export failed");
     }
     let now = state.clock.now();
     let state = state.clone();
@@ -154,11 +154,16 @@ pub(crate) async fn export(state: &Arc<State>, target: PathBuf) -> Result<Counts
     tokio::task::spawn_blocking(move || {
         let snapshot = state
             .store
-            .read(|db| Ok(db.snapshot(|db| crate::store::dataset::read(db, now))?))
+            .read(|db| db.snapshot(|db| crate::store::dataset::read(db, now)))
             .map_err(|_| ExportError::Store {
                 dir: target.clone(),
             })?;
-        write::write(&target, snapshot, state.files.dir(), format_iso(now))
+        write::write(
+            &target,
+            snapshot,
+            state.uploads.files.dir(),
+            format_iso(now),
+        )
     })
     .await
     .map_err(|e| ExportError::Io {
@@ -176,7 +181,7 @@ pub(crate) async fn import(
     dir: PathBuf,
 ) -> Result<Counts, ImportError> {
     let empty = store
-        .read(|db| Ok(crate::store::dataset::is_empty(db)?))
+        .read(crate::store::dataset::is_empty)
         .map_err(|_| ImportError::new(&dir, "the data directory cannot be read"))?;
     if !empty {
         return Err(ImportError::new(
@@ -204,9 +209,9 @@ pub(crate) async fn import(
     .map_err(|e| ImportError::new(&dir, e.to_string()))??;
     let counts = read::counts(&snapshot);
     store
-        .write(move |db| Ok(crate::store::dataset::write(db, &snapshot)?))
+        .write(move |db| crate::store::dataset::write(db, &snapshot))
         .await
-        .map_err(|e| ImportError::new(&dir, format!("the database refused it: {:?}", e.errors)))?;
+        .map_err(|e| ImportError::new(&dir, format!("the database refused it: {e}")))?;
     Ok(counts)
 }
 

@@ -217,7 +217,7 @@ fn check_app(mut app: AppRecord, seen: &mut Seen, out: &mut Snapshot) -> Result<
     let mut settings = AppSettings::default();
     settings
         .apply(&app.settings)
-        .map_err(|e| format!("settings: {}", describe(&e.errors, &[])))?;
+        .map_err(|e| format!("settings: {}", describe(e.by_field(), &[])))?;
     if let Value::Object(map) = settings.to_json(None) {
         app.settings = map;
     }

@@ -6,8 +6,11 @@
 
 use std::time::Duration;
 
+use serde_json::Value;
+
 mod clients;
 mod datasets;
+mod faults;
 mod requests;
 
 pub(crate) use clients::FREE_PER_BODY;
@@ -16,6 +19,7 @@ pub(crate) use datasets::{
     FREE_TEXT_MAX_BYTES, LINE_MAX_BYTES, MANIFEST_MAX_BYTES, PASSWORD_HASH_MAX_BYTES,
     RECORDS_MAX_BYTES, TIMES,
 };
+pub(crate) use faults::*;
 pub(crate) use requests::*;
 
 // ---- ids ----
@@ -70,6 +74,27 @@ pub(crate) fn email_ok(email: &str) -> bool {
         && domain
             .split_once('.')
             .is_some_and(|(host, tld)| !host.is_empty() && !tld.is_empty() && !tld.ends_with('.'))
+}
+
+/// `external_user_id`, a number in the public service's documents: a JSON
+/// integer or a digit string, 0 to `i64::MAX` (what the database holds);
+/// anything else is refused with the reason.
+pub(crate) fn external_user_id(value: &Value) -> Result<i64, &'static str> {
+    const NEGATIVE: &str = "must be greater than or equal to 0";
+    const TOO_LARGE: &str = "is too large (maximum is 9223372036854775807)";
+    let whole = match value {
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(n), _) => n,
+            (None, Some(_)) => return Err(NEGATIVE),
+            (None, None) => return Err("must be an integer"),
+        },
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse::<u64>().map_err(|_| TOO_LARGE)?
+        }
+        Value::String(s) if s.parse::<i64>().is_ok_and(|n| n < 0) => return Err(NEGATIVE),
+        _ => return Err("is not a number"),
+    };
+    i64::try_from(whole).map_err(|_| TOO_LARGE)
 }
 
 // ---- lifetimes (seconds on the emulator clock) ----
@@ -233,7 +258,44 @@ pub(crate) const MAX_CACHED_SESSIONS: usize = 50_000;
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    #[test]
+    fn external_user_ids_are_whole_numbers() {
+        for (value, expected) in [
+            (json!(42), Ok(42)),
+            (json!("42"), Ok(42)),
+            (json!("007"), Ok(7)),
+            (json!(0), Ok(0)),
+            (json!(i64::MAX), Ok(i64::MAX)),
+            (json!(i64::MAX.to_string()), Ok(i64::MAX)),
+            (
+                json!(i64::MAX as u64 + 1),
+                Err("is too large (maximum is 9223372036854775807)"),
+            ),
+            (
+                json!("9223372036854775808"),
+                Err("is too large (maximum is 9223372036854775807)"),
+            ),
+            (
+                json!("99999999999999999999"),
+                Err("is too large (maximum is 9223372036854775807)"),
+            ),
+            (json!(-1), Err("must be greater than or equal to 0")),
+            (json!("-1"), Err("must be greater than or equal to 0")),
+            (json!(1.5), Err("must be an integer")),
+            (json!("1.5"), Err("is not a number")),
+            (json!(""), Err("is not a number")),
+            (json!(" 42"), Err("is not a number")),
+            (json!("ext-1"), Err("is not a number")),
+            (json!(true), Err("is not a number")),
+            (json!([1]), Err("is not a number")),
+        ] {
+            assert_eq!(external_user_id(&value), expected, "{value}");
+        }
+    }
 
     #[test]
     fn field_rules_at_and_past_their_limits() {

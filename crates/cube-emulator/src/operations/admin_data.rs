@@ -11,13 +11,13 @@ use serde_json::{Value, json};
 
 use super::admin::{app_json, app_of};
 use super::{Ctx, Outcome, Reply, render, users};
+use crate::auth::Caller;
 use crate::clock::format_iso;
 use crate::error::ApiError;
 use crate::limits::{PAGE_MAX, V2_LIMIT_DEFAULT};
-use crate::store::blobs;
-use crate::store::search::{self, Column, Filter, UserQuery};
+use crate::store::search::{Column, Filter, UserQuery};
 use crate::store::sessions::{self, SessionRow};
-use crate::store::users::{self as user_rows, User};
+use crate::store::users::User;
 
 /// Image types an avatar is served as; anything else is plain bytes, so
 /// that no stored file is ever run by a browser (SVG can carry script).
@@ -31,10 +31,7 @@ const IMAGE_TYPES: [&str; 5] = [
 
 /// `GET /_emulator/apps`: every application, by id.
 pub(crate) async fn list_apps(ctx: &Ctx) -> Outcome {
-    let mut apps = ctx
-        .state
-        .store
-        .read(|db| Ok(crate::store::apps::load_all(db)?))?;
+    let mut apps = ctx.state.apps.list()?;
     apps.sort_by_key(|a| a.id);
     let items: Vec<Value> = apps.iter().map(|a| app_json(ctx, a)).collect();
     Ok(Reply::ok(json!({ "items": items })))
@@ -87,11 +84,7 @@ pub(crate) async fn search_users(ctx: &Ctx, app: &str) -> Outcome {
             _ => return Err(ApiError::invalid_field(key, "is not a known filter")),
         }
     }
-    let mut found = ctx
-        .state
-        .store
-        .read(|db| Ok(search::run(db, app_id, ctx.now, &query)?))?;
-    ctx.state.overlay_all(&mut found.users);
+    let found = ctx.state.users.search(app_id, ctx.now, &query)?;
     Ok(Reply::ok_text(render::page(
         &[
             ("skip", query.offset),
@@ -109,8 +102,8 @@ fn user_of(ctx: &Ctx, app: &str, user: &str) -> Result<(i64, User), ApiError> {
     let user_id = parse_id(user)?;
     let row = ctx
         .state
-        .store
-        .read(|db| Ok(user_rows::find_by_id(db, app_id, ctx.now, user_id)?))?
+        .users
+        .by_id(app_id, ctx.now, user_id)?
         .ok_or_else(ApiError::not_found)?;
     Ok((app_id, row))
 }
@@ -119,27 +112,27 @@ fn user_of(ctx: &Ctx, app: &str, user: &str) -> Result<(i64, User), ApiError> {
 /// session of their own (which exists nowhere: no token, no deadline).
 fn acting_as(ctx: &Ctx, app_id: i64, user_id: i64) -> Ctx {
     let mut acting = ctx.clone();
-    acting.token = None;
-    acting.session = Some(SessionRow {
-        id: 0,
-        app_id,
-        user_id: Some(user_id),
-        is_guest: false,
-        nonce: None,
-        ts: None,
-        created_at: ctx.now,
-        updated_at: ctx.now,
-        deadline: ctx.now,
-    });
+    acting.caller = Caller {
+        token: None,
+        session: Some(SessionRow {
+            id: 0,
+            app_id,
+            user_id: Some(user_id),
+            is_guest: false,
+            nonce: None,
+            ts: None,
+            created_at: ctx.now,
+            updated_at: ctx.now,
+            deadline: ctx.now,
+        }),
+    };
     acting
 }
 
 /// `GET /_emulator/apps/{id}/users/{user_id}`: `{"user": {...}}`.
 pub(crate) async fn show_user(ctx: &Ctx, app: &str, user: &str) -> Outcome {
     let (_, row) = user_of(ctx, app, user)?;
-    Ok(Reply::ok_text(render::wrapped_user(
-        &ctx.state.overlay(row),
-    )))
+    Ok(Reply::ok_text(render::wrapped_user(&row)))
 }
 
 /// `PUT /_emulator/apps/{id}/users/{user_id} {"user": {...}}`: the rules
@@ -179,7 +172,7 @@ pub(crate) async fn user_sessions(ctx: &Ctx, app: &str, user: &str) -> Outcome {
     let rows = ctx
         .state
         .store
-        .read(|db| Ok(sessions::live_of_user(db, row.id, ctx.now)?))?;
+        .read(|db| sessions::live_of_user(db, row.id, ctx.now))?;
     let items: Vec<Value> = rows.iter().map(session_json).collect();
     Ok(Reply::ok(json!({ "items": items })))
 }
@@ -190,11 +183,12 @@ pub(crate) async fn user_sessions(ctx: &Ctx, app: &str, user: &str) -> Outcome {
 pub(crate) async fn blob_bytes(ctx: &Ctx, uid: &str) -> Outcome {
     let blob = ctx
         .state
-        .store
-        .read(|db| Ok(blobs::by_uid(db, uid)?))?
+        .uploads
+        .by_uid(uid)?
         .ok_or_else(ApiError::not_found)?;
     let (file, len) = ctx
         .state
+        .uploads
         .files
         .open_file(&blob.uid)
         .await

@@ -86,7 +86,7 @@ pub(crate) async fn list(ctx: &Ctx) -> Outcome {
     let (listed, total) = ctx
         .state
         .store
-        .read(|db| Ok(sessions::live(db, filter, now, offset, limit)?))?;
+        .read(|db| sessions::live(db, filter, now, offset, limit))?;
     let items: Vec<Value> = listed.iter().map(|l| session_json(ctx, l)).collect();
     Ok(Reply::ok(json!({
         "now": format_iso(now),
@@ -107,13 +107,11 @@ pub(crate) async fn expire(ctx: &Ctx, id: &str) -> Outcome {
     // What holds is what is in memory: a deadline refreshed in the last
     // second is written first, so a live session is found live.
     ctx.state.flush(false).await?;
-    let hash = ctx
-        .state
-        .store
-        .write(move |db| Ok(sessions::end(db, id, now)?))
+    ctx.state
+        .sessions
+        .ending(move |db| sessions::end(db, id, now))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    ctx.state.forget_sessions(&[hash]);
     Ok(Reply::empty())
 }
 
@@ -126,11 +124,10 @@ pub(crate) async fn destroy(ctx: &Ctx, id: &str) -> Outcome {
     ctx.state.flush(false).await?;
     let hashes = ctx
         .state
-        .store
-        .write(move |db| Ok(sessions::destroy(db, id, now)?))
+        .sessions
+        .ending(move |db| sessions::destroy(db, id, now))
         .await?;
     ensure(!hashes.is_empty(), ApiError::not_found)?;
-    ctx.state.forget_sessions(&hashes);
     Ok(Reply::empty())
 }
 
@@ -152,21 +149,24 @@ mod tests {
         let state = h.state.clone();
         h.runtime.block_on(async move {
             let now = state.clock.now();
-            let row = state.authenticate(&token, now).unwrap().expect("live");
+            let row = state
+                .sessions
+                .authenticate(&token, now)
+                .unwrap()
+                .expect("live");
             // A refresh of its deadline is now waiting to be written.
-            let hash = state
-                .store
-                .write(move |db| Ok(sessions::end(db, row.id, now)?))
+            state
+                .sessions
+                .ending(move |db| sessions::end(db, row.id, now))
                 .await
                 .unwrap()
                 .expect("it was live");
-            state.forget_sessions(&[hash]);
             // The refresh is written after the end.
             state.flush(true).await.unwrap();
-            assert!(state.authenticate(&token, now).unwrap().is_none());
+            assert!(state.sessions.authenticate(&token, now).unwrap().is_none());
             let listed = state
                 .store
-                .read(|db| Ok(sessions::live(db, Filter::default(), now, 0, 100)?))
+                .read(|db| sessions::live(db, Filter::default(), now, 0, 100))
                 .unwrap();
             assert_eq!(listed.1, 0, "the session came back on disk");
         });

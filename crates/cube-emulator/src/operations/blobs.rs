@@ -12,13 +12,15 @@ use hyper::body::Body;
 use serde_json::{Map, Value, json};
 
 use super::{Ctx, Expiry, Outcome, Reply};
+use crate::auth;
 use crate::clock::format_iso;
-use crate::crypto::{self, constant_time_eq, hmac_sha256_hex};
+use crate::crypto::{self, constant_time_eq};
 use crate::error::{ApiError, ensure};
 use crate::inflow::Inflow;
 use crate::multipart::{self, FormError, Multipart};
 use crate::state::State;
-use crate::store::blobs::{self, BlobRow};
+use crate::state::uploads::KeepError;
+use crate::store::blobs::BlobRow;
 use crate::store::sessions::SessionRow;
 use crate::wire::{encode_component, flag, int_like};
 
@@ -87,7 +89,7 @@ fn upload_url(state: &State, base_url: &str, blob: &BlobRow, expires: i64) -> St
         expires,
     }
     .encode();
-    let signature = hmac_sha256_hex(state.upload_key.expose(), &policy);
+    let signature = state.uploads.sign(&policy);
     let fields = [
         ("key", blob.uid.as_str()),
         ("Content-Type", blob.content_type.as_str()),
@@ -122,7 +124,7 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
     };
-    let mut errors = crate::error::FieldErrors::default();
+    let mut errors = crate::validation::FieldErrors::default();
     let content_type = text("content_type").filter(|ct| content_type_ok(ct));
     if content_type.is_none() {
         errors.add("content_type", "can't be blank");
@@ -141,7 +143,7 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
     errors.into_result()?;
     let public = public.unwrap_or_default();
     let now = ctx.now;
-    let mut blob = BlobRow {
+    let blob = BlobRow {
         id: 0,
         app_id,
         uid: new_uid()?,
@@ -154,14 +156,7 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
         created_at: now,
         updated_at: now,
     };
-    let blob = ctx
-        .state
-        .store
-        .write(move |c| {
-            blobs::insert(c, &mut blob)?;
-            Ok(blob)
-        })
-        .await?;
+    let blob = ctx.state.uploads.create(blob).await?;
     let expires = now + POLICY_TTL;
     let mut body = super::render::blob(&blob);
     body["blob_object_access"] = json!({
@@ -176,17 +171,13 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
 
 /// The blob named by `x` (id or uid) in the caller's application.
 fn find(ctx: &Ctx, app_id: i64, x: &str) -> Result<BlobRow, ApiError> {
-    ctx.state
-        .store
-        .read(|c| {
-            if is_id(x) {
-                let id = x.parse().map_err(|_| ApiError::not_found())?;
-                Ok(blobs::by_id(c, app_id, id)?)
-            } else {
-                Ok(blobs::by_uid(c, x)?.filter(|b| b.app_id == app_id))
-            }
-        })?
-        .ok_or_else(ApiError::not_found)
+    let found = if is_id(x) {
+        let id = x.parse().map_err(|_| ApiError::not_found())?;
+        ctx.state.uploads.by_id(app_id, id)?
+    } else {
+        ctx.state.uploads.by_uid(x)?.filter(|b| b.app_id == app_id)
+    };
+    found.ok_or_else(ApiError::not_found)
 }
 
 /// `GET /blobs/{id}`: the record.
@@ -210,11 +201,7 @@ pub(crate) async fn complete(ctx: &Ctx, id: &str) -> Outcome {
     ensure(size >= 0, || {
         ApiError::invalid_field("size", "must be greater than or equal to 0")
     })?;
-    let (blob_id, now) = (blob.id, ctx.now);
-    ctx.state
-        .store
-        .write(move |c| Ok(blobs::complete(c, blob_id, size, now)?))
-        .await?;
+    ctx.state.uploads.complete(blob.id, size, ctx.now).await?;
     Ok(Reply::empty())
 }
 
@@ -223,12 +210,7 @@ pub(crate) async fn delete(ctx: &Ctx, id: &str) -> Outcome {
     let me = ctx.user_id()?;
     let blob = find(ctx, ctx.session()?.app_id, id)?;
     ensure(blob.owner_id == me, || ApiError::forbidden(NOT_OWNER))?;
-    let blob_id = blob.id;
-    ctx.state
-        .store
-        .write(move |c| Ok(blobs::delete(c, blob_id)?))
-        .await?;
-    ctx.state.files.remove(&blob.uid).await;
+    ctx.state.uploads.delete(&blob).await?;
     Ok(Reply::empty())
 }
 
@@ -236,12 +218,8 @@ pub(crate) async fn delete(ctx: &Ctx, id: &str) -> Outcome {
 /// `Ok(None)`: no token at all; an unknown or expired token is `401`.
 fn file_session(ctx: &Ctx) -> Result<Option<SessionRow>, ApiError> {
     match ctx.query("token").filter(|t| !t.is_empty()) {
-        Some(token) => ctx
-            .state
-            .authenticate(token, ctx.now)?
-            .map(Some)
-            .ok_or_else(ApiError::no_session),
-        None => Ok(ctx.session.clone()),
+        Some(token) => auth::session_of(&ctx.state.sessions, token, ctx.now).map(Some),
+        None => Ok(ctx.caller.session.clone()),
     }
 }
 
@@ -251,8 +229,8 @@ fn readable(ctx: &Ctx, uid: &str) -> Result<(BlobRow, Option<SessionRow>), ApiEr
     let session = file_session(ctx)?;
     let blob = ctx
         .state
-        .store
-        .read(|c| Ok(blobs::by_uid(c, uid)?))?
+        .uploads
+        .by_uid(uid)?
         .ok_or_else(ApiError::not_found)?;
     match &session {
         Some(s) => ensure(s.app_id == blob.app_id, ApiError::not_found)?,
@@ -270,6 +248,7 @@ pub(crate) async fn file(ctx: &Ctx, uid: &str) -> Outcome {
     let (blob, session) = readable(ctx, uid)?;
     let (file, len) = ctx
         .state
+        .uploads
         .files
         .open_file(&blob.uid)
         .await
@@ -325,7 +304,7 @@ pub(crate) async fn download(ctx: &Ctx, uid: &str) -> Outcome {
     let token = ctx
         .query("token")
         .filter(|t| !t.is_empty())
-        .or(ctx.token.as_deref());
+        .or(ctx.caller.token.as_deref());
     let location = match (blob.public, token) {
         (false, Some(token)) => format!("{base}?token={}", encode_component(token)),
         _ => base,
@@ -355,7 +334,7 @@ fn check_policy(state: &State, fields: &[(String, String)], now: i64) -> Result<
     let invalid = || ApiError::forbidden("Invalid upload policy");
     let encoded = field("policy").ok_or_else(invalid)?;
     let signature = field("signature").ok_or_else(invalid)?;
-    let expected = hmac_sha256_hex(state.upload_key.expose(), encoded);
+    let expected = state.uploads.sign(encoded);
     ensure(
         constant_time_eq(
             expected.as_bytes(),
@@ -442,15 +421,15 @@ where
     }
     let policy = check_policy(state, &fields, now)?;
     let blob = state
-        .store
-        .read(|c| Ok(blobs::by_uid(c, &policy.uid)?))?
+        .uploads
+        .by_uid(&policy.uid)?
         .filter(|b| b.id == policy.blob_id)
         .ok_or_else(ApiError::not_found)?;
     let storage_error = |err: std::io::Error| {
         tracing::error!(error = %err, "cannot store an upload");
         ApiError::unavailable("storage error")
     };
-    let mut partial = state.files.start().await.map_err(storage_error)?;
+    let mut partial = state.uploads.files.start().await.map_err(storage_error)?;
     while let Some(chunk) = form.chunk().await.map_err(form_error)? {
         if partial.written() + chunk.len() as u64 > MAX_FILE {
             return Err(ApiError::too_large());
@@ -460,20 +439,12 @@ where
     // Fields after the file are ignored (as S3 does); the rest is read so
     // the connection can be reused.
     while form.next_part().await.map_err(form_error)?.is_some() {}
-    let size = state
-        .files
-        .commit(partial, &blob.uid)
-        .await
-        .map_err(storage_error)?;
-    // A delete that raced with the upload wins: no file without a record.
-    if state
-        .store
-        .read(|c| Ok(blobs::by_uid(c, &blob.uid)?))?
-        .is_none()
-    {
-        state.files.remove(&blob.uid).await;
-        return Err(ApiError::not_found());
-    }
+    let size = match state.uploads.keep(partial, &blob.uid).await {
+        Ok(size) => size,
+        Err(KeepError::Io(err)) => return Err(storage_error(err)),
+        Err(KeepError::Store(err)) => return Err(err.into()),
+        Err(KeepError::Gone) => return Err(ApiError::not_found()),
+    };
     tracing::debug!(blob = blob.id, size, "upload stored");
     let location = format!("{base_url}/blobs/{}", blob.uid);
     let xml = format!(

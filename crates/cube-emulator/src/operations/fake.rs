@@ -58,7 +58,7 @@ pub(crate) async fn register(ctx: &Ctx, provider: &str) -> Outcome {
     let stored = identity.clone();
     ctx.state
         .store
-        .write(move |c| Ok(tokens::register(c, &provider_name, &token, &stored)?))
+        .write(move |c| tokens::register(c, &provider_name, &token, &stored))
         .await?;
     Ok(Reply::created(json!({
         "provider": provider,
@@ -76,7 +76,7 @@ pub(crate) async fn facebook_me(ctx: &Ctx) -> Outcome {
     } else {
         ctx.state
             .store
-            .read(|c| Ok(tokens::find(c, "facebook", token)?))?
+            .read(|c| tokens::find(c, "facebook", token))?
     };
     let Some(identity) = found else {
         return Ok(Reply::json(
@@ -142,7 +142,7 @@ pub(crate) async fn twitter_verify(ctx: &Ctx) -> Outcome {
     let Some(identity) = ctx
         .state
         .store
-        .read(|c| Ok(tokens::find(c, "twitter", token)?))?
+        .read(|c| tokens::find(c, "twitter", token))?
     else {
         return could_not_authenticate();
     };
@@ -164,6 +164,7 @@ pub(crate) async fn twitter_verify(ctx: &Ctx) -> Outcome {
     );
     let valid = ctx
         .state
+        .apps
         .twitter_consumer_secrets(consumer_key)
         .iter()
         .any(|consumer_secret| {

@@ -5,6 +5,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod admin_data;
+pub(crate) mod admin_faults;
 pub(crate) mod admin_requests;
 pub(crate) mod admin_sessions;
 pub(crate) mod blobs;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value};
 
+use crate::auth::{self, Caller};
 use crate::error::{ApiError, ensure};
 use crate::state::State;
 use crate::store::sessions::SessionRow;
@@ -33,9 +35,8 @@ pub(crate) struct Ctx {
     pub(crate) state: Arc<State>,
     /// The emulator clock when the request arrived.
     pub(crate) now: i64,
-    /// `CB-Token`, when it named a live session.
-    pub(crate) token: Option<String>,
-    pub(crate) session: Option<SessionRow>,
+    /// Who sent it (`auth::caller`).
+    pub(crate) caller: Caller,
     pub(crate) query: Vec<(String, String)>,
     /// The request path as sent (still percent-encoded, `.json` kept).
     pub(crate) raw_path: String,
@@ -54,16 +55,24 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    /// The caller's session, or `401 Token is required`: a token that
-    /// names no live session never gets this far (the router answers
-    /// `Required session does not exist`), so none was sent.
+    /// The caller's session, or `401 Token is required` ([`Caller::session`]).
     pub(crate) fn session(&self) -> Result<&SessionRow, ApiError> {
-        self.session.as_ref().ok_or_else(ApiError::no_token)
+        self.caller.session()
     }
 
-    /// The caller's user; an application session is `403 Forbidden. Need user.`.
+    /// The caller's user, or `403 Forbidden. Need user.` ([`Caller::user_id`]).
     pub(crate) fn user_id(&self) -> Result<i64, ApiError> {
-        self.session()?.user_id.ok_or_else(ApiError::need_user)
+        self.caller.user_id()
+    }
+
+    /// The admin API's rules ([`auth::admin`]) for this request.
+    pub(crate) fn admin_gate(&self) -> Result<(), ApiError> {
+        auth::admin(
+            self.state.admin_token.as_ref(),
+            &self.headers,
+            self.host.as_deref(),
+            self.remote.ip(),
+        )
     }
 
     /// The body as a JSON object; anything else is `400`.

@@ -34,8 +34,8 @@ pub(crate) async fn request(ctx: &Ctx) -> Outcome {
     })?;
     let user = ctx
         .state
-        .store
-        .read(|db| Ok(users::find(db, app_id, ctx.now, Key::Email, &email)?))?;
+        .users
+        .by_key(app_id, ctx.now, Key::Email, &email)?;
     let Some(user) = user else {
         return Ok(Reply::empty());
     };
@@ -106,7 +106,8 @@ fn token_user(ctx: &Ctx, token: &str) -> Result<Option<i64>, ApiError> {
     let hash = hash_token(token);
     ctx.state
         .store
-        .read(|db| Ok(apps::reset_token_user(db, &hash, ctx.now)?))
+        .read(|db| apps::reset_token_user(db, &hash, ctx.now))
+        .map_err(ApiError::from)
 }
 
 /// `GET /users/password/reset/{token}`: the form.
@@ -140,15 +141,15 @@ pub(crate) async fn submit(ctx: &Ctx, token: &str) -> Outcome {
             form_page(Some(&message)),
         ));
     }
-    let hash = ctx.state.hash_password(password).await?;
+    let hash = ctx.state.passwords.hash(password).await?;
     let token_hash = hash_token(token);
     let now = ctx.now;
     // The token is checked again inside the write: of two concurrent
     // submissions, exactly one uses it.
     let ended = ctx
         .state
-        .store
-        .write(move |db| {
+        .sessions
+        .ending(move |db| {
             let Some(user_id) = apps::reset_token_user(db, &token_hash, now)? else {
                 return Ok(None);
             };
@@ -157,10 +158,9 @@ pub(crate) async fn submit(ctx: &Ctx, token: &str) -> Outcome {
             Ok(Some(sessions::delete_all_of_user(db, user_id, None)?))
         })
         .await?;
-    let Some(hashes) = ended else {
+    if ended.is_none() {
         return Ok(invalid_link());
-    };
-    ctx.state.forget_sessions(&hashes);
+    }
     Ok(Reply::html(
         StatusCode::OK,
         page(

@@ -9,7 +9,7 @@ use crate::limits::{
     CONDITIONS_MAX, LIST_VALUES_MAX, PAGE_MAX, START_WITH_MIN_CHARS, START_WITH_PAGE,
     V1_PER_PAGE_DEFAULT, V2_LIMIT_DEFAULT,
 };
-use crate::store::search::{self, Column, Condition, Filter, Page, UserQuery, Value};
+use crate::store::search::{Column, Condition, Filter, Page, UserQuery, Value};
 
 /// The public service's answer when an application does not allow lists of
 /// users through the API (`users.md`), naming the application's settings
@@ -38,7 +38,11 @@ fn too_many_conditions(field: &str) -> ApiError {
 /// The application of the caller's session, if it allows listing.
 fn listing_app(ctx: &Ctx, v1: bool) -> Result<i64, ApiError> {
     let app_id = ctx.session()?.app_id;
-    let app = ctx.state.app(app_id).ok_or_else(ApiError::no_session)?;
+    let app = ctx
+        .state
+        .apps
+        .get(app_id)
+        .ok_or_else(ApiError::no_session)?;
     ensure(app.settings.list_users, || list_disabled(app_id))?;
     ensure(
         !v1 || app.settings.list_users_v1,
@@ -59,12 +63,7 @@ fn positive(ctx: &Ctx, key: &str, default: i64) -> Result<i64, ApiError> {
 }
 
 fn run(ctx: &Ctx, app_id: i64, query: &UserQuery) -> Result<Page, ApiError> {
-    let mut page = ctx
-        .state
-        .store
-        .read(|db| Ok(search::run(db, app_id, ctx.now, query)?))?;
-    ctx.state.overlay_all(&mut page.users);
-    Ok(page)
+    Ok(ctx.state.users.search(app_id, ctx.now, query)?)
 }
 
 /// Runs a v1-paged query: `{"current_page", "per_page", "total_entries", "items"}`.
@@ -648,7 +647,7 @@ mod plans {
     //! stops after the page, no sort).
 
     use super::*;
-    use crate::store::Store;
+    use crate::store::{Store, search};
 
     fn pairs(query: &str) -> Vec<(String, String)> {
         crate::wire::parse_pairs(query).unwrap()
@@ -660,7 +659,7 @@ mod plans {
         for expired in [false, true] {
             lines.extend(
                 store
-                    .read(|db| Ok(search::explain(db, query, expired)?))
+                    .read(|db| search::explain(db, query, expired))
                     .unwrap(),
             );
         }

@@ -208,19 +208,20 @@ async fn check_password(
     (key, value): (Key, &str),
     password: &str,
 ) -> Result<Option<i64>, ApiError> {
-    let found = state.store.read(|db| {
-        Ok(users::find(db, app_id, now, key, value)?.map(|u| (u.id, u.password_hash)))
-    })?;
+    let found = state
+        .store
+        .read(|db| users::find(db, app_id, now, key, value))?
+        .map(|u| (u.id, u.password_hash));
     match found {
         Some((id, Some(hash))) => {
-            if state.verify_password(password.to_owned(), hash).await {
+            if state.passwords.verify(password.to_owned(), hash).await {
                 Ok(Some(id))
             } else {
                 Err(ApiError::invalid_password())
             }
         }
         Some((_, None)) => {
-            state.verify_decoy(password.to_owned()).await;
+            state.passwords.verify_decoy(password.to_owned()).await;
             Err(ApiError::invalid_password())
         }
         None => Ok(None),
@@ -274,7 +275,8 @@ pub(crate) async fn create(ctx: &Ctx) -> Outcome {
         .ok_or_else(|| ApiError::invalid_field("auth_key", "is invalid"))?;
     let app = ctx
         .state
-        .app(app_id)
+        .apps
+        .get(app_id)
         .filter(|a| constant_time_eq(a.auth_key.as_bytes(), auth_key.as_bytes()))
         .ok_or_else(ApiError::unauthorized)?;
     let nonce_to_use = check_signature(&app, body, ctx.now)?;
@@ -351,7 +353,7 @@ async fn plan(ctx: &Ctx, app: &App, creds: &Credentials) -> Result<Plan, ApiErro
                 app.settings.session_without_user && usable,
                 ApiError::user_not_found,
             )?;
-            let hash = ctx.state.hash_password(password.clone()).await?;
+            let hash = ctx.state.passwords.hash(password.clone()).await?;
             let mut user = NewUser {
                 password_hash: Some(hash),
                 ..NewUser::default()
@@ -386,7 +388,7 @@ async fn start_session(
     let hash = hash_token(&token);
     let (row, user) = state
         .store
-        .write(move |db| {
+        .write_checked(move |db| {
             let now = new.now;
             if let Some(nonce) = &new.nonce_to_use {
                 ensure(
@@ -437,13 +439,13 @@ async fn start_session(
                 deadline: now + if is_guest { GUEST_TTL } else { SESSION_TTL },
             };
             sessions::insert(db, &hash, &mut row)?;
-            Ok((row, user))
+            Ok::<_, ApiError>((row, user))
         })
         .await?;
-    state.remember_session(&token, row.clone(), new.now);
+    state.sessions.remember(&token, row.clone(), new.now);
     let user = user.map(|u| {
-        state.seen(u.id, new.now);
-        state.overlay(u)
+        state.users.seen(u.id, new.now);
+        state.users.fresh(u)
     });
     Ok((token, row, user))
 }
@@ -471,14 +473,10 @@ fn session_json(row: &SessionRow, token: &str, user: Option<&User>) -> Value {
 pub(crate) async fn show(ctx: &Ctx) -> Outcome {
     let row = ctx.session()?;
     let user = match row.user_id {
-        Some(id) => ctx
-            .state
-            .store
-            .read(|db| Ok(users::find_by_id(db, row.app_id, ctx.now, id)?))?
-            .map(|u| ctx.state.overlay(u)),
+        Some(id) => ctx.state.users.by_id(row.app_id, ctx.now, id)?,
         None => None,
     };
-    let token = ctx.token.as_deref().unwrap_or_default();
+    let token = ctx.caller.token.as_deref().unwrap_or_default();
     Ok(Reply::ok(
         json!({ "session": session_json(row, token, user.as_ref()) }),
     ))
@@ -487,10 +485,9 @@ pub(crate) async fn show(ctx: &Ctx) -> Outcome {
 /// `DELETE /session`: the token dies; a guest's user goes with it.
 pub(crate) async fn destroy(ctx: &Ctx) -> Outcome {
     let row = ctx.session()?.clone();
-    let hashes = ctx
-        .state
-        .store
-        .write(move |db| {
+    ctx.state
+        .sessions
+        .ending(move |db| {
             let mut hashes = sessions::delete(db, row.id)?;
             if let (true, Some(user_id)) = (row.is_guest, row.user_id) {
                 hashes.extend(sessions::delete_all_of_user(db, user_id, None)?);
@@ -499,7 +496,6 @@ pub(crate) async fn destroy(ctx: &Ctx) -> Outcome {
             Ok(hashes)
         })
         .await?;
-    ctx.state.forget_sessions(&hashes);
     Ok(Reply::empty().with_expiry(Expiry::Ended))
 }
 
@@ -510,11 +506,10 @@ pub(crate) async fn destroy_one(ctx: &Ctx, id: &str) -> Outcome {
     let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
     let hashes = ctx
         .state
-        .store
-        .write(move |db| Ok(sessions::delete_of_user(db, id, user_id)?))
+        .sessions
+        .ending(move |db| sessions::delete_of_user(db, id, user_id))
         .await?;
     ensure(!hashes.is_empty(), ApiError::not_found)?;
-    ctx.state.forget_sessions(&hashes);
     let expiry = if id == own {
         Expiry::Ended
     } else {
@@ -527,12 +522,10 @@ pub(crate) async fn destroy_one(ctx: &Ctx, id: &str) -> Outcome {
 pub(crate) async fn destroy_others(ctx: &Ctx) -> Outcome {
     let user_id = ctx.user_id()?;
     let own = ctx.session()?.id;
-    let hashes = ctx
-        .state
-        .store
-        .write(move |db| Ok(sessions::delete_all_of_user(db, user_id, Some(own))?))
+    ctx.state
+        .sessions
+        .ending(move |db| sessions::delete_all_of_user(db, user_id, Some(own)))
         .await?;
-    ctx.state.forget_sessions(&hashes);
     Ok(Reply::empty())
 }
 
@@ -541,13 +534,17 @@ pub(crate) async fn login(ctx: &Ctx) -> Outcome {
     let row = ctx.session()?.clone();
     let body = ctx.body()?;
     let creds = credentials(Some(body), body)?;
-    let app = ctx.state.app(row.app_id).ok_or_else(ApiError::no_session)?;
+    let app = ctx
+        .state
+        .apps
+        .get(row.app_id)
+        .ok_or_else(ApiError::no_session)?;
     let user_id = match verified_identity(ctx, &app, &creds).await? {
         Some(identity) => {
             let (app_id, now) = (row.app_id, ctx.now);
             ctx.state
                 .store
-                .write(move |db| Ok(links::sign_in(db, app_id, now, &identity)?))
+                .write(move |db| links::sign_in(db, app_id, now, &identity))
                 .await?
         }
         None => {
@@ -568,8 +565,8 @@ pub(crate) async fn login(ctx: &Ctx) -> Outcome {
     };
     let (row, user) = switch_user(ctx, row, Some(user_id)).await?;
     let user = user.ok_or_else(ApiError::unauthorized)?;
-    ctx.state.seen(user_id, ctx.now);
-    let user = ctx.state.overlay(user);
+    ctx.state.users.seen(user_id, ctx.now);
+    let user = ctx.state.users.fresh(user);
     Ok(Reply::ok_text(render::wrapped_user(&user)).with_expiry(Expiry::At(row.deadline)))
 }
 
@@ -593,14 +590,14 @@ async fn switch_user(
     let user = ctx
         .state
         .store
-        .write(move |db| {
+        .write_checked(move |db| {
             let exists = sessions::set_user(db, id, user_id, now, deadline)?;
             ensure(exists, ApiError::no_session)?;
             match user_id {
                 Some(uid) => Ok(Some(
                     users::find_by_id(db, app_id, now, uid)?.ok_or_else(ApiError::unauthorized)?,
                 )),
-                None => Ok(None),
+                None => Ok::<_, ApiError>(None),
             }
         })
         .await?;
@@ -608,8 +605,8 @@ async fn switch_user(
     row.is_guest = false;
     row.updated_at = now;
     row.deadline = deadline;
-    if let Some(token) = &ctx.token {
-        ctx.state.update_session(token, row.clone());
+    if let Some(token) = &ctx.caller.token {
+        ctx.state.sessions.update(token, row.clone());
     }
     Ok((row, user))
 }
@@ -623,10 +620,10 @@ mod tests {
     /// Password checks one refused request costs; it must be refused with
     /// `status`.
     fn checks_of(h: &Harness, path: &str, token: Option<&str>, body: &Value, status: u16) -> u64 {
-        let before = h.state.password_checks();
+        let before = h.state.passwords.checks();
         let answer = h.json("POST", path, token, body);
         assert_eq!(answer.status, status, "{path} {body}");
-        h.state.password_checks() - before
+        h.state.passwords.checks() - before
     }
 
     #[test]

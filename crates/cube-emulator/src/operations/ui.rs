@@ -4,7 +4,7 @@
 
 use http::StatusCode;
 
-use super::{Ctx, Outcome, Reply, admin};
+use super::{Ctx, Outcome, Reply};
 use crate::error::ApiError;
 
 const INDEX: &str = include_str!("../../ui/index.html");
@@ -23,7 +23,7 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src
 /// are the same bytes for everyone and carry no data, and the page must
 /// load to ask for the token it then sends with every call.
 pub(crate) fn asset(ctx: &Ctx, path: &[&str]) -> Outcome {
-    match admin::authorize_request(ctx) {
+    match ctx.admin_gate() {
         Err(err) if err.status == StatusCode::UNAUTHORIZED => {}
         other => other?,
     }

@@ -6,11 +6,12 @@ use serde_json::{Map, Value, json};
 
 use super::render;
 use super::{Ctx, Expiry, Outcome, Reply};
-use crate::error::{ApiError, FieldErrors, ensure};
+use crate::error::{ApiError, ensure};
 use crate::limits::IMPORT_USERS_MAX;
 use crate::store::sessions;
 use crate::store::users::{self, Key, User};
 use crate::user_fields::{UserInput, user_input};
+use crate::validation::FieldErrors;
 
 const ONLY_YOURSELF: &str = "You can change only yourself";
 
@@ -35,16 +36,17 @@ fn check_sign_up(input: &UserInput, password_required: bool) -> Result<(), ApiEr
     if password_required && input.password.is_none() {
         errors.add("password", "can't be blank");
     }
-    errors.into_result()
+    errors.into_result().map_err(ApiError::from)
 }
 
 /// `POST /users` with a session token or `CB-AuthKey`.
 pub(crate) async fn sign_up(ctx: &Ctx) -> Outcome {
-    let app_id = match (&ctx.session, ctx.header("cb-authkey")) {
+    let app_id = match (&ctx.caller.session, ctx.header("cb-authkey")) {
         (Some(session), _) => session.app_id,
         (None, Some(key)) => {
             ctx.state
-                .app_by_key(key)
+                .apps
+                .by_key(key)
                 .ok_or_else(ApiError::unauthorized)?
                 .id
         }
@@ -55,13 +57,13 @@ pub(crate) async fn sign_up(ctx: &Ctx) -> Outcome {
     let password = input.password.take();
     let mut user = input.into_new_user();
     if let Some(password) = password {
-        user.password_hash = Some(ctx.state.hash_password(password).await?);
+        user.password_hash = Some(ctx.state.passwords.hash(password).await?);
     }
     let now = ctx.now;
     let user = ctx
         .state
         .store
-        .write(move |db| {
+        .write_checked(move |db| {
             let id = users::insert(db, app_id, now, &user)?;
             users::find_by_id(db, app_id, now, id)?.ok_or_else(ApiError::not_found)
         })
@@ -82,46 +84,44 @@ pub(crate) async fn update(ctx: &Ctx, id: &str) -> Outcome {
     if let Some(password) = input.password.take() {
         let current = ctx
             .state
-            .store
-            .read(|db| Ok(users::find_by_id(db, app_id, ctx.now, me)?))?
+            .users
+            .by_id(app_id, ctx.now, me)?
             .ok_or_else(ApiError::not_found)?
             .password_hash;
         let old_ok = match (input.old_password.take(), current) {
-            (Some(old), Some(hash)) => ctx.state.verify_password(old, hash).await,
+            (Some(old), Some(hash)) => ctx.state.passwords.verify(old, hash).await,
             _ => false,
         };
         ensure(old_ok, || {
             ApiError::invalid_field("old_password", "is incorrect")
         })?;
-        input.patch.password_hash = Some(ctx.state.hash_password(password).await?);
+        input.patch.password_hash = Some(ctx.state.passwords.hash(password).await?);
     }
     let now = ctx.now;
     let patch = input.patch;
     let user = ctx
         .state
         .store
-        .write(move |db| {
+        .write_checked(move |db| {
             users::update(db, app_id, me, now, &patch)?;
             users::find_by_id(db, app_id, now, me)?.ok_or_else(ApiError::not_found)
         })
         .await?;
     Ok(Reply::ok_text(render::wrapped_user(
-        &ctx.state.overlay(user),
+        &ctx.state.users.fresh(user),
     )))
 }
 
 /// Deletes `user_id` with all its sessions; the caller's token dies too.
 async fn delete_user(ctx: &Ctx, user_id: i64) -> Outcome {
-    let hashes = ctx
-        .state
-        .store
-        .write(move |db| {
+    ctx.state
+        .sessions
+        .ending(move |db| {
             let hashes = sessions::delete_all_of_user(db, user_id, None)?;
             users::delete(db, user_id)?;
             Ok(hashes)
         })
         .await?;
-    ctx.state.forget_sessions(&hashes);
     Ok(Reply::empty().with_expiry(Expiry::Ended))
 }
 
@@ -135,8 +135,8 @@ pub(crate) async fn delete(ctx: &Ctx, id: &str) -> Outcome {
 
 fn find_external(ctx: &Ctx, app_id: i64, external: &str) -> Result<User, ApiError> {
     ctx.state
-        .store
-        .read(|db| Ok(users::find_external(db, app_id, ctx.now, external)?))?
+        .users
+        .by_external(app_id, ctx.now, external)?
         .ok_or_else(ApiError::not_found)
 }
 
@@ -151,9 +151,7 @@ pub(crate) async fn delete_external(ctx: &Ctx, external: &str) -> Outcome {
 /// `GET /users/external/{id}`: `external_id` first, then `external_user_id`.
 pub(crate) async fn show_external(ctx: &Ctx, external: &str) -> Outcome {
     let user = find_external(ctx, ctx.session()?.app_id, external)?;
-    Ok(Reply::ok_text(render::wrapped_user(
-        &ctx.state.overlay(user),
-    )))
+    Ok(Reply::ok_text(render::wrapped_user(&user)))
 }
 
 /// `GET /users/{id}`.
@@ -162,12 +160,10 @@ pub(crate) async fn show(ctx: &Ctx, id: &str) -> Outcome {
     let id = parse_id(id)?;
     let user = ctx
         .state
-        .store
-        .read(|db| Ok(users::find_by_id(db, app_id, ctx.now, id)?))?
+        .users
+        .by_id(app_id, ctx.now, id)?
         .ok_or_else(ApiError::not_found)?;
-    Ok(Reply::ok_text(render::wrapped_user(
-        &ctx.state.overlay(user),
-    )))
+    Ok(Reply::ok_text(render::wrapped_user(&user)))
 }
 
 /// `GET /users/by_login?login=` and its siblings.
@@ -176,12 +172,10 @@ pub(crate) async fn show_by(ctx: &Ctx, key: Key, param: &str) -> Outcome {
     let value = ctx.required_query(param)?;
     let user = ctx
         .state
-        .store
-        .read(|db| Ok(users::find(db, app_id, ctx.now, key, value)?))?
+        .users
+        .by_key(app_id, ctx.now, key, value)?
         .ok_or_else(ApiError::not_found)?;
-    Ok(Reply::ok_text(render::wrapped_user(
-        &ctx.state.overlay(user),
-    )))
+    Ok(Reply::ok_text(render::wrapped_user(&user)))
 }
 
 /// `POST /_emulator/apps/{id}/users {"users": [...]}`: creates many users
@@ -193,7 +187,7 @@ pub(crate) async fn import(ctx: &Ctx, app: &str) -> Outcome {
     let app_id = app
         .parse::<i64>()
         .ok()
-        .filter(|id| ctx.state.app(*id).is_some())
+        .filter(|id| ctx.state.apps.get(*id).is_some())
         .ok_or_else(ApiError::not_found)?;
     let items = ctx
         .body()?
@@ -225,7 +219,7 @@ pub(crate) async fn import(ctx: &Ctx, app: &str) -> Outcome {
         let password = input.password.take();
         let mut user = input.into_new_user();
         if let Some(password) = password {
-            user.password_hash = Some(ctx.state.hash_password(password).await?);
+            user.password_hash = Some(ctx.state.passwords.hash(password).await?);
         }
         new_users.push(user);
     }
@@ -233,7 +227,7 @@ pub(crate) async fn import(ctx: &Ctx, app: &str) -> Outcome {
     let ids = ctx
         .state
         .store
-        .write(move |db| {
+        .write_checked(move |db| {
             new_users
                 .iter()
                 .enumerate()

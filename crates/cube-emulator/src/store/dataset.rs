@@ -68,7 +68,7 @@ pub(crate) struct UserRecord {
     pub(crate) last_request_at: Option<i64>,
 }
 
-/// `external_user_id` as the API takes it ([`crate::wire::external_user_id`]).
+/// `external_user_id` as the API takes it ([`crate::limits::external_user_id`]).
 fn number_or_digits<'de, D>(deserializer: D) -> std::result::Result<Option<i64>, D::Error>
 where
     D: serde::Deserializer<'de>,
@@ -76,7 +76,7 @@ where
     use serde::de::Error as _;
     match Option::<serde_json::Value>::deserialize(deserializer)? {
         None | Some(serde_json::Value::Null) => Ok(None),
-        Some(value) => crate::wire::external_user_id(&value)
+        Some(value) => crate::limits::external_user_id(&value)
             .map(Some)
             .map_err(|why| D::Error::custom(format!("external_user_id {value} {why}"))),
     }

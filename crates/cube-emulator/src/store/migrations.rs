@@ -10,7 +10,7 @@
 
 use rusqlite::{Connection, Transaction, params};
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// One step: takes the database from version `n - 1` to `n`.
 type Step = fn(&Transaction<'_>) -> rusqlite::Result<()>;
@@ -290,7 +290,7 @@ CREATE INDEX users_external_user_id ON users(app_id, external_user_id);
     )?;
     let mut kept = 0usize;
     for (id, text) in held {
-        match crate::wire::external_user_id(&serde_json::Value::String(text)) {
+        match crate::limits::external_user_id(&serde_json::Value::String(text)) {
             Ok(number) => {
                 convert.execute(params![id, number])?;
             }

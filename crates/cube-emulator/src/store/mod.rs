@@ -1,10 +1,11 @@
 //! SQLite storage: every SQL statement of the emulator lives below this
 //! module. Callers hand in and get back typed values ([`users::NewUser`],
-//! [`search::UserQuery`], [`sessions::SessionRow`], ...) and typed errors:
-//! the functions of these modules fail with an [`Error`], which
-//! [`Store::write`] and [`Store::read`] hand to their caller converted into
-//! its `ApiError`; opening the database fails with a [`StoreError`]. Callers
-//! never see a connection, only a [`Db`] that the functions take.
+//! [`search::UserQuery`], [`sessions::SessionRow`], ...) and the store's
+//! own typed errors ([`Error`]: a taken unique value, a closed store, a
+//! write not committed, SQLite's failure); they never see a connection,
+//! only a [`Db`] that the functions of these modules take. The store knows
+//! nothing of HTTP: which status and body a failure answers is decided by
+//! the operations (`crate::error` converts an [`Error`]).
 //!
 //! Writes are closures sent to one writer thread. It runs every closure
 //! that is waiting in one transaction, each inside its own savepoint (a
@@ -20,6 +21,7 @@ pub(crate) mod apps;
 pub(crate) mod blobs;
 pub(crate) mod counts;
 pub(crate) mod dataset;
+mod error;
 pub(crate) mod links;
 pub(crate) mod migrations;
 pub(crate) mod providers;
@@ -45,7 +47,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use self::counts::CountCache;
-use crate::error::ApiError;
+pub use self::error::StoreError;
+pub(crate) use self::error::{Error, Result, Unique};
 use crate::limits::{STATEMENT_CACHE, WRITE_BATCH_MAX};
 
 /// Delivers a write's result once its transaction has committed (`true`)
@@ -66,79 +69,6 @@ const WAL_KEEP_BYTES: i64 = 64 << 20;
 /// Set by the checkpointer after each round, taken by the writer (see
 /// `writer_loop`).
 type CheckpointDone = Arc<AtomicBool>;
-
-/// Errors opening the database.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// SQLite refused to open or migrate the database.
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// The database was written by a newer emulator.
-    #[error("the database has schema version {found}; this emulator knows versions up to {known}")]
-    TooNew {
-        /// The version found in the database.
-        found: i64,
-        /// The newest version this emulator knows.
-        known: i64,
-    },
-    /// Another emulator is using this data directory.
-    #[error("the data directory {0} is in use by another emulator")]
-    InUse(PathBuf),
-    /// The data directory could not be created.
-    #[error("cannot create data directory {path}: {source}")]
-    Io {
-        /// The directory.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-}
-
-/// A value that must be unique (per application, for user fields).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Unique {
-    Login,
-    Email,
-    ExternalId,
-    FacebookId,
-    TwitterId,
-    /// An application's id or auth key.
-    Application,
-}
-
-impl Unique {
-    /// The wire name of the field.
-    pub(crate) fn field(self) -> &'static str {
-        match self {
-            Unique::Login => "login",
-            Unique::Email => "email",
-            Unique::ExternalId => "external_id",
-            Unique::FacebookId => "facebook_id",
-            Unique::TwitterId => "twitter_id",
-            Unique::Application => "base",
-        }
-    }
-}
-
-/// Why a storage call failed.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum Error {
-    /// A unique value is held by another record.
-    #[error("{} is already taken", .0.field())]
-    Taken(Unique),
-    /// The store is closing: no more writes are taken.
-    #[error("the store is closed")]
-    Closed,
-    /// The transaction holding the write could not commit.
-    #[error("the write was not committed")]
-    NotCommitted,
-    /// SQLite failed (disk, corruption, a bug in a statement).
-    #[error("storage failure: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-}
-
-/// Result of a storage call.
-pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A database connection, usable only through the functions of the store
 /// modules.
@@ -340,13 +270,25 @@ impl Store {
     }
 
     /// Runs `f` in the next write transaction and waits until it is durable.
-    /// An `Err` from `f` rolls back everything `f` did. `f` fails with the
-    /// caller's error (a handler's precondition can undo its write); the
-    /// store's own failures reach it as [`Error`]s converted.
-    pub(crate) async fn write<T, F>(&self, f: F) -> std::result::Result<T, ApiError>
+    /// An `Err` from `f` rolls back everything `f` did.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Db) -> std::result::Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&Db) -> Result<T> + Send + 'static,
+    {
+        self.write_checked(f).await
+    }
+
+    /// [`Store::write`] for a closure that may also refuse with a reason of
+    /// the caller's own, `E` (a precondition checked inside the
+    /// transaction, against what it sees): the refusal rolls back
+    /// everything `f` did and reaches the caller as it is. The store's own
+    /// failures reach it as `E::from(`[`Error`]`)`.
+    pub(crate) async fn write_checked<T, E, F>(&self, f: F) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<Error> + Send + 'static,
+        F: FnOnce(&Db) -> std::result::Result<T, E> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |db| {
@@ -361,7 +303,7 @@ impl Store {
                 let result = if committed || result.is_err() {
                     result
                 } else {
-                    Err(ApiError::from(Error::NotCommitted))
+                    Err(E::from(Error::NotCommitted))
                 };
                 let _ = reply.send(result);
             });
@@ -374,19 +316,16 @@ impl Store {
             .as_ref()
             .is_some_and(|tx| tx.send(job).is_ok());
         if !sent {
-            return Err(ApiError::from(Error::Closed));
+            return Err(E::from(Error::Closed));
         }
         answer
             .await
-            .unwrap_or_else(|_| Err(ApiError::from(Error::NotCommitted)))
+            .unwrap_or_else(|_| Err(E::from(Error::NotCommitted)))
     }
 
     /// Runs `f` on a read connection (a WAL snapshot per statement; see
     /// [`Db::snapshot`] for several statements that must agree).
-    pub(crate) fn read<T>(
-        &self,
-        f: impl FnOnce(&Db) -> std::result::Result<T, ApiError>,
-    ) -> std::result::Result<T, ApiError> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Db) -> Result<T>) -> Result<T> {
         let pooled = self
             .readers
             .lock()
@@ -394,9 +333,7 @@ impl Store {
             .pop();
         let db = match pooled {
             Some(db) => db,
-            None => self
-                .open_reader()
-                .map_err(|e| ApiError::from(Error::from(e)))?,
+            None => self.open_reader()?,
         };
         let result = f(&db);
         self.readers

@@ -895,7 +895,7 @@ mod tests {
 
     /// A fresh store holding application 1 and what `fill` writes next.
     fn store_with_app<T: Send + 'static>(
-        fill: impl FnOnce(&Db) -> Result<T, crate::error::ApiError> + Send + 'static,
+        fill: impl FnOnce(&Db) -> Result<T> + Send + 'static,
     ) -> (Store, T) {
         let store = Store::open(None).unwrap();
         let filled = tokio::runtime::Builder::new_current_thread()
@@ -913,7 +913,7 @@ mod tests {
                 )?;
                 fill(db)
             }))
-            .unwrap_or_else(|e| panic!("filling the store: {:?}", e.status));
+            .unwrap_or_else(|e| panic!("filling the store: {e}"));
         (store, filled)
     }
 
@@ -1070,7 +1070,7 @@ mod tests {
                 guest_until: Some(100),
                 ..NewUser::default()
             };
-            Ok(insert(db, 1, 0, &guest)?)
+            insert(db, 1, 0, &guest)
         });
         let shapes = [
             Filter::Column(Column::Id, Condition::Eq(Value::Int(id))),
@@ -1087,7 +1087,7 @@ mod tests {
             };
             assert!(Plan::new(&query).page_first(), "{:?}", query.filters);
             for (now, found) in [(99, 1), (100, 0), (101, 0)] {
-                let page = store.read(|db| Ok(run(db, 1, now, &query)?)).unwrap();
+                let page = store.read(|db| run(db, 1, now, &query)).unwrap();
                 assert_eq!(
                     (page.users.len(), page.total),
                     (found, i64::try_from(found).unwrap()),

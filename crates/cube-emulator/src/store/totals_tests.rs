@@ -8,7 +8,6 @@ use super::apps::{self, App};
 use super::search::{self, Column, Condition, Filter, UserQuery, Value};
 use super::users::{self, NewUser, UserPatch};
 use crate::crypto::Secret;
-use crate::error::ApiError;
 use crate::settings::AppSettings;
 
 const APPS: [i64; 2] = [1, 2];
@@ -45,11 +44,11 @@ impl Fixture {
 
     fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&super::Db) -> Result<T, ApiError> + Send + 'static,
+        f: impl FnOnce(&super::Db) -> super::Result<T> + Send + 'static,
     ) -> T {
         self.runtime
             .block_on(self.store.write(f))
-            .unwrap_or_else(|e| panic!("write failed: {:?}", e.status))
+            .unwrap_or_else(|e| panic!("write failed: {e}"))
     }
 
     /// The total a search answers with, and a fresh count.
@@ -71,7 +70,7 @@ impl Fixture {
 
     fn count_runs(&self, app_id: i64, now: i64, query: &UserQuery) -> i32 {
         self.store
-            .read(|db| Ok(search::count_runs(db, app_id, now, query)?))
+            .read(|db| search::count_runs(db, app_id, now, query))
             .unwrap()
     }
 }
@@ -240,14 +239,13 @@ fn live_ids(fixture: &Fixture) -> Vec<(i64, i64)> {
     fixture
         .store
         .read(|db| {
-            Ok(db
-                .conn()
+            db.conn()
                 .prepare("SELECT id, app_id FROM users ORDER BY id")
                 .map_err(super::Error::from)?
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                 .map_err(super::Error::from)?
                 .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(super::Error::from)?)
+                .map_err(super::Error::from)
         })
         .unwrap()
 }
@@ -266,7 +264,7 @@ fn apply(fixture: &Fixture, now: &mut i64, op: &Op) {
             guest,
         } => {
             let user = new_user(n, &tags, guest.map(|g| at + i64::from(g)));
-            fixture.write(move |db| Ok(users::insert(db, APPS[app], at, &user)?));
+            fixture.write(move |db| users::insert(db, APPS[app], at, &user));
         }
         Op::Import { app, ns } => {
             let list: Vec<NewUser> = ns.iter().map(|n| new_user(*n, &[*n % 4], None)).collect();
@@ -284,22 +282,22 @@ fn apply(fixture: &Fixture, now: &mut i64, op: &Op) {
                 let _ = fixture.runtime.block_on(
                     fixture
                         .store
-                        .write(move |db| Ok(users::update(db, app_id, id, at, &patch)?)),
+                        .write(move |db| users::update(db, app_id, id, at, &patch)),
                 );
             }
         }
         Op::Delete { who } => {
             if let Some((id, _)) = pick(who) {
-                fixture.write(move |db| Ok(users::delete(db, id)?));
+                fixture.write(move |db| users::delete(db, id));
             }
         }
         Op::Password { who } => {
             if let Some((id, _)) = pick(who) {
-                fixture.write(move |db| Ok(users::set_password(db, id, at, "h")?));
+                fixture.write(move |db| users::set_password(db, id, at, "h"));
             }
         }
-        Op::Sweep => fixture.write(move |db| Ok(users::sweep_guests(db, at)?)),
-        Op::Wipe => fixture.write(|db| Ok(apps::reset_data(db)?)),
+        Op::Sweep => fixture.write(move |db| users::sweep_guests(db, at)),
+        Op::Wipe => fixture.write(apps::reset_data),
         Op::Clock { by } => *now += i64::from(by),
     }
 }
@@ -350,7 +348,7 @@ fn a_total_is_counted_again_only_when_it_may_have_changed() {
     assert_eq!(fixture.answer(1, now + 9, &broad), 21);
     assert_eq!(runs(now), counted, "remembered");
 
-    fixture.write(move |db| Ok(users::insert(db, 2, now, &new_user(1, &[0], None))?));
+    fixture.write(move |db| users::insert(db, 2, now, &new_user(1, &[0], None)));
     assert_eq!(fixture.answer(1, now, &broad), 21);
     assert_eq!(runs(now), counted, "another application's write");
 
@@ -364,7 +362,7 @@ fn a_total_is_counted_again_only_when_it_may_have_changed() {
     // The clock moved back: the guest is live again.
     assert_eq!(fixture.answer(1, now + 5, &broad), 21);
 
-    fixture.write(move |db| Ok(users::insert(db, 1, now, &new_user(2, &[0], None))?));
+    fixture.write(move |db| users::insert(db, 1, now, &new_user(2, &[0], None)));
     let before = runs(now);
     assert_eq!(fixture.answer(1, now, &broad), 22);
     assert_eq!(runs(now), before + 1, "a write of the application");
@@ -392,7 +390,7 @@ fn listed_users_carry_no_password_hash() {
             tags: vec!["t0".into()],
             ..NewUser::default()
         };
-        Ok(users::insert(db, 1, 1000, &user)?)
+        users::insert(db, 1, 1000, &user)
     });
     let shapes = [
         vec![Filter::TagsAny(vec!["t0".into()])],
@@ -408,14 +406,14 @@ fn listed_users_carry_no_password_hash() {
     for filters in shapes {
         let page = fixture
             .store
-            .read(|db| Ok(search::run(db, 1, 1000, &query(filters.clone()))?))
+            .read(|db| search::run(db, 1, 1000, &query(filters.clone())))
             .unwrap();
         assert_eq!(page.users.len(), 1, "{filters:?}");
         assert!(page.users[0].password_hash.is_none(), "{filters:?}");
     }
     let found = fixture
         .store
-        .read(|db| Ok(users::find_by_id(db, 1, 1000, id)?))
+        .read(|db| users::find_by_id(db, 1, 1000, id))
         .unwrap()
         .unwrap();
     assert_eq!(found.password_hash.as_deref(), Some("argon2id$stored"));
