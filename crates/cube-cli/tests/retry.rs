@@ -1,11 +1,13 @@
 //! The command inherits the SDK's retry policy: `cube users get` against a
 //! server answering `503` twice then `200` prints the user, with three
-//! requests on the wire; `--no-retry` sends once and fails.
+//! requests on the wire; `--no-retry` sends once and fails. The same
+//! against the emulator's faults, and a sign-up answered `503` sent once.
 
 mod common;
 
 use common::World;
 use cube_test_support::fake::{FakeServer, Reply};
+use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const SESSION: &str = r#"{"session":{"id":1,"user_id":0,"token":"cli-retry-t0ken"}}"#;
@@ -88,4 +90,66 @@ fn no_retry_is_a_global_option_in_the_help() {
     assert!(top.contains("Send each request once"), "{top}");
     let nested = world.cube(&["users", "get", "--help"]).ok().stdout;
     assert!(nested.contains("--no-retry"), "{nested}");
+}
+
+/// The requests the emulator logged of `method` on paths starting with
+/// `path`, oldest first: their statuses.
+fn logged(world: &World, method: &str, path: &str) -> Vec<u64> {
+    let log = world.admin_get("/requests?limit=1000");
+    let mut items: Vec<&serde_json::Value> = log["items"].as_array().unwrap().iter().collect();
+    items.sort_by_key(|r| r["seq"].as_u64());
+    items
+        .into_iter()
+        .filter(|r| r["method"] == method && r["path"].as_str().unwrap().starts_with(path))
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect()
+}
+
+/// Against the emulator's faults: a read answered `503` twice succeeds on
+/// its third try; with `--no-retry` one `503` is the command's failure; a
+/// sign-up answered `503` fails with one request in the emulator's log.
+#[test]
+fn the_emulators_faults_meet_the_retry_policy() {
+    let world = World::new("retry-faults");
+    let id = world.signed_in("retry_e2e", "password-e2e");
+    let id_text = id.to_string();
+    let reads_before = logged(&world, "GET", "/users").len();
+
+    world.admin_post(
+        "/faults",
+        json!({"text": "GET /users/** status=503 times=2"}),
+    );
+    let run = world.cube(&["--json", "users", "get", &id_text]).ok();
+    assert_eq!(run.json()["id"], id, "{run:#?}");
+    assert_eq!(
+        logged(&world, "GET", "/users")[reads_before..],
+        [503, 503, 200]
+    );
+
+    world.admin_post("/faults", json!({"text": "GET /users/** status=503"}));
+    let run = world
+        .cube(&["--no-retry", "users", "get", &id_text])
+        .fails(1);
+    assert!(run.stderr.contains("503"), "{run:#?}");
+    assert_eq!(
+        logged(&world, "GET", "/users")[reads_before..],
+        [503, 503, 200, 503]
+    );
+
+    let sign_ups_before = logged(&world, "POST", "/users").len();
+    world.admin_post(
+        "/faults",
+        json!({"text": "POST /users status=503 times=always"}),
+    );
+    world
+        .cube_in(
+            &["signup", "--login", "retry_new", "--password-stdin"],
+            "password-new\n",
+        )
+        .fails(1);
+    assert_eq!(
+        logged(&world, "POST", "/users")[sign_ups_before..],
+        [503],
+        "one sign-up on the wire"
+    );
 }

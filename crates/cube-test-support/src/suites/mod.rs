@@ -6,5 +6,6 @@ mod e2e;
 mod logs;
 mod persist;
 mod retry;
+mod retry_faults;
 mod spans;
 mod transfer;
