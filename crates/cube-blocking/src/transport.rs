@@ -192,11 +192,11 @@ mod tests {
     #[test]
     fn an_address_is_read_where_it_stands() {
         assert_eq!(
-            resolve("http://127.0.0.1:8080/users").unwrap(),
+            resolve("http://127.0.0.1:8080/any/path").unwrap(),
             ["127.0.0.1:8080".parse().unwrap()]
         );
         assert_eq!(
-            resolve("https://[::1]/session").unwrap(),
+            resolve("https://[::1]/").unwrap(),
             ["[::1]:443".parse().unwrap()]
         );
         assert_eq!(

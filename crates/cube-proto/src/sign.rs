@@ -242,4 +242,36 @@ mod tests {
         let p = obj(json!({"b": true, "signature": "zzz", "a": "x"}));
         assert_eq!(string_to_sign(&p), "a=x&b=true");
     }
+
+    #[test]
+    fn hmac_hex_is_the_published_hmac_and_the_signature_of_the_string_to_sign() {
+        // RFC 2202 and RFC 4231, test case 2 of each.
+        let jefe = Secret::new("Jefe");
+        let message = "what do ya want for nothing?";
+        assert_eq!(
+            hmac_hex(SignatureAlgorithm::HmacSha1, &jefe, message),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
+        );
+        assert_eq!(
+            hmac_hex(SignatureAlgorithm::HmacSha256, &jefe, message),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        let p = user_params();
+        let secret = Secret::new(SECRET);
+        for algorithm in [SignatureAlgorithm::HmacSha1, SignatureAlgorithm::HmacSha256] {
+            assert_eq!(
+                hmac_hex(algorithm, &secret, &string_to_sign(&p)),
+                signature(algorithm, &secret, &p)
+            );
+        }
+    }
+
+    #[test]
+    fn a_signer_s_debug_names_its_algorithm_and_no_key() {
+        let secret = Secret::new(SECRET);
+        let sha1 = format!("{:?}", Signer::new(SignatureAlgorithm::HmacSha1, &secret));
+        let sha256 = format!("{:?}", Signer::new(SignatureAlgorithm::HmacSha256, &secret));
+        assert_eq!(sha1, "Signer(HMAC-SHA1)");
+        assert_eq!(sha256, "Signer(HMAC-SHA256)");
+    }
 }

@@ -9,12 +9,14 @@
 
 use cube_proto::model::Blob;
 use cube_proto::ops::{
-    BlobLocation, CreateBlob, DownloadBlob, MAX_UPLOAD, Operation, StreamedUpload,
+    Access, BlobLocation, CompleteBlob, CreateBlob, DeleteBlob, DownloadBlob, MAX_UPLOAD,
+    Operation, StreamedUpload,
 };
 use cube_proto::transfer::{
     BlobCall, BodyStep, DownloadFlow, DownloadStep, FileBody, LengthMismatch, UploadBody,
     UploadFlow, UploadStep,
 };
+use cube_proto::wire::{Request, RequestContext};
 use cube_proto::{Config, Error, Secret, error::InvalidInput};
 use http::{HeaderMap, StatusCode, header};
 use proptest::prelude::*;
@@ -88,8 +90,10 @@ fn drive_upload(
     let mut flow = UploadFlow::<Failure>::new(blob, 5, [1; 16]).unwrap();
     let mut steps = Vec::new();
     for _ in 0..10 {
+        assert!(!flow.is_done(), "done before Done was returned");
         match flow.poll(&config) {
             UploadStep::Call(call) => {
+                assert_eq!(call.access(), Access::Write);
                 steps.push(match &call {
                     BlobCall::Delete(_) => format!("{}:{:?}", call.name(), call),
                     _ => call.name().to_owned(),
@@ -215,6 +219,53 @@ fn a_file_over_the_limit_is_refused_before_a_record_exists() {
     assert!(UploadFlow::<Error>::new(blob(), MAX_UPLOAD, [0; 16]).is_ok());
     let refused = UploadFlow::<Error>::new(blob(), MAX_UPLOAD + 1, [0; 16]).unwrap_err();
     assert_eq!(refused.field, "file");
+}
+
+/// Each call an upload makes sends what its operation sends, and reads its
+/// answer the same way: the created record from `create_blob`, nothing
+/// from the other two.
+#[test]
+fn a_blob_call_builds_and_parses_as_its_operation() {
+    let config = config();
+    let token = Secret::new("t0k");
+    let ctx = RequestContext {
+        config: &config,
+        token: Some(&token),
+        now: time::OffsetDateTime::UNIX_EPOCH,
+        nonce: 7,
+    };
+    let sent = |request: Request| {
+        (
+            request.method().clone(),
+            request.uri().to_string(),
+            request.headers().clone(),
+            request.into_body(),
+        )
+    };
+    let create = CreateBlob::for_file("f.bin").unwrap();
+    let (complete, delete) = (CompleteBlob::new(9, 5), DeleteBlob::new(9));
+    assert_eq!(
+        sent(BlobCall::Create(create.clone()).build(&ctx).unwrap()),
+        sent(create.build(&ctx).unwrap())
+    );
+    assert_eq!(
+        sent(BlobCall::Complete(complete).build(&ctx).unwrap()),
+        sent(complete.build(&ctx).unwrap())
+    );
+    assert_eq!(
+        sent(BlobCall::Delete(delete).build(&ctx).unwrap()),
+        sent(delete.build(&ctx).unwrap())
+    );
+
+    let record = br#"{"blob": {"id": 9, "uid": "u9x", "name": "f.bin", "content_type": "application/octet-stream"}}"#;
+    let answer = http::Response::builder()
+        .status(201)
+        .body(record.to_vec())
+        .unwrap();
+    let parsed = BlobCall::Create(create).parse(&answer).unwrap();
+    assert_eq!(parsed.map(|blob| blob.id), Some(9));
+    assert_eq!(BlobCall::Complete(complete).parse(&answer).unwrap(), None);
+    assert_eq!(BlobCall::Delete(delete).parse(&answer).unwrap(), None);
 }
 
 #[test]
@@ -349,9 +400,11 @@ fn a_download_follows_one_redirect_and_counts_what_arrives() {
     assert_eq!(flow.received(4).unwrap(), (4, Some(6)));
     assert_eq!(flow.received(2).unwrap(), (6, Some(6)));
     flow.handle_end().unwrap();
+    assert!(!flow.is_done(), "Done not yet returned");
     let DownloadStep::Done(Ok(6)) = flow.poll() else {
         panic!("done")
     };
+    assert!(flow.is_done());
     let DownloadStep::Done(Err(Error::Misuse(_))) = flow.poll() else {
         panic!("a finished download never fetches again")
     };
@@ -395,6 +448,7 @@ fn a_storage_error_is_read_from_the_first_bytes_of_its_answer() {
         panic!("an error body")
     };
     assert_eq!(limit, cube_proto::transfer::ERROR_BODY_LIMIT);
+    assert_eq!(limit, 64 * 1024, "an error answer's first 64 KiB are read");
     let error = flow.handle_error_body(br#"{"errors":["Not found"]}"#);
     assert!(error.is_not_found(), "{error}");
 }
@@ -432,6 +486,48 @@ fn the_limit_holds_at_its_edge_and_refuses_past_it() {
     );
     assert_eq!(unannounced.received(5).unwrap(), (5, None));
     assert!(unannounced.received(1).is_err(), "one byte past the limit");
+}
+
+/// An answer handed in when the flow waits for another is a misuse that
+/// changes nothing: the download goes on from where it was.
+#[test]
+fn a_download_driven_out_of_order_says_so_and_goes_on() {
+    fn misuse<T>(outcome: Result<T, Error>) -> bool {
+        matches!(outcome, Err(Error::Misuse(_)))
+    }
+    let config = config();
+    let mut flow = DownloadFlow::new("a1b2", 10).unwrap();
+    assert!(
+        misuse(flow.handle_head(StatusCode::OK, &length(1))),
+        "nothing fetched"
+    );
+    assert!(misuse(flow.received(1)), "nothing fetched");
+    assert!(misuse(flow.handle_end()), "nothing fetched");
+    assert!(matches!(flow.handle_error_body(b"{}"), Error::Misuse(_)));
+    locate(&config, &mut flow, 302, Some("/f"), b"").unwrap();
+    let here = BlobLocation::Here(b"xyz".to_vec());
+    assert!(
+        misuse(flow.handle_location(here, &config, None)),
+        "located already"
+    );
+    let DownloadStep::Fetch(_) = flow.poll() else {
+        panic!("fetch")
+    };
+    assert!(misuse(flow.received(1)), "no answer yet");
+    assert!(misuse(flow.handle_end()), "no answer yet");
+    assert_eq!(
+        flow.handle_head(StatusCode::OK, &length(3)).unwrap(),
+        FileBody::File
+    );
+    assert!(
+        misuse(flow.handle_head(StatusCode::OK, &length(3))),
+        "answered already"
+    );
+    assert_eq!(flow.received(3).unwrap(), (3, Some(3)));
+    flow.handle_end().unwrap();
+    let DownloadStep::Done(Ok(3)) = flow.poll() else {
+        panic!("done")
+    };
 }
 
 #[test]
@@ -522,37 +618,56 @@ proptest! {
         head in prop::collection::vec(any::<u8>(), 0..40),
         tail in prop::collection::vec(any::<u8>(), 0..40),
         announced in 0u64..200,
-        actual in 0u64..200,
+        // Half the files are of the announced length (only those reach the
+        // tail), the others shorter or longer by any amount.
+        off_by in prop_oneof![Just(0i64), -200i64..200],
         chunk in 1usize..64,
     ) {
+        let actual = (announced as i64 + off_by).max(0) as u64;
         let file: Vec<u8> = (0..actual).map(|i| i as u8).collect();
+        let total = head.len() as u64 + announced + tail.len() as u64;
         let mut body = UploadBody::new(head.clone(), announced, tail.clone());
-        prop_assert_eq!(body.remaining(), head.len() as u64 + announced + tail.len() as u64);
+        prop_assert_eq!(body.remaining(), total);
         let mut out = Vec::new();
         let mut at = 0usize;
-        let outcome = loop {
+        // Every step but the end check moves at least one byte: a body
+        // that stops moving fails here instead of spinning.
+        let most_steps = total as usize + file.len() + 3;
+        let mut outcome = None;
+        for _ in 0..most_steps {
             match body.poll() {
                 BodyStep::Bytes(part) => {
+                    prop_assert!(!part.is_empty(), "an empty part to send");
                     let n = part.len().min(chunk);
                     out.extend_from_slice(&part[..n]);
                     body.sent(n);
                 }
                 BodyStep::ReadFile(want) => {
+                    prop_assert!(want > 0, "a read of nothing");
                     let n = want.min(chunk).min(file.len() - at);
                     out.extend_from_slice(&file[at..at + n]);
                     at += n;
                     if let Err(e) = body.file_read(n) {
-                        break Err(e);
+                        outcome = Some(Err(e));
+                        break;
                     }
-                    prop_assert!(body.progress().0 <= announced);
+                    prop_assert_eq!(body.progress(), (at as u64, announced));
                 }
                 BodyStep::CheckEnd => {
                     if let Err(e) = body.end_checked(at < file.len()) {
-                        break Err(e);
+                        outcome = Some(Err(e));
+                        break;
                     }
                 }
-                BodyStep::End => break Ok(()),
+                BodyStep::End => {
+                    outcome = Some(Ok(()));
+                    break;
+                }
             }
+            prop_assert_eq!(body.remaining(), total - out.len() as u64, "after {} bytes", out.len());
+        }
+        let Some(outcome) = outcome else {
+            return Err(TestCaseError::fail(format!("the body did not end in {most_steps} steps")));
         };
         match outcome {
             Ok(()) => {
@@ -581,4 +696,25 @@ proptest! {
 fn a_download_of_a_bad_uid_is_refused_before_anything_is_sent() {
     assert!(DownloadFlow::new("1234", 1).is_err());
     assert!(DownloadBlob::new("").is_err());
+}
+
+/// A pump that says it sent more than it was given moves on to what comes
+/// next (no panic, no byte sent twice), and a read of nothing once the
+/// announced length is in is no short file.
+#[test]
+fn an_upload_body_takes_a_pump_s_overcount_and_a_late_empty_read() {
+    let mut body = UploadBody::new(b"HEAD".to_vec(), 2, b"TAIL".to_vec());
+    body.sent(10);
+    assert_eq!(body.poll(), BodyStep::ReadFile(2));
+    assert_eq!(body.remaining(), 6);
+    body.file_read(2).unwrap();
+    assert_eq!(body.file_read(0), Ok(()));
+    assert_eq!(body.poll(), BodyStep::CheckEnd);
+    body.end_checked(false).unwrap();
+    assert_eq!(body.poll(), BodyStep::Bytes(b"TAIL"));
+    body.sent(2);
+    assert_eq!(body.poll(), BodyStep::Bytes(b"IL"));
+    body.sent(7);
+    assert_eq!(body.poll(), BodyStep::End);
+    assert_eq!(body.remaining(), 0);
 }

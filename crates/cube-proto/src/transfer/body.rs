@@ -79,14 +79,16 @@ pub struct UploadBody {
 impl UploadBody {
     /// The body of `head`, `file_len` bytes of the file, `tail`.
     pub fn new(head: Vec<u8>, file_len: u64, tail: Vec<u8>) -> Self {
-        Self {
+        let mut body = Self {
             head,
             tail,
             file_len,
             read: 0,
             at: 0,
             part: Part::Head,
-        }
+        };
+        body.settle();
+        body
     }
 
     /// The body of `upload`, and its request head.
@@ -117,25 +119,33 @@ impl UploadBody {
     }
 
     /// What to send next.
-    pub fn poll(&mut self) -> BodyStep<'_> {
-        loop {
-            match self.part {
-                Part::Head if self.at < self.head.len() => {
-                    return BodyStep::Bytes(&self.head[self.at..]);
-                }
-                Part::Head => self.advance(Part::File),
-                Part::File if self.read < self.file_len => {
-                    let left = self.file_len - self.read;
-                    return BodyStep::ReadFile(usize::try_from(left).unwrap_or(usize::MAX));
-                }
-                Part::File => self.advance(Part::CheckEnd),
-                Part::CheckEnd => return BodyStep::CheckEnd,
-                Part::Tail if self.at < self.tail.len() => {
-                    return BodyStep::Bytes(&self.tail[self.at..]);
-                }
-                Part::Tail => self.advance(Part::End),
-                Part::End => return BodyStep::End,
+    pub fn poll(&self) -> BodyStep<'_> {
+        match self.part {
+            Part::Head => BodyStep::Bytes(&self.head[self.at..]),
+            Part::File => {
+                let left = self.file_len - self.read;
+                BodyStep::ReadFile(usize::try_from(left).unwrap_or(usize::MAX))
             }
+            Part::CheckEnd => BodyStep::CheckEnd,
+            Part::Tail => BodyStep::Bytes(&self.tail[self.at..]),
+            Part::End => BodyStep::End,
+        }
+    }
+
+    /// Moves past every part that has nothing left to send, so that `poll`
+    /// never hands out an empty slice or a read of nothing. No loop: each
+    /// part is passed at most once, in order. `at` may pass the end of the
+    /// head or tail when a pump says it sent more than it was given.
+    fn settle(&mut self) {
+        if self.part == Part::Head && self.at >= self.head.len() {
+            self.advance(Part::File);
+        }
+        // `read` never passes `file_len` (see `file_read`).
+        if self.part == Part::File && self.read == self.file_len {
+            self.advance(Part::CheckEnd);
+        }
+        if self.part == Part::Tail && self.at >= self.tail.len() {
+            self.advance(Part::End);
         }
     }
 
@@ -146,9 +156,10 @@ impl UploadBody {
 
     /// `n` bytes of what [`BodyStep::Bytes`] gave went out.
     pub fn sent(&mut self, n: usize) {
-        if matches!(self.part, Part::Head | Part::Tail) {
-            self.at = self.at.saturating_add(n);
-        }
+        // Counted whatever the part: only the head and the tail read `at`,
+        // and moving to either starts it again from 0.
+        self.at = self.at.saturating_add(n);
+        self.settle();
     }
 
     /// `n` bytes of the file were read and go out; 0 means the file ended,
@@ -162,6 +173,7 @@ impl UploadBody {
         }
         let n = n as u64;
         self.read = self.read.saturating_add(n).min(self.file_len);
+        self.settle();
         Ok(())
     }
 
@@ -175,6 +187,7 @@ impl UploadBody {
         }
         if self.part == Part::CheckEnd {
             self.advance(Part::Tail);
+            self.settle();
         }
         Ok(())
     }
