@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Breaks one session rule at a time in a scratch copy of cube-proto and checks
-# that a test notices: the state-machine property test (tests/session_model.rs)
-# and the call transcripts (tests/call_driver.rs, where the restore-turn rule
-# is tested).
+# that a test notices: the state-machine property test (tests/session_model.rs),
+# the call transcripts (tests/call_driver.rs, where the restore-turn rule
+# is tested), and for the resends and the server's clock the retry model
+# (tests/retry_model.rs), its transcripts (tests/retry_transcripts.rs) and
+# the clock's (tests/server_clock.rs).
 #
 # The scratch copy is a workspace of one member, cube-proto, so cargo loads it
 # without the rest of the tree. The untouched copy must pass first. A mutation
@@ -22,7 +24,8 @@ export CARGO_TERM_COLOR=never
 # binaries with mutated ones.
 scratch="$root/target/model-mutations"
 export CARGO_TARGET_DIR="$scratch/target"
-tests=(--no-fail-fast --test session_model --test call_driver)
+tests=(--no-fail-fast --test session_model --test call_driver --test retry_model
+  --test retry_transcripts --test server_clock)
 
 fresh_copy() {
   rm -rf "$scratch/w" && mkdir -p "$scratch/w/crates"
@@ -167,4 +170,38 @@ mutate "a 401 Token is required is taken for a lost session" src/call.rs \
 mutate "a lost session is recognised in the object form only" src/error/messages.rs \
   "Some(other @ (Value::Array(_) | Value::String(_))) => out.base = strings(other)," \
   "Some(Value::Array(_) | Value::String(_)) => {}"
+# Resends after transient failures, and signatures on the server's clock.
+mutate "a request that may not be repeated goes again after a 503" src/call/resend.rs \
+  "return idempotent" "return true"
+mutate "a timeout after the request was written counts as nothing sent" src/call/resend.rs \
+  "(idempotent || failure.nothing_sent())" "(idempotent || failure.is_transient())"
+mutate "one more try than the policy allows" src/retry.rs \
+  "if u16::from(resends) + 1 >= u16::from(self.max_attempts) {" \
+  "if u16::from(resends) >= u16::from(self.max_attempts) {"
+mutate "a Retry-After past the cap is waited for" src/retry.rs \
+  "Some(asked) if asked > self.retry_after_cap || asked > remaining => None," \
+  "Some(asked) if asked > remaining => None,"
+mutate "a Retry-After past the budget is waited for" src/retry.rs \
+  "Some(asked) if asked > self.retry_after_cap || asked > remaining => None," \
+  "Some(asked) if asked > self.retry_after_cap => None,"
+mutate "backoff is drawn past what is left of the budget" src/retry.rs \
+  "doubled.min(self.max_delay).min(remaining)" "doubled.min(self.max_delay)"
+mutate "a transient answer without a deadline re-arms the token" src/call.rs \
+  "let unheard = error.is_some() && is_transient_status(status) && header.is_none();" \
+  "let unheard = false;"
+mutate "a restore's session request goes again without the turn it holds" src/call/resend.rs \
+  "} => Resume::Restore { op, revision }," "} => { drop((op, revision)); Resume::Plan }"
+mutate "a refused signature is signed again in a loop" src/call/resend.rs \
+  "far && !self.resigned && error.is_signature_rejected()" \
+  "far && error.is_signature_rejected()"
+mutate "a refusal near the server's clock is signed again" src/call/resend.rs \
+  "(date - signed_at).abs() > FAR_FROM_CLOCK," "(date - signed_at).abs() >= time::Duration::ZERO,"
+mutate "session requests are signed on the device's clock only" src/server_time.rs \
+  ".and_then(|offset| local_now.checked_add(offset))" ".and(None::<OffsetDateTime>)"
+mutate "a Date alone moves the signatures of a device whose clock is right" src/server_time.rs \
+  ".filter(|_| self.adopted)" ".filter(|_| true)"
+mutate "a refused clock is forgotten after the call that signed again" src/call.rs \
+  "session.adopt_server_time();" "let _ = &session;"
+mutate "a storage server's Date is taken for the API's clock" src/call.rs \
+  "let date = date_of(&response).filter(|_| flight.to_api);" "let date = date_of(&response);"
 echo "every mutation was caught by a failing test"

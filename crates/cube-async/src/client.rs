@@ -26,8 +26,12 @@ impl Client {
     /// Runs any operation of [`proto::ops`] through the shared session, in
     /// a `cube_call` span at debug level: the operation's name, the attempt
     /// (`first` or `retry`), what the call did to the session (`none`,
-    /// `existing`, `created`, `restored`), the last status and the elapsed
-    /// milliseconds.
+    /// `existing`, `created`, `restored`), the last status, the tries
+    /// (`attempts`), the requests on the wire, the time waited between
+    /// tries (`waited_ms`), a signature made again on the server's clock
+    /// (`resigned`), the last transport failure and the elapsed
+    /// milliseconds. A transient failure is sent again as the client's
+    /// retry policy says (see `ClientBuilder::retry_policy`).
     pub async fn execute<O>(&self, op: O) -> Result<O::Output, Error>
     where
         O: Operation + Send,
@@ -51,10 +55,10 @@ impl Client {
         let mut turn = None;
         loop {
             match shell.poll(call)? {
-                Step::Send(request) => {
-                    let response = shell.transport().send(request).await?;
-                    shell.handle_response(call, response)?;
-                }
+                Step::Send(request) => match shell.transport().send(request).await {
+                    Ok(response) => shell.handle_response(call, response)?,
+                    Err(unanswered) => shell.handle_failure(call, unanswered)?,
+                },
                 Step::TakeRestoreTurn => turn = Some(shell.restore_turn().lock().await),
                 Step::AskRestore => {
                     let answer = match shell.restore_callback() {
@@ -64,6 +68,7 @@ impl Client {
                     shell.provide_restore(call, answer)?;
                 }
                 Step::ReleaseRestoreTurn => drop(turn.take()),
+                Step::Wait(pause) => tokio::time::sleep(pause).await,
                 Step::Done(result) => return Ok(result?),
             }
         }

@@ -4,18 +4,20 @@ use crate::deadlines::Deadlines;
 use crate::transfer::Pump;
 use bytes::Bytes;
 use cube_shell::trace::RequestLine;
-use cube_shell::{Adapter, Error, Roots};
+use cube_shell::{Adapter, Error, Roots, Unanswered};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use proto::RestoreAnswer;
+use proto::retry::TransportFailure;
 use proto::wire::{Request, Response};
 use rustls::pki_types::CertificateDer;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The largest answer read into memory: far above any API answer.
@@ -115,31 +117,109 @@ impl Transport {
         Error::Transport(error)
     }
 
-    /// Sends one request and reads the whole answer, within the timeout.
-    pub(crate) async fn send(&self, request: Request) -> Result<Response, Error> {
+    /// Sends one request and reads the whole answer, within the timeout. A
+    /// failure says how far the request got: the call decides whether it
+    /// goes again.
+    pub(crate) async fn send(&self, request: Request) -> Result<Response, Unanswered> {
         let line = RequestLine::of(&request);
         let request = request.map(|body| Full::new(Bytes::from(body)));
+        // Whether the answer's head came: a failure after it is never sent
+        // again.
+        let begun = AtomicBool::new(false);
         let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| self.error(Box::new(e)))?;
+            let response = self.client.request(request).await.map_err(|e| {
+                let failure = before_answer(&e);
+                Unanswered {
+                    failure,
+                    error: self.error(Box::new(e)),
+                }
+            })?;
+            begun.store(true, Ordering::Relaxed);
             let (parts, body) = response.into_parts();
             let bytes = Limited::new(body, MAX_BODY)
                 .collect()
                 .await
-                .map_err(|e| self.error(e))?
+                .map_err(|e| Unanswered {
+                    failure: TransportFailure::Other,
+                    error: self.error(e),
+                })?
                 .to_bytes();
-            Ok::<_, Error>(Response::from_parts(parts, Vec::from(bytes)))
+            Ok::<_, Unanswered>(Response::from_parts(parts, Vec::from(bytes)))
         };
         let late = self.deadlines.start(self.timeout);
-        let response = tokio::select! {
+        let outcome = tokio::select! {
             biased;
-            outcome = exchange => outcome?,
-            () = late => return Err(Error::Timeout(self.timeout)),
+            outcome = exchange => Some(outcome),
+            () = late => None,
+        };
+        let response = match outcome {
+            Some(outcome) => outcome?,
+            None => {
+                let failure = if begun.load(Ordering::Relaxed) {
+                    TransportFailure::Other
+                } else {
+                    TransportFailure::TimedOutBeforeAnswer
+                };
+                return Err(Unanswered {
+                    failure,
+                    error: Error::Timeout(self.timeout),
+                });
+            }
         };
         line.answered(response.status());
         Ok(response)
     }
+}
+
+/// How far a request got that failed before its answer's head, in
+/// cube-proto's words, from the causes hyper gives. A connection that could
+/// not be opened sent nothing; one closed or reset once open may have
+/// carried the request (hyper does not say whether it was all written),
+/// so only a request that may be repeated goes again.
+fn before_answer(error: &hyper_util::client::legacy::Error) -> TransportFailure {
+    use std::io::ErrorKind;
+    let io_kind = io_kind_of(error);
+    if error.is_connect() {
+        return match io_kind {
+            Some(ErrorKind::ConnectionRefused) => TransportFailure::Refused,
+            Some(ErrorKind::TimedOut) => TransportFailure::ConnectTimedOut,
+            _ => TransportFailure::Other,
+        };
+    }
+    let closed = hyper_error_of(error).is_some_and(|h| h.is_incomplete_message());
+    match io_kind {
+        _ if closed => TransportFailure::ResetAfterSent,
+        Some(
+            ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::BrokenPipe
+            | ErrorKind::UnexpectedEof,
+        ) => TransportFailure::ResetAfterSent,
+        Some(ErrorKind::TimedOut) => TransportFailure::TimedOutBeforeAnswer,
+        _ => TransportFailure::Other,
+    }
+}
+
+/// The kind of the first I/O error among an error's causes.
+fn io_kind_of(error: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        cause = e.source();
+    }
+    None
+}
+
+/// The first hyper error among an error's causes.
+fn hyper_error_of<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e hyper::Error> {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(hyper) = e.downcast_ref::<hyper::Error>() {
+            return Some(hyper);
+        }
+        cause = e.source();
+    }
+    None
 }

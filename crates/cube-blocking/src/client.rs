@@ -22,8 +22,12 @@ impl Client {
     /// Runs any operation of [`proto::ops`] through the session, in a
     /// `cube_call` span at debug level: the operation's name, the attempt
     /// (`first` or `retry`), what the call did to the session (`none`,
-    /// `existing`, `created`, `restored`), the last status and the elapsed
-    /// milliseconds.
+    /// `existing`, `created`, `restored`), the last status, the tries
+    /// (`attempts`), the requests on the wire, the time waited between
+    /// tries (`waited_ms`), a signature made again on the server's clock
+    /// (`resigned`), the last transport failure and the elapsed
+    /// milliseconds. A transient failure is sent again as the client's
+    /// retry policy says (see `ClientBuilder::retry_policy`).
     pub fn execute<O: Operation>(&self, op: O) -> Result<O::Output, Error> {
         let mut call = self.shell.call(op);
         let span = CallSpan::open(call.operation().name());
@@ -39,9 +43,10 @@ impl Client {
         let mut turn = None;
         loop {
             match shell.poll(call)? {
-                Step::Send(request) => {
-                    shell.handle_response(call, shell.transport().send(request)?)?;
-                }
+                Step::Send(request) => match shell.transport().send(request) {
+                    Ok(response) => shell.handle_response(call, response)?,
+                    Err(unanswered) => shell.handle_failure(call, unanswered)?,
+                },
                 Step::TakeRestoreTurn => {
                     let lock = shell.restore_turn().lock();
                     turn = Some(lock.unwrap_or_else(PoisonError::into_inner));
@@ -51,6 +56,7 @@ impl Client {
                     shell.provide_restore(call, answer)?;
                 }
                 Step::ReleaseRestoreTurn => drop(turn.take()),
+                Step::Wait(pause) => std::thread::sleep(pause),
                 Step::Done(result) => return Ok(result?),
             }
         }

@@ -1,8 +1,9 @@
 //! The HTTP client: a pooled ureq agent that carries cube-proto's requests.
 
 use cube_shell::trace::RequestLine;
-use cube_shell::{Adapter, Error, Roots};
+use cube_shell::{Adapter, Error, Roots, Unanswered};
 use proto::RestoreAnswer;
+use proto::retry::TransportFailure;
 use proto::wire::{Request, Response};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
@@ -132,18 +133,48 @@ impl Transport {
         &self.agent
     }
 
-    /// Sends one request and reads the whole answer.
-    pub(crate) fn send(&self, request: Request) -> Result<Response, Error> {
+    /// Sends one request and reads the whole answer. A failure says how
+    /// far the request got: the call decides whether it goes again.
+    pub(crate) fn send(&self, request: Request) -> Result<Response, Unanswered> {
         let line = RequestLine::of(&request);
-        let response = self.agent.run(request).map_err(|e| self.error(e))?;
+        let response = self.agent.run(request).map_err(|e| Unanswered {
+            failure: before_answer(&e),
+            error: self.error(e),
+        })?;
         let (parts, mut body) = response.into_parts();
         line.answered(parts.status);
         let bytes = body
             .with_config()
             .limit(MAX_BODY)
             .read_to_vec()
-            .map_err(|e| self.error(e))?;
+            .map_err(|e| Unanswered {
+                // The answer had begun: never sent again.
+                failure: TransportFailure::Other,
+                error: self.error(e),
+            })?;
         Ok(Response::from_parts(parts, bytes))
+    }
+}
+
+/// How far a request got that failed before its answer's head, in
+/// cube-proto's words. ureq does not say whether a reset came before or
+/// after the request was written, nor, under its one overall timeout, in
+/// which phase time ran out: either is taken as "may have reached the
+/// server", so that only a request that may be repeated goes again.
+fn before_answer(error: &ureq::Error) -> TransportFailure {
+    use std::io::ErrorKind;
+    match error {
+        ureq::Error::Io(io) => match io.kind() {
+            ErrorKind::ConnectionRefused => TransportFailure::Refused,
+            ErrorKind::TimedOut => TransportFailure::TimedOutBeforeAnswer,
+            ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::BrokenPipe
+            | ErrorKind::UnexpectedEof => TransportFailure::ResetAfterSent,
+            _ => TransportFailure::Other,
+        },
+        ureq::Error::Timeout(_) => TransportFailure::TimedOutBeforeAnswer,
+        _ => TransportFailure::Other,
     }
 }
 
@@ -172,6 +203,38 @@ mod tests {
             resolve("http://10.0.0.7/").unwrap(),
             ["10.0.0.7:80".parse().unwrap()]
         );
+    }
+
+    #[test]
+    fn failures_before_the_answer_say_how_far_the_request_got() {
+        use std::io::{Error as Io, ErrorKind};
+        let io = |kind| ureq::Error::Io(Io::from(kind));
+        let table = [
+            (io(ErrorKind::ConnectionRefused), TransportFailure::Refused),
+            (
+                io(ErrorKind::ConnectionReset),
+                TransportFailure::ResetAfterSent,
+            ),
+            (
+                io(ErrorKind::UnexpectedEof),
+                TransportFailure::ResetAfterSent,
+            ),
+            (io(ErrorKind::BrokenPipe), TransportFailure::ResetAfterSent),
+            (
+                io(ErrorKind::TimedOut),
+                TransportFailure::TimedOutBeforeAnswer,
+            ),
+            (
+                ureq::Error::Timeout(ureq::Timeout::Global),
+                TransportFailure::TimedOutBeforeAnswer,
+            ),
+            (io(ErrorKind::PermissionDenied), TransportFailure::Other),
+            (ureq::Error::HostNotFound, TransportFailure::Other),
+            (ureq::Error::Tls("bad certificate"), TransportFailure::Other),
+        ];
+        for (error, failure) in table {
+            assert_eq!(before_answer(&error), failure, "{error}");
+        }
     }
 
     #[test]

@@ -43,6 +43,14 @@ pub(crate) struct Cli {
     )]
     pub(crate) timeout: Option<Duration>,
 
+    /// Send each request once. By default a request answered 429, 502, 503
+    /// or 504, or whose connection drops, is sent again — up to 3 tries in
+    /// all, waiting as the server asks (Retry-After, up to 5s) or a little
+    /// longer each time — unless it may have changed data on the server
+    /// (a sign-up, an update) and might repeat it.
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub(crate) no_retry: bool,
+
     /// Print this process's peak memory on stderr at exit (Linux).
     #[arg(long, global = true, hide = true)]
     pub(crate) report_peak_memory: bool,

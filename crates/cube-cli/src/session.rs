@@ -10,7 +10,9 @@
 use crate::config::{Place, Settings, profile_flag};
 use crate::error::{Failure, Result, Status};
 use crate::{files, prompt, terminal};
-use cube_blocking::{Client, Credentials, Error, ProtoError, SessionKind, SessionSnapshot};
+use cube_blocking::{
+    Client, Credentials, Error, ProtoError, RetryPolicy, SessionKind, SessionSnapshot,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
@@ -119,12 +121,14 @@ pub(crate) struct Connected {
 
 impl Connected {
     /// Builds the client, resuming the profile's saved session; `timeout`
-    /// bounds each API call (the SDK's default otherwise).
+    /// bounds each API call (the SDK's default otherwise), `retry` says what
+    /// is sent again after a transient failure.
     pub(crate) fn open(
         place: &Place,
         settings: Settings,
         restore: Restore,
         timeout: Option<Duration>,
+        retry: RetryPolicy,
     ) -> Result<Self> {
         let path = place.session_file();
         let saved = read_saved(&path);
@@ -141,7 +145,8 @@ impl Connected {
             let listener = keeper.clone();
             let mut builder = settings
                 .client_builder()?
-                .on_session_change(move |event| listener.keep(event.snapshot.as_ref()));
+                .on_session_change(move |event| listener.keep(event.snapshot.as_ref()))
+                .retry_policy(retry);
             if let Some(timeout) = timeout {
                 builder = builder.timeout(timeout);
             }

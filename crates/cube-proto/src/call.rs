@@ -2,11 +2,15 @@
 //!
 //! ```text
 //! loop {
-//!     match call.poll(&mut session, now, nonce) {                 // under the session lock
-//!         Step::Send(request) => {
-//!             let response = transport(request)?;                 // the only I/O
-//!             call.handle_response(&mut session, response)?;      // under the session lock
-//!         }
+//!     match call.poll(&mut session, now, random) {                // under the session lock
+//!         Step::Send(request) => match transport(request) {       // the only I/O
+//!             Ok(response) => call.handle_response(&mut session, response)?, // under the lock
+//!             Err(e) => match call.handle_failure(failure_of(&e))? {
+//!                 AfterFailure::Retry => {}                        // poll again
+//!                 AfterFailure::GiveUp => return Err(e),           // the turn, if held, drops
+//!             },
+//!         },
+//!         Step::Wait(pause) => sleep(pause),                       // no lock held but the turn
 //!         Step::TakeRestoreTurn => turn = Some(restore_turn.lock()),
 //!         Step::AskRestore => {
 //!             let answer = restore_callback();                    // holding the turn
@@ -40,9 +44,32 @@
 //! Once [`Step::Done`] has been returned, polling again is a
 //! [`Misuse`] and sends nothing.
 //!
+//! A request goes again, besides after a lost session, in two cases, each
+//! decided here and bounded:
+//!
+//! * after a **transient failure** (a `429`, `502`, `503` or `504` answer,
+//!   or a [`TransportFailure`] the adapter reports through
+//!   [`Call::handle_failure`]), as the configuration's
+//!   [`RetryPolicy`](crate::retry::RetryPolicy) allows: the call returns
+//!   [`Step::Wait`], then decides again. A request the server may have acted
+//!   on goes again only if it may be repeated
+//!   ([`Operation::idempotent`]); see [`crate::retry`].
+//! * after a **signature refused on the device's clock** (`422` under
+//!   `timestamp`, or `Unexpected signature`) whose answer's `Date` is far
+//!   from the time it was signed with: once, signed on the server's time;
+//!   see [`crate::server_time`].
+//!
+//! Neither touches the lost-session rule: the one restore and the one
+//! resend after a `401` are counted apart, and a resend decides again, so it
+//! goes with whatever session is in place by then. Every answer of the API
+//! teaches the session the server's clock (at the next poll, which knows
+//! the time); once the server refused the device's clock, session requests
+//! are signed on the server's.
+//!
 //! [`Call::report`] says what the call did: the operation's name, whether it
-//! retried, whether it created or restored the session, the last status.
-//! An adapter records it in the span it opens per call, and decides nothing
+//! retried, whether it created or restored the session, the last status,
+//! how many requests it sent, its resends and the time it waited. An
+//! adapter records it in the span it opens per call, and decides nothing
 //! of it.
 
 use crate::config::Config;
@@ -51,13 +78,17 @@ use crate::events::SessionChange;
 use crate::expiry::expiration_of;
 use crate::ops::{Access, CreateSession, Operation};
 use crate::restore::RestoreAnswer;
-use crate::session::{Decision, Generation, Refusal, Session};
+use crate::retry::{AfterFailure, Pause, TransportFailure, is_transient_status};
+use crate::server_time::date_of;
+use crate::session::{Decision, Refusal, Session};
 use crate::wire::{Request, RequestContext, Response};
 use http::StatusCode;
+use resend::{InFlight, Resume, Sent, Tries};
 use std::mem;
 use time::OffsetDateTime;
 
 mod report;
+mod resend;
 
 pub use report::{Attempt, CallReport, SessionUse};
 
@@ -65,8 +96,13 @@ pub use report::{Attempt, CallReport, SessionUse};
 #[derive(Debug)]
 #[must_use]
 pub enum Step<T> {
-    /// Send this request and hand the response to [`Call::handle_response`].
+    /// Send this request and hand the response to [`Call::handle_response`]
+    /// (or what went wrong on the way to [`Call::handle_failure`]).
     Send(Request),
+    /// Wait this long, then poll again: a resend after a transient failure
+    /// (see [`crate::retry`]). Hold no lock meanwhile but the restore turn,
+    /// if it is held.
+    Wait(std::time::Duration),
     /// Wait for the client's restore turn (a lock), then poll again holding it.
     TakeRestoreTurn,
     /// Holding the turn: call the restore callback and hand its answer to
@@ -80,7 +116,9 @@ pub enum Step<T> {
 
 /// How many sessions one call may create: one before the first attempt and
 /// one before the retry. A server whose fresh sessions are already expired
-/// (a skewed clock) cannot make a call loop.
+/// (a skewed clock) cannot make a call loop. Counted when a session comes
+/// back: a session request that failed on the way and went again created
+/// nothing.
 const MAX_SESSIONS_PER_CALL: u8 = 2;
 
 /// Why the call creates a session.
@@ -90,23 +128,6 @@ enum Purpose {
     Application,
     /// The restore callback's credentials; the restore turn is held.
     Restore,
-}
-
-/// A request on the wire, waiting for its answer.
-#[derive(Debug)]
-enum Sent {
-    Operation {
-        generation: Generation,
-        sent_at: OffsetDateTime,
-        with_token: bool,
-    },
-    Session {
-        op: CreateSession,
-        sent_at: OffsetDateTime,
-        purpose: Purpose,
-        /// The session's revision when the call decided to create it.
-        revision: u64,
-    },
 }
 
 /// What follows the release of the restore turn.
@@ -119,8 +140,9 @@ enum Then<T> {
 /// Where a call is: one value, so that impossible combinations (a request in
 /// flight while waiting for credentials, an outcome with a pending resend)
 /// cannot be written. The restore turn is held exactly in `AskedRestore`,
-/// `Restoring`, `Sent(Session { purpose: Restore, .. })` and `Releasing`,
-/// and after `TakeRestoreTurn` was returned (`TurnRequested`).
+/// `Restoring`, `Sent(Session { purpose: Restore, .. })`, `Releasing` and
+/// `Backoff { then: Resume::Restore { .. }, .. }`, and after
+/// `TakeRestoreTurn` was returned (`TurnRequested`).
 #[derive(Debug)]
 enum Phase<T> {
     /// The next poll decides what the call does.
@@ -131,8 +153,10 @@ enum Phase<T> {
     AskedRestore { revision: u64 },
     /// The callback gave credentials: the next poll sends the session request.
     Restoring { op: CreateSession, revision: u64 },
-    /// A request is out; its response is due.
-    Sent(Sent),
+    /// A request is out; its response (or its failure) is due.
+    Sent(InFlight),
+    /// A resend is decided: the next poll returns `Wait`, then `then` goes on.
+    Backoff { pause: Pause, then: Resume },
     /// The next poll returns `ReleaseRestoreTurn`, then goes on.
     Releasing(Then<T>),
     /// The outcome is known: the next poll returns it.
@@ -157,6 +181,14 @@ pub struct Call<O: Operation> {
     session_use: SessionUse,
     /// The status of the last answer, for its report.
     last_status: Option<StatusCode>,
+    /// The requests sent, the resends and the waits.
+    tries: Tries,
+    /// The `Date` of the last answer of the API: learned at the next poll,
+    /// which knows the device's time.
+    heard: Option<OffsetDateTime>,
+    /// The server refused the device's clock: from the next poll on, the
+    /// session signs on the server's.
+    adopt_server_time: bool,
 }
 
 impl<O: Operation> Call<O> {
@@ -171,6 +203,9 @@ impl<O: Operation> Call<O> {
             overruled: false,
             session_use: SessionUse::None,
             last_status: None,
+            tries: Tries::default(),
+            heard: None,
+            adopt_server_time: false,
         }
     }
 
@@ -185,8 +220,9 @@ impl<O: Operation> Call<O> {
     }
 
     /// What the call did so far: its operation's name, whether it retried,
-    /// what it did to the session, the last status. An adapter records it
-    /// in its span when the call is over.
+    /// what it did to the session, the last status, the requests it sent,
+    /// its resends and the time it waited. An adapter records it in its
+    /// span when the call is over.
     pub fn report(&self) -> CallReport {
         CallReport {
             operation: self.op.name(),
@@ -197,6 +233,11 @@ impl<O: Operation> Call<O> {
             },
             session: self.session_use,
             status: self.last_status,
+            requests: self.tries.requests,
+            resends: self.tries.resends,
+            waited: self.tries.waited,
+            resigned: self.tries.resigned,
+            failure: self.tries.failure,
         }
     }
 
@@ -205,15 +246,24 @@ impl<O: Operation> Call<O> {
         matches!(self.phase, Phase::Spent)
     }
 
-    /// The next step at `now`; `nonce` is used if a session request is
-    /// built. The session notices a passed deadline here (see
-    /// [`Session::handle_timeout`]).
+    /// The next step at `now`, the device's time. `nonce` is a fresh random
+    /// number: the nonce of a session request built now, or what draws the
+    /// jitter of a wait that starts now (never both at one poll). The
+    /// session notices a passed deadline here (see
+    /// [`Session::handle_timeout`]), and learns the server's clock from the
+    /// last answer's `Date`.
     pub fn poll(
         &mut self,
         session: &mut Session,
         now: OffsetDateTime,
         nonce: u32,
     ) -> Step<O::Output> {
+        if let Some(date) = self.heard.take() {
+            session.learn_server_time(date, now);
+        }
+        if mem::take(&mut self.adopt_server_time) {
+            session.adopt_server_time();
+        }
         match mem::replace(&mut self.phase, Phase::Spent) {
             Phase::Spent => Step::Done(Err(Misuse::PolledAfterDone.into())),
             Phase::Finished(outcome) => Step::Done(outcome),
@@ -225,6 +275,11 @@ impl<O: Operation> Call<O> {
                 self.phase = asked;
                 Step::Done(Err(Misuse::PolledWhileAsked.into()))
             }
+            Phase::Backoff { pause, then } => {
+                let wait = self.tries.wait(&self.config.retry_policy(), pause, nonce);
+                self.phase = then.phase();
+                Step::Wait(wait)
+            }
             Phase::Releasing(then) => {
                 self.phase = match then {
                     Then::Decide => Phase::Ready,
@@ -233,7 +288,7 @@ impl<O: Operation> Call<O> {
                 Step::ReleaseRestoreTurn
             }
             Phase::Restoring { op, revision } => {
-                self.send_session(op, Purpose::Restore, revision, now, nonce)
+                self.send_session(session, op, Purpose::Restore, revision, now, nonce)
             }
             Phase::TurnRequested => self.decide(session, now, nonce, true),
             Phase::Ready => self.decide(session, now, nonce, false),
@@ -266,6 +321,7 @@ impl<O: Operation> Call<O> {
                 self.finish(false, Err(Error::RestoreOverruled))
             }
             Decision::CreateApplicationSession => self.send_session(
+                session,
                 CreateSession::application(),
                 Purpose::Application,
                 session.revision(),
@@ -310,10 +366,11 @@ impl<O: Operation> Call<O> {
         now: OffsetDateTime,
         nonce: u32,
     ) -> Step<O::Output> {
+        let signed_at = session.server_clock().now(now);
         let ctx = RequestContext {
             config: &self.config,
             token: token.as_ref(),
-            now,
+            now: signed_at,
             nonce,
         };
         match self.op.build(&ctx) {
@@ -321,19 +378,46 @@ impl<O: Operation> Call<O> {
                 if token.is_some() && self.session_use == SessionUse::None {
                     self.session_use = SessionUse::Existing;
                 }
-                self.phase = Phase::Sent(Sent::Operation {
+                let sent = Sent::Operation {
                     generation: session.generation(),
-                    sent_at: now,
                     with_token: token.is_some(),
-                });
+                };
+                let idempotent = self.op.idempotent(&request);
+                self.phase = Phase::Sent(self.flight(sent, &request, now, signed_at, idempotent));
                 Step::Send(request)
             }
             Err(e) => self.finish(false, Err(e)),
         }
     }
 
+    /// Records a request going out.
+    fn flight(
+        &mut self,
+        sent: Sent,
+        request: &Request,
+        sent_at: OffsetDateTime,
+        signed_at: OffsetDateTime,
+        idempotent: bool,
+    ) -> InFlight {
+        self.tries.requests = self.tries.requests.saturating_add(1);
+        let target = self.config.api_path(request.uri());
+        // Only `POST /session` carries a signature, and only with a secret.
+        let signed = self.config.auth_secret().is_some()
+            && request.method() == http::Method::POST
+            && target == Some("/session");
+        InFlight {
+            sent,
+            sent_at,
+            signed_at,
+            idempotent,
+            to_api: target.is_some(),
+            signed,
+        }
+    }
+
     fn send_session(
         &mut self,
+        session: &Session,
         op: CreateSession,
         purpose: Purpose,
         revision: u64,
@@ -344,21 +428,22 @@ impl<O: Operation> Call<O> {
         if self.sessions_created >= MAX_SESSIONS_PER_CALL {
             return self.finish(holding_turn, Err(Refusal::SessionExpired.into()));
         }
+        let signed_at = session.server_clock().now(now);
         let ctx = RequestContext {
             config: &self.config,
             token: None,
-            now,
+            now: signed_at,
             nonce,
         };
         match op.build(&ctx) {
             Ok(request) => {
-                self.sessions_created += 1;
-                self.phase = Phase::Sent(Sent::Session {
+                let idempotent = op.idempotent(&request);
+                let sent = Sent::Session {
                     op,
-                    sent_at: now,
                     purpose,
                     revision,
-                });
+                };
+                self.phase = Phase::Sent(self.flight(sent, &request, now, signed_at, idempotent));
                 Step::Send(request)
             }
             Err(e) => self.finish(holding_turn, Err(e)),
@@ -420,8 +505,8 @@ impl<O: Operation> Call<O> {
         session: &mut Session,
         response: Response,
     ) -> Result<(), Error> {
-        let sent = match mem::replace(&mut self.phase, Phase::Spent) {
-            Phase::Sent(sent) => sent,
+        let flight = match mem::replace(&mut self.phase, Phase::Spent) {
+            Phase::Sent(flight) => flight,
             other => {
                 self.phase = other;
                 return Err(Misuse::ResponseWithoutRequest.into());
@@ -430,23 +515,45 @@ impl<O: Operation> Call<O> {
         let header = expiration_of(&response);
         let status = response.status();
         self.last_status = Some(status);
-        self.phase = match sent {
+        // Only the API's own answers tell its clock (not a storage server's).
+        let date = date_of(&response).filter(|_| flight.to_api);
+        self.heard = date;
+        // Whether a refusal goes again is decided on the request's facts.
+        let policy = self.config.retry_policy();
+        let (sent_at, idempotent) = (flight.sent_at, flight.idempotent);
+        let signed = flight.signed.then_some(flight.signed_at);
+        let again = |tries: &mut Tries, e: &ApiError| {
+            tries.after_answer(&policy, e, idempotent, signed, date)
+        };
+        let resigned = self.tries.resigned;
+        self.phase = match flight.sent {
             Sent::Session {
                 op,
-                sent_at,
                 purpose,
                 revision,
             } => {
                 let restoring = purpose == Purpose::Restore;
-                let created = if status.is_success() {
-                    op.parse(&response)
-                } else {
-                    Err(ApiError::from_response(&response).into())
+                let refused = (!status.is_success()).then(|| ApiError::from_response(&response));
+                let decision = refused.as_ref().and_then(|e| again(&mut self.tries, e));
+                let created = match refused {
+                    None => op.parse(&response),
+                    Some(e) => Err(e.into()),
                 };
                 match created {
-                    Err(e) if restoring => Phase::Releasing(Then::Finish(Err(e))),
-                    Err(e) => Phase::Finished(Err(e)),
+                    Err(e) => match decision {
+                        Some(again) => {
+                            let sent = Sent::Session {
+                                op,
+                                purpose,
+                                revision,
+                            };
+                            again.then(sent.resume())
+                        }
+                        None if restoring => Phase::Releasing(Then::Finish(Err(e))),
+                        None => Phase::Finished(Err(e)),
+                    },
                     Ok(info) => {
+                        self.sessions_created += 1;
                         if session.revision() == revision {
                             let (change, used) = match purpose {
                                 Purpose::Restore => (SessionChange::Restored, SessionUse::Restored),
@@ -472,7 +579,6 @@ impl<O: Operation> Call<O> {
             }
             Sent::Operation {
                 generation,
-                sent_at,
                 with_token,
             } => {
                 let error = (!self.op.accepts(status)).then(|| ApiError::from_response(&response));
@@ -482,20 +588,80 @@ impl<O: Operation> Call<O> {
                 // so it neither re-armed it nor found it gone. The session
                 // stays as it was, and the call ends with that answer ("no
                 // session", never an expired one); resending would not help.
-                let token_seen = !error.as_ref().is_some_and(ApiError::is_token_required);
+                // Nor did it, maybe, when a gateway before it said "try again
+                // later": such an answer re-arms only by its header.
+                let unheard = error.is_some() && is_transient_status(status) && header.is_none();
+                let token_seen =
+                    !error.as_ref().is_some_and(ApiError::is_token_required) && !unheard;
                 if with_token && token_seen {
                     session.observe(generation, sent_at, header, session_missing);
                 }
                 match error {
                     Some(e) if session_missing => self.after_session_missing(e),
-                    Some(e) => Phase::Finished(Err(e.into())),
+                    Some(e) => match again(&mut self.tries, &e) {
+                        Some(again) => again.then(Resume::Decide),
+                        None => Phase::Finished(Err(e.into())),
+                    },
                     None => Phase::Finished(self.op.parse(&response).inspect(|out| {
                         session.apply_answer(generation, self.op.transition(out), sent_at, header);
                     })),
                 }
             }
         };
+        // Signing again on the server's time: the session keeps to it.
+        self.adopt_server_time = self.tries.resigned && !resigned;
         Ok(())
+    }
+
+    /// Takes in what went wrong on the way with the last request sent (no
+    /// answer came): the call decides whether to send it again
+    /// ([`AfterFailure::Retry`]: poll again, it will say how long to wait)
+    /// or to give up ([`AfterFailure::GiveUp`]: the call is over, and the
+    /// adapter ends it with its own error). See [`crate::retry`]: a
+    /// transient failure goes again if the request may be repeated, or if
+    /// the failure proves nothing was sent, and the policy allows.
+    ///
+    /// ```
+    /// use cube_proto::{Call, Config, Session, Step, ops::GetSession};
+    /// use cube_proto::retry::{AfterFailure, TransportFailure};
+    /// use cube_proto::{IssuedToken, SessionOptions};
+    /// let config = Config::builder(1, "29WfrNWdvkhmX6V").build()?;
+    /// let mut session = Session::adopted(&config, SessionOptions::default(), IssuedToken::new("t"))?;
+    /// let now = time::macros::datetime!(2026-11-24 12:00 UTC);
+    /// let mut call = Call::new(config, GetSession);
+    /// let Step::Send(_) = call.poll(&mut session, now, 1) else { unreachable!() };
+    /// // The connection was refused: a read goes again after a wait.
+    /// assert_eq!(call.handle_failure(TransportFailure::Refused)?, AfterFailure::Retry);
+    /// let Step::Wait(pause) = call.poll(&mut session, now, 1 << 31) else { unreachable!() };
+    /// assert_eq!(pause, std::time::Duration::from_millis(250));
+    /// let Step::Send(_) = call.poll(&mut session, now, 2) else { unreachable!() };
+    /// // A failure in the middle of the answer is never retried.
+    /// assert_eq!(call.handle_failure(TransportFailure::Other)?, AfterFailure::GiveUp);
+    /// assert!(call.is_done());
+    /// # Ok::<(), cube_proto::Error>(())
+    /// ```
+    pub fn handle_failure(&mut self, failure: TransportFailure) -> Result<AfterFailure, Error> {
+        let flight = match mem::replace(&mut self.phase, Phase::Spent) {
+            Phase::Sent(flight) => flight,
+            other => {
+                self.phase = other;
+                return Err(Misuse::FailureWithoutRequest.into());
+            }
+        };
+        let policy = self.config.retry_policy();
+        match self
+            .tries
+            .after_failure(&policy, failure, flight.idempotent)
+        {
+            Some(pause) => {
+                self.phase = Phase::Backoff {
+                    pause,
+                    then: flight.sent.resume(),
+                };
+                Ok(AfterFailure::Retry)
+            }
+            None => Ok(AfterFailure::GiveUp),
+        }
     }
 
     fn after_session_missing(&mut self, error: ApiError) -> Phase<O::Output> {

@@ -2,9 +2,10 @@
 
 use time::OffsetDateTime;
 
-/// A wall clock. Session expiry and request signatures both read it, so a
-/// test that moves a server's clock can move the client's the same way.
-/// Any `Fn() -> OffsetDateTime` is a clock.
+/// A wall clock. Session expiry and request signatures read it; once the
+/// server refuses a signature on it, signatures read it plus the offset of
+/// the server's clock that the answers' `Date` tells (see
+/// [`crate::server_time`]). Any `Fn() -> OffsetDateTime` is a clock.
 ///
 /// ```
 /// use cube_proto::Clock;

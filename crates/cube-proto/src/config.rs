@@ -1,6 +1,7 @@
 //! What identifies the application to the server and where the server is.
 
 use crate::error::Error;
+use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 use crate::sign::Signer;
 use http::HeaderValue;
@@ -51,6 +52,7 @@ struct Settings {
     algorithm: SignatureAlgorithm,
     base_url: String,
     sdk_identity: String,
+    retry: RetryPolicy,
     /// `sdk_identity`, checked once as a header value.
     sdk_header: HeaderValue,
     /// The HMAC keyed with `auth_secret`, when there is one.
@@ -88,6 +90,7 @@ impl Config {
             algorithm: SignatureAlgorithm::default(),
             base_url: DEFAULT_BASE_URL.to_owned(),
             sdk_identity: DEFAULT_SDK_IDENTITY.to_owned(),
+            retry: RetryPolicy::standard(),
         }
     }
 
@@ -155,6 +158,26 @@ impl Config {
         self.inner.signer.as_ref()
     }
 
+    /// How calls send a request again after a transient failure.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.inner.retry
+    }
+
+    /// Where `uri` leads on the API: its path under the base URL
+    /// (`/session`, `/users`, or empty); `None` for a storage URL or
+    /// another server. Compares the parts in place: this runs for every
+    /// request.
+    pub(crate) fn api_path<'u>(&self, uri: &'u http::Uri) -> Option<&'u str> {
+        let prefix = self
+            .inner
+            .base_url
+            .strip_prefix(uri.scheme_str()?)?
+            .strip_prefix("://")?
+            .strip_prefix(uri.authority()?.as_str())?;
+        let rest = uri.path().strip_prefix(prefix)?;
+        (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+    }
+
     /// The full URL of an API path (which starts with `/`), with an optional
     /// already-encoded query string.
     pub fn url(&self, path: &str, query: Option<&str>) -> String {
@@ -175,6 +198,7 @@ impl fmt::Debug for Config {
             .field("algorithm", &c.algorithm)
             .field("base_url", &c.base_url)
             .field("sdk_identity", &c.sdk_identity)
+            .field("retry", &c.retry)
             .finish()
     }
 }
@@ -188,6 +212,7 @@ pub struct ConfigBuilder {
     algorithm: SignatureAlgorithm,
     base_url: String,
     sdk_identity: String,
+    retry: RetryPolicy,
 }
 
 impl ConfigBuilder {
@@ -215,6 +240,14 @@ impl ConfigBuilder {
         self
     }
 
+    /// How calls send a request again after a transient failure
+    /// ([`RetryPolicy::standard`] unless set; [`RetryPolicy::none`] turns
+    /// resends off).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
     /// Checks the values and returns the configuration.
     pub fn build(self) -> Result<Config, Error> {
         let base_url = validate_base_url(&self.base_url)?;
@@ -236,6 +269,9 @@ impl ConfigBuilder {
         {
             return Err(Error::Config("the auth secret is empty".into()));
         }
+        if let Some(problem) = self.retry.problem() {
+            return Err(Error::Config(problem));
+        }
         let sdk_header = HeaderValue::from_str(&self.sdk_identity)
             .map_err(|_| Error::Config("the SDK identity is not a valid header value".into()))?;
         let (origin, prefix) = split_base_url(&base_url)?;
@@ -253,6 +289,7 @@ impl ConfigBuilder {
             algorithm: self.algorithm,
             base_url,
             sdk_identity: self.sdk_identity,
+            retry: self.retry,
             sdk_header,
         };
         Ok(Config {
@@ -355,6 +392,61 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(matches!(err, Error::Config(_)), "{err}");
+    }
+
+    #[test]
+    fn the_retry_policy_is_standard_unless_set_and_checked() {
+        assert_eq!(
+            Config::builder(1, "k").build().unwrap().retry_policy(),
+            RetryPolicy::standard()
+        );
+        let none = Config::builder(1, "k")
+            .retry_policy(RetryPolicy::none())
+            .build()
+            .unwrap();
+        assert_eq!(none.retry_policy().max_attempts(), 1);
+        let ten = RetryPolicy::standard().with_max_attempts(10);
+        assert!(Config::builder(1, "k").retry_policy(ten).build().is_ok());
+        for bad in [0, 11] {
+            let policy = RetryPolicy::standard().with_max_attempts(bad);
+            let err = Config::builder(1, "k")
+                .retry_policy(policy)
+                .build()
+                .unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{err}");
+        }
+    }
+
+    #[test]
+    fn only_urls_under_the_base_url_are_the_api() {
+        let c = Config::builder(1, "k")
+            .base_url("https://cube.example:8443/v1")
+            .build()
+            .unwrap();
+        let api = |url: &str| {
+            let uri: http::Uri = url.parse().unwrap();
+            c.api_path(&uri).map(str::to_owned)
+        };
+        assert_eq!(api("https://cube.example:8443/v1").as_deref(), Some(""));
+        assert_eq!(
+            api("https://cube.example:8443/v1/session?x=1").as_deref(),
+            Some("/session")
+        );
+        assert_eq!(api("https://cube.example:8443/v1?x=1").as_deref(), Some(""));
+        assert_eq!(api("https://cube.example:8443/v10/session"), None);
+        assert_eq!(api("https://cube.example:8443/session"), None);
+        assert_eq!(api("http://cube.example:8443/v1/session"), None);
+        assert_eq!(api("https://cube.example:8444/v1/session"), None);
+        assert_eq!(api("https://storage.example/v1/session"), None);
+        // A base URL without a path: every path of its host.
+        let bare = Config::builder(1, "k")
+            .base_url("http://cube.test")
+            .build()
+            .unwrap();
+        let uri: http::Uri = bare.url("/session", None).parse().unwrap();
+        assert_eq!(bare.api_path(&uri), Some("/session"));
+        let root: http::Uri = "http://cube.test".parse().unwrap();
+        assert_eq!(bare.api_path(&root), Some("/"));
     }
 
     #[test]

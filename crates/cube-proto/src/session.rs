@@ -12,6 +12,10 @@
 //!
 //! Every change is queued as a [`SessionEvent`] (see [`crate::events`]);
 //! re-arming the deadline is not a change.
+//!
+//! The session also keeps what its calls learned of the server's clock
+//! ([`ServerClock`]): it outlives every token, and once the server refused
+//! the device's clock, session requests are signed on it.
 
 use crate::config::Config;
 use crate::credentials::SessionKind;
@@ -20,6 +24,7 @@ use crate::events::{DeliveryTurn, ExpiredBy, SessionChange, SessionEvent};
 use crate::expiry::{GUEST_SESSION_TTL, SESSION_IDLE_TTL};
 use crate::ops::{Access, Transition};
 use crate::secret::Secret;
+use crate::server_time::ServerClock;
 use crate::snapshot::{IssuedToken, Origin, SessionSnapshot, SessionStart};
 use std::collections::VecDeque;
 use time::{Duration, OffsetDateTime};
@@ -151,6 +156,8 @@ pub struct Session {
     events: VecDeque<SessionEvent>,
     /// Whether a [`DeliveryTurn`] is out.
     delivering: bool,
+    /// The server's clock as the answers told it; kept across tokens.
+    server_clock: ServerClock,
 }
 
 impl Default for Session {
@@ -175,6 +182,7 @@ impl Session {
             revision: 0,
             events: VecDeque::new(),
             delivering: false,
+            server_clock: ServerClock::default(),
         }
     }
 
@@ -230,7 +238,7 @@ impl Session {
     /// snapshot of another application or base URL and changes nothing.
     pub fn resume(&mut self, config: &Config, snapshot: SessionSnapshot) -> Result<(), Error> {
         snapshot.check(config)?;
-        self.origin = Origin::of(config);
+        self.move_to(config);
         self.install_snapshot(snapshot);
         self.changed(SessionChange::Resumed);
         Ok(())
@@ -239,10 +247,21 @@ impl Session {
     /// Replaces the session with a token minted elsewhere (event: `Adopted`).
     pub fn adopt(&mut self, config: &Config, token: IssuedToken) -> Result<(), Error> {
         token.check()?;
-        self.origin = Origin::of(config);
+        self.move_to(config);
         self.install_token(token);
         self.changed(SessionChange::Adopted);
         Ok(())
+    }
+
+    /// Belongs from now on to the application and server of `config`; what
+    /// was learned of another server's clock is forgotten.
+    fn move_to(&mut self, config: &Config) {
+        let origin = Origin::of(config);
+        let known = !self.origin.base_url.is_empty();
+        if known && origin.base_url != self.origin.base_url {
+            self.server_clock = ServerClock::default();
+        }
+        self.origin = origin;
     }
 
     /// Puts a ready session from the restore callback in place (event:
@@ -390,6 +409,23 @@ impl Session {
             Standing::Active(a) => a.expires_at,
             _ => None,
         }
+    }
+
+    /// What the session's calls learned of the server's clock, and whether
+    /// session requests are signed on it.
+    pub fn server_clock(&self) -> &ServerClock {
+        &self.server_clock
+    }
+
+    /// Takes in the `Date` of an answer of the API, received when the
+    /// device's clock read `local_now`.
+    pub(crate) fn learn_server_time(&mut self, date: OffsetDateTime, local_now: OffsetDateTime) {
+        self.server_clock.learn(date, local_now);
+    }
+
+    /// Signs session requests on the server's time from now on.
+    pub(crate) fn adopt_server_time(&mut self) {
+        self.server_clock.adopt();
     }
 
     /// Which token the session holds now; see [`Session::observe`].

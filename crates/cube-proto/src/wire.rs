@@ -32,7 +32,9 @@ pub struct RequestContext<'a> {
     pub config: &'a Config,
     /// The session token to send, if the call runs under a session.
     pub token: Option<&'a Secret>,
-    /// The current wall-clock time (signature timestamps).
+    /// The time to sign with (a session request's `timestamp`): the
+    /// device's clock, or the server's once it refused the device's (see
+    /// [`crate::server_time`]).
     pub now: OffsetDateTime,
     /// A fresh random nonce (signed session requests).
     pub nonce: u32,

@@ -151,6 +151,7 @@ fn drive<O: Operation, R: Into<RestoreAnswer>>(
                 assert!(turn, "only a held turn is released");
                 turn = false;
             }
+            Step::Wait(pause) => panic!("nothing here is transient, yet the call waits {pause:?}"),
             Step::Done(r) => {
                 assert!(!turn, "a finished call holds no turn");
                 let sent = server.log.len();

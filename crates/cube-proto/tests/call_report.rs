@@ -95,7 +95,7 @@ fn run<O: Operation>(
                 call.handle_response(session, response).unwrap();
             }
             Step::AskRestore => call.provide_restore(session, restore()).unwrap(),
-            Step::TakeRestoreTurn | Step::ReleaseRestoreTurn => {}
+            Step::TakeRestoreTurn | Step::ReleaseRestoreTurn | Step::Wait(_) => {}
             Step::Done(outcome) => return (outcome, call.report()),
         }
     }
@@ -121,17 +121,25 @@ fn user_session(server: &mut Server, restore: bool) -> Session {
     session
 }
 
+/// The report of a call that sent `requests` requests, none of them again
+/// after a transient failure.
 fn report(
     operation: &'static str,
     attempt: Attempt,
     session: SessionUse,
     status: Option<u16>,
+    requests: u8,
 ) -> CallReport {
     CallReport {
         operation,
         attempt,
         session,
         status: status.map(|s| StatusCode::from_u16(s).unwrap()),
+        requests,
+        resends: 0,
+        waited: std::time::Duration::ZERO,
+        resigned: false,
+        failure: None,
     }
 }
 
@@ -191,6 +199,7 @@ fn a_session_request_of_its_own_uses_no_session() {
         Attempt::First,
         SessionUse::None,
         Some(201),
+        1,
     );
     assert_eq!(got, want);
 }
@@ -201,7 +210,7 @@ fn a_read_on_the_session_in_place_uses_it() {
     let mut session = user_session(&mut server, false);
     let (outcome, got) = run(&mut server, &mut session, Probe(Access::Read), decline);
     outcome.unwrap();
-    let want = report("Probe", Attempt::First, SessionUse::Existing, Some(200));
+    let want = report("Probe", Attempt::First, SessionUse::Existing, Some(200), 1);
     assert_eq!(got, want);
 }
 
@@ -211,7 +220,7 @@ fn a_read_with_no_session_creates_one_and_reports_the_operation_s_status() {
     let mut session = Session::default();
     let (outcome, got) = run(&mut server, &mut session, Probe(Access::Read), decline);
     assert!(outcome.is_err());
-    let want = report("Probe", Attempt::First, SessionUse::Created, Some(404));
+    let want = report("Probe", Attempt::First, SessionUse::Created, Some(404), 2);
     assert_eq!(got, want);
 }
 
@@ -221,7 +230,7 @@ fn a_401_mid_call_reports_the_retry_and_the_restore() {
     let mut session = user_session(&mut server, true);
     let (outcome, got) = run(&mut server, &mut session, Probe(Access::Read), login);
     outcome.unwrap();
-    let want = report("Probe", Attempt::Retry, SessionUse::Restored, Some(200));
+    let want = report("Probe", Attempt::Retry, SessionUse::Restored, Some(200), 3);
     assert_eq!(got, want);
     assert_eq!(server.sessions, 2, "the first session and the restore");
 }
@@ -233,7 +242,7 @@ fn a_ready_session_from_the_callback_is_a_restore_too() {
     let ready = || IssuedToken::new("from-backend").user(5).into();
     let (outcome, got) = run(&mut server, &mut session, Probe(Access::Write), ready);
     outcome.unwrap();
-    let want = report("Probe", Attempt::Retry, SessionUse::Restored, Some(200));
+    let want = report("Probe", Attempt::Retry, SessionUse::Restored, Some(200), 2);
     assert_eq!(got, want);
     assert_eq!(server.sessions, 1, "no session request for a ready session");
 }
@@ -247,7 +256,7 @@ fn a_server_that_keeps_saying_401_reports_the_retry_and_its_last_status() {
         matches!(outcome, Err(Error::RestoreFailed(_))),
         "{outcome:?}"
     );
-    let want = report("Probe", Attempt::Retry, SessionUse::Restored, Some(401));
+    let want = report("Probe", Attempt::Retry, SessionUse::Restored, Some(401), 3);
     assert_eq!(got, want);
 }
 
@@ -257,7 +266,7 @@ fn a_declined_restore_ends_the_retry_without_a_session() {
     let mut session = user_session(&mut server, true);
     let (outcome, got) = run(&mut server, &mut session, Probe(Access::Write), decline);
     assert!(matches!(outcome, Err(Error::SessionExpired)), "{outcome:?}");
-    let want = report("Probe", Attempt::Retry, SessionUse::Existing, Some(401));
+    let want = report("Probe", Attempt::Retry, SessionUse::Existing, Some(401), 1);
     assert_eq!(got, want);
 }
 
@@ -267,7 +276,7 @@ fn a_call_refused_before_sending_reports_no_status() {
     let mut session = Session::default();
     let (outcome, got) = run(&mut server, &mut session, Probe(Access::Write), decline);
     assert!(outcome.is_err());
-    let want = report("Probe", Attempt::First, SessionUse::None, None);
+    let want = report("Probe", Attempt::First, SessionUse::None, None, 0);
     assert_eq!(got, want);
     assert_eq!(server.sessions, 0);
 }
@@ -316,7 +325,7 @@ fn a_request_sent_outside_a_call_reports_whether_it_carried_the_token() {
     let upload = CallReport::for_request(ops::StreamedUpload::OPERATION, &bare);
     assert_eq!(
         upload,
-        report("upload_stream", Attempt::First, SessionUse::None, None)
+        report("upload_stream", Attempt::First, SessionUse::None, None, 1)
     );
     let fetch = CallReport::for_request(ops::Redirect::OPERATION, &with_token);
     assert_eq!(
@@ -325,7 +334,8 @@ fn a_request_sent_outside_a_call_reports_whether_it_carried_the_token() {
             "download_file",
             Attempt::First,
             SessionUse::Existing,
-            Some(200)
+            Some(200),
+            1
         )
     );
 }

@@ -215,6 +215,8 @@ fn drive<O: Operation>(
                 call.handle_response(session, response).unwrap();
             }
             Step::Done(result) => return (result, sent),
+            // The clock does not move: waits only count as steps.
+            Step::Wait(_) => {}
             Step::TakeRestoreTurn | Step::AskRestore | Step::ReleaseRestoreTurn => {
                 panic!("no restore callback is set, yet the call restores")
             }
@@ -315,13 +317,15 @@ fn sign_in_refused(credentials: Credentials, status: u16, body: &str) -> Error {
     result.unwrap_err()
 }
 
-/// A failed read on a live user session: its error and the session after.
+/// A failed read on a live user session: its error, the session after, and
+/// how many requests went out (a read answered "try again later" goes
+/// again, up to three tries in all).
 fn read_refused(status: u16, headers: &[(&str, &str)], body: &str) -> (Error, Session, usize) {
     let mut session = user_session();
     let (result, sent) = drive(
         GetBlob::new(7),
         &mut session,
-        vec![answer(status, headers, body), answer(status, headers, body)],
+        (0..3).map(|_| answer(status, headers, body)).collect(),
     );
     (result.unwrap_err(), session, sent)
 }
@@ -698,7 +702,10 @@ fn error_429_is_rate_limited_with_the_wait_it_gave() {
             "{body}"
         );
         assert_eq!(error.retry_after(), Some(Wait::from_secs(30)));
-        assert_eq!(sent, 1, "nothing retries by itself");
+        assert_eq!(
+            sent, 1,
+            "a wait longer than the policy's cap is not waited for"
+        );
         assert_eq!(session.status(T0), SessionStatus::User);
     }
 }
@@ -707,7 +714,7 @@ fn error_429_is_rate_limited_with_the_wait_it_gave() {
 #[test]
 fn error_429_without_retry_after_is_rate_limited_with_no_wait() {
     for body in both_forms("Too Many Requests") {
-        let (error, _, _) = read_refused(429, &[], &body);
+        let (error, _, sent) = read_refused(429, &[], &body);
         assert_eq!(
             reading(&error),
             Reading {
@@ -717,14 +724,21 @@ fn error_429_without_retry_after_is_rate_limited_with_no_wait() {
             "{body}"
         );
         assert_eq!(error.retry_after(), None);
+        assert_eq!(
+            sent, 3,
+            "a read is tried three times before the 429 is the answer"
+        );
     }
-    // At session creation too.
+    // At session creation too, after the waits the server asked for.
     let mut session = Session::default();
-    let (result, _) = drive(
+    let (result, sent) = drive(
         CreateSession::application(),
         &mut session,
-        vec![answer(429, &[("Retry-After", "5")], "")],
+        (0..3)
+            .map(|_| answer(429, &[("Retry-After", "5")], ""))
+            .collect(),
     );
+    assert_eq!(sent, 3);
     let error = result.unwrap_err();
     assert!(error.is_rate_limited());
     assert_eq!(error.retry_after(), Some(Wait::from_secs(5)));

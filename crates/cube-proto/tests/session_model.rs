@@ -9,17 +9,21 @@
 //! (credentials, a ready session, a refusal), exports and resumes (through
 //! JSON, into a fresh or a running session, or from another application),
 //! adopted tokens, a 401 for an old token arriving after the session was
-//! replaced (by a created, restored, adopted or resumed one), and the
-//! application changing the session while a restore is in flight. They run through the real `Session` + `Call` over HTTP values,
+//! replaced (by a created, restored, adopted or resumed one), the
+//! application changing the session while a restore is in flight, and
+//! transient failures (a `503` without a deadline, a refused connection, a
+//! timeout after the request was written) under the standard retry policy,
+//! interleaved with all of it. They run through the real `Session` + `Call` over HTTP values,
 //! and through the model below, which restates the rules of `docs/PROTOCOL.md` and the
 //! SDK's over plain integers. After every step both must agree on validity,
 //! status, token, user, deadline, what every kind of call would do next, the
-//! outcome of the call and its retry count, the token each request carried,
-//! and the exact session events reported.
+//! outcome of the call, its retry count and its resends, the token each
+//! request carried, and the exact session events reported.
 
 use cube_proto::call::{Call, Step};
 use cube_proto::expiry::format_expiration;
 use cube_proto::ops::{Access, CreateSession, DestroySession, Operation, SignIn, SignOut};
+use cube_proto::retry::{AfterFailure, TransportFailure};
 use cube_proto::session::{Decision, Refusal, SessionOptions};
 use cube_proto::wire::{Request, RequestContext, Response};
 use cube_proto::{
@@ -81,7 +85,33 @@ enum Reply {
     TokenRequired(Form),
     /// 403 with another message (the token still counts as used).
     Forbidden,
+    /// 503 without `CB-Token-ExpirationDate`: maybe a gateway's, so the
+    /// token does not count as used; a read goes again.
+    Busy,
+    /// No answer: the connection failed this way.
+    Cut(Cut),
 }
+
+/// How a request failed on the way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// Refused: nothing was sent, so any request may go again.
+    Refused,
+    /// Timed out after the request was written: only a read goes again.
+    AfterSent,
+}
+
+impl Cut {
+    fn failure(self) -> TransportFailure {
+        match self {
+            Cut::Refused => TransportFailure::Refused,
+            Cut::AfterSent => TransportFailure::TimedOutBeforeAnswer,
+        }
+    }
+}
+
+/// Resends a call may make under the standard policy (three tries).
+const RESENDS: u8 = 2;
 
 /// What the restore callback answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +180,7 @@ enum Transition {
     },
     Call {
         op: Op,
-        replies: [Reply; 3],
+        replies: [Reply; 4],
         answer: Answer,
         header: Created,
     },
@@ -190,6 +220,8 @@ enum Outcome {
     RestoreFailed,
     Overruled,
     Status(u16),
+    /// The adapter's own transport error: the call gave up.
+    Cut,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,8 +251,8 @@ struct Model {
     issued: u32,
     adopted: u32,
     ready: u32,
-    /// What the last transition produced.
-    last: Option<(Outcome, u8)>,
+    /// What the last transition produced: outcome, retries, resends.
+    last: Option<(Outcome, u8, u8)>,
     carried: Vec<String>,
     events: Vec<SessionChange>,
 }
@@ -230,6 +262,7 @@ struct Model {
 struct CallState {
     sent: usize,
     retries: u8,
+    resends: u8,
     created: u8,
     overruled: bool,
 }
@@ -394,6 +427,18 @@ impl Model {
                 None
             }
             Reply::TokenRequired(_) => Some(Outcome::Status(401)),
+            // The standard policy: reads (the probes) go again, twice at
+            // most; a 503 without a deadline re-arms nothing.
+            Reply::Busy if idempotent(op) && st.resends < RESENDS => {
+                st.resends += 1;
+                None
+            }
+            Reply::Busy => Some(Outcome::Status(503)),
+            Reply::Cut(cut) if (idempotent(op) || cut == Cut::Refused) && st.resends < RESENDS => {
+                st.resends += 1;
+                None
+            }
+            Reply::Cut(_) => Some(Outcome::Cut),
             Reply::Forbidden => {
                 if current {
                     self.rearm(None);
@@ -466,7 +511,7 @@ impl Model {
         answer: Answer,
         header: Created,
         mut st: CallState,
-    ) -> (Outcome, u8) {
+    ) -> (Outcome, u8, u8) {
         let access = access_of(op);
         loop {
             self.notice();
@@ -492,7 +537,7 @@ impl Model {
                 }
             };
             if let Some(outcome) = outcome {
-                return (outcome, st.retries);
+                return (outcome, st.retries, st.resends);
             }
         }
     }
@@ -524,6 +569,13 @@ fn refusal(r: Refusal) -> Outcome {
         Refusal::NeedUser => Outcome::NeedUser,
         Refusal::NoAuthKey => Outcome::NoAuthKey,
     }
+}
+
+/// Whether the operation may go again after the server may have acted on
+/// it: the probes are `GET`s; sign-in is a `POST`, sign-out and destroy are
+/// `DELETE`s.
+fn idempotent(op: Op) -> bool {
+    matches!(op, Op::Read | Op::Write)
 }
 
 fn access_of(op: Op) -> Access {
@@ -567,6 +619,8 @@ fn reply() -> impl Strategy<Value = Reply> {
         2 => form().prop_map(Reply::Missing),
         1 => form().prop_map(Reply::TokenRequired),
         1 => Just(Reply::Forbidden),
+        1 => Just(Reply::Busy),
+        1 => prop_oneof![Just(Cut::Refused), Just(Cut::AfterSent)].prop_map(Reply::Cut),
     ]
 }
 
@@ -638,7 +692,7 @@ impl ReferenceStateMachine for Reference {
             1 => (-1i64..=1).prop_map(Transition::Edge),
             1 => any::<bool>().prop_map(Transition::SetRestore),
             2 => (kind(), created()).prop_map(|(kind, header)| Transition::Create { kind, header }),
-            6 => (op(), [reply(), reply(), reply()], answer(), created())
+            6 => (op(), [reply(), reply(), reply(), reply()], answer(), created())
                 .prop_map(|(op, replies, answer, header)| Transition::Call { op, replies, answer, header }),
             1 => mode.prop_map(Transition::Resume),
             1 => (kind(), proptest::option::of(prop_oneof![Just(IDLE), Just(30i64)]))
@@ -672,7 +726,7 @@ impl ReferenceStateMachine for Reference {
             Transition::SetRestore(r) => m.restore = r,
             Transition::Create { kind, header } => {
                 let outcome = m.create(kind, header);
-                m.last = Some((outcome, 0));
+                m.last = Some((outcome, 0, 0));
             }
             Transition::Call {
                 op,
@@ -723,7 +777,7 @@ impl ReferenceStateMachine for Reference {
                     }
                     let replies = [first, second, Reply::Forbidden];
                     m.last = Some(match m.answer(Op::Read, first, generation, &mut st) {
-                        Some(outcome) => (outcome, st.retries),
+                        Some(outcome) => (outcome, st.retries, st.resends),
                         None => m.call(Op::Read, &replies, Answer::Decline, header, st),
                     });
                 }
@@ -778,7 +832,7 @@ struct Real {
     issued: u32,
     adopted: u32,
     ready: u32,
-    last: Option<(Outcome, u8)>,
+    last: Option<(Outcome, u8, u8)>,
     /// The `CB-Token` of every operation request of the last transition.
     carried: Vec<String>,
 }
@@ -852,9 +906,14 @@ impl Real {
         resp.body(json.into_bytes()).unwrap()
     }
 
-    fn reply(&mut self, req: &Request, reply: Reply) -> Response {
+    /// Records the token an operation request carried.
+    fn carry(&mut self, req: &Request) {
         let token = req.headers().get("CB-Token").map(|v| v.to_str().unwrap());
         self.carried.push(token.unwrap_or("-").to_owned());
+    }
+
+    fn reply(&mut self, req: &Request, reply: Reply) -> Response {
+        self.carry(req);
         let in_form = |form: Form, message: &str| match form {
             Form::Object => format!(r#"{{"errors":{{"base":["{message}"]}}}}"#),
             Form::Array => format!(r#"{{"errors":["{message}"]}}"#),
@@ -864,6 +923,8 @@ impl Real {
             Reply::Missing(form) => (401, in_form(form, "Required session does not exist")),
             Reply::TokenRequired(form) => (401, in_form(form, "Token is required")),
             Reply::Forbidden => (403, r#"{"errors":{"base":["Forbidden"]}}"#.to_owned()),
+            Reply::Busy => (503, r#"{"errors":["Service Unavailable"]}"#.to_owned()),
+            Reply::Cut(_) => unreachable!("a cut connection has no answer"),
         };
         let mut resp = http::Response::builder().status(status);
         if let Reply::Ok(Some(offset)) = reply {
@@ -910,17 +971,27 @@ impl Real {
         answer: Answer,
         header: Created,
         mut turn: bool,
-    ) -> (Outcome, u8) {
+    ) -> (Outcome, u8, u8) {
         for nonce in 0..32 {
             match call.poll(&mut self.session, self.now, nonce) {
-                Step::Send(req) => {
-                    let resp = if Self::is_session_request(&req) {
-                        self.session_response(&req, header)
-                    } else {
-                        sent += 1;
-                        self.reply(&req, replies[sent - 1])
-                    };
+                Step::Send(req) if Self::is_session_request(&req) => {
+                    let resp = self.session_response(&req, header);
                     call.handle_response(&mut self.session, resp).unwrap();
+                }
+                Step::Send(req) => {
+                    sent += 1;
+                    let reply = replies[sent - 1];
+                    let Reply::Cut(cut) = reply else {
+                        let resp = self.reply(&req, reply);
+                        call.handle_response(&mut self.session, resp).unwrap();
+                        continue;
+                    };
+                    self.carry(&req);
+                    if call.handle_failure(cut.failure()).unwrap() == AfterFailure::GiveUp {
+                        assert!(!turn, "no operation goes out holding the turn");
+                        assert!(call.is_done());
+                        return (Outcome::Cut, call.retries(), call.report().resends);
+                    }
                 }
                 Step::TakeRestoreTurn => {
                     assert!(!turn, "the turn is taken once");
@@ -935,13 +1006,15 @@ impl Real {
                     assert!(turn, "only a held turn is released");
                     turn = false;
                 }
+                // The clock stands still: a wait changes no session.
+                Step::Wait(_) => {}
                 Step::Done(result) => {
                     assert!(!turn, "a finished call holds no turn");
                     assert!(matches!(
                         call.poll(&mut self.session, self.now, 99),
                         Step::Done(Err(Error::Misuse(Misuse::PolledAfterDone)))
                     ));
-                    return (outcome_of(result), call.retries());
+                    return (outcome_of(result), call.retries(), call.report().resends);
                 }
             }
         }
@@ -954,7 +1027,7 @@ impl Real {
         replies: &[Reply],
         answer: Answer,
         header: Created,
-    ) -> (Outcome, u8) {
+    ) -> (Outcome, u8, u8) {
         let mut call = Call::new(self.config.clone(), op);
         self.finish(&mut call, replies, 0, answer, header, false)
     }
@@ -965,7 +1038,7 @@ impl Real {
         replies: &[Reply],
         answer: Answer,
         header: Created,
-    ) -> (Outcome, u8) {
+    ) -> (Outcome, u8, u8) {
         match op {
             Op::Read => self.run(Probe(Access::Read), replies, answer, header),
             Op::Write => self.run(Probe(Access::Write), replies, answer, header),
@@ -1059,8 +1132,15 @@ impl Real {
         let Step::Send(req) = call.poll(&mut self.session, self.now, 1) else {
             panic!("a valid session sends a read")
         };
-        // The server answers now; the answer arrives after the replacement.
-        let resp = self.reply(&req, first);
+        // The server answers now; the answer (or the failure) arrives after
+        // the replacement.
+        let resp = match first {
+            Reply::Cut(_) => {
+                self.carry(&req);
+                None
+            }
+            _ => Some(self.reply(&req, first)),
+        };
         match between {
             Between::Create(kind) => {
                 self.create(kind, header);
@@ -1079,7 +1159,14 @@ impl Real {
                 self.session.resume(&self.config, saved).unwrap();
             }
         }
-        call.handle_response(&mut self.session, resp).unwrap();
+        match (resp, first) {
+            (Some(resp), _) => call.handle_response(&mut self.session, resp).unwrap(),
+            (None, Reply::Cut(cut)) => {
+                let after = call.handle_failure(cut.failure()).unwrap();
+                assert_eq!(after, AfterFailure::Retry, "a read goes again");
+            }
+            (None, _) => unreachable!(),
+        }
         let replies = [first, second, Reply::Forbidden];
         self.last = Some(self.finish(&mut call, &replies, 1, Answer::Decline, header, false));
     }
@@ -1182,7 +1269,7 @@ impl StateMachineTest for SessionMachine {
             }
             Transition::SetRestore(r) => real.session.set_restore(r),
             Transition::Create { kind, header } => {
-                real.last = Some((real.create(kind, header), 0));
+                real.last = Some((real.create(kind, header), 0, 0));
             }
             Transition::Call {
                 op,
@@ -1215,7 +1302,7 @@ impl StateMachineTest for SessionMachine {
     fn check_invariants(real: &Real, m: &Model) {
         let now = real.now;
         assert_eq!(now, T0 + Duration::seconds(m.now));
-        assert_eq!(real.last, m.last, "outcome and retry count");
+        assert_eq!(real.last, m.last, "outcome, retry count and resends");
         assert_eq!(real.carried, m.carried, "the token each request carried");
         let mut session = real.session.clone();
         let events: Vec<SessionChange> = std::iter::from_fn(|| session.poll_event())
@@ -1254,8 +1341,12 @@ impl StateMachineTest for SessionMachine {
                 "next action for {access:?}"
             );
         }
-        if let Some((_, retries)) = m.last {
+        if let Some((_, retries, resends)) = m.last {
             assert!(retries <= 1, "never more than one retry");
+            assert!(
+                resends <= RESENDS,
+                "never more resends than the policy allows"
+            );
         }
     }
 }

@@ -125,8 +125,13 @@ fn session_info_reads_the_wrapped_session() {
 
 #[test]
 fn error_answers_become_api_errors_that_keep_status_and_messages() {
-    use cube_proto::{Call, Config, Session, Step};
-    let config = Config::builder(1, "k").build().unwrap();
+    use cube_proto::{Call, Config, Session, Step, retry::RetryPolicy};
+    // One answer each: the 502 and the 429 would otherwise be tried again
+    // (tests/retry_transcripts.rs).
+    let config = Config::builder(1, "k")
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
     let now = time::OffsetDateTime::UNIX_EPOCH;
     type Case<'a> = (u16, &'a str, Vec<&'a str>, Vec<(&'a str, &'a str)>);
     let cases: [Case<'_>; 6] = [

@@ -188,8 +188,22 @@ macro_rules! client_builder {
             }
 
             /// The clock for expiry and signatures (default: the system clock).
+            /// Once the server refuses a signature on it, session requests are
+            /// signed on the server's clock, as the answers' `Date` tells it.
             pub fn clock(mut self, clock: impl $crate::proto::Clock) -> Self {
                 self.settings.clock = ::std::sync::Arc::new(clock);
+                self
+            }
+
+            /// How a call sends a request again after a transient failure
+            /// (a `429`, `502`, `503`, `504`, a refused connection, a reset or
+            /// a timeout before the answer). Default: `RetryPolicy::standard()`,
+            /// at most 3 tries, with waits of full-jitter backoff or the
+            /// server's `Retry-After` (up to 5 s), 10 s of waiting in all;
+            /// `RetryPolicy::none()` sends every request once. A request the
+            /// server may have acted on goes again only if it may be repeated.
+            pub fn retry_policy(mut self, policy: $crate::proto::retry::RetryPolicy) -> Self {
+                self.settings.configure(|c| c.retry_policy(policy));
                 self
             }
 

@@ -9,8 +9,8 @@
 //!   copying it), the listener told of each change after the lock is let go,
 //!   the clock, the restore callback and its turn, and the adapter's
 //!   transport; the steps of the drive loop ([`Shell::poll`],
-//!   [`Shell::handle_response`], [`Shell::provide_restore`]) with the nonce
-//!   and the time they need.
+//!   [`Shell::handle_response`], [`Shell::handle_failure`],
+//!   [`Shell::provide_restore`]) with the nonce and the time they need.
 //! * [`Error`]: the one error of both adapters, and its helpers.
 //! * [`trace::CallSpan`]: the `cube_call` span of each call.
 //! * [`builder`]: the builder's settings and the step from them to a shell.
@@ -27,10 +27,14 @@
 //! let mut call = shell.call(op);
 //! loop {
 //!     match shell.poll(&mut call)? {
-//!         Step::Send(request) => shell.handle_response(&mut call, transport.send(request)?)?,
+//!         Step::Send(request) => match transport.send(request) {
+//!             Ok(response) => shell.handle_response(&mut call, response)?,
+//!             Err(unanswered) => shell.handle_failure(&mut call, unanswered)?,
+//!         },
 //!         Step::TakeRestoreTurn => turn = Some(shell.restore_turn().lock()),
 //!         Step::AskRestore => shell.provide_restore(&mut call, shell.restore_callback().map(|r| r()))?,
 //!         Step::ReleaseRestoreTurn => drop(turn.take()),
+//!         Step::Wait(pause) => sleep(pause),
 //!         Step::Done(result) => return Ok(result?),
 //!     }
 //! }
@@ -47,7 +51,7 @@ pub mod transfer;
 pub use clock::SystemClock;
 pub use error::Error;
 pub use proto::Clock;
-pub use shell::{Adapter, Roots, Shell, random_boundary};
+pub use shell::{Adapter, Roots, Shell, Unanswered, random_boundary};
 
 /// The protocol crate the shell holds the state of.
 pub use proto;
@@ -63,6 +67,7 @@ pub mod names {
     pub use proto::error::{ApiError, CallError, ErrorMessages, InvalidInput};
     pub use proto::model::{Blob, BlobObjectAccess, PageV1, PageV2};
     pub use proto::ops::{CreateBlob, NewUser, Upload, UserUpdate};
+    pub use proto::retry::RetryPolicy;
     pub use proto::search::{
         Direction, Field, Filter, ListUsers, Operator, Paging, Rule, SearchError, SearchUsers,
         UserSearch, V1Filter, V1Operator, V1Type,

@@ -3,6 +3,7 @@
 use crate::error::Error;
 use proto::events::DeliveryTurn;
 use proto::ops::Operation;
+use proto::retry::{AfterFailure, TransportFailure};
 use proto::wire::Response;
 use proto::{
     Call, Clock, Config, IssuedToken, RestoreAnswer, Secret, Session, SessionListener,
@@ -27,6 +28,18 @@ pub trait Adapter: Sized + Send + Sync + 'static {
     /// The transport of a client whose calls each take at most `timeout`
     /// and that trusts `roots` plus the DER certificates of `extra_roots`.
     fn build(timeout: Duration, roots: &Roots, extra_roots: &[Vec<u8>]) -> Result<Self, Error>;
+}
+
+/// A request that got no answer: the adapter's own error, and what went
+/// wrong on the way in cube-proto's words, for the call to decide on. The
+/// adapter's transport tells the one from its I/O library's errors; it
+/// decides nothing.
+#[derive(Debug)]
+pub struct Unanswered {
+    /// How far the request got, as far as the transport can tell.
+    pub failure: TransportFailure,
+    /// The error the call ends with, if it is not sent again.
+    pub error: Error,
 }
 
 /// Which certificate authorities an HTTPS server may be signed by; extra
@@ -259,6 +272,20 @@ impl<A: Adapter> Shell<A> {
         response: Response,
     ) -> Result<(), Error> {
         Ok(self.change(|s| call.handle_response(s, response))?)
+    }
+
+    /// Hands a request that got no answer back to the call: `Ok` when the
+    /// call sends it again (poll on: it says how long to wait first), else
+    /// the transport's error, which ends the call.
+    pub fn handle_failure<O: Operation>(
+        &self,
+        call: &mut Call<O>,
+        unanswered: Unanswered,
+    ) -> Result<(), Error> {
+        match call.handle_failure(unanswered.failure)? {
+            AfterFailure::Retry => Ok(()),
+            AfterFailure::GiveUp => Err(unanswered.error),
+        }
     }
 
     /// Hands the restore callback's answer (at [`Step::AskRestore`]) back to

@@ -1,7 +1,21 @@
 //! The span each call runs in: `cube_call` at debug level, named after the
 //! operation. What it records — the attempt, what the call did to the
-//! session, the status — is cube-proto's [`CallReport`]; the shell adds
-//! only the elapsed time. No field holds a value of the call.
+//! session, the status, the tries and the time waited between them — is
+//! cube-proto's [`CallReport`]; the shell adds only the elapsed time. No
+//! field holds a value of the call.
+//!
+//! | field | what |
+//! |---|---|
+//! | `operation` | the operation's name |
+//! | `attempt` | `first`, or `retry` after a lost session |
+//! | `session` | `none`, `existing`, `created` or `restored` |
+//! | `status` | the last answer's status |
+//! | `attempts` | the tries: 1, plus each resend after a transient failure |
+//! | `requests` | the requests on the wire, session requests included |
+//! | `waited_ms` | the waits before those resends, added up |
+//! | `resigned` | a session request signed again on the server's clock |
+//! | `failure` | the last transport failure (`refused`, `reset_after_sent`, …) |
+//! | `elapsed_ms` | the whole call, waits included |
 
 use http::{Method, StatusCode};
 use proto::call::CallReport;
@@ -29,6 +43,11 @@ impl CallSpan {
             attempt = Empty,
             session = Empty,
             status = Empty,
+            attempts = Empty,
+            requests = Empty,
+            waited_ms = Empty,
+            resigned = Empty,
+            failure = Empty,
             elapsed_ms = Empty,
         );
         Self {
@@ -48,6 +67,16 @@ impl CallSpan {
         self.span.record("session", report.session.as_str());
         if let Some(status) = report.status {
             self.span.record("status", status.as_u16());
+        }
+        self.span.record("attempts", u64::from(report.resends) + 1);
+        self.span.record("requests", u64::from(report.requests));
+        self.span
+            .record("waited_ms", report.waited.as_secs_f64() * 1000.0);
+        if report.resigned {
+            self.span.record("resigned", true);
+        }
+        if let Some(failure) = report.failure {
+            self.span.record("failure", failure.as_str());
         }
     }
 

@@ -1,5 +1,6 @@
 //! Servers scripted by the test, on 127.0.0.1: [`FakeServer`] records every
-//! request and answers it with a closure (one request per connection), and
+//! request and answers it with a closure (one request per connection, which
+//! the closure may cut instead of answering: [`Reply::cut`]), and
 //! [`tls_server`] answers a session request over HTTPS with a self-signed
 //! certificate. [`Probe`] is an operation of the test's own.
 
@@ -43,6 +44,9 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: String,
+    /// Close the connection once the request is read, answering nothing
+    /// (a server that went down, a proxy restarting).
+    pub cut: bool,
 }
 
 impl Reply {
@@ -52,7 +56,22 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: body.to_owned(),
+            cut: false,
         }
+    }
+
+    /// No answer: the connection is closed once the request is read.
+    pub fn cut() -> Self {
+        Self {
+            cut: true,
+            ..Self::new(0, "")
+        }
+    }
+
+    /// The same answer with one more header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
     }
 }
 
@@ -113,6 +132,10 @@ impl FakeServer {
                     };
                     let reply = handler(&req);
                     log.lock().unwrap().push(req);
+                    if reply.cut {
+                        let _ = stream.shutdown(std::net::Shutdown::Both);
+                        return;
+                    }
                     let mut out = format!(
                         "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
                         reply.status,

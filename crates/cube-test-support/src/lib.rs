@@ -5,9 +5,12 @@
 //!   adapter's crate name and its test attribute:
 //!   [`e2e_suite!`] (every mission call against the emulator),
 //!   [`persist_suite!`] (sessions that outlive the process),
-//!   [`transfer_suite!`] (streamed files and paged look-ups) and
-//!   [`logs_suite!`] (no secret in any log line or span field) and
-//!   [`spans_suite!`] (the span of each call says what the call did).
+//!   [`transfer_suite!`] (streamed files and paged look-ups),
+//!   [`logs_suite!`] (no secret in any log line or span field),
+//!   [`spans_suite!`] (the span of each call says what the call did),
+//!   [`retry_suite!`] (transient failures sent again, signatures on the
+//!   server's clock) and [`retry_faults_suite!`] (the same policy against
+//!   the emulator's fault rules).
 //! * [`errors`]: one generic check of the error helpers
 //!   ([`CallError`](proto::error::CallError)), fed with real failures each
 //!   adapter produced against the in-process emulator, the

@@ -11,14 +11,16 @@ use crate::config::{Place, Settings};
 use crate::error::Result;
 use crate::output::Output;
 use crate::session::{Connected, Restore};
+use cube_blocking::RetryPolicy;
 use std::time::Duration;
 
-/// One run of a command: the profile's place, the output mode and the
-/// `--timeout` given.
+/// One run of a command: the profile's place, the output mode, the
+/// `--timeout` given and the retry policy (`--no-retry`).
 pub(crate) struct Invocation {
     pub(crate) place: Place,
     pub(crate) out: Output,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) retry: RetryPolicy,
 }
 
 impl Invocation {
@@ -29,7 +31,13 @@ impl Invocation {
 
     /// A client with the profile's session resumed.
     pub(crate) fn connect(&self, restore: Restore) -> Result<Connected> {
-        Connected::open(&self.place, self.settings()?, restore, self.timeout)
+        Connected::open(
+            &self.place,
+            self.settings()?,
+            restore,
+            self.timeout,
+            self.retry,
+        )
     }
 }
 
@@ -38,11 +46,17 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
     let profile = cli.profile;
     let out = Output::new(cli.json);
     let timeout = cli.timeout;
+    let retry = if cli.no_retry {
+        RetryPolicy::none()
+    } else {
+        RetryPolicy::standard()
+    };
     let invocation = || -> Result<Invocation> {
         Ok(Invocation {
             place: Place::new(profile.clone())?,
             out,
             timeout,
+            retry,
         })
     };
     match cli.command {

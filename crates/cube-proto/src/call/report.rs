@@ -1,15 +1,20 @@
 //! What a call did, in the words an adapter's span records: the operation,
-//! which attempt ended it, what it did to the session, the last status.
+//! which attempt ended it, what it did to the session, the last status, and
+//! what it took to get there (requests, resends, waits).
 //! These are facts of the protocol and the session, so the call keeps them
 //! and the adapter only writes them down.
 
+use crate::retry::TransportFailure;
 use crate::wire::TOKEN_HEADER;
 use http::StatusCode;
+use std::time::Duration;
 
 /// Which attempt of the operation ended the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Attempt {
-    /// The operation went out once (or not at all: refused before sending).
+    /// No lost session made the call try the operation again: it went out
+    /// once (or not at all: refused before sending), or again only after
+    /// transient failures ([`CallReport::resends`]).
     First,
     /// The server answered that the session does not exist, and the call
     /// tried the operation again after a new or restored session.
@@ -68,12 +73,27 @@ pub struct CallReport {
     /// The status of the last answer the call received (a session request's
     /// or the operation's); `None` when none came.
     pub status: Option<StatusCode>,
+    /// How many requests the call put on the wire: session requests and
+    /// every resend included.
+    pub requests: u8,
+    /// How many of them went again after a transient failure (see
+    /// [`crate::retry`]).
+    pub resends: u8,
+    /// The waits before those resends, added up: never more than the retry
+    /// policy's budget.
+    pub waited: Duration,
+    /// Whether a session request refused on the device's clock was signed
+    /// again on the server's (see [`crate::server_time`]).
+    pub resigned: bool,
+    /// The last transport failure the adapter reported, if any.
+    pub failure: Option<TransportFailure>,
 }
 
 impl CallReport {
     /// The report of one request sent outside a [`Call`](crate::Call) (a
-    /// streamed upload, a download's storage fetch): a first attempt, that
-    /// used the session if it carries its token; no status yet.
+    /// streamed upload, a download's storage fetch): a first attempt and
+    /// one request, that used the session if it carries its token; no
+    /// status yet.
     pub fn for_request<B>(operation: &'static str, request: &http::Request<B>) -> Self {
         let session = if request.headers().contains_key(TOKEN_HEADER) {
             SessionUse::Existing
@@ -85,6 +105,11 @@ impl CallReport {
             attempt: Attempt::First,
             session,
             status: None,
+            requests: 1,
+            resends: 0,
+            waited: Duration::ZERO,
+            resigned: false,
+            failure: None,
         }
     }
 

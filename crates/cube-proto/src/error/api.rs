@@ -34,6 +34,15 @@ pub const NEED_USER: &str = "Forbidden. Need user.";
 /// login, an e-mail, a provider id): what makes a `422` a conflict.
 pub const ALREADY_TAKEN: &str = "has already been taken";
 
+/// The message of a signed session request whose signature does not match
+/// (the public service also sends it for some clocks it refuses).
+pub const UNEXPECTED_SIGNATURE: &str = "Unexpected signature";
+/// The message, under the `timestamp` field, of a signed session request
+/// whose timestamp is too far from the server's clock.
+pub const INVALID_TIMESTAMP: &str = "invalid timestamp";
+/// The field that carries [`INVALID_TIMESTAMP`].
+pub const TIMESTAMP_FIELD: &str = "timestamp";
+
 /// The longest `Retry-After` value read, in characters: every `u64` fits.
 const RETRY_AFTER_MAX_DIGITS: usize = 20;
 
@@ -156,6 +165,30 @@ impl ApiError {
         self.status == StatusCode::TOO_MANY_REQUESTS
     }
 
+    /// `422` refusing a session request's signature or its time: a message
+    /// under `timestamp` ([`INVALID_TIMESTAMP`] is the public service's), or
+    /// [`UNEXPECTED_SIGNATURE`] or [`INVALID_TIMESTAMP`] as the general
+    /// message. After one with a server `Date` far from the time it signed
+    /// with, a call signs once more on the server's clock
+    /// ([`crate::server_time`]).
+    ///
+    /// ```
+    /// use cube_proto::error::ApiError;
+    /// use http::StatusCode;
+    /// let late = br#"{"errors": {"timestamp": ["invalid timestamp"]}}"#;
+    /// assert!(ApiError::from_parts(StatusCode::UNPROCESSABLE_ENTITY, late).is_signature_rejected());
+    /// let nonce = br#"{"errors": {"nonce": ["has already been used"]}}"#;
+    /// assert!(!ApiError::from_parts(StatusCode::UNPROCESSABLE_ENTITY, nonce).is_signature_rejected());
+    /// ```
+    pub fn is_signature_rejected(&self) -> bool {
+        self.is_validation()
+            && (self.messages.fields.contains_key(TIMESTAMP_FIELD)
+                || matches!(
+                    self.first_message(),
+                    Some(UNEXPECTED_SIGNATURE | INVALID_TIMESTAMP)
+                ))
+    }
+
     /// A value another record already holds: a `422` with a field message
     /// [`ALREADY_TAKEN`] (a login, an e-mail or a provider id in use), or a
     /// `409` should a server send one.
@@ -263,6 +296,29 @@ mod tests {
         let field = r#"{"errors": {"password": ["Invalid password"]}}"#;
         assert_eq!(the_401s(&api(401, field)), [false; 3]);
         assert_eq!(the_401s(&api(401, "")), [false; 3]);
+    }
+
+    #[test]
+    fn a_rejected_signature_is_a_422_about_the_time_or_the_signature() {
+        let rejected = [
+            r#"{"errors": {"timestamp": ["invalid timestamp"]}}"#,
+            r#"{"errors": {"timestamp": ["is too old"]}}"#,
+            r#"{"errors": {"base": ["Unexpected signature"]}}"#,
+            r#"{"errors": ["Unexpected signature"]}"#,
+            r#"{"errors": ["invalid timestamp"]}"#,
+        ];
+        for body in rejected {
+            assert!(api(422, body).is_signature_rejected(), "{body}");
+            assert!(!api(401, body).is_signature_rejected(), "{body}");
+        }
+        for body in [
+            r#"{"errors": {"nonce": ["has already been used"]}}"#,
+            r#"{"errors": {"base": ["Something else", "Unexpected signature"]}}"#,
+            r#"{"errors": {"password": ["invalid timestamp"]}}"#,
+            "",
+        ] {
+            assert!(!api(422, body).is_signature_rejected(), "{body}");
+        }
     }
 
     #[test]

@@ -13,8 +13,9 @@ mod api;
 mod messages;
 
 pub use api::{
-    ALREADY_TAKEN, ApiError, IDP_REFUSED_PREFIX, INVALID_PASSWORD, NEED_USER, SESSION_MISSING,
-    TOKEN_REQUIRED, UNAUTHORIZED, USER_NOT_FOUND, parse_retry_after,
+    ALREADY_TAKEN, ApiError, IDP_REFUSED_PREFIX, INVALID_PASSWORD, INVALID_TIMESTAMP, NEED_USER,
+    SESSION_MISSING, TIMESTAMP_FIELD, TOKEN_REQUIRED, UNAUTHORIZED, UNEXPECTED_SIGNATURE,
+    USER_NOT_FOUND, parse_retry_after,
 };
 pub use messages::ErrorMessages;
 
@@ -96,6 +97,9 @@ pub enum Misuse {
     /// `handle_response` with no request in flight.
     #[error("handle_response called with no request in flight")]
     ResponseWithoutRequest,
+    /// `handle_failure` with no request in flight.
+    #[error("handle_failure called with no request in flight")]
+    FailureWithoutRequest,
     /// `provide_restore` when the call had not asked the restore callback.
     #[error("provide_restore called when the call had not asked for a restore")]
     RestoreNotAsked,
@@ -176,7 +180,9 @@ impl Error {
 
     /// Whether the server refused the call as one too many (`429`); see
     /// [`retry_after`](Self::retry_after) for how long it asked to wait.
-    /// Nothing retries by itself: the application decides.
+    /// The call has already sent again as far as its
+    /// [`RetryPolicy`](crate::retry::RetryPolicy) allows (a request that
+    /// must not go out twice never is): this is the answer to the last try.
     pub fn is_rate_limited(&self) -> bool {
         matches!(self, Error::Api(e) if e.is_rate_limited())
     }

@@ -121,6 +121,33 @@ pub trait Operation {
     fn transition(&self, _output: &Self::Output) -> Transition {
         Transition::None
     }
+
+    /// Whether `request` (as this operation built it) may go out again
+    /// after a failure that leaves unknown whether the server acted on it
+    /// (a `429`, `502`, `503` or `504` answer; a connection reset or timed
+    /// out after the request was written): true when sending it twice does
+    /// what sending it once does. By default, reads (`GET`, `HEAD`); a
+    /// read with an effect says no (the password reset sends an e-mail),
+    /// and creating a non-guest session says yes (a second session is
+    /// harmless, and the server signs a user up at most once). Any request
+    /// may go again after a failure that proves nothing was sent
+    /// ([`crate::retry`]).
+    ///
+    /// ```
+    /// use cube_proto::ops::{Operation, ResetPassword, GetUser};
+    /// use cube_proto::{Config, wire::RequestContext};
+    /// let config = Config::builder(1, "k").build()?;
+    /// let ctx = RequestContext { config: &config, token: None,
+    ///     now: time::OffsetDateTime::UNIX_EPOCH, nonce: 1 };
+    /// let look_up = GetUser::by_id(7);
+    /// assert!(look_up.idempotent(&look_up.build(&ctx)?));
+    /// let reset = ResetPassword::new("a@example.com")?;
+    /// assert!(!reset.idempotent(&reset.build(&ctx)?));
+    /// # Ok::<(), cube_proto::Error>(())
+    /// ```
+    fn idempotent(&self, request: &Request) -> bool {
+        request.method() == http::Method::GET || request.method() == http::Method::HEAD
+    }
 }
 
 /// `Probe` of `my_app::ops::Probe<my_app::X>`: the last path segment before

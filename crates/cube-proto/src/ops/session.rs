@@ -106,6 +106,11 @@ impl Operation for CreateSession {
         Ok(info)
     }
 
+    /// Yes, but for a guest: each guest session is a new guest user.
+    fn idempotent(&self, _request: &Request) -> bool {
+        self.credentials.kind() != SessionKind::Guest
+    }
+
     fn transition(&self, output: &SessionInfo) -> Transition {
         match &output.token {
             Some(token) => Transition::Established {

@@ -649,6 +649,11 @@ impl Operation for ResetPassword {
         Access::Read
     }
 
+    /// No: each one sends the user an e-mail and ends every session.
+    fn idempotent(&self, _request: &Request) -> bool {
+        false
+    }
+
     fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, Error> {
         let mut q = Query::new();
         q.push("email", &self.email);

@@ -5,5 +5,7 @@
 mod e2e;
 mod logs;
 mod persist;
+mod retry;
+mod retry_faults;
 mod spans;
 mod transfer;

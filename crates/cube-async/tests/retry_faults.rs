@@ -1,0 +1,5 @@
+//! The retry policy of the async client against the emulator's faults:
+//! `503` twice, `429` with `Retry-After`, a cut read, a sign-up answered
+//! `503`. The tests themselves are shared with cube-blocking.
+
+cube_test_support::retry_faults_suite!(cube_async, #[tokio::test] async await);
