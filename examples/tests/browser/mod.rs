@@ -222,31 +222,54 @@ impl Browser {
             .ok_or_else(|| format!("no element id for {css}"))
     }
 
+    /// Runs `act` on the element `css` names. The views that follow live
+    /// data (requests, sessions, faults) redraw their rows while a test
+    /// acts on them; an element redrawn between the look-up and the act is
+    /// looked up again, as a user's second look would find it, for at most
+    /// [`WAIT`]. Any other failure ends at once.
+    fn on_element(
+        &self,
+        css: &str,
+        act: impl Fn(&str) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.find(css).and_then(|id| act(&id)) {
+                Err(err) if err.contains("stale element") && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                done => return done,
+            }
+        }
+    }
+
     /// Clicks the element `css` names, as a user would.
     pub(crate) fn click(&self, css: &str) -> Result<(), String> {
-        let id = self.find(css)?;
-        self.call(
-            "POST",
-            &self.session_path(&format!("/element/{id}/click"))?,
-            Some(json!({})),
-        )?;
-        Ok(())
+        self.on_element(css, |id| {
+            self.call(
+                "POST",
+                &self.session_path(&format!("/element/{id}/click"))?,
+                Some(json!({})),
+            )
+            .map(drop)
+        })
     }
 
     /// Replaces the text of the input `css` names, typing `text`.
     pub(crate) fn type_into(&self, css: &str, text: &str) -> Result<(), String> {
-        let id = self.find(css)?;
-        self.call(
-            "POST",
-            &self.session_path(&format!("/element/{id}/clear"))?,
-            Some(json!({})),
-        )?;
-        self.call(
-            "POST",
-            &self.session_path(&format!("/element/{id}/value"))?,
-            Some(json!({ "text": text })),
-        )?;
-        Ok(())
+        self.on_element(css, |id| {
+            self.call(
+                "POST",
+                &self.session_path(&format!("/element/{id}/clear"))?,
+                Some(json!({})),
+            )?;
+            self.call(
+                "POST",
+                &self.session_path(&format!("/element/{id}/value"))?,
+                Some(json!({ "text": text })),
+            )
+            .map(drop)
+        })
     }
 
     /// Polls `script` until it returns something other than `null` or
