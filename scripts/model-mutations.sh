@@ -190,7 +190,7 @@ mutate "a transient answer without a deadline re-arms the token" src/call.rs \
   "let unheard = error.is_some() && is_transient_status(status) && header.is_none();" \
   "let unheard = false;"
 mutate "a restore's session request goes again without the turn it holds" src/call/resend.rs \
-  "} => Resume::Restore { op, revision }," "} => { drop((op, revision)); Resume::Plan }"
+  "} => Resume::Restore { op, revision }," "} => { drop((op, revision)); Resume::Decide }"
 mutate "a refused signature is signed again in a loop" src/call/resend.rs \
   "far && !self.resigned && error.is_signature_rejected()" \
   "far && error.is_signature_rejected()"
