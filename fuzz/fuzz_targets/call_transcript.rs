@@ -130,7 +130,10 @@ fuzz_target!(|data: &[u8]| {
                 let fate = byte();
                 if fate % 5 == 0 {
                     let failure = FAILURES[usize::from(fate / 5) % FAILURES.len()];
-                    match call.handle_failure(failure).expect("a request is in flight") {
+                    match call
+                        .handle_failure(failure)
+                        .expect("a request is in flight")
+                    {
                         AfterFailure::Retry => assert!(failure.is_transient()),
                         AfterFailure::GiveUp => {
                             assert!(!turn || session_request, "only a restore holds the turn");
@@ -179,7 +182,10 @@ fuzz_target!(|data: &[u8]| {
             }
             Step::Wait(pause) => {
                 waited += pause;
-                assert!(waited <= policy.budget(), "the waits stay within the budget");
+                assert!(
+                    waited <= policy.budget(),
+                    "the waits stay within the budget"
+                );
                 now += pause;
             }
             Step::TakeRestoreTurn => {
@@ -244,7 +250,10 @@ fn check_outcome(
         .filter(|e| e.session_request && (200..300).contains(&e.status))
         .count();
     assert!(created <= 2, "at most two sessions per call");
-    assert!(sessions <= 2 + again, "a session request goes again only to resend or re-sign");
+    assert!(
+        sessions <= 2 + again,
+        "a session request goes again only to resend or re-sign"
+    );
     let last = sent.last();
     match outcome {
         Ok(status) => {
