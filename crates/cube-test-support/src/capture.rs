@@ -200,6 +200,28 @@ impl std::io::Write for Text {
     }
 }
 
+/// Captures the spans of this thread (and of a runtime on it) until the
+/// guard drops: a test's own subscriber, beside any other test's.
+pub fn on_this_thread() -> (Capture, tracing::subscriber::DefaultGuard) {
+    use tracing_subscriber::layer::SubscriberExt;
+    let capture = Capture::new();
+    let subscriber = tracing_subscriber::registry().with(capture.clone());
+    (capture, tracing::subscriber::set_default(subscriber))
+}
+
+/// The `cube_call` span of the last call `capture` saw.
+pub fn last_call(capture: &Capture) -> CapturedSpan {
+    let spans = capture.spans_named("cube_call");
+    spans.last().cloned().expect("a cube_call span")
+}
+
+/// A `cube_call` span's `waited_ms`, in milliseconds.
+pub fn waited_ms(span: &CapturedSpan) -> f64 {
+    span.field("waited_ms")
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("no waited_ms in {span:?}"))
+}
+
 /// Installs the process's global subscriber: a plain-text log of every
 /// level, span openings and closings with their fields included, and a
 /// [`Capture`]. The `log` lines of the HTTP clients go through it too.

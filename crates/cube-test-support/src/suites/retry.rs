@@ -18,35 +18,16 @@
 macro_rules! retry_suite {
     ($adapter:ident, #[$attr:meta] $($async:ident $await:ident)?) => {
         use $adapter::{Client, ClientBuilder, IssuedToken, NewUser, RetryPolicy};
-        use $crate::capture::{Capture, CapturedSpan};
+        use $crate::capture::{last_call, on_this_thread as capture, waited_ms};
         use $crate::fake::{FakeServer, Reply};
-        use $crate::tracing::subscriber::DefaultGuard;
 
         /// `GET /users/v2?id=5`, found.
         const USER_5: &str = r#"{"skip":0,"limit":10,"total_entries":1,"items":[{"id":5}]}"#;
         const UNAVAILABLE: &str = r#"{"errors":["Service Unavailable"]}"#;
         const TOO_MANY: &str = r#"{"errors":["Too Many Requests"]}"#;
 
-        /// Captures this thread's spans until the guard drops.
-        fn capture() -> (Capture, DefaultGuard) {
-            use $crate::tracing_subscriber::layer::SubscriberExt;
-            let capture = Capture::new();
-            let subscriber = $crate::tracing_subscriber::registry().with(capture.clone());
-            (capture, $crate::tracing::subscriber::set_default(subscriber))
-        }
 
-        /// The `cube_call` span of the last call.
-        fn last_call(capture: &Capture) -> CapturedSpan {
-            let spans = capture.spans_named("cube_call");
-            spans.last().cloned().expect("a cube_call span")
-        }
 
-        /// The span's `waited_ms`, in milliseconds.
-        fn waited_ms(span: &CapturedSpan) -> f64 {
-            span.field("waited_ms")
-                .and_then(|ms| ms.parse().ok())
-                .unwrap_or_else(|| panic!("no waited_ms in {span:?}"))
-        }
 
         /// Answers the requests with `first`, in order, then always `then`.
         fn scripted(first: Vec<Reply>, then: Reply) -> FakeServer {

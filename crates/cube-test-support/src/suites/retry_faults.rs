@@ -14,29 +14,11 @@
 macro_rules! retry_faults_suite {
     ($adapter:ident, #[$attr:meta] $($async:ident $await:ident)?) => {
         use $adapter::{Client, NewUser};
-        use $crate::capture::{Capture, CapturedSpan};
+        use $crate::capture::{last_call, on_this_thread as capture, waited_ms};
         use $crate::cube_emulator::testing::{FaultRule, LoggedRequest, SeedUser, TestEmulator};
-        use $crate::tracing::subscriber::DefaultGuard;
 
-        /// Captures this thread's spans until the guard drops.
-        fn capture() -> (Capture, DefaultGuard) {
-            use $crate::tracing_subscriber::layer::SubscriberExt;
-            let capture = Capture::new();
-            let subscriber = $crate::tracing_subscriber::registry().with(capture.clone());
-            (capture, $crate::tracing::subscriber::set_default(subscriber))
-        }
 
-        /// The `cube_call` span of the last call.
-        fn last_call(capture: &Capture) -> CapturedSpan {
-            let spans = capture.spans_named("cube_call");
-            spans.last().cloned().expect("a cube_call span")
-        }
 
-        fn waited_ms(span: &CapturedSpan) -> f64 {
-            span.field("waited_ms")
-                .and_then(|ms| ms.parse().ok())
-                .unwrap_or_else(|| panic!("no waited_ms in {span:?}"))
-        }
 
         /// An emulator with one user; its id.
         fn emulator() -> (TestEmulator, u64) {
