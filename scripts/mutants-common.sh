@@ -28,6 +28,9 @@ mutants_run() {
     shift
     rm -rf "$out/mutants.out" "$out/mutants.out.old"
     mkdir -p "$out"
+    # An absolute path: cargo-mutants reads its logs back from it while it
+    # works in a scratch copy of the tree.
+    out=$(cd "$out" && pwd)
     # Exit codes 2 (missed) and 3 (timeouts) still leave a full verdict;
     # mutants_verdict reads it. Any other failure has none to read.
     local status=0
@@ -38,9 +41,29 @@ mutants_run() {
         0 | 2 | 3) ;;
         *)
             echo "cargo mutants failed before a verdict (exit $status)"
+            mutants_show_baseline "$out"
             return 1
             ;;
     esac
+}
+
+# Prints what the untouched tree's build and tests said (the end of
+# cargo-mutants' baseline log, any bytes that are not UTF-8 replaced), and
+# the free disk space, when a run ended without a verdict.
+mutants_show_baseline() {
+    local log="$1/mutants.out/log/baseline.log"
+    if [ -f "$log" ]; then
+        echo "--- the last 80 lines of $log"
+        python3 - "$log" <<'PY'
+import sys
+lines = open(sys.argv[1], "rb").read().decode("utf-8", "replace").splitlines()
+print("\n".join(lines[-80:]))
+PY
+        echo "---"
+    else
+        echo "no baseline log at $log"
+    fi
+    df -h "$1" | sed 's/^/disk: /'
 }
 
 # Reads the verdict of a finished run from $1/mutants.out/outcomes.json:
