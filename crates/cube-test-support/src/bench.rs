@@ -133,13 +133,26 @@ impl Calls {
         figures[figures.len() / 2]
     }
 
-    /// The time the calling thread has spent on a CPU (Linux's
-    /// `/proc/thread-self/schedstat`); `None` elsewhere. A call's time on
-    /// the CPU counts its own work only, whatever else the machine runs.
+    /// The time the calling thread has spent on a CPU (its CPU-time clock,
+    /// `CLOCK_THREAD_CPUTIME_ID`); `None` where there is none. A call's
+    /// time on the CPU counts its own work only, whatever else the machine
+    /// runs. (Linux's `/proc/thread-self/schedstat` is no substitute: it
+    /// is brought up to date only when the thread is switched out or the
+    /// scheduler ticks, so its change across a short call is usually zero,
+    /// and the work after a call's last wait is counted in the next call.)
+    #[cfg(unix)]
     pub fn on_cpu() -> Option<Duration> {
-        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-        let nanos = stat.split_whitespace().next()?.parse().ok()?;
-        Some(Duration::from_nanos(nanos))
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        Some(Duration::new(
+            u64::try_from(now.tv_sec).ok()?,
+            u32::try_from(now.tv_nsec).ok()?,
+        ))
+    }
+
+    /// See the Unix version: no CPU-time clock here.
+    #[cfg(not(unix))]
+    pub fn on_cpu() -> Option<Duration> {
+        None
     }
 
     /// Runs `call`, returning how long it took by the wall clock and on
