@@ -5,7 +5,7 @@ use crate::transfer::Pump;
 use bytes::Bytes;
 use cube_shell::trace::RequestLine;
 use cube_shell::{Adapter, Error, Roots, Unanswered};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -19,9 +19,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-
-/// The largest answer read into memory: far above any API answer.
-const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// The HTTP client an async [`Client`](crate::Client) sends with: pooled
 /// hyper connections over rustls that never follow a redirect, built from
@@ -136,12 +133,16 @@ impl Transport {
             })?;
             begun.store(true, Ordering::Relaxed);
             let (parts, body) = response.into_parts();
-            let bytes = Limited::new(body, MAX_BODY)
+            let bytes = Limited::new(body, proto::wire::MAX_ANSWER_BYTES)
                 .collect()
                 .await
                 .map_err(|e| Unanswered {
                     failure: TransportFailure::Other,
-                    error: self.error(e),
+                    error: if e.is::<LengthLimitError>() {
+                        proto::wire::answer_too_large(parts.status).into()
+                    } else {
+                        self.error(e)
+                    },
                 })?
                 .to_bytes();
             Ok::<_, Unanswered>(Response::from_parts(parts, Vec::from(bytes)))

@@ -13,9 +13,6 @@ use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
-/// The largest answer read into memory: far above any API answer.
-const MAX_BODY: u64 = 16 * 1024 * 1024;
-
 /// The system's trusted certificates; unreadable entries are skipped, as a
 /// browser would.
 fn platform_roots() -> impl Iterator<Item = Certificate<'static>> {
@@ -145,12 +142,17 @@ impl Transport {
         line.answered(parts.status);
         let bytes = body
             .with_config()
-            .limit(MAX_BODY)
+            .limit(proto::wire::MAX_ANSWER_BYTES as u64)
             .read_to_vec()
             .map_err(|e| Unanswered {
                 // The answer had begun: never sent again.
                 failure: TransportFailure::Other,
-                error: self.error(e),
+                error: match e {
+                    ureq::Error::BodyExceedsLimit(_) => {
+                        proto::wire::answer_too_large(parts.status).into()
+                    }
+                    other => self.error(other),
+                },
             })?;
         Ok(Response::from_parts(parts, bytes))
     }

@@ -20,6 +20,30 @@ pub const AUTH_KEY_HEADER: &str = "CB-AuthKey";
 /// The `CB-SDK` request header.
 pub const SDK_HEADER: &str = "CB-SDK";
 
+/// The largest answer an adapter reads into memory: 16 MiB, far above any
+/// answer of the API (a page of 100 users is about 50 KiB). A larger one
+/// is refused with [`answer_too_large`] instead of filling memory; file
+/// downloads stream and are not bound by it. Our choice: the service
+/// documents no limit.
+pub const MAX_ANSWER_BYTES: usize = 16 << 20;
+
+/// The error for an answer larger than [`MAX_ANSWER_BYTES`]: a
+/// [`DecodeError`] with the answer's status, whose body (never read past
+/// the limit) is empty.
+///
+/// ```
+/// use cube_proto::wire::{answer_too_large, MAX_ANSWER_BYTES};
+/// let e = answer_too_large(http::StatusCode::OK);
+/// assert!(e.to_string().contains(&MAX_ANSWER_BYTES.to_string()), "{e}");
+/// ```
+pub fn answer_too_large(status: http::StatusCode) -> Error {
+    Error::Decode(DecodeError::new(
+        status,
+        format!("the answer is larger than {MAX_ANSWER_BYTES} bytes, the most read into memory"),
+        b"",
+    ))
+}
+
 // The same names, ready to send (checked once, at compile time).
 const SDK_NAME: HeaderName = HeaderName::from_static("cb-sdk");
 const TOKEN_NAME: HeaderName = HeaderName::from_static("cb-token");

@@ -239,3 +239,16 @@ impl Operation for Probe {
         Ok(())
     }
 }
+
+/// The body of a `GET /users/v2` page of one user, padded to exactly `len`
+/// bytes with the user's login.
+pub fn page_of_length(len: usize) -> String {
+    const HEAD: &str = r#"{"skip":0,"limit":1,"total_entries":1,"items":[{"id":5,"login":""#;
+    const TAIL: &str = r#""}]}"#;
+    let pad = len.saturating_sub(HEAD.len() + TAIL.len());
+    let mut body = String::with_capacity(len);
+    body.push_str(HEAD);
+    body.extend(std::iter::repeat_n('a', pad));
+    body.push_str(TAIL);
+    body
+}

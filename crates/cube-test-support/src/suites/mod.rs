@@ -2,6 +2,7 @@
 //! that take the adapter's crate name and the test attribute (with `async
 //! await` for an async adapter).
 
+mod answer_limit;
 mod e2e;
 mod logs;
 mod persist;
