@@ -71,7 +71,6 @@ use crate::ops::{Access, Operation};
 use crate::query::Query;
 use crate::wire::{self, Request, RequestContext, Response};
 use http::Method;
-use std::borrow::Cow;
 
 /// Sort direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -537,12 +536,17 @@ impl Operation for GetUser {
                     Error::from,
                 ));
             }
-            Value::Text(text) => Cow::Borrowed(text.as_str()),
-            other => Cow::Owned(other.to_query_text()),
+            Value::Text(text) => crate::query::encode(text),
+            other => other.to_query_text(),
         };
-        let mut query = Query::new();
-        query.push(self.field.name(), &value).push("limit", "1");
-        wire::bodiless(ctx, Method::GET, "/users/v2", Some(query.as_str()))
+        // The look-up fields' names need no encoding.
+        let name = self.field.name();
+        let mut query = String::with_capacity(name.len() + value.len() + 10);
+        query.push_str(name);
+        query.push('=');
+        query.push_str(&value);
+        query.push_str("&limit=1");
+        wire::bodiless(ctx, Method::GET, "/users/v2", Some(&query))
     }
 
     fn parse(&self, response: &Response) -> Result<Option<User>, Error> {
