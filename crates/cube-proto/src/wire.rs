@@ -74,10 +74,10 @@ pub(crate) fn request(
 ) -> Result<http::request::Builder, Error> {
     let mut builder = http::Request::builder()
         .method(method)
-        .uri(ctx.config.uri(path, query)?)
-        .header(SDK_NAME, ctx.config.sdk_header().clone());
-    if let Some(token) = ctx.token {
-        builder = builder.header(TOKEN_NAME, header_value(token.expose(), "session token")?);
+        .uri(ctx.config.uri(path, query)?);
+    // `None` only for a builder already in error, which `finish` reports.
+    if let Some(headers) = builder.headers_mut() {
+        stamp(ctx, headers)?;
     }
     Ok(builder)
 }
@@ -94,12 +94,18 @@ pub(crate) fn bodiless(
     let mut request = http::Request::new(Vec::new());
     *request.method_mut() = method;
     *request.uri_mut() = ctx.config.uri(path, query)?;
-    let headers = request.headers_mut();
+    stamp(ctx, request.headers_mut())?;
+    Ok(request)
+}
+
+/// The headers every request carries: `CB-SDK`, and `CB-Token` when the
+/// context holds one.
+fn stamp(ctx: &RequestContext<'_>, headers: &mut http::HeaderMap) -> Result<(), Error> {
     headers.insert(SDK_NAME, ctx.config.sdk_header().clone());
     if let Some(token) = ctx.token {
         headers.insert(TOKEN_NAME, header_value(token.expose(), "session token")?);
     }
-    Ok(request)
+    Ok(())
 }
 
 /// A header value from a string the server gave us or the user typed.

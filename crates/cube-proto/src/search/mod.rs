@@ -529,13 +529,9 @@ impl Operation for GetUser {
     /// look-up is the most frequent call there is.
     fn build(&self, ctx: &RequestContext<'_>) -> Result<Request, Error> {
         let value = match &self.value {
-            // The one value the search refuses: its own error, word for word.
-            Value::Text(text) if text.is_empty() => {
-                return Err(self.as_search().err().map_or_else(
-                    || Error::Config("an empty look-up value passed the search's checks".into()),
-                    Error::from,
-                ));
-            }
+            // The one value the search refuses: left to the search, whose
+            // error it is.
+            Value::Text(text) if text.is_empty() => return self.as_search()?.build(ctx),
             Value::Text(text) => crate::query::encode(text),
             other => other.to_query_text(),
         };

@@ -26,9 +26,6 @@ macro_rules! retry_suite {
         const UNAVAILABLE: &str = r#"{"errors":["Service Unavailable"]}"#;
         const TOO_MANY: &str = r#"{"errors":["Too Many Requests"]}"#;
 
-
-
-
         /// Answers the requests with `first`, in order, then always `then`.
         fn scripted(first: Vec<Reply>, then: Reply) -> FakeServer {
             let count = ::std::sync::atomic::AtomicUsize::new(0);

@@ -17,9 +17,6 @@ macro_rules! retry_faults_suite {
         use $crate::capture::{last_call, on_this_thread as capture, waited_ms};
         use $crate::cube_emulator::testing::{FaultRule, LoggedRequest, SeedUser, TestEmulator};
 
-
-
-
         /// An emulator with one user; its id.
         fn emulator() -> (TestEmulator, u64) {
             let emulator = TestEmulator::start().unwrap();
